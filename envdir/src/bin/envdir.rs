@@ -1,0 +1,3 @@
+fn main() {
+    chainload::main(chainload::envdir::PROG, chainload::envdir::run)
+}

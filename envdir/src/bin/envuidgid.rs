@@ -1,0 +1,3 @@
+fn main() {
+    chainload::main(chainload::envuidgid::PROG, chainload::envuidgid::run)
+}

@@ -1,0 +1,3 @@
+fn main() {
+    chainload::main(chainload::fghack::PROG, chainload::fghack::run)
+}

@@ -1,0 +1,3 @@
+fn main() {
+    chainload::main(chainload::pgrphack::PROG, chainload::pgrphack::run)
+}

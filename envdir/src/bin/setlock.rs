@@ -1,0 +1,3 @@
+fn main() {
+    chainload::main(chainload::setlock::PROG, chainload::setlock::run)
+}

@@ -1,0 +1,3 @@
+fn main() {
+    chainload::main(chainload::setuidgid::PROG, chainload::setuidgid::run)
+}

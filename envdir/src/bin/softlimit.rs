@@ -1,0 +1,3 @@
+fn main() {
+    chainload::main(chainload::softlimit::PROG, chainload::softlimit::run)
+}

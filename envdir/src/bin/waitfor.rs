@@ -1,0 +1,3 @@
+fn main() {
+    chainload::main(chainload::waitfor::PROG, chainload::waitfor::run)
+}

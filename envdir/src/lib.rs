@@ -1,0 +1,29 @@
+//! envdir and the other chain-loading programs. Each module is one program:
+//! `run(args)` does the work and returns the exit code or the failure that
+//! `main` turns into the reference's message and exit code.
+
+use indicore::{Failure, Prog};
+use std::ffi::OsString;
+
+pub mod envdir;
+pub mod envuidgid;
+pub mod fghack;
+pub mod pgrphack;
+pub mod readproctitle;
+pub mod setlock;
+pub mod setuidgid;
+pub mod softlimit;
+pub mod waitfor;
+
+/// What every program's `main` does: run with the command line, then exit as the run says.
+pub fn main(prog: Prog, run: fn(&[OsString]) -> Result<i32, Failure>) -> ! {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    prog.finish(run(&args))
+}
+
+/// Exec `argv` with `env`, searching this process's PATH.
+/// Returns only the failure to exec.
+pub(crate) fn chain(argv: &[OsString], env: &indicore::exec::Env) -> Failure {
+    let err = indicore::exec::pathexec(argv, env);
+    Failure::exec(argv[0].to_string_lossy(), &err)
+}
