@@ -413,7 +413,7 @@ mod tests {
         }
         let t = tempfile::tempdir().unwrap();
         fs::write(t.path().join("A"), "a").unwrap();
-        fs::set_permissions(t.path().join("A"), fs::Permissions::from_mode(0)).unwrap();
+        fs::set_permissions(t.path().join("A"), fs::Permissions::from_mode(0o000)).unwrap();
         assert_eq!(loaded(t.path(), false).unwrap_err().kind, ErrorKind::File);
         assert!(loaded(t.path(), true).is_ok());
     }

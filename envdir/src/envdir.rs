@@ -31,13 +31,17 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
         }
     }
     let rest = opts.rest();
-    let (dir, child) = match rest {
-        [] => return Err(usage("directory and program must be specfied")),
-        [_] => return Err(usage("program to run not specified")),
-        [dir, child @ ..] => (dir, child),
+    let [dir, child @ ..] = rest else {
+        return Err(usage("directory and program must be specfied"));
     };
+    if child.is_empty() {
+        return Err(usage("directory and program must be specfied"));
+    }
     if dir.is_empty() {
         return Err(usage("directory not specified"));
+    }
+    if child[0].is_empty() {
+        return Err(usage("program to run not specified"));
     }
 
     let original = Env::inherited();

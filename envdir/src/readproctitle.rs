@@ -63,7 +63,8 @@ mod tests {
         for &c in b"hello\0" {
             t.push(c);
         }
-        assert_eq!(&b, b"....ello");
+        t.push(b'!');
+        assert_eq!(&b, b"...ello!");
         let mut short = *b"abcd";
         assert!(Title::new(&mut short).is_none());
     }
