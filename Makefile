@@ -5,7 +5,8 @@ DESTDIR ?=
 BINDIR   = $(DESTDIR)$(PREFIX)/bin
 
 # Every program the workspace installs.
-PROGRAMS = envdir envuidgid setuidgid softlimit setlock pgrphack fghack readproctitle waitfor
+PROGRAMS = envdir envuidgid setuidgid softlimit setlock pgrphack fghack readproctitle waitfor \
+           supervise svc svstat svok
 
 # Debian packages the black-box suites run next to our binaries.
 TEST_PACKAGES = procps coreutils

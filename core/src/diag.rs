@@ -82,6 +82,12 @@ impl Prog {
         std::process::exit(code)
     }
 
+    /// A whole `main`: run with the command line, then exit as the run says.
+    pub fn main(&self, run: fn(&[std::ffi::OsString]) -> Result<i32, Failure>) -> ! {
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        self.finish(run(&args))
+    }
+
     /// The end of every `main`: exit with the code a run returned, or die of its failure.
     pub fn finish(&self, result: Result<i32, Failure>) -> ! {
         match result {

@@ -91,6 +91,17 @@ pub fn set_cloexec(fd: &impl AsRawFd, on: bool) -> io::Result<()> {
     Ok(())
 }
 
+/// Clear O_NONBLOCK (descriptors opened O_NDELAY to probe a FIFO, then written blocking).
+pub fn set_blocking(fd: &impl AsRawFd) -> io::Result<()> {
+    let fd = fd.as_raw_fd();
+    // SAFETY: fcntl F_GETFL/F_SETFL only touch the open file's status flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Read a whole file, retrying EINTR (std already does) and following symlinks.
 pub fn read_file(path: &Path) -> io::Result<Vec<u8>> {
     std::fs::read(path)

@@ -2,7 +2,7 @@
 //! `run(args)` does the work and returns the exit code or the failure that
 //! `main` turns into the reference's message and exit code.
 
-use indicore::{Failure, Prog};
+use indicore::Failure;
 use std::ffi::OsString;
 
 pub mod envdir;
@@ -14,12 +14,6 @@ pub mod setlock;
 pub mod setuidgid;
 pub mod softlimit;
 pub mod waitfor;
-
-/// What every program's `main` does: run with the command line, then exit as the run says.
-pub fn main(prog: Prog, run: fn(&[OsString]) -> Result<i32, Failure>) -> ! {
-    let args: Vec<OsString> = std::env::args_os().collect();
-    prog.finish(run(&args))
-}
 
 /// Exec `argv` with `env`, searching this process's PATH.
 /// Returns only the failure to exec.

@@ -1,3 +1,3 @@
 fn main() {
-    chainload::main(chainload::envdir::PROG, chainload::envdir::run)
+    chainload::envdir::PROG.main(chainload::envdir::run)
 }

@@ -1,3 +1,3 @@
 fn main() {
-    chainload::main(chainload::envuidgid::PROG, chainload::envuidgid::run)
+    chainload::envuidgid::PROG.main(chainload::envuidgid::run)
 }

@@ -1,3 +1,3 @@
 fn main() {
-    chainload::main(chainload::fghack::PROG, chainload::fghack::run)
+    chainload::fghack::PROG.main(chainload::fghack::run)
 }

@@ -1,3 +1,3 @@
 fn main() {
-    chainload::main(chainload::pgrphack::PROG, chainload::pgrphack::run)
+    chainload::pgrphack::PROG.main(chainload::pgrphack::run)
 }

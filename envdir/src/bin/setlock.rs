@@ -1,3 +1,3 @@
 fn main() {
-    chainload::main(chainload::setlock::PROG, chainload::setlock::run)
+    chainload::setlock::PROG.main(chainload::setlock::run)
 }

@@ -1,3 +1,3 @@
 fn main() {
-    chainload::main(chainload::setuidgid::PROG, chainload::setuidgid::run)
+    chainload::setuidgid::PROG.main(chainload::setuidgid::run)
 }

@@ -1,3 +1,3 @@
 fn main() {
-    chainload::main(chainload::softlimit::PROG, chainload::softlimit::run)
+    chainload::softlimit::PROG.main(chainload::softlimit::run)
 }

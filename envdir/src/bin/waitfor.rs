@@ -1,3 +1,3 @@
 fn main() {
-    chainload::main(chainload::waitfor::PROG, chainload::waitfor::run)
+    chainload::waitfor::PROG.main(chainload::waitfor::run)
 }

@@ -1,0 +1,3 @@
+fn main() {
+    supervise::svc::PROG.main(supervise::svc::run)
+}

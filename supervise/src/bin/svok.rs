@@ -1,0 +1,3 @@
+fn main() {
+    supervise::svok::PROG.main(supervise::svok::run)
+}

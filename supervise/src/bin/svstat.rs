@@ -1,0 +1,3 @@
+fn main() {
+    supervise::svstat::PROG.main(supervise::svstat::run)
+}

@@ -1,0 +1,8 @@
+//! supervise, svc, svstat, svok and svps: supervision of one service.
+
+pub mod runfs;
+pub mod status;
+pub mod supervisor;
+pub mod svc;
+pub mod svok;
+pub mod svstat;

@@ -1,0 +1,152 @@
+//! The `supervise/status` file: IndiMail's 21-byte layout, written by supervise,
+//! and the djb (18-byte) and daemontools-encore (20- or 40-byte) layouts, read by
+//! svstat, svok and svc.
+//!
+//! | offset | size | IndiMail content |
+//! |---|---|---|
+//! | 0 | 12 | TAI64N of the last state change |
+//! | 12 | 4 | pid, little-endian: the service when up, supervise itself when down |
+//! | 16 | 1 | paused |
+//! | 17 | 1 | want: `u`, `d`, or 0 for once |
+//! | 18 | 2 | wait: 0, -2 waiting for a dependency, >0 delay seconds (host order) |
+//! | 20 | 1 | up |
+
+use indicore::tai::Label;
+
+/// Length of the IndiMail status file.
+pub const INDIMAIL_LEN: usize = 21;
+
+/// What the want byte says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    Up,
+    Down,
+    /// `svc -o`: run once, do not restart.
+    Once,
+}
+
+impl Want {
+    fn byte(self) -> u8 {
+        match self {
+            Want::Up => b'u',
+            Want::Down => b'd',
+            Want::Once => 0,
+        }
+    }
+
+    fn from_byte(b: u8) -> Want {
+        match b {
+            b'u' => Want::Up,
+            b'd' => Want::Down,
+            _ => Want::Once,
+        }
+    }
+}
+
+/// Which program wrote a status file, told apart by its length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    Djb,
+    Encore,
+    IndiMail,
+}
+
+/// One decoded status record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Status {
+    pub when: Label,
+    pub pid: u32,
+    pub paused: bool,
+    pub want: Want,
+    /// 0 not waiting, -2 waiting for the dependency, >0 the post-dependency delay.
+    pub wait: i16,
+    pub up: bool,
+    pub layout: Layout,
+}
+
+impl Status {
+    /// The 21 bytes supervise writes.
+    pub fn encode(&self) -> [u8; INDIMAIL_LEN] {
+        let mut b = [0u8; INDIMAIL_LEN];
+        b[..12].copy_from_slice(&self.when.to_bytes());
+        b[12..16].copy_from_slice(&self.pid.to_le_bytes());
+        b[16] = self.paused as u8;
+        b[17] = self.want.byte();
+        b[18..20].copy_from_slice(&self.wait.to_ne_bytes());
+        b[20] = self.up as u8;
+        b
+    }
+
+    /// Decode a whole status file; `None` for a length no supervise writes.
+    pub fn decode(b: &[u8]) -> Option<Status> {
+        let layout = match b.len() {
+            18 => Layout::Djb,
+            20 | 40 => Layout::Encore,
+            INDIMAIL_LEN => Layout::IndiMail,
+            _ => return None,
+        };
+        let secs = u64::from_be_bytes(b[..8].try_into().ok()?);
+        let nanos = u32::from_be_bytes(b[8..12].try_into().ok()?);
+        let pid = u32::from_le_bytes(b[12..16].try_into().ok()?);
+        let (wait, up) = match layout {
+            Layout::IndiMail => (i16::from_ne_bytes([b[18], b[19]]), b[20] != 0),
+            // djb and encore store pid 0 when the service is down.
+            Layout::Djb | Layout::Encore => (0, pid != 0),
+        };
+        Some(Status {
+            when: Label { secs, nanos },
+            pid,
+            paused: b[16] != 0,
+            want: Want::from_byte(b[17]),
+            wait,
+            up,
+            layout,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indimail_round_trip_and_byte_positions() {
+        let s = Status {
+            when: Label {
+                secs: 0x400000000000000a + 5,
+                nanos: 7,
+            },
+            pid: 0x01020304,
+            paused: true,
+            want: Want::Up,
+            wait: -2,
+            up: true,
+            layout: Layout::IndiMail,
+        };
+        let b = s.encode();
+        assert_eq!(&b[12..16], &[4, 3, 2, 1]);
+        assert_eq!((b[16], b[17], b[20]), (1, b'u', 1));
+        assert_eq!(i16::from_ne_bytes([b[18], b[19]]), -2);
+        assert_eq!(Status::decode(&b), Some(s));
+    }
+
+    #[test]
+    fn djb_and_encore_files() {
+        let mut djb = [0u8; 18];
+        djb[..8].copy_from_slice(&(0x400000000000000au64 + 100).to_be_bytes());
+        djb[17] = b'd';
+        let s = Status::decode(&djb).unwrap();
+        assert_eq!(
+            (s.layout, s.up, s.want, s.wait),
+            (Layout::Djb, false, Want::Down, 0)
+        );
+        let mut enc = [0u8; 40];
+        enc[12..16].copy_from_slice(&42u32.to_le_bytes());
+        enc[17] = b'u';
+        enc[18] = 3;
+        let s = Status::decode(&enc).unwrap();
+        assert_eq!((s.layout, s.up, s.pid), (Layout::Encore, true, 42));
+        assert!(Status::decode(&[0u8; 19]).is_none());
+        assert!(Status::decode(&[]).is_none());
+    }
+}
