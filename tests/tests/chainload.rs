@@ -1368,3 +1368,34 @@ fn harness_finds_binaries() {
         assert!(bin(name).is_absolute());
     }
 }
+
+/// A Rust program ignores SIGPIPE unless told otherwise, and an ignored signal survives
+/// exec: every chain-loader must hand its child the dispositions it was given.
+#[test]
+fn chain_loaders_leave_sigpipe_to_the_child() {
+    let t = tmp();
+    mkdir(t.path(), "e");
+    let lock = t.path().join("lk");
+    let chains: [&[&str]; 6] = [
+        &["envdir", "e"],
+        &["softlimit", "-o", "64"],
+        &["pgrphack"],
+        &["setlock", lock.to_str().unwrap()],
+        &["fghack"],
+        &["envuidgid", "root"],
+    ];
+    let grep = ["grep", "^SigIgn:", "/proc/self/status"];
+    let given = Cmd::new(grep[0]).args(&grep[1..]).clean_env().run();
+    given.assert_code(0);
+    let mask =
+        u64::from_str_radix(given.stdout_str().trim_start_matches("SigIgn:").trim(), 16).unwrap();
+    assert_eq!(
+        mask & (1 << (libc::SIGPIPE - 1)),
+        0,
+        "the test itself runs with SIGPIPE ignored"
+    );
+    for chain in chains {
+        let out = tool(chain[0], t.path()).args(&chain[1..]).args(grep).run();
+        out.assert(0, &given.stdout_str(), "");
+    }
+}

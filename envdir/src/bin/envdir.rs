@@ -1,3 +1,2 @@
-fn main() {
-    chainload::envdir::PROG.main(chainload::envdir::run)
-}
+#![no_main]
+indicore::program!(chainload::envdir::PROG, chainload::envdir::run);

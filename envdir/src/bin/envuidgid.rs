@@ -1,3 +1,2 @@
-fn main() {
-    chainload::envuidgid::PROG.main(chainload::envuidgid::run)
-}
+#![no_main]
+indicore::program!(chainload::envuidgid::PROG, chainload::envuidgid::run);

@@ -1,3 +1,2 @@
-fn main() {
-    chainload::fghack::PROG.main(chainload::fghack::run)
-}
+#![no_main]
+indicore::program!(chainload::fghack::PROG, chainload::fghack::run);

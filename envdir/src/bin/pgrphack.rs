@@ -1,3 +1,2 @@
-fn main() {
-    chainload::pgrphack::PROG.main(chainload::pgrphack::run)
-}
+#![no_main]
+indicore::program!(chainload::pgrphack::PROG, chainload::pgrphack::run);

@@ -1,3 +1,2 @@
-fn main() {
-    chainload::setlock::PROG.main(chainload::setlock::run)
-}
+#![no_main]
+indicore::program!(chainload::setlock::PROG, chainload::setlock::run);

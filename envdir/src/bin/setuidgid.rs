@@ -1,3 +1,2 @@
-fn main() {
-    chainload::setuidgid::PROG.main(chainload::setuidgid::run)
-}
+#![no_main]
+indicore::program!(chainload::setuidgid::PROG, chainload::setuidgid::run);

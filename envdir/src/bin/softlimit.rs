@@ -1,3 +1,2 @@
-fn main() {
-    chainload::softlimit::PROG.main(chainload::softlimit::run)
-}
+#![no_main]
+indicore::program!(chainload::softlimit::PROG, chainload::softlimit::run);

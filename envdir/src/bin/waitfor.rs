@@ -1,3 +1,2 @@
-fn main() {
-    chainload::waitfor::PROG.main(chainload::waitfor::run)
-}
+#![no_main]
+indicore::program!(chainload::waitfor::PROG, chainload::waitfor::run);

@@ -1,3 +1,2 @@
-fn main() {
-    supervise::svc::PROG.main(supervise::svc::run)
-}
+#![no_main]
+indicore::program!(supervise::svc::PROG, supervise::svc::run);

@@ -1,3 +1,2 @@
-fn main() {
-    supervise::svok::PROG.main(supervise::svok::run)
-}
+#![no_main]
+indicore::program!(supervise::svok::PROG, supervise::svok::run);

@@ -1,3 +1,2 @@
-fn main() {
-    supervise::svstat::PROG.main(supervise::svstat::run)
-}
+#![no_main]
+indicore::program!(supervise::svstat::PROG, supervise::svstat::run);

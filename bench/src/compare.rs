@@ -1,0 +1,233 @@
+//! The shared harness: a workload runs against both implementations in
+//! interleaved rounds (alternating which side goes first, to cancel drift),
+//! and the result is printed as each side's figure and the ratio ours/theirs.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use crate::error::{BenchError, Result};
+use crate::side::Side;
+
+/// One side's prepared workload: `once` performs a single timed operation
+/// (one chain, one connection, one batch of lines) and checks its outcome.
+/// Anything started in `prepare` (servers, fifos) is torn down on drop.
+pub trait Trial {
+    fn once(&mut self) -> Result<()>;
+}
+
+/// A workload measured by elapsed time per operation.
+pub trait Workload {
+    /// Report title, e.g. "chain (envdir softlimit setuidgid true)".
+    fn title(&self) -> String;
+    /// Programs that must exist in each side's directory.
+    fn binaries(&self) -> &'static [&'static str];
+    /// Whether the workload must run as root.
+    fn needs_root(&self) -> bool {
+        false
+    }
+    /// Highest acceptable ratio ours/theirs.
+    fn target_ratio(&self) -> f64;
+    /// Untimed operations per side before the first round (page cache, CPU caches).
+    fn warmup(&self) -> u64 {
+        20
+    }
+    /// Sets the workload up for one side; checks that the side really does the work.
+    fn prepare(&self, side: &Side) -> Result<Box<dyn Trial>>;
+}
+
+/// How many timed operations, and in how many rounds.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    pub runs: u64,
+    pub rounds: u32,
+    pub verbose: bool,
+}
+
+impl Plan {
+    /// Operations in round `i`: `runs` split as evenly as possible.
+    fn round_size(&self, i: u32) -> u64 {
+        let r = u64::from(self.rounds);
+        self.runs / r + u64::from(u64::from(i) < self.runs % r)
+    }
+}
+
+/// Elapsed totals of both sides for the same number of operations.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    pub title: String,
+    pub runs: u64,
+    pub labels: [&'static str; 2],
+    pub totals: [Duration; 2],
+    pub target: f64,
+}
+
+impl Comparison {
+    pub fn ratio(&self) -> f64 {
+        self.totals[0].as_secs_f64() / self.totals[1].as_secs_f64()
+    }
+
+    pub fn within_target(&self) -> bool {
+        self.ratio() <= self.target
+    }
+}
+
+fn per_op_us(total: Duration, ops: u64) -> f64 {
+    total.as_secs_f64() * 1e6 / ops as f64
+}
+
+impl fmt::Display for Comparison {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} x{}:", self.title, self.runs)?;
+        for (i, (label, total)) in self.labels.iter().zip(self.totals).enumerate() {
+            let sep = if i == 0 { "" } else { "," };
+            write!(
+                f,
+                "{sep} {label} {:.3} s ({:.0} us/run)",
+                total.as_secs_f64(),
+                per_op_us(total, self.runs)
+            )?;
+        }
+        write!(
+            f,
+            ", ratio {:.2} (target <= {:.2})",
+            self.ratio(),
+            self.target
+        )
+    }
+}
+
+pub fn require_root(what: &str) -> Result<()> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err(BenchError::NotRoot(format!(
+            "{what} must run as root (it drops privileges with setuidgid); rerun with sudo"
+        )));
+    }
+    Ok(())
+}
+
+fn timed(trial: &mut dyn Trial, n: u64) -> Result<Duration> {
+    let start = Instant::now();
+    for _ in 0..n {
+        trial.once()?;
+    }
+    Ok(start.elapsed())
+}
+
+/// Runs `workload` on both sides (ours first in the array) and returns the totals.
+pub fn compare_timed(workload: &dyn Workload, sides: [&Side; 2], plan: Plan) -> Result<Comparison> {
+    let title = workload.title();
+    if workload.needs_root() {
+        require_root(&title)?;
+    }
+    for side in sides {
+        side.require(workload.binaries())?;
+    }
+    let mut trials = [workload.prepare(sides[0])?, workload.prepare(sides[1])?];
+    for trial in trials.iter_mut() {
+        timed(trial.as_mut(), workload.warmup())?;
+    }
+    let mut totals = [Duration::ZERO; 2];
+    for round in 0..plan.rounds {
+        let n = plan.round_size(round);
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        let mut this_round = [Duration::ZERO; 2];
+        for i in order {
+            this_round[i] = timed(trials[i].as_mut(), n)
+                .map_err(|e| BenchError::Fatal(format!("{} ({}): {e}", title, sides[i].label)))?;
+            totals[i] += this_round[i];
+        }
+        if plan.verbose {
+            eprintln!(
+                "  round {}/{} x{n}: {} {:.0} us/run, {} {:.0} us/run",
+                round + 1,
+                plan.rounds,
+                sides[0].label,
+                per_op_us(this_round[0], n),
+                sides[1].label,
+                per_op_us(this_round[1], n),
+            );
+        }
+    }
+    Ok(Comparison {
+        title,
+        runs: plan.runs,
+        labels: [sides[0].label, sides[1].label],
+        totals,
+        target: workload.target_ratio(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounds_split_evenly() {
+        let p = Plan {
+            runs: 1002,
+            rounds: 5,
+            verbose: false,
+        };
+        let sizes: Vec<u64> = (0..5).map(|i| p.round_size(i)).collect();
+        assert_eq!(sizes, [201, 201, 200, 200, 200]);
+        assert_eq!(sizes.iter().sum::<u64>(), 1002);
+    }
+
+    #[test]
+    fn line_format() {
+        let c = Comparison {
+            title: "chain (envdir softlimit setuidgid true)".into(),
+            runs: 1000,
+            labels: ["ours", "daemontools"],
+            totals: [Duration::from_millis(1234), Duration::from_millis(1100)],
+            target: 1.2,
+        };
+        assert_eq!(
+            c.to_string(),
+            "chain (envdir softlimit setuidgid true) x1000: ours 1.234 s (1234 us/run), \
+             daemontools 1.100 s (1100 us/run), ratio 1.12 (target <= 1.20)"
+        );
+        assert!(c.within_target());
+    }
+
+    struct Counter(std::rc::Rc<std::cell::Cell<u64>>);
+    impl Trial for Counter {
+        fn once(&mut self) -> Result<()> {
+            self.0.set(self.0.get() + 1);
+            Ok(())
+        }
+    }
+    struct Counting(std::rc::Rc<std::cell::Cell<u64>>);
+    impl Workload for Counting {
+        fn title(&self) -> String {
+            "count".into()
+        }
+        fn binaries(&self) -> &'static [&'static str] {
+            &[]
+        }
+        fn target_ratio(&self) -> f64 {
+            1.0
+        }
+        fn warmup(&self) -> u64 {
+            3
+        }
+        fn prepare(&self, _: &Side) -> Result<Box<dyn Trial>> {
+            Ok(Box::new(Counter(self.0.clone())))
+        }
+    }
+
+    #[test]
+    fn every_side_runs_warmup_plus_runs() {
+        let n = std::rc::Rc::new(std::cell::Cell::new(0));
+        let s = Side::theirs(std::path::Path::new("/bin"));
+        let plan = Plan {
+            runs: 17,
+            rounds: 4,
+            verbose: false,
+        };
+        let c = compare_timed(&Counting(n.clone()), [&s, &s], plan).unwrap();
+        assert_eq!(n.get(), 2 * (3 + 17));
+        assert_eq!(c.runs, 17);
+    }
+}
