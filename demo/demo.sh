@@ -48,4 +48,35 @@ awk -v a="$start" -v b="$end" 'BEGIN { printf "fghack returned after %.1f s\n", 
 
 say "waitfor waits for an unrelated process"
 sleep 0.5 & waitfor -v $!
+say "supervise keeps a service running; svc controls it, svstat reports it"
+cd "$work"
+mkdir -p sv/clock/variables
+printf 'tick\n' > sv/clock/variables/WORD
+cat > sv/clock/run <<'RUN'
+#!/bin/sh
+echo "run started: $* (WORD=$WORD from variables/)" >> started
+exec sleep 1000
+RUN
+chmod +x sv/clock/run
+cd sv
+export DISABLE_RUN=1
+supervise clock 2> supervise.err &
+svpid=$!
+trap 'svc -dx clock 2>/dev/null; wait $svpid 2>/dev/null' EXIT
+until svok clock; do sleep 0.1; done
+svc -wT 5 clock
+svstat clock || true
+say "svc -d: the service goes down (and svstat exits 1)"
+svc -dW clock
+svstat clock || echo "svstat exit $?"
+say "svc -u, then a crash: supervise restarts it (at most once a second)"
+svc -u clock; svc -wT 5 clock
+kill -9 "$(svstat clock | awk '{ print $6 }')"
+sleep 1.5
+svstat clock || true
+cat clock/started
+printf 'supervise said:\n'; sed 's/^/  /' supervise.err
+say "svc -dx: service down, supervise exits"
+svc -dx clock; wait $svpid; echo "supervise exited $?"
+trap - EXIT
 printf '\ndemo done (files in %s)\n' "$work"

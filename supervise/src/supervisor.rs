@@ -31,6 +31,16 @@ const THROTTLE: Duration = Duration::from_secs(1);
 /// How long supervise sleeps after a failed `init` or fork.
 const RETRY_SLEEP: Duration = Duration::from_secs(60);
 
+/// The program name for usage errors (runtime messages carry the service's prefix).
+pub const PROG: indicore::Prog = indicore::Prog("supervise");
+
+/// `supervise dir [parent_ident]`: returns 0 when told to exit.
+pub fn run(args: &[OsString]) -> Result<i32, indicore::Failure> {
+    let cfg = Config::from_args(args).map_err(indicore::Failure::usage)?;
+    Supervisor::setup(cfg).run();
+    Ok(0)
+}
+
 /// The settings supervise reads from its command line and environment.
 #[derive(Debug, Clone)]
 pub struct Config {
