@@ -14,12 +14,14 @@ pub mod tai;
 
 pub use diag::{errstr, Failure, Prog, EXIT_TEMP, EXIT_USAGE};
 
-/// Define a program's C `main` (use with `#![no_main]`): the program then starts as a C
+/// Define a program's C `main` (use with `#![cfg_attr(not(test), no_main)]`): the program then starts as a C
 /// program does, without std's runtime set-up. That set-up costs start-up time on every
 /// exec of a chain, and it ignores SIGPIPE, which an exec'd child would inherit.
 #[macro_export]
 macro_rules! program {
     ($prog:expr, $run:path) => {
+        // Under `cargo test` the harness supplies main.
+        #[cfg(not(test))]
         #[no_mangle]
         pub extern "C" fn main(
             _argc: ::std::ffi::c_int,

@@ -1,9 +1,10 @@
 //! readproctitle needs the real argv memory, which std does not expose: take it from the
 //! C `main` itself.
-#![no_main]
+#![cfg_attr(not(test), no_main)]
 
 /// # Safety
 /// Called by the C runtime with the process's own argc and argv.
+#[cfg(not(test))]
 #[no_mangle]
 pub unsafe extern "C" fn main(argc: libc::c_int, argv: *mut *mut libc::c_char) -> libc::c_int {
     let argc = argc.max(0) as usize;
