@@ -4,12 +4,27 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR   = $(DESTDIR)$(PREFIX)/bin
 
-# Every program the workspace installs.
-PROGRAMS = envdir envuidgid setuidgid softlimit setlock pgrphack fghack readproctitle waitfor \
-           supervise svc svstat svok
+# Every program the workspace installs, by family (one line per crate; each family's
+# issue adds its names when the programs land).
+PROGRAMS_envdir    = envdir envuidgid setuidgid softlimit setlock pgrphack fghack readproctitle waitfor
+PROGRAMS_supervise = supervise svc svstat svok
+PROGRAMS_svscan    =
+PROGRAMS_multilog  =
+PROGRAMS_tcpserver =
+PROGRAMS_tcpclient =
+PROGRAMS_svctool   =
+PROGRAMS = $(PROGRAMS_envdir) $(PROGRAMS_supervise) $(PROGRAMS_svscan) $(PROGRAMS_multilog) \
+           $(PROGRAMS_tcpserver) $(PROGRAMS_tcpclient) $(PROGRAMS_svctool)
 
-# Debian packages the black-box suites run next to our binaries.
-TEST_PACKAGES = procps coreutils
+# Debian packages the black-box suites run next to our binaries (one line per family).
+TEST_PACKAGES_base      = procps coreutils
+TEST_PACKAGES_svscan    =
+TEST_PACKAGES_multilog  =
+TEST_PACKAGES_tcpserver =
+TEST_PACKAGES_tcpclient =
+TEST_PACKAGES_svctool   =
+TEST_PACKAGES = $(TEST_PACKAGES_base) $(TEST_PACKAGES_svscan) $(TEST_PACKAGES_multilog) \
+                $(TEST_PACKAGES_tcpserver) $(TEST_PACKAGES_tcpclient) $(TEST_PACKAGES_svctool)
 
 .PHONY: all build release test lint demo install bench clean
 

@@ -1,1 +1,1 @@
-//! placeholder
+//! multilog and the tai64n tools.

@@ -1,0 +1,1 @@
+//! svctool and qmailctl: lay out and manage the IndiMail service tree

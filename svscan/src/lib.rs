@@ -1,0 +1,1 @@
+//! svscan and svscanboot: supervision of a whole service tree

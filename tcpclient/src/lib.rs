@@ -1,0 +1,1 @@
+//! tcpclient and the small UCSPI tools

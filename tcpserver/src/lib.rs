@@ -1,0 +1,1 @@
+//! tcpserver, tcprules, tcprulescheck, rblsmtpd, dotls: access-controlled TCP services
