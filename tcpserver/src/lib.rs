@@ -1,1 +1,3 @@
-//! tcpserver, tcprules, tcprulescheck, rblsmtpd, dotls: access-controlled TCP services
+//! tcpserver, tcprules, tcprulescheck, rblsmtpd, dotls: access-controlled TCP services.
+
+pub mod rblsmtpd;

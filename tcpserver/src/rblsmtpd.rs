@@ -1,0 +1,1 @@
+//! rblsmtpd: refuse SMTP from addresses listed in DNS blocklists (being written).
