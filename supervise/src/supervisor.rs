@@ -182,6 +182,8 @@ pub struct Supervisor {
     dn_fifo: Option<File>,
     variables: Option<Variables>,
     subreaper: bool,
+    /// supervise's own pid.
+    pid: u32,
     // Service state.
     child: Option<Pid>,
     grandchild: bool,
@@ -312,6 +314,7 @@ impl Supervisor {
             dn_fifo: None,
             variables: None,
             subreaper,
+            pid: std::process::id(),
             child: None,
             grandchild: false,
             want,
@@ -392,7 +395,7 @@ impl Supervisor {
     fn status(&self) -> Status {
         let (pid, up) = match self.child {
             Some(p) => (p.as_raw() as u32, true),
-            None => (std::process::id(), false),
+            None => (self.pid, false),
         };
         Status {
             when: self.when,
@@ -487,7 +490,7 @@ impl Supervisor {
         let mut env = if variables == Variables::Clear {
             Env::empty()
         } else {
-            child_env()
+            child_env(self.pid)
         };
         if variables != Variables::None {
             let mut loader = Loader::new(false);
@@ -818,7 +821,7 @@ impl Supervisor {
         match unsafe { fork() } {
             Ok(ForkResult::Child) => {
                 let _ = nix::unistd::fchdir(&self.service);
-                let err = indicore::exec::run(&argv, &child_env(), None);
+                let err = indicore::exec::run(&argv, &child_env(self.pid), None);
                 self.log.fatal(
                     EXIT_TEMP,
                     format!("unable to run {script}: {}", errstr(&err)),
@@ -851,7 +854,7 @@ impl Supervisor {
             // SAFETY: single-threaded; the child only execs.
             let ok = match unsafe { fork() } {
                 Ok(ForkResult::Child) => {
-                    let err = indicore::exec::run(&argv, &child_env(), None);
+                    let err = indicore::exec::run(&argv, &child_env(self.pid), None);
                     self.log.fatal(
                         EXIT_TEMP,
                         format!(
@@ -932,10 +935,11 @@ fn init_path(dir: &str) -> PathBuf {
     base.join(dir).join("init")
 }
 
-/// The inherited environment plus `PPID` = supervise's pid.
-fn child_env() -> Env {
+/// The inherited environment plus `PPID` = supervise's pid (read before any fork, so a
+/// forked child does not put its own pid there).
+fn child_env(supervise_pid: u32) -> Env {
     let mut env = Env::inherited();
-    env.set("PPID", std::process::id().to_string());
+    env.set("PPID", supervise_pid.to_string());
     env
 }
 
