@@ -84,6 +84,12 @@ pub fn run(argv: &[OsString], env: &Env, path: Option<&OsStr>) -> io::Error {
     let Some(file) = argv.first() else {
         return io::Error::from_raw_os_error(libc::ENOENT);
     };
+    run_file(file, argv, env, path)
+}
+
+/// Exec `file` (searched in `path` as [`run`] does) with the arguments `argv`, whose first
+/// element need not name the file (`argv0`).
+pub fn run_file(file: &OsStr, argv: &[OsString], env: &Env, path: Option<&OsStr>) -> io::Error {
     let Ok(cargv) = argv
         .iter()
         .map(|a| CString::new(a.as_bytes()))
@@ -99,7 +105,10 @@ pub fn run(argv: &[OsString], env: &Env, path: Option<&OsStr>) -> io::Error {
 
     let file = file.as_bytes();
     if file.contains(&b'/') {
-        return execve(&cargv[0], &argp, &envp);
+        let Ok(cfile) = CString::new(file) else {
+            return io::Error::from_raw_os_error(libc::EINVAL);
+        };
+        return execve(&cfile, &argp, &envp);
     }
     let path = path.map(OsStr::as_bytes).unwrap_or(DEFAULT_PATH);
     let mut saved: Option<io::Error> = None;
