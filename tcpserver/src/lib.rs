@@ -7,5 +7,6 @@
 pub mod cdb;
 pub mod rblsmtpd;
 pub mod rules;
+pub mod server;
 pub mod tcprules;
 pub mod tcprulescheck;
