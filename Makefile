@@ -10,8 +10,11 @@ PROGRAMS_envdir    = envdir envuidgid setuidgid softlimit setlock pgrphack fghac
 PROGRAMS_supervise = supervise svc svstat svok
 PROGRAMS_svscan    =
 PROGRAMS_multilog  =
-PROGRAMS_tcpserver =
-PROGRAMS_tcpclient =
+PROGRAMS_tcpserver = rblsmtpd
+PROGRAMS_tcpclient = tcpclient addcr delcr fixcrio recordio argv0 mconnect-io
+# Shell scripts installed beside the programs (folder/name).
+SCRIPTS = tcpclient/scripts/mconnect tcpclient/scripts/tcpcat tcpclient/scripts/who@ \
+          tcpclient/scripts/date@ tcpclient/scripts/finger@ tcpclient/scripts/http@
 PROGRAMS_svctool   =
 PROGRAMS = $(PROGRAMS_envdir) $(PROGRAMS_supervise) $(PROGRAMS_svscan) $(PROGRAMS_multilog) \
            $(PROGRAMS_tcpserver) $(PROGRAMS_tcpclient) $(PROGRAMS_svctool)
@@ -51,6 +54,7 @@ demo: release
 install: release
 	install -d $(BINDIR)
 	for p in $(PROGRAMS); do install -m 0755 target/release/$$p $(BINDIR)/$$p; done
+	for s in $(SCRIPTS); do install -m 0755 $$s $(BINDIR)/; done
 
 bench:
 	bench/run.sh
