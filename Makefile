@@ -9,7 +9,7 @@ BINDIR   = $(DESTDIR)$(PREFIX)/bin
 PROGRAMS_envdir    = envdir envuidgid setuidgid softlimit setlock pgrphack fghack readproctitle waitfor
 PROGRAMS_supervise = supervise svc svstat svok
 PROGRAMS_svscan    =
-PROGRAMS_multilog  =
+PROGRAMS_multilog  = multilog tai64n tai64nlocal tai64nunix tai64n2tai tai2tai64n qfilelog
 PROGRAMS_tcpserver = rblsmtpd
 PROGRAMS_tcpclient = tcpclient addcr delcr fixcrio recordio argv0 mconnect-io
 # Shell scripts installed beside the programs (folder/name).

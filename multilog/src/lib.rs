@@ -1,1 +1,27 @@
 //! multilog and the tai64n tools.
+//!
+//! One module per program (`run(args)` does the work and returns the exit code or the
+//! failure that `main` turns into the reference's message), plus the pieces they share:
+//!
+//! * [`pattern`]: djb's `match`, the multilog pattern language;
+//! * [`script`]: a multilog command line, parsed into actions and log settings;
+//! * [`lines`]: the per-line engine (1000-byte line head, selection, `e`, `=`, dirs);
+//! * [`logdir`]: one automatically rotated log directory and its crash-safe protocol;
+//! * [`stamp`]: TAI64N text labels and their conversions;
+//! * [`io`], [`signals`], [`sys`]: buffered descriptors, signal flags and the system calls.
+
+pub mod io;
+pub mod lines;
+pub mod logdir;
+pub mod multilog;
+pub mod pattern;
+pub mod qfilelog;
+pub mod relabel;
+pub mod script;
+pub mod signals;
+pub mod stamp;
+pub mod sys;
+pub mod tai2tai64n;
+pub mod tai64n;
+pub mod tai64n2tai;
+pub mod tai64nlocal;

@@ -1,0 +1,178 @@
+//! `qfilelog file`: append stdin to `file` (mode 0666 minus umask).
+//!
+//! HUP: sync, close and reopen the file (after an outside rotation). INT or TERM: sync,
+//! close, exit 0. End of input: the same, exit 0 (the reference spun for ever there). A
+//! failed open or write: a warning and a 60-second pause, then a retry.
+
+use crate::io::READ_SIZE;
+use crate::signals::{Catcher, Signal};
+use crate::sys;
+use indicore::{Failure, Prog};
+use std::ffi::{CStr, CString, OsString};
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::time::Duration;
+
+pub const PROG: Prog = Prog("qfilelog");
+
+const PAUSE: Duration = Duration::from_secs(60);
+
+/// The C library's wording, which the reference prints.
+fn strerror(e: &io::Error) -> String {
+    let n = e.raw_os_error().unwrap_or(libc::EIO);
+    // SAFETY: strerror returns a valid NUL-terminated string for any errno.
+    unsafe { CStr::from_ptr(libc::strerror(n)) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn warn_sys(what: &str, e: &io::Error) {
+    indicore::diag::emit(format_args!("qfilelog: warning: {what}: {}\n", strerror(e)));
+}
+
+/// What a pause or a wait was ended by.
+enum Event {
+    Reopen,
+    Stop,
+}
+
+struct Log {
+    path: CString,
+    file: Option<OwnedFd>,
+    catcher: Catcher,
+}
+
+impl Log {
+    /// Signals that arrived: HUP reopens at once; INT or TERM ask to stop.
+    fn event(&mut self) -> Option<Event> {
+        if Signal::Term.take() | Signal::Interrupt.take() {
+            return Some(Event::Stop);
+        }
+        Signal::Hangup.take().then_some(Event::Reopen)
+    }
+
+    /// Sleep up to the pause; a signal ends it early.
+    fn pause(&mut self) -> Option<Event> {
+        let _ = self.catcher.wait_input(None, Some(PAUSE));
+        self.event()
+    }
+
+    fn open(&mut self) -> Result<(), Event> {
+        loop {
+            match sys::openat(
+                libc::AT_FDCWD,
+                &self.path,
+                libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND,
+                0o666,
+            ) {
+                Ok(f) => {
+                    self.file = Some(f);
+                    return Ok(());
+                }
+                Err(e) => {
+                    warn_sys("Error opening the output file, pausing", &e);
+                    if let Some(Event::Stop) = self.pause() {
+                        return Err(Event::Stop);
+                    }
+                }
+            }
+        }
+    }
+
+    fn close(&mut self) {
+        if let Some(f) = self.file.take() {
+            while let Err(e) = sys::fsync(f.as_raw_fd()) {
+                // Files that cannot be synced (pipes, terminals) are not worth waiting for.
+                if e.raw_os_error() == Some(libc::EINVAL) {
+                    break;
+                }
+                warn_sys("Error syncing the file, pausing", &e);
+                if let Some(Event::Stop) = self.pause() {
+                    break;
+                }
+            }
+        }
+    }
+
+    fn reopen(&mut self) -> Result<(), Event> {
+        self.close();
+        self.open()
+    }
+
+    /// Write all of `data`, pausing after failures. Err(Stop) if told to stop meanwhile.
+    fn write(&mut self, mut data: &[u8]) -> Result<(), Event> {
+        while !data.is_empty() {
+            let fd = match &self.file {
+                Some(f) => f.as_raw_fd(),
+                None => {
+                    self.open()?;
+                    continue;
+                }
+            };
+            match sys::write(fd, data) {
+                Ok(n) if n > 0 => data = &data[n..],
+                r => {
+                    let e = r
+                        .err()
+                        .unwrap_or_else(|| io::Error::from_raw_os_error(libc::EIO));
+                    warn_sys("Can't write, pausing", &e);
+                    match self.pause() {
+                        Some(Event::Stop) => {
+                            PROG.warn(format_args!("{} bytes not written", data.len()));
+                            return Err(Event::Stop);
+                        }
+                        Some(Event::Reopen) => self.reopen()?,
+                        None => {}
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+pub fn run(args: &[OsString]) -> Result<i32, Failure> {
+    let Some(path) = args.get(1) else {
+        indicore::diag::emit(format_args!(
+            "qfilelog: fatal error: usage: filelog filename\n"
+        ));
+        return Err(Failure::Silent(1));
+    };
+    let path = CString::new(path.as_bytes()).map_err(|_| Failure::Silent(1))?;
+    let catcher = Catcher::install(&[Signal::Term, Signal::Hangup, Signal::Interrupt]);
+    let mut log = Log {
+        path,
+        file: None,
+        catcher,
+    };
+    let mut buf = vec![0u8; READ_SIZE];
+    if log.open().is_ok() {
+        loop {
+            match log.event() {
+                Some(Event::Stop) => break,
+                Some(Event::Reopen) if log.reopen().is_err() => break,
+                _ => {}
+            }
+            match log.catcher.wait_input(Some(0), None) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(_) => break,
+            }
+            let n = match sys::read(0, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => continue,
+                Err(e) => {
+                    warn_sys("Error reading input", &e);
+                    break;
+                }
+            };
+            if log.write(&buf[..n]).is_err() {
+                break;
+            }
+        }
+    }
+    log.close();
+    Ok(0)
+}
