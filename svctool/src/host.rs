@@ -1,0 +1,296 @@
+//! Host facts (DECISIONS S6): every path, name and probe that makes svctool's output
+//! depend on the machine comes from here, so a tree can be generated without root into a
+//! scratch directory and compared byte for byte.
+//!
+//! Paths written *into* files (run scripts, variables) are the logical ones (`/etc/indimail`,
+//! `/service`, ...). Paths touched on disk are the logical ones under [`Host::root`]
+//! (`SVCTOOL_ROOT`, then `--destdir`), so `SVCTOOL_ROOT=/tmp/x` renders `/service/...` into
+//! `/tmp/x/service/...` with unchanged contents.
+//!
+//! Environment (all optional):
+//!
+//! | variable | fact | default |
+//! |---|---|---|
+//! | `SVCTOOL_ROOT` | directory every disk path lives under | `/` |
+//! | `SVCTOOL_PREFIX` | binaries prefix (`$P`) | `/usr` |
+//! | `SVCTOOL_SYSCONFDIR` | `$S` | `/etc/indimail` |
+//! | `SVCTOOL_LIBEXECDIR`, `SVCTOOL_SHAREDDIR` | libexec / shared dirs | `/usr/libexec/indimail`, `/usr/share/indimail` |
+//! | `SVCTOOL_SERVICEDIR` | default `--servicedir` | `/service` |
+//! | `SVCTOOL_LOGDIR` | `$L` | `/var/log/svc` |
+//! | `QmailHOME`, `INDIMAILDIR` | qmail and indimail home | `/var/indimail` |
+//! | `SVCTOOL_HOST` | build triple in headers | `<machine>-pc-linux-gnu` |
+//! | `SVCTOOL_UNAME` | `uname -s` | the kernel's |
+//! | `HOSTNAME`, `SVCTOOL_HOSTNAME` | host name | `uname -n` |
+//! | `SVCTOOL_DATE` | the `date` text in headers and svctool.log | now, `%a %b %e %T %Z %Y` |
+//! | `SVCTOOL_IDS` | `name=id,...` for users and groups | the system databases |
+//! | `SVCTOOL_ALLOW_USER` | `1`: run without root | unset (root required unless `SVCTOOL_ROOT` is set) |
+//! | `SVCTOOL_BINDIR` | where tcprules, svc, svstat, queue-fix are looked up first | the directory of the running program |
+
+use std::collections::HashMap;
+use std::ffi::{CStr, CString, OsString};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+/// The facts one run works with.
+#[derive(Debug, Clone)]
+pub struct Host {
+    /// Disk root: logical `/x` lives at `root/x`.
+    pub root: PathBuf,
+    pub prefix: String,
+    pub sysconfdir: String,
+    pub libexecdir: String,
+    pub shareddir: String,
+    pub servicedir: String,
+    pub logdir: String,
+    pub qmaildir: String,
+    pub indimaildir: String,
+    pub host_triple: String,
+    pub uname_s: String,
+    pub hostname: String,
+    pub date: Option<String>,
+    ids: HashMap<String, u32>,
+    pub euid: u32,
+    pub allow_user: bool,
+    pub bindir: Option<PathBuf>,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn uname() -> (String, String, String) {
+    // SAFETY: all-zero is a valid utsname; uname fills it.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return ("Linux".into(), "localhost".into(), "x86_64".into());
+    }
+    let s = |f: &[libc::c_char]| {
+        // SAFETY: uname NUL-terminates every field.
+        unsafe { CStr::from_ptr(f.as_ptr()) }
+            .to_string_lossy()
+            .into_owned()
+    };
+    (s(&u.sysname), s(&u.nodename), s(&u.machine))
+}
+
+impl Host {
+    /// The facts of this machine, as the environment pins them.
+    pub fn from_env() -> Host {
+        let (sysname, nodename, machine) = uname();
+        let root = env("SVCTOOL_ROOT").map(PathBuf::from);
+        let ids = env("SVCTOOL_IDS")
+            .map(|s| {
+                s.split(',')
+                    .filter_map(|kv| {
+                        let (k, v) = kv.split_once('=')?;
+                        Some((k.trim().to_string(), v.trim().parse().ok()?))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let bindir = env("SVCTOOL_BINDIR").map(PathBuf::from).or_else(|| {
+            std::env::current_exe()
+                .ok()
+                .and_then(|p| p.parent().map(Path::to_path_buf))
+        });
+        Host {
+            allow_user: root.is_some() || env("SVCTOOL_ALLOW_USER").as_deref() == Some("1"),
+            root: root.unwrap_or_else(|| PathBuf::from("/")),
+            prefix: env("SVCTOOL_PREFIX").unwrap_or_else(|| "/usr".into()),
+            sysconfdir: env("SVCTOOL_SYSCONFDIR").unwrap_or_else(|| "/etc/indimail".into()),
+            libexecdir: env("SVCTOOL_LIBEXECDIR")
+                .unwrap_or_else(|| "/usr/libexec/indimail".into()),
+            shareddir: env("SVCTOOL_SHAREDDIR").unwrap_or_else(|| "/usr/share/indimail".into()),
+            servicedir: env("SVCTOOL_SERVICEDIR").unwrap_or_else(|| "/service".into()),
+            logdir: env("SVCTOOL_LOGDIR").unwrap_or_else(|| "/var/log/svc".into()),
+            qmaildir: env("QmailHOME").unwrap_or_else(|| "/var/indimail".into()),
+            indimaildir: env("INDIMAILDIR").unwrap_or_else(|| "/var/indimail".into()),
+            host_triple: env("SVCTOOL_HOST")
+                .unwrap_or_else(|| format!("{}-pc-linux-gnu", machine.to_lowercase())),
+            uname_s: env("SVCTOOL_UNAME").unwrap_or(sysname),
+            hostname: env("SVCTOOL_HOSTNAME")
+                .or_else(|| env("HOSTNAME"))
+                .unwrap_or(nodename),
+            date: env("SVCTOOL_DATE"),
+            ids,
+            // SAFETY: geteuid cannot fail.
+            euid: unsafe { libc::geteuid() },
+            bindir,
+        }
+    }
+
+    /// Where logical path `p` is on disk.
+    pub fn disk(&self, p: &str) -> PathBuf {
+        if self.root == Path::new("/") {
+            return PathBuf::from(p);
+        }
+        self.root.join(p.trim_start_matches('/'))
+    }
+
+    /// Add `--destdir` to the disk root.
+    pub fn add_destdir(&mut self, destdir: &str) {
+        if !destdir.is_empty() {
+            self.root = self.root.join(destdir.trim_start_matches('/'));
+        }
+    }
+
+    /// `date` as the reference prints it.
+    pub fn date(&self) -> String {
+        if let Some(d) = &self.date {
+            return d.clone();
+        }
+        // SAFETY: time/localtime_r/strftime with a correctly sized buffer.
+        unsafe {
+            let t = libc::time(std::ptr::null_mut());
+            let mut tm: libc::tm = std::mem::zeroed();
+            libc::localtime_r(&t, &mut tm);
+            let mut buf = [0u8; 64];
+            let fmt = c"%a %b %e %H:%M:%S %Z %Y";
+            let n = libc::strftime(
+                buf.as_mut_ptr() as *mut libc::c_char,
+                buf.len(),
+                fmt.as_ptr(),
+                &tm,
+            );
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        }
+    }
+
+    /// Does logical path `p` exist on disk (following symlinks)?
+    pub fn exists(&self, p: &str) -> bool {
+        self.disk(p).exists()
+    }
+
+    pub fn is_file(&self, p: &str) -> bool {
+        self.disk(p).is_file()
+    }
+
+    pub fn is_dir(&self, p: &str) -> bool {
+        self.disk(p).is_dir()
+    }
+
+    pub fn is_executable(&self, p: &str) -> bool {
+        std::fs::metadata(self.disk(p))
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
+    }
+
+    /// The run-time directory the generated scripts use (`/run`, `/var/run` or `/tmp`):
+    /// a fact of the system the services run on, so it is probed on the real root.
+    pub fn rundir_base(&self) -> &'static str {
+        if Path::new("/run").is_dir() {
+            "/run"
+        } else if Path::new("/var/run").is_dir() {
+            "/var/run"
+        } else {
+            "/tmp"
+        }
+    }
+
+    /// `/bin/false`, or `/usr/bin/false` where there is none.
+    pub fn false_path(&self) -> &'static str {
+        if Path::new("/bin/false").exists() {
+            "/bin/false"
+        } else {
+            "/usr/bin/false"
+        }
+    }
+
+    /// A user's uid: `SVCTOOL_IDS` first, then the password database.
+    pub fn uid(&self, name: &str) -> Option<u32> {
+        if let Some(id) = self.ids.get(name) {
+            return Some(*id);
+        }
+        if let Ok(n) = name.parse() {
+            return Some(n);
+        }
+        nix::unistd::User::from_name(name)
+            .ok()
+            .flatten()
+            .map(|u| u.uid.as_raw())
+    }
+
+    /// A group's gid: `SVCTOOL_IDS` first, then the group database.
+    pub fn gid(&self, name: &str) -> Option<u32> {
+        if let Some(id) = self.ids.get(name) {
+            return Some(*id);
+        }
+        if let Ok(n) = name.parse() {
+            return Some(n);
+        }
+        nix::unistd::Group::from_name(name)
+            .ok()
+            .flatten()
+            .map(|g| g.gid.as_raw())
+    }
+
+    /// `chown user:group path` (group may be empty). Only root can give files away: for
+    /// anyone else (a scratch-root run) ownership is left as it is. Unknown names are
+    /// reported and skipped.
+    pub fn chown(&self, disk_path: &Path, user: &str, group: &str) {
+        if self.euid != 0 {
+            return;
+        }
+        let uid = match self.uid(user) {
+            Some(u) => u,
+            None => {
+                crate::warn(&format!(
+                    "unknown user {user}: owner of {} left unchanged",
+                    disk_path.display()
+                ));
+                return;
+            }
+        };
+        let gid = if group.is_empty() {
+            None
+        } else {
+            match self.gid(group) {
+                Some(g) => Some(g),
+                None => {
+                    crate::warn(&format!(
+                        "unknown group {group}: group of {} left unchanged",
+                        disk_path.display()
+                    ));
+                    None
+                }
+            }
+        };
+        let c = match CString::new(disk_path.as_os_str().as_encoded_bytes()) {
+            Ok(c) => c,
+            Err(_) => return,
+        };
+        // SAFETY: lchown with a valid C string; -1 keeps the group.
+        let rc = unsafe { libc::lchown(c.as_ptr(), uid, gid.map_or(u32::MAX, |g| g)) };
+        if rc != 0 {
+            crate::warn(&format!(
+                "unable to chown {}: {}",
+                disk_path.display(),
+                indicore::errstr(&std::io::Error::last_os_error())
+            ));
+        }
+    }
+
+    /// A program we run: `SVCTOOL_BINDIR` (default: next to this program), then PATH.
+    pub fn tool(&self, name: &str) -> Option<PathBuf> {
+        if let Some(dir) = &self.bindir {
+            let p = dir.join(name);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+        let path = std::env::var_os("PATH").unwrap_or_else(|| OsString::from("/usr/bin:/bin"));
+        std::env::split_paths(&path)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    }
+
+    /// An installed IndiMail program (`$P/bin/NAME`), looked up under the disk root first,
+    /// then the way [`Host::tool`] does.
+    pub fn installed(&self, sub: &str, name: &str) -> Option<PathBuf> {
+        let p = self.disk(&format!("{}/{sub}/{name}", self.prefix));
+        if p.is_file() {
+            return Some(p);
+        }
+        self.tool(name)
+    }
+}
