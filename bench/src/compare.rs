@@ -13,6 +13,14 @@ use crate::side::Side;
 /// Anything started in `prepare` (servers, fifos) is torn down on drop.
 pub trait Trial {
     fn once(&mut self) -> Result<()>;
+
+    /// One operation and the time it counts for. By default all of [`Trial::once`]; a trial
+    /// whose operation needs untimed set-up (a wait, a reset) times only the part measured.
+    fn timed_once(&mut self) -> Result<Duration> {
+        let start = Instant::now();
+        self.once()?;
+        Ok(start.elapsed())
+    }
 }
 
 /// A workload measured by elapsed time per operation.
@@ -30,6 +38,10 @@ pub trait Workload {
     /// Untimed operations per side before the first round (page cache, CPU caches).
     fn warmup(&self) -> u64 {
         20
+    }
+    /// Most operations per side, for workloads whose operations take seconds.
+    fn max_runs(&self) -> Option<u64> {
+        None
     }
     /// Sets the workload up for one side; checks that the side really does the work.
     fn prepare(&self, side: &Side) -> Result<Box<dyn Trial>>;
@@ -107,16 +119,20 @@ pub fn require_root(what: &str) -> Result<()> {
 }
 
 fn timed(trial: &mut dyn Trial, n: u64) -> Result<Duration> {
-    let start = Instant::now();
+    let mut total = Duration::ZERO;
     for _ in 0..n {
-        trial.once()?;
+        total += trial.timed_once()?;
     }
-    Ok(start.elapsed())
+    Ok(total)
 }
 
 /// Runs `workload` on both sides (ours first in the array) and returns the totals.
 pub fn compare_timed(workload: &dyn Workload, sides: [&Side; 2], plan: Plan) -> Result<Comparison> {
     let title = workload.title();
+    let mut plan = plan;
+    if let Some(max) = workload.max_runs() {
+        plan.runs = plan.runs.min(max).max(u64::from(plan.rounds));
+    }
     if workload.needs_root() {
         require_root(&title)?;
     }

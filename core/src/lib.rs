@@ -10,6 +10,7 @@ pub mod envdir;
 pub mod exec;
 pub mod fd;
 pub mod getopt;
+pub mod spawn;
 pub mod tai;
 
 pub use diag::{errstr, Failure, Prog, EXIT_TEMP, EXIT_USAGE};

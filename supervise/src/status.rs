@@ -105,6 +105,20 @@ impl Status {
     }
 }
 
+/// Read a status file. supervise rewrites it in place with one write; a read racing that
+/// write could in principle copy a mix of both records, so read until two reads agree.
+pub fn read(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    let mut last = std::fs::read(path)?;
+    for _ in 0..4 {
+        let again = std::fs::read(path)?;
+        if again == last {
+            break;
+        }
+        last = again;
+    }
+    Ok(last)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

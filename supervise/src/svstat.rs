@@ -70,7 +70,7 @@ pub fn status_line(dir: &Path, now: Label) -> Result<(String, i32), (String, i32
         return Err((msg, NOT_RUNNING));
     }
     let path = runfs::state_file(dir, "status");
-    let bytes = std::fs::read(&path).map_err(|e| {
+    let bytes = crate::status::read(&path).map_err(|e| {
         (
             format!("unable to read {name}/supervise/status: {}", errstr(&e)),
             NOT_RUNNING,

@@ -1515,3 +1515,25 @@ impl Tree {
         }
     }
 }
+
+/// A `run` that cannot be executed: the child reports it, exits 111, and supervise
+/// treats that as a death (warning, then a throttled retry), as the reference does.
+#[test]
+fn run_that_cannot_be_executed() {
+    let t = Tree::new();
+    t.service("s", RUN);
+    fs::set_permissions(t.path("s/run"), fs::Permissions::from_mode(0o644)).unwrap();
+    let sup = t.supervise("s");
+    wait_until("two failed starts", || {
+        sup.stderr().matches("exited with status=111").count() >= 2
+    });
+    let err = sup.stderr();
+    assert!(
+        err.contains("s: supervise: fatal: unable to start ./run: access denied\n"),
+        "{err}"
+    );
+    fs::set_permissions(t.path("s/run"), fs::Permissions::from_mode(0o755)).unwrap();
+    wait_up(&t, "s", &sup, 0);
+    wait_until("run recorded", || !t.read("s/args").is_empty());
+    assert_eq!(t.lines("s/args"), ["s abnormal startup"]);
+}

@@ -5,15 +5,27 @@
 //! something else (memory) get their own `run` function here.
 
 mod chain;
+mod supervise;
+mod tcprules;
+mod tcpserver;
 
 use crate::cli::Options;
 use crate::compare::{compare_timed, Plan};
 use crate::error::{BenchError, Result};
 use crate::side::Side;
 
-pub const NAMES: &[&str] = &["chain"];
+pub const NAMES: &[&str] = &[
+    "chain",
+    "supervise-restart",
+    "supervise-memory",
+    "tcpserver",
+    "tcprules",
+];
 
 pub fn run(opts: &Options) -> Result<()> {
+    if opts.workload == "tcpserver" {
+        return tcpserver::run(opts);
+    }
     let ours = Side::ours(&opts.ours);
     let theirs = Side::theirs(&opts.theirs);
     let plan = Plan {
@@ -21,8 +33,27 @@ pub fn run(opts: &Options) -> Result<()> {
         rounds: opts.rounds,
         verbose: opts.verbose,
     };
+    // Workloads that are not time per operation print their own report.
+    let within = match opts.workload.as_str() {
+        "supervise-memory" => Some(supervise::memory_report(&ours, &theirs)?),
+        _ => None,
+    };
+    if let Some(within) = within {
+        if !within {
+            eprintln!("bench: warning: {} is over its target", opts.workload);
+        }
+        return Ok(());
+    }
     let comparison = match opts.workload.as_str() {
         "chain" => compare_timed(&chain::Chain::new()?, [&ours, &theirs], plan)?,
+        "tcprules" => {
+            let ucspi = Side {
+                label: "ucspi-tcp",
+                ..theirs.clone()
+            };
+            compare_timed(&tcprules::Build::new()?, [&ours, &ucspi], plan)?
+        }
+        "supervise-restart" => compare_timed(&supervise::Restart, [&ours, &theirs], plan)?,
         other => {
             return Err(BenchError::Usage(format!(
                 "unknown workload {other}; known: {}",
