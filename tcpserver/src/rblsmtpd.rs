@@ -517,7 +517,6 @@ struct LineReader {
     fd: RawFd,
     buf: Vec<u8>,
     line: Vec<u8>,
-    overlong: bool,
 }
 
 impl LineReader {
@@ -526,7 +525,6 @@ impl LineReader {
             fd,
             buf: Vec::new(),
             line: Vec::new(),
-            overlong: false,
         }
     }
 
@@ -537,7 +535,6 @@ impl LineReader {
                 let chunk = std::mem::replace(&mut self.buf, rest);
                 self.keep(&chunk[..i]);
                 let mut line = std::mem::take(&mut self.line);
-                self.overlong = false;
                 if line.last() == Some(&b'\r') {
                     line.pop();
                 }
@@ -585,9 +582,6 @@ impl LineReader {
     /// Append to the current line up to the cap; an overlong line keeps its start.
     fn keep(&mut self, bytes: &[u8]) {
         let room = MAX_LINE.saturating_sub(self.line.len());
-        if bytes.len() > room {
-            self.overlong = true;
-        }
         self.line.extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 }
