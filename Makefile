@@ -8,20 +8,21 @@ BINDIR   = $(DESTDIR)$(PREFIX)/bin
 # issue adds its names when the programs land).
 PROGRAMS_envdir    = envdir envuidgid setuidgid softlimit setlock pgrphack fghack readproctitle waitfor
 PROGRAMS_supervise = supervise svc svstat svok
-PROGRAMS_svscan    =
+PROGRAMS_svscan    = svscan
 PROGRAMS_multilog  = multilog tai64n tai64nlocal tai64nunix tai64n2tai tai2tai64n qfilelog
 PROGRAMS_tcpserver = rblsmtpd
 PROGRAMS_tcpclient = tcpclient addcr delcr fixcrio recordio argv0 mconnect-io
 # Shell scripts installed beside the programs (folder/name).
 SCRIPTS = tcpclient/scripts/mconnect tcpclient/scripts/tcpcat tcpclient/scripts/who@ \
           tcpclient/scripts/date@ tcpclient/scripts/finger@ tcpclient/scripts/http@
+SCRIPTS += svscan/scripts/svscanboot
 PROGRAMS_svctool   =
 PROGRAMS = $(PROGRAMS_envdir) $(PROGRAMS_supervise) $(PROGRAMS_svscan) $(PROGRAMS_multilog) \
            $(PROGRAMS_tcpserver) $(PROGRAMS_tcpclient) $(PROGRAMS_svctool)
 
 # Debian packages the black-box suites run next to our binaries (one line per family).
 TEST_PACKAGES_base      = procps coreutils
-TEST_PACKAGES_svscan    =
+TEST_PACKAGES_svscan    = util-linux mount
 TEST_PACKAGES_multilog  =
 TEST_PACKAGES_tcpserver =
 TEST_PACKAGES_tcpclient =

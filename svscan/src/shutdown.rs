@@ -1,0 +1,247 @@
+//! SIGTERM (and, as pid 1, SIGRTMIN+3): take the tree down and exit 0 (spec §6.5).
+//!
+//! Which way depends on `.svscan/shutdown`, TERMINATE_SESSION, WAIT_INITCMD and whether
+//! svscan is pid 1:
+//!
+//! * pid 1 (with or without the script), or the script with TERMINATE_SESSION and
+//!   WAIT_INITCMD: the timed shutdown. Reap everything; TERM every main supervise at once;
+//!   after w1 seconds close the log pipes' write ends and TERM each log supervise as soon
+//!   as its pipe is drained; give up after w2 seconds. It ends early when no child is left
+//!   but svscan's own logger. No SIGKILL is ever sent.
+//! * TERMINATE_SESSION otherwise: TERM the mains, then (500 µs later) the logs, no waiting.
+//! * the script alone: wait for it.
+//!
+//! Then `exiting...`, a second's pause for the logs, and `.svscan/log` is stopped last so
+//! that it records all of the above.
+
+use crate::scanner::{executable, Scanner};
+use indicore::errstr;
+use std::ffi::OsStr;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+impl Scanner {
+    pub fn shutdown(&mut self) -> ! {
+        let _ = std::fs::remove_file(&self.pidfile);
+        let me = self.pid;
+        self.log
+            .notice(format_args!("pid: {me}: shutdown in progress..."));
+        let start = Instant::now();
+        let script = OsStr::new(".svscan/shutdown");
+        let script_pid = if executable(script) {
+            match self.spawner.shell(&self.signals, script, true) {
+                Ok(pid) => Some(pid),
+                Err(e) => {
+                    self.log.warn(format_args!(
+                        "unable to fork for init command .svscan/shutdown: {}",
+                        errstr(&e)
+                    ));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let ts = self.settings.terminate_session;
+        if me == 1 || (script_pid.is_some() && ts && self.settings.wait_initcmd) {
+            self.timed_shutdown(start);
+        } else if ts {
+            self.term_mains();
+            std::thread::sleep(Duration::from_micros(500));
+            self.close_log_pipes();
+            self.term_logs(false);
+        } else if let Some(pid) = script_pid {
+            wait_for(pid);
+        }
+        self.log.notice(format_args!("pid: {me}: exiting..."));
+        std::thread::sleep(Duration::from_secs(1));
+        self.stop_own_log();
+        std::process::exit(0)
+    }
+
+    fn timed_shutdown(&mut self, start: Instant) {
+        let (w1, w2) = self.settings.killwait;
+        let me = self.pid;
+        self.reap();
+        self.log.info(format_args!(
+            "pid: {me}: terminating svc sessions with TERM..."
+        ));
+        self.term_mains();
+        let mut logs_closed = false;
+        let mut said_waiting = false;
+        loop {
+            self.reap();
+            let elapsed = start.elapsed();
+            if !logs_closed && elapsed >= w1 {
+                self.log.info(format_args!(
+                    "pid: {me}: terminating log sessions with TERM..."
+                ));
+                self.close_log_pipes();
+                logs_closed = true;
+            }
+            if logs_closed {
+                self.term_logs(true);
+            }
+            if elapsed >= w2 {
+                self.term_logs(false);
+                return;
+            }
+            if self.nothing_left() {
+                self.log
+                    .notice(format_args!("pid: {me}: no processes left..."));
+                return;
+            }
+            if !said_waiting {
+                self.log.info(format_args!(
+                    "pid: {me}: waiting for processes to shutdown..."
+                ));
+                said_waiting = true;
+            }
+            // Drained pipes are checked every 50 ms once the logs are closed.
+            let next = if logs_closed { w2 } else { w1 };
+            let wait = next.saturating_sub(elapsed).min(Duration::from_millis(50));
+            self.signals.wait(wait.as_millis() as i32 + 1);
+        }
+    }
+
+    /// SIGTERM to every live main supervise.
+    fn term_mains(&self) {
+        let pids: Vec<i32> = self
+            .slots
+            .iter()
+            .filter_map(|s| s.main.as_ref().and_then(|m| m.pid))
+            .collect();
+        for pid in pids {
+            self.log
+                .info(format_args!("pid: {}: terminating svc pid {pid}", self.pid));
+            self.term(pid);
+        }
+    }
+
+    /// Close svscan's write end of every log pipe but its own logger's.
+    fn close_log_pipes(&mut self) {
+        for slot in self.slots.iter_mut().filter(|s| s.main.is_some()) {
+            if let Some(pair) = &mut slot.log {
+                pair.write = None;
+            }
+        }
+    }
+
+    /// SIGTERM to the log supervisors (not svscan's own); with `drained`, only to those
+    /// whose pipe holds nothing more to read.
+    fn term_logs(&mut self, drained: bool) {
+        let me = self.pid;
+        let mut pids = Vec::new();
+        for slot in self.slots.iter_mut().filter(|s| s.main.is_some()) {
+            let Some(pair) = &mut slot.log else { continue };
+            let Some(pid) = pair.proc.pid else { continue };
+            if pair.termed || (drained && unread(&pair.read) > 0) {
+                continue;
+            }
+            pair.termed = true;
+            pids.push(pid);
+        }
+        for pid in pids {
+            self.log
+                .info(format_args!("pid: {me}: terminating log pid {pid}"));
+            self.term(pid);
+        }
+    }
+
+    fn term(&self, pid: i32) {
+        // SAFETY: kill(2) to a child we started and have not reaped.
+        if unsafe { libc::kill(pid, libc::SIGTERM) } == -1 {
+            let e = io::Error::last_os_error();
+            self.log.warn(format_args!(
+                "pid {} kill -SIGTERM {pid}: {}",
+                self.pid,
+                errstr(&e)
+            ));
+        }
+    }
+
+    /// True when no child is left but svscan's own logger.
+    fn nothing_left(&self) -> bool {
+        let own_log = self.own_log_pid();
+        let tracked = self.slots.iter().any(|s| {
+            s.main.as_ref().is_some_and(|m| m.pid.is_some())
+                || s.log
+                    .as_ref()
+                    .is_some_and(|l| l.proc.pid.is_some() && l.proc.pid != own_log)
+        });
+        if tracked {
+            return false;
+        }
+        // Orphans (pid 1) and the shutdown script are children too.
+        match children() {
+            Some(kids) => kids.iter().all(|&k| Some(k) == own_log),
+            None => false,
+        }
+    }
+
+    fn own_log_pid(&self) -> Option<i32> {
+        self.slots
+            .iter()
+            .find(|s| s.main.is_none())
+            .and_then(|s| s.log.as_ref())
+            .and_then(|l| l.proc.pid)
+    }
+
+    /// Stop `.svscan/log` last: fds 1 and 2 back to fd 0, its pipe closed, TERM, wait.
+    fn stop_own_log(&mut self) {
+        let me = self.pid;
+        let Some(idx) = self.slots.iter().position(|s| s.main.is_none()) else {
+            return;
+        };
+        if self.slots[idx].pinned {
+            // SAFETY: dup2 of svscan's own descriptors.
+            unsafe {
+                libc::dup2(0, 1);
+                libc::dup2(0, 2);
+            }
+            self.log.redirect(None);
+            if let Some(pair) = &mut self.slots[idx].log {
+                pair.write = None;
+            }
+        }
+        let Some(pid) = self.own_log_pid() else {
+            return;
+        };
+        self.log
+            .info(format_args!("pid: {me}: terminating log pid {pid}"));
+        self.term(pid);
+        wait_for(pid);
+    }
+}
+
+fn wait_for(pid: i32) {
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid on our own child with a status we own.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == pid || (r < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EINTR)) {
+            return;
+        }
+    }
+}
+
+/// Bytes waiting in a pipe.
+fn unread(fd: &impl AsRawFd) -> libc::c_int {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int we own.
+    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut n) } < 0 {
+        return 0;
+    }
+    n
+}
+
+/// The children of this (single-threaded) process, from /proc.
+fn children() -> Option<Vec<i32>> {
+    let text = std::fs::read_to_string("/proc/thread-self/children").ok()?;
+    Some(
+        text.split_ascii_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect(),
+    )
+}
