@@ -816,3 +816,119 @@ fn ident_lookup_sets_remoteinfo() {
         .run();
     out.assert(0, "unset\n", "");
 }
+
+#[test]
+fn names_that_start_like_addresses_are_names() {
+    if !is_root() {
+        return skip("the fake DNS server needs port 53 (root)");
+    }
+    let dns = FakeDns::start().expect("fake DNS");
+    let server_ip = unique_ip();
+    let Some(server) = Server::start(IpAddr::V4(server_ip), 0, |_s| {}) else {
+        return skip("cannot bind a 127.77/16 address");
+    };
+    dns.set(
+        "10.20.30.40.example",
+        A,
+        Answer::Records(vec![a(server_ip.octets())]),
+    );
+    let (_t, rules) = rewrite_none();
+    let out = client()
+        .env("DNSCACHEIP", dns.cache_ip())
+        .env("DNSREWRITEFILE", &rules)
+        .args([
+            "-H",
+            "-R",
+            "-l0",
+            "10.20.30.40.example",
+            &server.port.to_string(),
+        ])
+        .args(sh("echo $TCPREMOTEIP"))
+        .run();
+    out.assert(0, &format!("{server_ip}\n"), "");
+}
+
+#[test]
+fn no_ptr_name_removes_the_variables() {
+    if !is_root() {
+        return skip("the fake DNS server needs port 53 (root)");
+    }
+    // The fake server answers NXDOMAIN for every PTR question.
+    let dns = FakeDns::start().expect("fake DNS");
+    let (server, _rx) = greeter(LOCALHOST, b"");
+    let out = client()
+        .env("DNSCACHEIP", dns.cache_ip())
+        .env("TCPREMOTEHOST", "stale")
+        .env("TCPLOCALHOST", "stale")
+        .args(["-R", "127.0.0.1", &server.port.to_string()])
+        .args(sh("echo \"${TCPREMOTEHOST-unset} ${TCPLOCALHOST-unset}\""))
+        .run();
+    out.assert(0, "unset unset\n", "");
+    assert!(
+        dns.asked()
+            .contains(&("1.0.0.127.in-addr.arpa".into(), PTR)),
+        "{:?}",
+        dns.asked()
+    );
+}
+
+// ----------------------------------------------------------------------------------------
+// Against our own tcpserver
+
+/// Wait until `ready` holds (at most 10 s).
+fn wait_for(mut ready: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if ready() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("tcpserver did not come up");
+}
+
+#[test]
+fn check53_with_tcpserver_on_a_unix_socket() {
+    let t = tempfile::tempdir().unwrap();
+    let sock = t.path().join("s");
+    let pidfile = t.path().join("pid");
+    let server = Cmd::bin("tcpserver")
+        .clean_env()
+        .arg("-e")
+        .arg(&pidfile)
+        .arg(&sock)
+        .args(sh("echo PROTO=$PROTO UNIXLOCALPATH=$UNIXLOCALPATH"))
+        .spawn();
+    wait_for(|| sock.exists());
+    let out = client().arg(&sock).args(sh("echo $PROTO; cat <&6")).run();
+    out.assert(
+        0,
+        &format!("UNIX\nPROTO=UNIX UNIXLOCALPATH={}\n", sock.display()),
+        "",
+    );
+    drop(server);
+}
+
+#[test]
+fn with_tcpserver_over_tcp() {
+    let port = free_port();
+    let server = Cmd::bin("tcpserver")
+        .clean_env()
+        .args(["-H", "-R", "-l", "L", "127.0.0.1", &port.to_string()])
+        .args(sh("echo $TCPREMOTEIP:$TCPREMOTEPORT; head -n 1"))
+        .spawn();
+    wait_for(|| TcpStream::connect(("127.0.0.1", port)).is_ok());
+    let out = client()
+        .args(["-H", "-R", "-l0", "127.0.0.1", &port.to_string()])
+        .args(sh("echo through >&7; echo local $TCPLOCALPORT; cat <&6"))
+        .run();
+    out.assert_code(0);
+    let lines: Vec<&str> = out
+        .stdout
+        .split(|&c| c == b'\n')
+        .map(|l| std::str::from_utf8(l).unwrap())
+        .collect();
+    let local = lines[0].strip_prefix("local ").unwrap();
+    assert_eq!(lines[1], format!("127.0.0.1:{local}"), "{out:?}");
+    assert_eq!(lines[2], "through", "{out:?}");
+    drop(server);
+}
