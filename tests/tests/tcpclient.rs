@@ -932,3 +932,42 @@ fn with_tcpserver_over_tcp() {
     assert_eq!(lines[2], "through", "{out:?}");
     drop(server);
 }
+
+#[test]
+fn getaddrinfo_reads_etc_hosts() {
+    // /etc/hosts maps localhost on every Debian system; nothing asks DNS.
+    let (server, _rx) = greeter(LOCALHOST, b"");
+    let out = client()
+        .args([
+            "-e",
+            "-4",
+            "-H",
+            "-R",
+            "-l0",
+            "localhost",
+            &server.port.to_string(),
+        ])
+        .args(sh("echo $TCPREMOTEIP"))
+        .run();
+    out.assert(0, "127.0.0.1\n", "");
+}
+
+#[test]
+fn interface_scope_is_accepted() {
+    let Some(server) = Server::start(IpAddr::V6(Ipv6Addr::LOCALHOST), 0, |_s| {}) else {
+        return skip("no IPv6 loopback");
+    };
+    let out = client()
+        .args([
+            "-I",
+            "lo",
+            "-H",
+            "-R",
+            "-l0",
+            "::1",
+            &server.port.to_string(),
+        ])
+        .args(sh("echo $TCPREMOTEIP"))
+        .run();
+    out.assert(0, "::1\n", "");
+}
