@@ -1,0 +1,1077 @@
+//! Black-box suite for svctool: the acceptance checks of spec/svctool.md §5 (each a golden
+//! tree under tests/golden/svctool/ plus the facts the check names), the seed command of
+//! §4, error paths (§1.3, §1.4, DECISIONS S3/S4), and `sh -n` on every generated script.
+//!
+//! Every test renders into a scratch root of its own through the host-facts layer
+//! (SVCTOOL_ROOT; DECISIONS S6): `/service/...` lands in `ROOT/service/...` with the
+//! contents unchanged. Dates, the host triple, the host name and user/group ids are pinned
+//! (SVCTOOL_DATE, SVCTOOL_HOST, SVCTOOL_HOSTNAME, SVCTOOL_IDS), so trees are byte-for-byte
+//! reproducible. Owners are compared when the suite runs as root (only root can chown).
+//!
+//! Goldens are regenerated with `UPDATE_GOLDEN=1`; every golden was checked line by line
+//! against spec §3/§4/§5 and the decisions listed in COMPATIBILITY.md.
+
+use blackbox::{bin_dir, is_root, Cmd, Output};
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+pub const DATE: &str = "Sun Nov 22 07:50:45 UTC 2026";
+pub const IDS: &str = "indimail=1555,qmail=1556,qmaild=1557,qmaill=1558,nofiles=1559,qcerts=1560,qscand=1561,qmails=1562,alias=1563,mysql=1564";
+
+/// The seed command of spec §4.
+pub const SEED: &[&str] = &[
+    "--qmqp=628",
+    "--servicedir=/service",
+    "--maxdaemons=75",
+    "--maxperip=25",
+    "--qbase=/var/indimail/queue",
+    "--qcount=5",
+    "--qstart=1",
+    "--cntrldir=control",
+    "--localip=0",
+    "--fsync",
+    "--syncdir",
+    "--memory=104857600",
+    "--min-free=52428800",
+];
+
+pub const OPTS: &str = r#"/usr/sbin/svctool --qmqp="628" --servicedir="/service" --maxdaemons="75" --maxperip="25" --qbase="/var/indimail/queue" --qcount="5" --qstart="1" --cntrldir="control" --localip="0" --fsync --syncdir --memory="104857600" --min-free="52428800""#;
+
+/// A scratch root with the §5 environment: imapmodules present, no auth modules, no
+/// plugins, no mysqld.
+pub struct Root {
+    pub dir: tempfile::TempDir,
+}
+
+impl Root {
+    pub fn new() -> Root {
+        let dir = tempfile::Builder::new().prefix("svctool.").tempdir().unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let r = Root { dir };
+        for m in ["authindi", "authshadow", "authpam", "authgeneric", "authtest"] {
+            r.write(&format!("usr/libexec/indimail/imapmodules/{m}"), "");
+        }
+        r
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel.trim_start_matches('/'))
+    }
+
+    pub fn write(&self, rel: &str, data: &str) {
+        let p = self.path(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, data).unwrap();
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+    }
+
+    pub fn exists(&self, rel: &str) -> bool {
+        fs::symlink_metadata(self.path(rel)).is_ok()
+    }
+
+    /// A program in the scratch root that records its arguments in `ROOT/calls`.
+    pub fn stub(&self, rel: &str) {
+        let calls = self.path("calls");
+        self.write(rel, &format!("#!/bin/sh\necho \"{} $*\" >> {}\n", Path::new(rel).file_name().unwrap().to_string_lossy(), calls.display()));
+        fs::set_permissions(self.path(rel), fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// svctool with the pinned host facts.
+    pub fn cmd(&self, prog: &str) -> Cmd {
+        Cmd::bin(prog)
+            .clean_env()
+            .env("SVCTOOL_ROOT", self.dir.path())
+            .env("SVCTOOL_DATE", DATE)
+            .env("SVCTOOL_HOST", "x86_64-pc-linux-gnu")
+            .env("SVCTOOL_HOSTNAME", "mail.example.com")
+            .env("SVCTOOL_IDS", IDS)
+            .env("SVCTOOL_BINDIR", bin_dir())
+            .env("SVCTOOL_SLEEP", "0")
+    }
+
+    pub fn svctool(&self, args: &[&str]) -> Output {
+        self.cmd("svctool").args(args).run()
+    }
+
+    /// The variables of a service: name -> exact content.
+    pub fn vars(&self, svc: &str) -> BTreeMap<String, String> {
+        let d = self.path(&format!("service/{svc}/variables"));
+        fs::read_dir(&d)
+            .unwrap_or_else(|e| panic!("{}: {e}", d.display()))
+            .flatten()
+            .map(|e| {
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    fs::read_to_string(e.path()).unwrap(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// `name -> content` assertions: `x` means `x\n`, `""` means `\n`, `∅` means empty.
+#[track_caller]
+pub fn assert_vars(vars: &BTreeMap<String, String>, want: &[(&str, &str)]) {
+    for (k, v) in want {
+        let expect = match *v {
+            "∅" => String::new(),
+            "\"\"" => "\n".to_string(),
+            other => format!("{other}\n"),
+        };
+        assert_eq!(vars.get(*k), Some(&expect), "variable {k}");
+    }
+}
+
+#[track_caller]
+pub fn assert_absent(vars: &BTreeMap<String, String>, names: &[&str]) {
+    for n in names {
+        assert!(!vars.contains_key(*n), "variable {n} should not exist: {:?}", vars.get(*n));
+    }
+}
+
+fn owner_names() -> BTreeMap<u32, String> {
+    let mut m: BTreeMap<u32, String> = IDS
+        .split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (v.parse().unwrap(), k.to_string()))
+        .collect();
+    m.insert(0, "root".into());
+    m
+}
+
+/// A listing of everything under `root`: type, mode, owner (as root) and content.
+pub fn tree(root: &Path) -> String {
+    let names = owner_names();
+    let mut paths = Vec::new();
+    collect(root, root, &mut paths);
+    paths.sort();
+    let mut out = String::new();
+    for rel in paths {
+        let p = root.join(&rel);
+        let m = fs::symlink_metadata(&p).unwrap();
+        let owner = if is_root() {
+            let n = |id: u32| names.get(&id).cloned().unwrap_or_else(|| id.to_string());
+            format!("{}:{}", n(m.uid()), n(m.gid()))
+        } else {
+            "-".into()
+        };
+        let mode = m.permissions().mode() & 0o7777;
+        let ft = m.file_type();
+        if ft.is_symlink() {
+            out.push_str(&format!("l {owner} {rel} -> {}\n", fs::read_link(&p).unwrap().display()));
+        } else if ft.is_dir() {
+            out.push_str(&format!("d {mode:04o} {owner} {rel}/\n"));
+        } else if ft.is_fifo() {
+            out.push_str(&format!("p {mode:04o} {owner} {rel}\n"));
+        } else {
+            let data = fs::read(&p).unwrap();
+            if data.is_empty() {
+                out.push_str(&format!("f {mode:04o} {owner} {rel} [empty]\n"));
+                continue;
+            }
+            out.push_str(&format!("f {mode:04o} {owner} {rel}\n"));
+            let text = String::from_utf8_lossy(&data);
+            for line in text.split_inclusive('\n') {
+                match line.strip_suffix('\n') {
+                    Some(l) => out.push_str(&format!("  |{l}\n")),
+                    None => out.push_str(&format!("  |{line}\n  \\ no newline at end\n")),
+                }
+            }
+        }
+    }
+    out
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    for e in fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+        if rel.starts_with("usr/libexec/indimail/imapmodules") || rel == "calls" {
+            continue;
+        }
+        out.push(rel);
+        if e.file_type().unwrap().is_dir() {
+            collect(root, &p, out);
+        }
+    }
+}
+
+fn strip_owners(t: &str) -> String {
+    t.lines()
+        .map(|l| {
+            let mut f: Vec<&str> = l.splitn(4, ' ').collect();
+            if l.starts_with(['d', 'f', 'p']) && f.len() == 4 {
+                f[2] = "-";
+            } else if l.starts_with('l') && f.len() >= 3 {
+                f[1] = "-";
+            }
+            f.join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Compare a tree with `tests/golden/svctool/NAME.tree` (UPDATE_GOLDEN=1 writes it).
+#[track_caller]
+pub fn golden(name: &str, actual: &str) {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("golden/svctool/{name}.tree"));
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        fs::create_dir_all(file.parent().unwrap()).unwrap();
+        fs::write(&file, actual).unwrap();
+        return;
+    }
+    let want = fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 creates it)", file.display()));
+    let (a, w) = if is_root() {
+        (actual.to_string(), want)
+    } else {
+        (strip_owners(actual), strip_owners(&want))
+    };
+    if a != w {
+        let diff: Vec<String> = a
+            .lines()
+            .zip(w.lines())
+            .enumerate()
+            .filter(|(_, (x, y))| x != y)
+            .take(10)
+            .map(|(i, (x, y))| format!("line {}:\n  got:  {x}\n  want: {y}", i + 1))
+            .collect();
+        panic!(
+            "tree differs from {} ({} vs {} lines):\n{}",
+            file.display(),
+            a.lines().count(),
+            w.lines().count(),
+            diff.join("\n")
+        );
+    }
+}
+
+/// Every script svctool wrote (run, log/run, init, shutdown) passes `sh -n`.
+#[track_caller]
+pub fn scripts_parse(root: &Path) {
+    let mut all = Vec::new();
+    collect(root, root, &mut all);
+    let mut n = 0;
+    for rel in all {
+        let name = Path::new(&rel).file_name().unwrap().to_string_lossy().into_owned();
+        if !matches!(name.as_str(), "run" | "init" | "shutdown") {
+            continue;
+        }
+        let p = root.join(&rel);
+        if !p.is_file() {
+            continue;
+        }
+        let out = Cmd::new("sh").arg("-n").arg(&p).run();
+        assert_eq!(out.code, Some(0), "sh -n {rel}: {}", out.stderr_str());
+        n += 1;
+    }
+    assert!(n > 0, "no scripts found under {}", root.display());
+}
+
+#[track_caller]
+fn ok(out: &Output) {
+    assert_eq!(out.code, Some(0), "{out:?}");
+}
+
+/// Run, expect success, compare the whole root with the golden, check the scripts.
+#[track_caller]
+fn check_golden(name: &str, r: &Root, args: &[&str]) -> Output {
+    let out = r.svctool(args);
+    ok(&out);
+    golden(name, &tree(r.dir.path()));
+    scripts_parse(r.dir.path());
+    out
+}
+
+// ----- §4 and §5 -----
+
+#[test]
+fn check01_qmqp_seed() {
+    let r = Root::new();
+    let out = check_golden("check01_qmqp_seed", &r, SEED);
+    assert_eq!(
+        out.stdout_str(),
+        "Creating QMQP Listener Port 628, Service /service, Queue Base /var/indimail/queue, Queue Count 5, Queue Start 1\n"
+    );
+    let v = r.vars("qmail-qmqpd.628");
+    let names: Vec<&str> = v.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            ".envdir", ".options", "CONTROLDIR", "HIDE_HOST", "LOCALIP", "LOGFILTER", "MAXDAEMONS",
+            "MAXPERIP", "MIN_FREE", "PATH", "PORT", "QHPSI", "QMAILQUEUE", "QUEUEDIR", "QUEUE_BASE",
+            "QUEUE_COUNT", "QUEUE_START", "SOFT_MEM", "SPAMFILTER", "USE_FSYNC", "USE_SYNCDIR"
+        ]
+    );
+    assert_vars(
+        &v,
+        &[
+            (".envdir", "/etc/indimail/control/global_vars"),
+            (".options", OPTS),
+            ("CONTROLDIR", "/etc/indimail/control"),
+            ("HIDE_HOST", "∅"),
+            ("LOCALIP", "0"),
+            ("LOGFILTER", "∅"),
+            ("MAXDAEMONS", "75"),
+            ("MAXPERIP", "25"),
+            ("MIN_FREE", "52428800"),
+            ("PATH", "/bin:/usr/bin:/usr/sbin:/sbin"),
+            ("PORT", "628"),
+            ("QHPSI", "∅"),
+            ("QMAILQUEUE", "/usr/sbin/qmail-multi"),
+            ("QUEUEDIR", "∅"),
+            ("QUEUE_BASE", "/var/indimail/queue"),
+            ("QUEUE_COUNT", "5"),
+            ("QUEUE_START", "1"),
+            ("SOFT_MEM", "104857600"),
+            ("SPAMFILTER", "∅"),
+            ("USE_FSYNC", "1"),
+            ("USE_SYNCDIR", "1"),
+        ],
+    );
+    let run = r.read("service/qmail-qmqpd.628/run");
+    let body: Vec<&str> = run.lines().collect();
+    assert_eq!(body[0], "#!/bin/sh");
+    assert_eq!(body[4], format!("# {OPTS}"));
+    assert!(run.ends_with(
+        "-x /etc/indimail/tcp/tcp.qmqp.cdb \\\n-c ./variables/MAXDAEMONS -o -b \\$MAXDAEMONS \\\n-u $MYUID -g $MYGID \\$LOCALIP \\$PORT \\\n/usr/sbin/qmail-qmqpd\"\n"
+    ));
+    assert!(r
+        .read("service/qmail-qmqpd.628/log/run")
+        .ends_with("\nexec /usr/bin/setuidgid qmaill \\\n  /usr/sbin/multilog t /var/log/svc/qmqpd.628\n"));
+    let g = "etc/indimail/control/global_vars";
+    assert_eq!(r.read(&format!("{g}/CONFSPLIT")), "151\n");
+    assert_eq!(r.read(&format!("{g}/BIGTODO")), "0\n");
+    assert_eq!(r.read(&format!("{g}/USE_FDATASYNC")), "1\n");
+    assert_eq!(r.read(&format!("{g}/USE_SYNCDIR")), "1\n");
+    assert!(!r.exists(&format!("{g}/USE_FSYNC")));
+    assert_eq!(r.read("var/log/svc/svctool.log"), format!("{DATE} {OPTS}\n"));
+    let m = fs::metadata(r.path("service/qmail-qmqpd.628/variables")).unwrap();
+    assert_eq!(m.permissions().mode() & 0o7777, 0o550);
+}
+
+#[test]
+fn check02_qmtp() {
+    let r = Root::new();
+    check_golden(
+        "check02_qmtp",
+        &r,
+        &[
+            "--qmtp=209", "--servicedir=/service", "--qbase=/var/indimail/queue", "--qcount=5",
+            "--qstart=1", "--cntrldir=control", "--localip=0", "--maxdaemons=75", "--maxperip=25",
+            "--memory=104857600", "--min-free=52428800",
+        ],
+    );
+    let v = r.vars("qmail-qmtpd.209");
+    assert_vars(&v, &[("PORT", "209")]);
+    assert_absent(&v, &["USE_FSYNC", "USE_SYNCDIR", "USE_FDATASYNC"]);
+    let run = r.read("service/qmail-qmtpd.209/run");
+    assert!(run.contains("-x /etc/indimail/tcp/tcp.qmtp.cdb \\\n") && run.ends_with("/usr/sbin/qmail-qmtpd\"\n"));
+    assert!(r.read("service/qmail-qmtpd.209/log/run").ends_with("/var/log/svc/qmtpd.209\n"));
+    for f in ["USE_FSYNC", "USE_FDATASYNC", "USE_SYNCDIR"] {
+        assert_eq!(r.read(&format!("etc/indimail/control/global_vars/{f}")), "", "{f}");
+    }
+}
+
+fn queue_fix_stub(r: &Root) {
+    r.stub("usr/bin/queue-fix");
+}
+
+#[test]
+fn check03_minimal_smtp_with_queues() {
+    let r = Root::new();
+    queue_fix_stub(&r);
+    let out = check_golden(
+        "check03_smtp25",
+        &r,
+        &["--smtp=25", "--servicedir=/service", "--qbase=/var/indimail/queue", "--qcount=1", "--qstart=1"],
+    );
+    assert_eq!(
+        out.stdout_str(),
+        "Creating 1 queues\nCreating Queue /var/indimail/queue/nqueue\nCreating Queue /var/indimail/queue/queue1\nCreating SMTP Listener Port 25, Service /service, Queue Base /var/indimail/queue, Queue Count 1, Queue Start 1\n"
+    );
+    let q = r.path("var/indimail/queue");
+    assert_eq!(
+        r.read("calls"),
+        format!("queue-fix -s 151 -b 0 {0}/nqueue\nqueue-fix -s 151 -b 0 {0}/queue1\n", q.display())
+    );
+    assert_eq!(r.read("etc/indimail/control/queue_base"), "/var/indimail/queue\n");
+    let s = r.vars("qmail-smtpd.25");
+    assert_vars(
+        &s,
+        &[
+            ("MAXDAEMONS", "150"), ("MAXPERIP", "10"), ("SOFT_MEM", "52428800"), ("LOCALIP", "0"),
+            ("QMAILQUEUE", "/usr/sbin/qmail-multi"), ("QUEUEDIR", "∅"), ("QUEUE_BASE", "/var/indimail/queue"),
+            ("QUEUE_COUNT", "1"), ("QUEUE_START", "1"), ("NODNSCHECK", "\"\""), ("DISABLE_VRFY", "\"\""),
+            ("DISABLE_PLUGIN", "\"\""), ("ENVHEADERS", "\"\""), ("STRIP_DOMAIN", "1"), ("AUTHMODULES", "∅"),
+            ("STARTTLS", "∅"),
+            // DECISIONS S2 (§6.4): CHECKRELAY only with --chkrelay
+            ("CHECKRELAY", "∅"),
+        ],
+    );
+    assert_absent(&s, &["CERTDIR"]);
+    let run = r.read("service/qmail-smtpd.25/run");
+    assert!(run.contains("/usr/bin/tcpserver -v -H -R -l $HOSTNAME \\\n"));
+    assert!(run.ends_with("\n/usr/sbin/qmail-smtpd\"\n"));
+    let d = r.vars("qmail-send.25");
+    assert_vars(
+        &d,
+        &[
+            ("SOFT_MEM", "83886080"), ("MSGQSIZE", "8388608"), ("START_PLUGIN", "startup.so"),
+            ("DISABLE_CNAME_LOOKUP", "1"), ("LOGLOCK", "\"\""), ("MAILDIRSIZE_MAX_SIZE", "8192"),
+            ("MAILDIRSIZE_MAX_AGE", "43200"), ("FAST_QUOTA", "∅"),
+        ],
+    );
+    assert!(r.read("service/qmail-send.25/run").ends_with("/usr/sbin/qscheduler -s $defaultdelivery\"\n"));
+    assert!(r.read("service/qmail-send.25/log/run").ends_with("/var/log/svc/deliver.25\n"));
+}
+
+const CHECK4: &[&str] = &[
+    "--smtp=25", "--servicedir=/service", "--qbase=/var/indimail/queue", "--qcount=5", "--qstart=1",
+    "--query-cache", "--dnscheck", "--password-cache", "--cntrldir=control", "--localip=0",
+    "--maxdaemons=75", "--maxperip=25", "--persistdb", "--starttls", "--memory=104857600",
+    "--chkrecipient", "--chkrelay", "--masquerade", "--min-free=52428800", "--content-filter",
+    "--virus-filter", "--dmasquerade", "--infifo=infifo", "--dkverify=dkim", "--dksign=dkim",
+    "--private_key=/etc/indimail/control/domainkeys/%/default",
+    "--spamfilter=/usr/bin/bogofilter -p -d /etc/indimail", "--logfilter=/run/indimail/logfifo",
+    "--rejectspam=0", "--spamexitcode=0", "--remote-authsmtp=plain", "--localfilter", "--remotefilter",
+    "--deliverylimit-count=-1", "--deliverylimit-size=-1", "--rbl=-rzen.spamhaus.org",
+    "--rbl=-rdnsbl-1.uceprotect.net", "--dmemory=104857600", "--setgroups", "--utf8", "--setuser-priv",
+];
+
+#[test]
+fn check04_full_port25() {
+    let r = Root::new();
+    queue_fix_stub(&r);
+    let out = check_golden("check04_smtp25_full", &r, CHECK4);
+    assert!(out.stdout_str().ends_with("Creating SMTP Listener Port 25, Service /service, Queue Base /var/indimail/queue, Queue Count 5, Queue Start 1\n"));
+    let s = r.vars("qmail-smtpd.25");
+    assert_vars(
+        &s,
+        &[
+            ("QMAILQUEUE", "/usr/sbin/qmail-spamfilter /usr/sbin/qmail-dkim"), ("DKIMVERIFY", "\"\""),
+            ("UNSIGNED_SUBJECT", "\"\""), ("UNSIGNED_FROM", "∅"),
+            ("SPAMFILTER", "/usr/bin/bogofilter -p -d /etc/indimail"), ("MAKE_SEEKABLE", "1"),
+            ("SPAMEXITCODE", "0"), ("REJECTSPAM", "0"), ("BODYCHECK", "\"\""), ("VIRUSCHECK", "1"),
+            ("PASSWD_CACHE", "\"\""), ("QUERY_CACHE", "\"\""), ("NODNSCHECK", "∅"), ("MASQUERADE", "\"\""),
+            // DECISIONS S2 (§6.2): --chkrecipient is not clobbered
+            ("CHECKRECIPIENT", "1"),
+            ("STARTTLS", "\"\""), ("CERTDIR", "/etc/indimail/certs"), ("INFIFO", "infifo"),
+            ("INFIFODIR", "/run/indimail/inlookup"), ("LOGFILTER", "/run/indimail/logfifo"),
+            // DECISIONS S2 (§6.6): command-line order, no trailing blank
+            ("RBLCOMMAND", "/usr/bin/rblsmtpd -rzen.spamhaus.org -rdnsbl-1.uceprotect.net"),
+            ("UTF8", "\"\""),
+            ("CHECKRELAY", "\"\""),
+        ],
+    );
+    assert!(r.read("service/qmail-smtpd.25/run").contains("/usr/bin/tcpserver -v -h -R -l $HOSTNAME \\\n"));
+    let d = r.vars("qmail-send.25");
+    assert_vars(
+        &d,
+        &[
+            ("DKIMSIGN", "/etc/indimail/control/domainkeys/%/default"), ("AUTH_SMTP", "plain"),
+            ("QMAILLOCAL", "/usr/sbin/spawn-filter"), ("QMAILREMOTE", "/usr/sbin/spawn-filter"),
+            ("RATELIMIT_DIR", "\"\""), ("ROUTE_NULL_USER", "postmaster"), ("AUTHSELF", "\"\""),
+            ("MAILCOUNT_LIMIT", "-1"), ("MAILSIZE_LIMIT", "-1"), ("USE_SETGROUPS", "1"),
+            ("SETUSER_PRIVILEGES", "1"), ("UTF8", "1"), ("CERTDIR", "/etc/indimail/certs"),
+            ("SOFT_MEM", "104857600"),
+        ],
+    );
+    assert_eq!(
+        r.read("etc/indimail/control/filterargs"),
+        "*:remote:/usr/sbin/qmail-dkim:DKIMQUEUE=/usr/bin/qcat\n"
+    );
+    let l = r.vars("qmail-logfifo");
+    let synthetic = "/usr/sbin/svctool --fifologger=\"/run/indimail/logfifo\" --servicedir=\"/service\"";
+    assert_vars(&l, &[("LOGFILTER", "/run/indimail/logfifo"), (".options", synthetic)]);
+    assert!(r.read("service/qmail-logfifo/log/run").ends_with("/var/log/svc/logfifo\n"));
+    assert_eq!(r.read("var/log/svc/svctool.log"), format!("{DATE} {synthetic}\n"));
+}
+
+#[test]
+fn check05_smtps_465() {
+    let r = Root::new();
+    check_golden(
+        "check05_smtps465",
+        &r,
+        &["--starttls", "--smtp=465", "--servicedir=/service", "--skipsend", "--authsmtp", "--ssl", "--utf8", "--rbl=-rzen.spamhaus.org"],
+    );
+    assert!(!r.exists("service/qmail-send.465") && !r.exists("var/indimail/queue"));
+    let s = r.vars("qmail-smtpd.465");
+    assert_vars(&s, &[("SMTPS", "\"\""), ("STARTTLS", "∅"), ("CERTDIR", "/etc/indimail/certs"), ("AUTHMODULES", "\"\"")]);
+    assert_absent(&s, &["DISABLE_VRFY"]);
+    assert!(r.read("service/qmail-smtpd.465/run").ends_with("\n/usr/sbin/qmail-smtpd $HOSTNAME \\$AUTHMODULES /bin/false\"\n"));
+    assert!(r.read("service/qmail-smtpd.465/log/run").ends_with("/var/log/svc/smtpd.465\n"));
+}
+
+#[test]
+fn check06_submission_587() {
+    let r = Root::new();
+    check_golden(
+        "check06_submission587",
+        &r,
+        &["--smtp=587", "--servicedir=/service", "--skipsend", "--forceauthsmtp", "--antispoof", "--forcetls", "--utf8", "--secureauth", "--starttls"],
+    );
+    let s = r.vars("qmail-smtpd.587");
+    assert_vars(
+        &s,
+        &[
+            ("REQUIREAUTH", "\"\""), ("AUTH_ALL", "∅"), ("CHECKRELAY", "∅"), ("FORCE_TLS", "\"\""),
+            ("STARTTLS", "\"\""), ("SECURE_AUTH", "1"), ("ANTISPOOFING", "\"\""),
+            ("CERTDIR", "/etc/indimail/certs"), ("RBLCOMMAND", "∅"),
+        ],
+    );
+    assert!(r.read("service/qmail-smtpd.587/run").contains("tcpserver -v -H -R"));
+}
+
+#[test]
+fn check07_odmr_366() {
+    let r = Root::new();
+    let out = check_golden(
+        "check07_odmr366",
+        &r,
+        &["--smtp=366", "--odmr", "--servicedir=/service", "--skipsend", "--forceauthsmtp", "--starttls", "--query-cache", "--password-cache", "--infifo=infifo", "--memory=104857600"],
+    );
+    assert_eq!(out.stdout_str(), "Creating SMTP Listener Port 366, Service /service\n");
+    let v = r.vars("qmail-smtpd.366");
+    let names: Vec<&str> = v.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            ".envdir", ".options", "ALLOW_BARELF", "AUTHMODULES", "BADHELOCHECK", "CERTDIR", "CONTROLDIR",
+            "DISABLE_PLUGIN", "ENABLE_CRAM", "ENFORCE_FQDN_HELO", "ENVHEADERS", "FORCE_TLS", "HIDE_HOST",
+            "INFIFO", "INFIFODIR", "LOCALIP", "LOGFILTER", "MAXDAEMONS", "MAXPERIP", "MIN_FREE",
+            "PASSWD_CACHE", "PATH", "PORT", "QMAILQUEUE", "QUERY_CACHE", "QUEUEDIR", "RBLCOMMAND",
+            "REQUIREAUTH", "SECURE_AUTH", "SMTPS", "SOFT_MEM", "STARTTLS", "STRIP_DOMAIN"
+        ]
+    );
+    assert_vars(&v, &[("QMAILQUEUE", "/usr/sbin/qmail-multi"), ("QUEUEDIR", "∅"), ("REQUIREAUTH", "\"\""), ("STARTTLS", "\"\"")]);
+}
+
+#[test]
+fn check08_mini_smtpd_relay() {
+    let r = Root::new();
+    check_golden(
+        "check08_mini_smtpd",
+        &r,
+        &[
+            "--smtp=25", "--servicedir=/service", "--skipsend", "--no-multi", "--qmailqueue=/usr/sbin/qmail-qmqpc",
+            "--qmailsmtpd=/usr/sbin/mini-smtpd", "--cntrldir=control", "--localip=0", "--maxdaemons=20",
+            "--maxperip=5", "--memory=104857600", "--min-free=52428800", "--rbl=-rzen.spamhaus.org",
+            "--rbl=-rdnsbl-1.uceprotect.net",
+        ],
+    );
+    let v = r.vars("qmail-smtpd.25");
+    assert_vars(&v, &[("QMAILQUEUE", "/usr/sbin/qmail-qmqpc"), ("QUEUEDIR", "/queue1")]);
+    assert_absent(&v, &["QUEUE_BASE", "QUEUE_COUNT", "QUEUE_START"]);
+    let run = r.read("service/qmail-smtpd.25/run");
+    assert!(run.ends_with("\n/usr/sbin/mini-smtpd\"\n") && run.contains("tcpserver -v -h"));
+}
+
+#[test]
+fn check09_delivery_only() {
+    let r = Root::new();
+    queue_fix_stub(&r);
+    let out = check_golden(
+        "check09_delivery",
+        &r,
+        &[
+            "--delivery=25", "--servicedir=/service", "--qbase=/var/indimail/queue", "--qcount=2", "--qstart=1",
+            "--qtype=dynamic", "--routes=static", "--cname-lookup", "--sanitize-env=PATH,HOME",
+            "--overquota_mailsize=1000", "--msgqsize=1000", "--default-domain=example.com", "--hide-host",
+        ],
+    );
+    assert!(out.stdout_str().contains("Creating Queue /var/indimail/queue/queue2\n"));
+    let v = r.vars("qmail-send.25");
+    assert_vars(
+        &v,
+        &[
+            ("ROUTES", "static"), ("DISABLE_CNAME_LOOKUP", "∅"), ("SANITIZE_ENV", "PATH,HOME"),
+            ("OVERQUOTA_MAILSIZE", "1000"), ("MSGQSIZE", "1000"), ("DEFAULT_DOMAIN", "example.com"), ("HIDE_HOST", "1"),
+        ],
+    );
+    let run = r.read("service/qmail-send.25/run");
+    assert!(run.contains("ulimit -q unlimited\n"));
+    assert!(run.contains("softlimit -q \\$MSGQSIZE -m \\$SOFT_MEM -o 1024"));
+    // DECISIONS S2 (§6.5): the scheduler follows --qtype
+    assert!(run.ends_with("/usr/sbin/qscheduler -d $defaultdelivery\"\n"));
+}
+
+const CHECK10: &[&str] = &[
+    "--queueParam=defaultqueue", "--qbase=/var/indimail/queue", "--qcount=5", "--qstart=1",
+    "--min-free=52428800", "--virus-filter", "--dkverify=none", "--dksign=none",
+];
+
+#[test]
+fn check10_queue_parameters() {
+    let r = Root::new();
+    let out = r.svctool(CHECK10);
+    ok(&out);
+    assert_eq!(out.stdout_str(), "Creating queue envdir defaultqueue\n");
+    golden("check10_queueparam", &tree(r.dir.path()));
+    let d = r.path("etc/indimail/control/defaultqueue");
+    assert_eq!(fs::metadata(&d).unwrap().permissions().mode() & 0o7777, 0o755);
+    let names: Vec<String> = {
+        let mut v: Vec<String> = fs::read_dir(&d).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        names,
+        [".envdir", ".options", "HIDE_HOST", "LOGFILTER", "MIN_FREE", "QHPSI", "QMAILQUEUE", "QREGEX", "QUEUEDIR", "QUEUE_BASE", "QUEUE_COUNT", "QUEUE_START", "SPAMFILTER", "VIRUSCHECK"]
+    );
+    for q in ["QUEUE_BASE", "QUEUE_COUNT", "QUEUE_START"] {
+        let l = fs::read_link(r.path(&format!("etc/indimail/control/global_vars/{q}"))).unwrap();
+        assert_eq!(l, Path::new(&format!("../defaultqueue/{q}")));
+    }
+    assert!(r.read("etc/indimail/control/global_vars/.options").starts_with("/usr/sbin/svctool --queueParam=\"defaultqueue\""));
+    // a later seed run inherits QUEUE_* through .envdir and writes none
+    ok(&r.svctool(SEED));
+    assert_absent(&r.vars("qmail-qmqpd.628"), &["QUEUE_BASE", "QUEUE_COUNT", "QUEUE_START"]);
+}
+
+#[test]
+fn check11_slowq() {
+    let r = Root::new();
+    queue_fix_stub(&r);
+    check_golden(
+        "check11_slowq",
+        &r,
+        &[
+            "--slowq", "--servicedir=/service", "--qbase=/var/indimail/queue", "--cntrldir=control", "--todo-proc",
+            "--persistdb", "--starttls", "--dmemory=104857600", "--min-free=52428800", "--dksign=dkim",
+            "--private_key=K", "--remote-authsmtp=plain", "--localfilter", "--remotefilter", "--setgroups",
+            "--utf8", "--setuser-priv",
+        ],
+    );
+    assert_eq!(r.read("calls"), format!("queue-fix -s 151 -b 0 -r {}\n", r.path("var/indimail/queue/slowq").display()));
+    assert!(r.path("var/indimail/queue/slowq/ratelimit").is_dir());
+    let v = r.vars("slowq-send");
+    assert_vars(
+        &v,
+        &[
+            ("QUEUEDIR", "/var/indimail/queue/slowq"), ("RATELIMIT_DIR", "/var/indimail/queue/slowq/ratelimit"),
+            ("TODO_PROCESSOR", "1"), ("MYSQL_OPT_RECONNECT", "1"), ("DKIMSIGN", "K"), ("CERTDIR", "/etc/indimail/certs"),
+        ],
+    );
+    assert!(r.read("service/slowq-send/run").ends_with("/usr/sbin/slowq-start $defaultdelivery\"\n"));
+    assert!(r.read("service/slowq-send/log/run").ends_with("/var/log/svc/slowq\n"));
+}
+
+#[test]
+fn check12_imap_starttls() {
+    let r = Root::new();
+    check_golden(
+        "check12_imap143",
+        &r,
+        &["--imap=143", "--servicedir=/service", "--starttls", "--localip=0", "--maxdaemons=40", "--maxperip=25", "--infifo=infifo", "--query-cache", "--memory=524288000"],
+    );
+    let v = r.vars("qmail-imapd.143");
+    assert!(v.contains_key(".courier_variables") && v.contains_key(".variables"));
+    assert_vars(
+        &v,
+        &[
+            ("PORT", "143"), ("SSLPORT", "143"), ("IMAP_STARTTLS", "YES"), ("COURIERTLS", "/usr/bin/couriertls"),
+            ("IMAPMODULES", "authindi authshadow authpam"), ("DESTPORT", "∅"), ("NOLASTAUTHLOGGING", "∅"),
+            ("FIFOTMPDIR", "/run/indimail/inquery"), ("FIFO_MODE", "0660"), ("SOFT_MEM", "524288000"), ("QUERY_CACHE", "\"\""),
+        ],
+    );
+    for f in [".variables", "PORT"] {
+        let m = fs::metadata(r.path(&format!("service/qmail-imapd.143/variables/{f}"))).unwrap();
+        assert_eq!(m.permissions().mode() & 0o7777, 0o640, "{f}");
+    }
+    let run = r.read("service/qmail-imapd.143/run");
+    assert!(run.contains("\\$LOCALIP \\$PORT \\\n$prefix/sbin/imaplogin "));
+    assert!(r.read("service/qmail-imapd.143/log/run").ends_with("/var/log/svc/imapd.143\n"));
+}
+
+#[test]
+fn check13_imaps() {
+    let r = Root::new();
+    check_golden(
+        "check13_imaps993",
+        &r,
+        &["--imap=993", "--servicedir=/service", "--ssl", "--localip=0", "--maxdaemons=40", "--maxperip=25", "--infifo=infifo", "--query-cache", "--memory=524288000"],
+    );
+    let v = r.vars("qmail-imapd-ssl.993");
+    assert_absent(&v, &["IMAP_STARTTLS"]);
+    assert_vars(&v, &[("SSLPORT", "993"), ("IMAP_TLS", "1")]);
+    let run = r.read("service/qmail-imapd-ssl.993/run");
+    assert!(run.contains("\\$SSLADDRESS \\$SSLPORT \\\n$prefix/bin/couriertls -server -tcpd \\\n"));
+    assert!(r.read("service/qmail-imapd-ssl.993/log/run").ends_with("/var/log/svc/imapd-ssl.993\n"));
+}
+
+#[test]
+fn check14_pop3_proxy_ssl() {
+    let r = Root::new();
+    check_golden(
+        "check14_proxy_pop3_ssl",
+        &r,
+        &["--pop3=9110", "--servicedir=/service", "--localip=0", "--infifo=infifo", "--maxdaemons=40", "--maxperip=25", "--query-cache", "--memory=524288000", "--proxy=110", "--ssl"],
+    );
+    let v = r.vars("proxy-pop3d-ssl.9110");
+    assert_vars(
+        &v,
+        &[
+            ("DESTPORT", "pop3:110"), ("ADMIN_HOST", "localhost"), ("ADMIN_PORT", "4000"), ("ADMIN_USER", "admin"),
+            ("ADMIN_PASS", "benhur20"), ("HARD_QUOTA", "∅"), ("DATA_TIMEOUT", "1"), ("LEGACY_SERVER", "∅"),
+            ("POP3AUTH", "LOGIN PLAIN CRAM-MD5 CRAM-SHA1 CRAM-SHA256"),
+            // DECISIONS S2 (§6.10): POP3AUTH_TLS carries the list
+            ("POP3AUTH_TLS", "LOGIN PLAIN CRAM-MD5 CRAM-SHA1 CRAM-SHA256"),
+            ("TLS_ALPN", "pop3"),
+        ],
+    );
+    assert!(r.read("service/proxy-pop3d-ssl.9110/run").ends_with("\n/usr/bin/proxypop3 $bindir/pop3d Maildir\"\n"));
+    assert!(r.read("service/proxy-pop3d-ssl.9110/log/run").ends_with("/var/log/svc/proxyPOP3-ssl.9110\n"));
+}
+
+#[test]
+fn check15_inlookup() {
+    let r = Root::new();
+    let args = [
+        "--inlookup=infifo", "--servicedir=/service", "--cntrldir=control", "--threads=5", "--activeDays=60",
+        "--query-cache", "--password-cache", "--use-btree", "--max-btree-count=10000",
+    ];
+    check_golden("check15_inlookup", &r, &args);
+    assert_eq!(r.read("service/inlookup.infifo/wait"), "10\nmysql.3306\n");
+    assert_eq!(r.read("service/inlookup.infifo/down"), "");
+    let v = r.vars("inlookup.infifo");
+    assert_vars(
+        &v,
+        &[
+            ("INFIFO", "infifo"), ("INFIFODIR", "/run/indimail/inlookup"), ("THREAD_COUNT", "5"), ("CACHE_COUNT", "5184000"),
+            ("USE_BTREE", "1"), ("MAX_BTREE_COUNT", "10000"), ("MYSQL_READ_DEFAULT_GROUP", "inlookup"), ("FIFO_MODE", "0660"),
+        ],
+    );
+    let m = fs::metadata(r.path("service/inlookup.infifo/variables")).unwrap();
+    assert_eq!(m.permissions().mode() & 0o7777, 0o500);
+    fs::create_dir_all(r.path("service/mysql.3306")).unwrap();
+    ok(&r.svctool(&args));
+    assert!(!r.exists("service/inlookup.infifo/down"));
+}
+
+#[test]
+fn check16_udplogger() {
+    let r = Root::new();
+    check_golden("check16_udplogger", &r, &["--udplogger=3000", "--localip=0", "--timeout=10", "--servicedir=/service"]);
+    let v = r.vars("udplogger.3000");
+    assert_vars(&v, &[("CONTROLDIR", "/etc/indimail/control"), ("LOCALIP", "0"), ("PORT", "3000"), ("SOFT_MEM", "52428800"), ("TIMEOUT", "10")]);
+    // DECISIONS S2 (§6.12): no leading blank
+    assert!(r.read("service/udplogger.3000/run").ends_with("\n/usr/sbin/udplogger -p \\$PORT -t \\$TIMEOUT \\$LOCALIP\"\n"));
+    assert!(r.read("service/udplogger.3000/log/run").ends_with("/var/log/svc/udplogger.3000\n"));
+    let r2 = Root::new();
+    ok(&r2.svctool(&["--udplogger=3000", "--servicedir=/service"]));
+    assert_vars(&r2.vars("udplogger.3000"), &[("LOCALIP", "127.0.0.1"), ("TIMEOUT", "60")]);
+}
+
+#[test]
+fn check17_greylist() {
+    let r = Root::new();
+    check_golden(
+        "check17_greylist",
+        &r,
+        &["--greylist=1999", "--servicedir=/service", "--min-resend-min=2", "--resend-win-hr=24", "--timeout-days=30", "--context-file=greylist.context", "--hash-size=65536", "--save-interval=5", "--whitelist=greylist.white"],
+    );
+    let run = r.read("service/greylist.1999/run");
+    // DECISIONS S2 (§6.12): one blank after -g
+    assert!(run.contains("/usr/sbin/qmail-greyd -w /etc/indimail/control/greylist.white -t 30 -g 24 \\\n"), "{run}");
+    assert!(run.contains("-m 2 -s 5 -h 65536 \\$LOCALIP /etc/indimail/control/greylist.context\"\n"));
+    assert_vars(&r.vars("greylist.1999"), &[("LOCALIP", "127.0.0.1")]);
+    let out = r.svctool(&["--greylist=1999", "--servicedir=/service", "--context-file=/tmp/x"]);
+    out.assert(1, "", "context file cannot have absolute path\n");
+}
+
+#[test]
+fn check18_tlsa() {
+    let r = Root::new();
+    check_golden(
+        "check18_tlsa",
+        &r,
+        &["--tlsa=1998", "--servicedir=/service", "--timeout-days=30", "--context-file=tlsa.context", "--hash-size=65536", "--save-interval=5", "--whitelist=tlsa.white"],
+    );
+    assert_vars(&r.vars("qmail-daned.1998"), &[("DANEPROG", "/usr/libexec/indimail/daneprog")]);
+    assert!(r.read("service/qmail-daned.1998/log/run").ends_with("/var/log/svc/daned.1998\n"));
+}
+
+#[test]
+fn check19_pwdlookup() {
+    let r = Root::new();
+    check_golden(
+        "check19_pwdlookup",
+        &r,
+        &["--pwdlookup=/run/indimail/nssd.sock", "--threads=5", "--timeout=-1", "--mysqlhost=localhost", "--mysqluser=indimail", "--mysqlpass=X", "--mysqlsocket=/run/mysqld/mysqld.sock", "--servicedir=/service"],
+    );
+    // DECISIONS S2 (§6.11): the socket given is the socket used
+    assert_vars(&r.vars("pwdlookup"), &[("NSSD_SOCKET", "/run/indimail/nssd.sock")]);
+    assert!(r.exists("service/pwdlookup/wait") && r.exists("service/pwdlookup/down"));
+    let conf = r.read("etc/indimail/nssd.conf");
+    for l in ["threads     5\n", "timeout     -1\n", "socket      /run/mysqld/mysqld.sock\n"] {
+        assert!(conf.contains(l), "{l}");
+    }
+    assert_eq!(fs::metadata(r.path("etc/indimail/nssd.conf")).unwrap().permissions().mode() & 0o7777, 0o640);
+}
+
+#[test]
+fn check20_svscanlog() {
+    let r = Root::new();
+    check_golden("check20_svscanlog", &r, &["--svscanlog", "--servicedir=/service"]);
+    let v = r.vars(".svscan");
+    assert_vars(
+        &v,
+        &[
+            ("AUTOSCAN", "1"), ("INITCMD", "\"\""), ("PATH", "/usr/bin:/bin:/usr/local/bin:/usr/sbin:/sbin:/usr/local/sbin"),
+            ("SCANINTERVAL", "300"), ("SCANLOG", "\"\""), ("UNSHARE", "∅"),
+        ],
+    );
+    // DECISIONS S2 (§6.13): $P/bin/svc
+    assert!(r.read("service/.svscan/shutdown").ends_with("\n/usr/bin/svc -dx /service/*\n"));
+    assert!(r.read("service/.svscan/log/run").ends_with("/var/log/svc/svscan\n"));
+    let run = r.path("service/.svscan/run");
+    assert!(!run.exists() || fs::metadata(&run).unwrap().permissions().mode() & 0o111 == 0);
+}
+
+fn mkfifo(p: &Path) {
+    fs::create_dir_all(p.parent().unwrap()).unwrap();
+    let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: mkfifo with a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+#[test]
+fn check21_rmsvc() {
+    let r = Root::new();
+    ok(&r.svctool(SEED));
+    let out = r.svctool(&["--rmsvc=/service/qmail-qmqpd.628"]);
+    out.assert(0, "", "/service/qmail-qmqpd.628/supervise not a supervise directory\n");
+    assert!(r.exists("service/qmail-qmqpd.628"));
+    mkfifo(&r.path("run/svscan/qmail-qmqpd.628/supervise/control"));
+    let out = r.svctool(&["--rmsvc=/service/qmail-qmqpd.628"]);
+    assert_eq!(out.code, Some(0));
+    assert_eq!(out.stdout_str(), "Removed Service qmail-qmqpd.628\n");
+    assert!(r.exists("service/.qmail-qmqpd.628") && !r.exists("service/qmail-qmqpd.628"));
+    assert!(r.exists("run/svscan/.qmail-qmqpd.628") && !r.exists("run/svscan/qmail-qmqpd.628"));
+    let out = r.svctool(&["--rmsvc=/service/missing"]);
+    out.assert(0, "", "/service/missing: No such file or directory\n");
+    // and back
+    let out = r.svctool(&["--ensvc=/service/.qmail-qmqpd.628"]);
+    assert_eq!(out.code, Some(0));
+    assert!(out.stdout_str().starts_with("Enabled Service qmail-qmqpd.628\n"));
+    assert!(r.exists("service/qmail-qmqpd.628") && !r.exists("run/svscan/.qmail-qmqpd.628"));
+    let out = r.svctool(&["--ensvc=/service/qmail-qmqpd.628"]);
+    out.assert(0, "", "Service /service/qmail-qmqpd.628 is not disabled (should have a '.' as the first char in qmail-qmqpd.628)\n");
+}
+
+#[test]
+fn check22_print_variables() {
+    let r = Root::new();
+    ok(&r.svctool(SEED));
+    let out = r.svctool(&["--print-variables", "--servicedir=/service", "--service-name=qmail-qmqpd.628"]);
+    let want = "------ environment variables for /service/qmail-qmqpd.628 ------------\n\
+BIGTODO=0\nCONFSPLIT=151\nCONTROLDIR=/etc/indimail/control\nLOCALIP=0\nMAXDAEMONS=75\nMAXPERIP=25\n\
+MIN_FREE=52428800\nPATH=/bin:/usr/bin:/usr/sbin:/sbin\nPORT=628\nQMAILQUEUE=/usr/sbin/qmail-multi\n\
+QUEUE_BASE=/var/indimail/queue\nQUEUE_COUNT=5\nQUEUE_START=1\nSOFT_MEM=104857600\nUSE_FDATASYNC=1\n\
+USE_FSYNC=1\nUSE_SYNCDIR=1\n\nNOTE: additional variables were obtained from .envdir\n\
+/etc/indimail/control/global_vars\n\n";
+    out.assert(0, want, "");
+    let out = r.svctool(&["--print-variables", "--servicedir=/service"]);
+    assert_eq!((out.code, out.stderr_str()), (Some(1), "service name or envdir has to be specified\n".into()));
+    let out = r.svctool(&["--print-variables", "--servicedir=/service", "--service-name=x", "--envdir=/y"]);
+    out.assert(1, "", "you cannot specify both service name and envdir both\n");
+    let out = r.svctool(&["--print-variables", "--servicedir=/service", "--service-name=nope"]);
+    out.assert(1, "", "/service/nope: No such file or directory\n");
+}
+
+#[test]
+fn check23_set_and_unset_variable() {
+    let r = Root::new();
+    ok(&r.svctool(SEED));
+    let args = ["--set-variable=GREYIP", "--variable-value=127.0.0.1@1999", "--servicedir=/service", "--service-name=qmail-qmqpd.628"];
+    let out = r.svctool(&args);
+    out.assert(0, "setting env variable GREYIP=[127.0.0.1@1999]\nexport qmail-qmqpd.628                     root 0 0640\n", "");
+    let p = r.path("service/qmail-qmqpd.628/variables/GREYIP");
+    assert_eq!(fs::read_to_string(&p).unwrap(), "127.0.0.1@1999\n");
+    assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o7777, 0o640);
+    let exported = r.read("service/qmail-qmqpd.628/variables/.variables");
+    for l in ["GREYIP=127.0.0.1@1999\n", "HIDE_HOST=\n", "PORT=628\n", "QUEUEDIR=\n"] {
+        assert!(exported.contains(l), "{l} in {exported}");
+    }
+    let out = r.svctool(&args);
+    assert_eq!((out.code, out.stderr_str()), (Some(1), "GREYIP exists. Use --force to overwrite\n".into()));
+    ok(&r.svctool(&["--unset-variable=PORT", "--servicedir=/service", "--service-name=qmail-qmqpd.628"]));
+    assert_eq!(r.read("service/qmail-qmqpd.628/variables/PORT"), "");
+    ok(&r.svctool(&["--remove-variable=GREYIP", "--servicedir=/service", "--service-name=qmail-qmqpd.628"]));
+    assert!(!r.exists("service/qmail-qmqpd.628/variables/GREYIP"));
+}
+
+#[test]
+fn check24_refresh_autorefresh_nooverwrite_servicetag() {
+    let r = Root::new();
+    ok(&r.svctool(SEED));
+    let vars = "service/qmail-qmqpd.628/variables";
+    let edit = |name: &str, val: &str| {
+        let d = r.path(vars);
+        let mode = fs::metadata(&d).unwrap().permissions().mode();
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();
+        fs::write(d.join(name), val).unwrap();
+        fs::set_permissions(&d, fs::Permissions::from_mode(mode)).unwrap();
+    };
+    edit("MAXDAEMONS", "9\n");
+    edit("CUSTOM", "x\n");
+    r.write("service/qmail-qmqpd.628/down", "");
+    let out = r.svctool(&["--refreshsvc=/service/qmail-qmqpd.628", "--servicedir=/service"]);
+    ok(&out);
+    assert!(out.stdout_str().starts_with(&format!("Refreshing service qmail-qmqpd.628 command {OPTS}\n")), "{out:?}");
+    assert_eq!(r.read(&format!("{vars}/MAXDAEMONS")), "75\n");
+    assert_eq!(r.read(&format!("{vars}/CUSTOM")), "x\n");
+    assert!(r.exists("service/qmail-qmqpd.628/down"));
+    assert_eq!(r.read("var/log/svc/svctool.log").lines().count(), 3);
+    let out = r.svctool(&["--autorefresh=0 /service/qmail-qmqpd.628", "--servicedir=/service"]);
+    out.assert(0, "Disabling auto refresh for /service/qmail-qmqpd.628\n", "");
+    assert!(r.exists(&format!("{vars}/.norefreshsvc")));
+    edit("MAXDAEMONS", "9\n");
+    let out = r.svctool(&["--refreshsvc=/service/qmail-qmqpd.628", "--servicedir=/service"]);
+    out.assert(0, "Skip Refreshing service/config qmail-qmqpd.628\n", "");
+    assert_eq!(r.read(&format!("{vars}/MAXDAEMONS")), "9\n");
+    let mut nooverwrite: Vec<&str> = SEED.to_vec();
+    nooverwrite.push("--nooverwrite");
+    ok(&r.svctool(&nooverwrite));
+    assert_eq!(r.read(&format!("{vars}/MAXDAEMONS")), "9\n");
+    let mut tagged: Vec<&str> = SEED.to_vec();
+    tagged.push("--servicetag=backup");
+    ok(&r.svctool(&tagged));
+    assert_vars(&r.vars("qmail-qmqpd.backup"), &[("PORT", "628")]);
+    assert!(r.read("service/qmail-qmqpd.backup/log/run").ends_with("/var/log/svc/qmqpd.backup\n"));
+}
+
+#[test]
+fn check25_errors() {
+    let r = Root::new();
+    let out = r.svctool(&[]);
+    assert_eq!((out.code, out.stderr_str()), (Some(1), String::new()));
+    assert!(out.stdout_str().starts_with("Usage: svctool [OPTION]"));
+    let out = r.svctool(&["--bogus"]);
+    assert_eq!((out.code, out.stderr_str()), (Some(1), "invalid option [--bogus]\n".into()));
+    let out = r.svctool(&["--qmqp=628", "--servicedir=/service"]);
+    assert_eq!((out.code, out.stderr_str()), (Some(1), "Queue Directory not specified\n".into()));
+    assert!(!r.exists("service"));
+    let out = r.svctool(&["--spamfilter=bogofilter"]);
+    out.assert(1, "", "spamfilter must be an absolute path\n");
+    let out = r.svctool(&["--version"]);
+    assert_eq!(out.code, Some(0));
+    assert!(out.stdout_str().starts_with("# $Id: ") && out.stdout_str().ends_with(" $\n"));
+    let out = r.svctool(&["--help"]);
+    assert_eq!((out.code, out.stderr_str()), (Some(0), String::new()));
+    assert!(out.stdout_str().contains("--queueParam=NAME"));
+}
+
+#[test]
+fn not_root_is_refused() {
+    if !is_root() {
+        // we are a mere mortal already
+        let out = Cmd::bin("svctool").clean_env().arg("--qmqp=628").run();
+        out.assert(100, "svctool is not meant to be run by mere mortals. Use sudo to get superpowers\n", "");
+        return;
+    }
+    let (uid, gid, _) = blackbox::user("nobody").expect("nobody");
+    let out = Cmd::bin("svctool").clean_env().user(uid, gid).arg("--qmqp=628").run();
+    out.assert(100, "svctool is not meant to be run by mere mortals. Use sudo to get superpowers\n", "");
+}
+
+#[test]
+fn bad_ports_and_missing_options() {
+    let r = Root::new();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--smtp=abc", "--servicedir=/service", "--skipsend"], "SMTP PORT should be a positive number\n"),
+        (&["--smtp=0", "--servicedir=/service", "--skipsend"], "SMTP PORT should be a positive number\n"),
+        (&["--smtp=70000", "--servicedir=/service", "--skipsend"], "SMTP PORT should be a positive number\n"),
+        (&["--qmtp=-1", "--servicedir=/service"], "QMTP PORT should be a positive number\n"),
+        (&["--smtp=25", "--servicedir=/service", "--qbase=/q", "--qstart=1"], "Queue Count not specified\n"),
+        (&["--smtp=25", "--servicedir=/service", "--qbase=/q", "--qcount=0", "--qstart=1"], "No of Queues should be a positive number\n"),
+        (&["--smtp=25", "--servicedir=/service", "--qbase=/q", "--qcount=1", "--qstart=x"], "Start Queue Number should be a positive number\n"),
+        (&["--smtp=25", "--servicedir=/service", "--skipsend", "--dksign=dkim"], "--private_key not specfied\n"),
+        (&["--smtp=25", "--servicedir=/service", "--skipsend", "--dkverify=bogus"], "invalid --dkverify=bogus\n"),
+        (&["--imap=x", "--servicedir=/service"], "IMAP PORT should be a positive number\n"),
+        (&["--poppass=106", "--servicedir=/service"], "Setpassword Command not specified\n"),
+        (&["--poppass=106", "--servicedir=/service", "--setpassword=/bin/x", "--ssl"], "--ssl option given and Certficate not specified\n"),
+        (&["--indisrvr=4000", "--servicedir=/service", "--avguserquota=1", "--hardquota=600000", "--base_path=/home/mail"], "Average User Quota should be greater than 500k\n"),
+        (&["--inlookup=infifo", "--servicedir=/service"], "Thread Count not specified\n"),
+        (&["--pwdlookup=/s", "--servicedir=/service", "--threads=5", "--timeout=1", "--mysqlhost=h", "--mysqluser=u", "--mysqlpass=p"], "MySQL Port/Socket not specified\n"),
+        (&["--mysql=3306", "--servicedir=/service", "--databasedir=/d", "--mysqlPrefix=/usr"], "Config file not specified\n"),
+        (&["--set-variable=X", "--servicedir=/service"], "service name not specified\n"),
+        (&["--config=bogus"], "Invalid configuration option bogus\n"),
+        (&["--qtype=bogus"], "qtype must be static, dynamic or compat\n"),
+        (&["--queueParam=a/b"], "queuedef cannot be an absolute path\n"),
+        (&["--whitelist=/etc/x"], "whitelist file cannot have absolute path\n"),
+        (&["--tlsprog=couriertls"], "tlsprog must be an absolute path\n"),
+        (&["--module=x"], "--config option not specified\n"),
+        (&["--rmsvc", "/service/x"], "invalid option [--rmsvc]\n"),
+        (&["--fsync=1"], "invalid option [--fsync=1]\n"),
+    ];
+    for (args, err) in cases {
+        let out = r.svctool(args);
+        assert_eq!((out.code, out.stderr_str()), (Some(1), err.to_string()), "{args:?}: {out:?}");
+    }
+    assert!(!r.exists("service"), "no error path may create a service");
+    // create-time failures exit non-zero (DECISIONS S3)
+    let out = r.svctool(&["--indisrvr=4000", "--servicedir=/service", "--avguserquota=600000", "--hardquota=600000", "--base_path=/home/mail", "--ssl"]);
+    out.assert(1, "", "Certificate not specfied\n");
+    let out = r.svctool(&["--mysql=3306", "--servicedir=/service", "--databasedir=/d", "--mysqlPrefix=/usr", "--config=/etc/indimail/indimail.cnf"]);
+    assert_eq!((out.code, out.stderr_str()), (Some(111), "mysqld: No such File or directory\n".into()));
+}
+
+#[test]
+fn refused_options_name_themselves() {
+    let r = Root::new();
+    for (args, name) in [
+        (&["--backup=/tmp", "--servicedir=/service"][..], "--backup"),
+        (&["--report=all"], "--report"),
+        (&["--repair-tables"], "--repair-tables"),
+        (&["--config=mysqldb"], "--config=mysqldb"),
+        (&["--config=selinux"], "--config=selinux"),
+        (&["--config=clamd"], "--config=clamd"),
+        (&["--config=bogofilter"], "--config=bogofilter"),
+        (&["--config=snmpdconf"], "--config=snmpdconf"),
+        (&["--fixsharedlibs"], "--fixsharedlibs"),
+    ] {
+        let out = r.svctool(args);
+        assert_eq!(out.code, Some(100), "{args:?}");
+        let e = out.stderr_str();
+        assert!(e.starts_with(&format!("svctool: {name} (")) && e.contains("not supported"), "{e}");
+    }
+}
+
+#[test]
+fn usage_never_reads_stdin_when_not_a_terminal() {
+    let r = Root::new();
+    // stdin is a pipe that never closes: the reference would block reading it
+    let mut run = r.cmd("svctool").arg("--bogus").stdin_pipe().spawn();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !run.has_exited() {
+        assert!(std::time::Instant::now() < deadline, "svctool waited on stdin");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    run.close_stdin();
+    assert_eq!(run.wait().code, Some(1));
+}
+
+#[test]
+fn options_record_is_shell_safe() {
+    let r = Root::new();
+    ok(&r.svctool(&["--udplogger=3000", "--servicedir=/service", "--initcmd=echo \"$HOME\" `id`"]));
+    let o = r.vars("udplogger.3000")[".options"].clone();
+    assert!(o.contains(r#"--initcmd='echo "$HOME" `id`'"#), "{o}");
+    let out = Cmd::new("sh").arg("-n").arg(r.path("service/udplogger.3000/variables/.options")).run();
+    assert_eq!(out.code, Some(0));
+}
+
+#[test]
+fn down_flag_creates_down_in_the_service_dir() {
+    let r = Root::new();
+    ok(&r.svctool(&["--imap=993", "--ssl", "--servicedir=/service", "--down"]));
+    assert_eq!(r.read("service/qmail-imapd-ssl.993/down"), "");
+    assert!(!r.exists("service/qmail-imapd.993"));
+}
