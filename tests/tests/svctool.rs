@@ -144,7 +144,8 @@ fn owner_names() -> BTreeMap<u32, String> {
     m
 }
 
-/// A listing of everything under `root`: type, mode, owner (as root) and content.
+/// A listing of everything under `root` but the fixtures (`usr/`, `calls`): type, mode,
+/// owner (as root) and content.
 pub fn tree(root: &Path) -> String {
     let names = owner_names();
     let mut paths = Vec::new();
@@ -191,7 +192,7 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) {
     for e in fs::read_dir(dir).unwrap().flatten() {
         let p = e.path();
         let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-        if rel.starts_with("usr/libexec/indimail/imapmodules") || rel == "calls" {
+        if rel == "usr" || rel == "calls" {
             continue;
         }
         out.push(rel);
