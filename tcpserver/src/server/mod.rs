@@ -254,7 +254,11 @@ impl Parent<'_> {
     fn accept_some(&mut self, listener: RawFd) {
         for _ in 0..ACCEPT_BATCH {
             if self.children >= self.limit {
-                return;
+                // Children that exited since the last SIGCHLD still count: reap first.
+                self.reap();
+                if self.children >= self.limit {
+                    return;
+                }
             }
             match net::accept(listener) {
                 Ok((fd, peer)) => self.admit(fd, peer),
@@ -280,8 +284,14 @@ impl Parent<'_> {
 
     fn admit(&mut self, fd: OwnedFd, peer: Option<SocketAddr>) {
         let ip = net::ip16(peer.as_ref());
-        let same_ip = self.table.count(&ip);
         let per_host = self.srv.opts.per_host;
+        let mut same_ip = self.table.count(&ip);
+        let near = if per_host > 0 { per_host.min(self.srv.opts.maxperip) } else { self.srv.opts.maxperip };
+        if u64::from(same_ip) >= near {
+            // Only live children count: reap the ones that exited, then look again.
+            self.reap();
+            same_ip = self.table.count(&ip);
+        }
         if per_host > 0 && u64::from(same_ip) >= per_host {
             let shown = self.table_ip(&ip);
             self.srv
