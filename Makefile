@@ -7,7 +7,7 @@ BINDIR   = $(DESTDIR)$(PREFIX)/bin
 # Every program the workspace installs, by family (one line per crate; each family's
 # issue adds its names when the programs land).
 PROGRAMS_envdir    = envdir envuidgid setuidgid softlimit setlock pgrphack fghack readproctitle waitfor
-PROGRAMS_supervise = supervise svc svstat svok
+PROGRAMS_supervise = supervise svc svstat svok svps
 PROGRAMS_svscan    = svscan
 PROGRAMS_multilog  = multilog tai64n tai64nlocal tai64nunix tai64n2tai tai2tai64n qfilelog
 PROGRAMS_tcpserver = rblsmtpd

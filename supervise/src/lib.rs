@@ -5,4 +5,5 @@ pub mod status;
 pub mod supervisor;
 pub mod svc;
 pub mod svok;
+pub mod svps;
 pub mod svstat;

@@ -99,16 +99,8 @@ pub fn format_line(name: &str, s: &Status, normally_down: bool, now: Label) -> (
     if s.up && normally_down {
         line.push_str(", normally down");
     }
-    // A waiting service is neither up nor down by choice; its line keeps svps's 9 words.
-    let down = !s.up && s.wait == 0;
-    if down && !normally_down {
-        line.push_str(", normally up");
-    }
     if s.up && s.paused {
         line.push_str(", paused");
-    }
-    if down && s.want == Want::Up {
-        line.push_str(", want up");
     }
     if s.up && s.want == Want::Down {
         line.push_str(", want down");
@@ -131,6 +123,15 @@ pub fn format_line(name: &str, s: &Status, normally_down: bool, now: Label) -> (
             "remaining {} seconds",
             s.wait as i64 - secs as i64
         ));
+    }
+    // The suffixes the reference never prints go last, after the pid, so that scripts
+    // reading the pid as word 6 (svps: `set $line`) keep working.
+    let down = !s.up && s.wait == 0;
+    if down && !normally_down {
+        line.push_str(", normally up");
+    }
+    if down && s.want == Want::Up {
+        line.push_str(", want up");
     }
     line.push('\n');
     let code = if s.wait != 0 || !s.up {
@@ -190,7 +191,7 @@ mod tests {
         let (l, _) = format_line("b", &st(false, Want::Up, 0, false), false, now);
         assert_eq!(
             l,
-            "b: down 64.402144994 seconds, normally up, want up spid 1 \n"
+            "b: down 64.402144994 seconds spid 1 , normally up, want up\n"
         );
         let (l, c) = format_line("c", &st(false, Want::Up, 70, false), false, now);
         assert_eq!(

@@ -1537,3 +1537,118 @@ fn run_that_cannot_be_executed() {
     wait_until("run recorded", || !t.read("s/args").is_empty());
     assert_eq!(t.lines("s/args"), ["s abnormal startup"]);
 }
+
+// ----- svps -----
+
+/// svps over a tree whose "svscan" is a stand-in process (its pid in the pid file, its
+/// cwd the scan directory).
+#[test]
+fn svps_lists_stops_and_resumes() {
+    if !is_root() {
+        return skip("svps runs as root only");
+    }
+    let t = Tree::new();
+    t.service("alpha", RUN);
+    t.service("beta", RUN);
+    t.write("beta/down", "");
+    fs::create_dir(t.path("alpha/log")).unwrap();
+    t.script("alpha/log/run", "#!/bin/sh\nexec sleep 1000\n");
+    let mut stand_in = Command::new("sleep")
+        .arg("1000")
+        .current_dir(t.dir.path())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let pid = stand_in.id();
+    let mut pidfile = pid.to_ne_bytes().to_vec();
+    pidfile.extend_from_slice(format!("\n{pid}\n").as_bytes());
+    fs::write(t.path(".svscan.pid"), pidfile).unwrap();
+    let sup_a = t.supervise("alpha");
+    let sup_b = t.supervise("beta");
+    let sup_log = Tree::supervise_in(&t.path("alpha"), &["log", "alpha"]);
+    let pid_a = wait_up(&t, "alpha", &sup_a, 0);
+    wait_until("log up", || {
+        let b = t.status("alpha/log");
+        b.len() == 21 && decode(&b).up == 1
+    });
+    wait_until("beta status", || t.status("beta").len() == 21);
+    let root = t.dir.path().display().to_string();
+    let svps = |args: &[&str]| {
+        Cmd::bin("svps")
+            .arg(format!("--servicedir={root}"))
+            .args(args)
+            .env("PATH", test_path())
+            .run()
+    };
+    let out = svps(&["-n", "-a"]);
+    out.assert_code(0);
+    let text = out.stdout_str();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("============ svscan"), "{text}");
+    assert!(
+        lines[0].ends_with("     state uptime ====  pid/spid =="),
+        "{text}"
+    );
+    assert!(lines[1].starts_with("sleep 1000 "), "{text}");
+    assert!(lines[1].ends_with(&format!("pid {pid:7} [ 1]")), "{text}");
+    let beta = lines
+        .iter()
+        .find(|l| l.starts_with(&format!("{root}/beta ")))
+        .unwrap();
+    assert!(
+        beta.contains(" down ") && beta.ends_with(&format!("spid {:7}", sup_b.pid)),
+        "{beta}"
+    );
+    let alpha = lines
+        .iter()
+        .find(|l| l.starts_with(&format!("{root}/alpha ")))
+        .unwrap();
+    assert!(
+        alpha.contains(" up   ") && alpha.ends_with(&format!(" pid {pid_a:7}")),
+        "{alpha}"
+    );
+    // Down lines come before up lines in the main section; the log is in the logs section.
+    let pos = |needle: &str| lines.iter().position(|l| l.starts_with(needle)).unwrap();
+    assert!(pos(&format!("{root}/beta ")) < pos(&format!("{root}/alpha ")));
+    assert!(pos("------------ logs") < pos(&format!("{root}/alpha/log ")));
+    // -m leaves the logs out; -d shows days.
+    let out = svps(&["-n", "-m", "-d"]);
+    assert!(!out.stdout_str().contains("/alpha/log"));
+    assert!(
+        out.stdout_str().contains(" 0 days, 00 hrs, 00 mins, "),
+        "{out:?}"
+    );
+
+    // -s stops what is up and -r brings it back.
+    svps(&["-s"]).assert_code(0);
+    wait_down(&t, "alpha");
+    svps(&["-r"]).assert_code(0);
+    wait_up(&t, "alpha", &sup_a, pid_a);
+    assert_eq!(
+        decode(&t.status("beta")).up,
+        0,
+        "beta was down and stays down"
+    );
+    drop(sup_log);
+    let _ = stand_in.kill();
+    let _ = stand_in.wait();
+}
+
+#[test]
+fn svps_refuses_bad_options_and_non_root() {
+    let out = Cmd::bin("svps").arg("-z").run();
+    out.assert_code(1);
+    assert!(
+        out.stderr_str()
+            .starts_with("invalid option [-z]\nusage: svps [-a|--all]"),
+        "{out:?}"
+    );
+    if !is_root() {
+        return skip("the non-root check needs another uid to run as");
+    }
+    let (uid, gid, _) = blackbox::user("nobody").expect("user nobody");
+    Cmd::bin("svps")
+        .user(uid, gid)
+        .run()
+        .assert(1, "", "You are not root\n");
+}
