@@ -144,7 +144,9 @@ fn spam(c: &Ctx, v: &mut Vars, clear_all: bool) {
             match c.o.get("--spamexitcode") {
                 Some(e) => {
                     set(v, "SPAMEXITCODE", Val::Set(e.into()));
-                    let r = c.o.get("--rejectspam").map_or(Val::Unset, |r| Val::Set(r.into()));
+                    let r =
+                        c.o.get("--rejectspam")
+                            .map_or(Val::Unset, |r| Val::Set(r.into()));
                     set(v, "REJECTSPAM", r);
                 }
                 None => set(v, "SPAMEXITCODE", Val::Unset),
@@ -194,7 +196,11 @@ fn g_auth(c: &Ctx, v: &mut Vars) {
         } else {
             set(v, "AUTH_ALL", Val::Unset);
             // S2 (§6.4): CHECKRELAY only with --chkrelay
-            let r = if c.o.flag("--chkrelay") { Val::Empty } else { Val::Unset };
+            let r = if c.o.flag("--chkrelay") {
+                Val::Empty
+            } else {
+                Val::Unset
+            };
             set(v, "CHECKRELAY", r);
         }
     }
@@ -267,11 +273,17 @@ fn g_dkim_verify(c: &Ctx, v: &mut Vars) {
                 let q = if sf {
                     format!("{p}/sbin/qmail-spamfilter")
                 } else {
-                    c.o.get("--qmailqueue").unwrap_or("/usr/sbin/qmail-queue").to_string()
+                    c.o.get("--qmailqueue")
+                        .unwrap_or("/usr/sbin/qmail-queue")
+                        .to_string()
                 };
                 set(v, "QMAILQUEUE", Val::Set(q));
             } else {
-                let q = if sf { "qmail-spamfilter" } else { "qmail-multi" };
+                let q = if sf {
+                    "qmail-spamfilter"
+                } else {
+                    "qmail-multi"
+                };
                 set(v, "QMAILQUEUE", Val::Set(format!("{p}/sbin/{q}")));
                 set(v, "QUEUEDIR", Val::Unset);
             }
@@ -295,7 +307,15 @@ fn smtp_auth(c: &Ctx) -> bool {
 fn g_authmodules(c: &Ctx, v: &mut Vars) {
     if smtp_auth(c) {
         let m = auth_modules(c);
-        set(v, "AUTHMODULES", if m.is_empty() { Val::Empty } else { Val::Set(m) });
+        set(
+            v,
+            "AUTHMODULES",
+            if m.is_empty() {
+                Val::Empty
+            } else {
+                Val::Set(m)
+            },
+        );
     } else {
         set(v, "AUTHMODULES", Val::Unset);
         set(v, "DISABLE_VRFY", Val::Empty);
@@ -312,8 +332,17 @@ fn g_rbl(c: &Ctx, v: &mut Vars) {
     }
     // S2 (§6.6): the lists in command-line order, no trailing blank; the built-in list
     // when every --rbl was empty
-    let list: Vec<&str> = c.o.rbl.iter().map(String::as_str).filter(|s| !s.is_empty()).collect();
-    let list = if list.is_empty() { DEFAULT_RBL.to_string() } else { list.join(" ") };
+    let list: Vec<&str> =
+        c.o.rbl
+            .iter()
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
+            .collect();
+    let list = if list.is_empty() {
+        DEFAULT_RBL.to_string()
+    } else {
+        list.join(" ")
+    };
     let prog = match (shared_objects(c), plugin(c, "rblsmtpd.so")) {
         (true, Some(p)) => p,
         _ => format!("{}/bin/rblsmtpd", c.p()),
@@ -322,12 +351,18 @@ fn g_rbl(c: &Ctx, v: &mut Vars) {
 }
 
 fn g_logfilter(c: &Ctx, v: &mut Vars) {
-    let val = c.o.get("--logfilter").map_or(Val::Unset, |f| Val::Set(f.into()));
+    let val =
+        c.o.get("--logfilter")
+            .map_or(Val::Unset, |f| Val::Set(f.into()));
     set(v, "LOGFILTER", val);
 }
 
 fn g_smtp_block(c: &Ctx, v: &mut Vars) {
-    let table: &[Var] = if c.o.flag("--odmr") { SMTP_ODMR } else { SMTP_FULL };
+    let table: &[Var] = if c.o.flag("--odmr") {
+        SMTP_ODMR
+    } else {
+        SMTP_FULL
+    };
     for var in table {
         c.eval(var, v);
     }
@@ -336,17 +371,25 @@ fn g_smtp_block(c: &Ctx, v: &mut Vars) {
 /// MYSQL_OPT_RECONNECT's probe (§3.2): the installed mysqld is MariaDB, MySQL < 8, or
 /// 8.0.0–8.0.34.
 pub fn mysql_reconnect(c: &Ctx) -> bool {
-    let Some(mysqld) = ["sbin/mariadbd", "libexec/mysqld", "sbin/mysqld", "bin/mysqld"]
-        .iter()
-        .map(|m| c.host.disk(&format!("/usr/{m}")))
-        .find(|p| p.is_file())
+    let Some(mysqld) = [
+        "sbin/mariadbd",
+        "libexec/mysqld",
+        "sbin/mysqld",
+        "bin/mysqld",
+    ]
+    .iter()
+    .map(|m| c.host.disk(&format!("/usr/{m}")))
+    .find(|p| p.is_file()) else {
+        return false;
+    };
+    let Ok(out) = std::process::Command::new(&mysqld)
+        .arg("--version")
+        .output()
     else {
         return false;
     };
-    let Ok(out) = std::process::Command::new(&mysqld).arg("--version").output() else {
-        return false;
-    };
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     let Some(ver) = text
         .lines()
         .find(|l| l.contains("Ver"))
@@ -357,7 +400,10 @@ pub fn mysql_reconnect(c: &Ctx) -> bool {
     if ver.contains("MariaDB") {
         return true;
     }
-    let n: Vec<u32> = ver.split(['.', '-']).filter_map(|x| x.parse().ok()).collect();
+    let n: Vec<u32> = ver
+        .split(['.', '-'])
+        .filter_map(|x| x.parse().ok())
+        .collect();
     match n.as_slice() {
         [major, ..] if *major < 8 => true,
         [8, 0, minor2, ..] => *minor2 <= 34,
@@ -369,7 +415,11 @@ fn g_persistdb(c: &Ctx, v: &mut Vars) {
     if c.o.flag("--persistdb") {
         set(v, "ROUTE_NULL_USER", Val::Set("postmaster".into()));
         set(v, "AUTHSELF", Val::Empty);
-        let r = if mysql_reconnect(c) { Val::Set("1".into()) } else { Val::Unset };
+        let r = if mysql_reconnect(c) {
+            Val::Set("1".into())
+        } else {
+            Val::Unset
+        };
         set(v, "MYSQL_OPT_RECONNECT", r);
     } else {
         for n in ["ROUTE_NULL_USER", "AUTHSELF", "MYSQL_OPT_RECONNECT"] {
@@ -416,7 +466,11 @@ fn g_remotefilter(c: &Ctx, v: &mut Vars) {
 fn g_remotefilter_slowq(c: &Ctx, v: &mut Vars) {
     if c.o.flag("--remotefilter") {
         set(v, "QMAILREMOTE", spawn_filter(c));
-        set(v, "RATELIMIT_DIR", Val::Set(format!("{}/slowq/ratelimit", c.qbase())));
+        set(
+            v,
+            "RATELIMIT_DIR",
+            Val::Set(format!("{}/slowq/ratelimit", c.qbase())),
+        );
         set(v, "MAKE_SEEKABLE", Val::Set("1".into()));
     } else {
         set(v, "QMAILREMOTE", Val::Unset);
@@ -428,7 +482,11 @@ fn g_dksign(c: &Ctx, v: &mut Vars) {
         set(v, n, Val::Remove);
     }
     if c.o.val("--dksign") == Some("dkim") {
-        set(v, "DKIMSIGN", Val::Set(c.o.val("--private_key").unwrap_or("").into()));
+        set(
+            v,
+            "DKIMSIGN",
+            Val::Set(c.o.val("--private_key").unwrap_or("").into()),
+        );
         set(v, "UNSIGNED_SUBJECT", Val::Unset);
         set(v, "UNSIGNED_FROM", Val::Unset);
     }
@@ -439,7 +497,11 @@ fn g_send_queue(c: &Ctx, v: &mut Vars) {
         set(v, "QUEUEDIR", Val::Set(format!("{}/queue1", c.qbase())));
         set(v, "QMAILQUEUE", Val::Unset);
     } else {
-        set(v, "QMAILQUEUE", Val::Set(format!("{}/sbin/qmail-multi", c.p())));
+        set(
+            v,
+            "QMAILQUEUE",
+            Val::Set(format!("{}/sbin/qmail-multi", c.p())),
+        );
         set(v, "QUEUEDIR", Val::Unset);
         queue_counts(c, v);
     }
@@ -450,12 +512,19 @@ fn g_slowq_queue(c: &Ctx, v: &mut Vars) {
 }
 
 fn g_cache_count(c: &Ctx, v: &mut Vars) {
-    let days: u64 = c.o.get("--activeDays").and_then(|d| d.parse().ok()).unwrap_or(7);
+    let days: u64 =
+        c.o.get("--activeDays")
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(7);
     set(v, "CACHE_COUNT", Val::Set((days * 86400).to_string()));
 }
 
 fn g_mysql_reconnect(c: &Ctx, v: &mut Vars) {
-    let r = if mysql_reconnect(c) { Val::Set("1".into()) } else { Val::Unset };
+    let r = if mysql_reconnect(c) {
+        Val::Set("1".into())
+    } else {
+        Val::Unset
+    };
     set(v, "MYSQL_OPT_RECONNECT", r);
 }
 
@@ -485,16 +554,21 @@ fn g_certfile(c: &Ctx, v: &mut Vars) {
 }
 
 fn g_password_command(c: &Ctx, v: &mut Vars) {
-    let cmd = c
-        .o
-        .get("--setpassword")
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("{}/sbin/vsetpass", c.p()));
-    set(v, "PASSWORD_COMMAND", Val::Set(format!("{cmd} {}", c.host.false_path())));
+    let cmd =
+        c.o.get("--setpassword")
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{}/sbin/vsetpass", c.p()));
+    set(
+        v,
+        "PASSWORD_COMMAND",
+        Val::Set(format!("{cmd} {}", c.host.false_path())),
+    );
 }
 
 fn g_initcmd(c: &Ctx, v: &mut Vars) {
-    let val = c.o.get("--initcmd").map_or(Val::Empty, |x| Val::Set(x.into()));
+    let val =
+        c.o.get("--initcmd")
+            .map_or(Val::Empty, |x| Val::Set(x.into()));
     set(v, "INITCMD", val);
 }
 
@@ -505,11 +579,10 @@ fn g_unshare(c: &Ctx, v: &mut Vars) {
 
 fn g_nssd_socket(c: &Ctx, v: &mut Vars) {
     // S2 (§6.11): the socket given is the socket used
-    let sock = c
-        .o
-        .get("--pwdlookup")
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("{}/indimail/pwdlookup/nssd.sock", c.rundir()));
+    let sock =
+        c.o.get("--pwdlookup")
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{}/indimail/pwdlookup/nssd.sock", c.rundir()));
     set(v, "NSSD_SOCKET", Val::Set(sock));
 }
 
@@ -577,9 +650,7 @@ static SMTPD_VARS: &[Var] = &[
     Var("", Group(g_logfilter)),
 ];
 
-static SEND_COMMON: &[Var] = &[
-    Var("MIN_FREE", Opt("--min-free", "52428800")),
-];
+static SEND_COMMON: &[Var] = &[Var("MIN_FREE", Opt("--min-free", "52428800"))];
 
 static SEND_VARS: &[Var] = &[
     Var("", Group(g_send_queue)),
@@ -615,7 +686,11 @@ static SEND_VARS: &[Var] = &[
 ];
 
 fn g_cname(c: &Ctx, v: &mut Vars) {
-    let val = if c.o.flag("--cname-lookup") { Val::Unset } else { Val::Set("1".into()) };
+    let val = if c.o.flag("--cname-lookup") {
+        Val::Unset
+    } else {
+        Val::Set("1".into())
+    };
     set(v, "DISABLE_CNAME_LOOKUP", val);
 }
 
@@ -658,7 +733,11 @@ fn g_send_common(c: &Ctx, v: &mut Vars) {
 fn g_hide_qmtp(c: &Ctx, v: &mut Vars) {
     // qmtpd honours --hide-host; qmqpd always clears it
     let on = c.key("PROTO") == "qmtp" && c.o.flag("--hide-host");
-    set(v, "HIDE_HOST", if on { Val::Set("1".into()) } else { Val::Unset });
+    set(
+        v,
+        "HIDE_HOST",
+        if on { Val::Set("1".into()) } else { Val::Unset },
+    );
 }
 
 static QMQP_VARS: &[Var] = &[
@@ -765,7 +844,10 @@ static FETCHMAIL_VARS: &[Var] = &[
 
 static SVSCAN_VARS: &[Var] = &[
     Var("", Group(g_initcmd)),
-    Var("PATH", Lit("/usr/bin:/bin:/usr/local/bin:/usr/sbin:/sbin:/usr/local/sbin")),
+    Var(
+        "PATH",
+        Lit("/usr/bin:/bin:/usr/local/bin:/usr/sbin:/sbin:/usr/local/sbin"),
+    ),
     Var("SCANINTERVAL", Opt("--scanint", "300")),
     Var("SCANLOG", Empty),
     Var("", Group(g_unshare)),
@@ -1213,11 +1295,11 @@ fn prep_smtpd(c: &mut Ctx) {
     let auth = if smtp_auth(c) { "1" } else { "" };
     let smtpd = match (shared_objects(c), plugin(c, "qmail_smtpd.so")) {
         (true, Some(p)) => p,
-        _ => c
-            .o
-            .get("--qmailsmtpd")
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("{}/sbin/qmail-smtpd", c.p())),
+        _ => {
+            c.o.get("--qmailsmtpd")
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("{}/sbin/qmail-smtpd", c.p()))
+        }
     };
     c.keys.insert("RBL", rbl.into());
     c.keys.insert("AUTH", auth.into());
@@ -1239,15 +1321,19 @@ fn prep_send(c: &mut Ctx) {
         "compat" => "-cd",
         _ => "-s",
     };
-    c.keys.insert("DYNAMIC", if qtype == "static" { "" } else { "1" }.into());
-    c.keys.insert("SCHEDULER", format!("{}/sbin/qscheduler {flag}", c.p()));
+    c.keys
+        .insert("DYNAMIC", if qtype == "static" { "" } else { "1" }.into());
+    c.keys
+        .insert("SCHEDULER", format!("{}/sbin/qscheduler {flag}", c.p()));
     prep_vars_dir(c, "qmail-send");
 }
 
 fn prep_slowq(c: &mut Ctx) {
     c.keys.insert("DYNAMIC", String::new());
-    c.keys.insert("SCHEDULER", format!("{}/sbin/slowq-start", c.p()));
-    c.keys.insert("VARSDIR", format!("{}/slowq-send/variables", c.servicedir));
+    c.keys
+        .insert("SCHEDULER", format!("{}/sbin/slowq-start", c.p()));
+    c.keys
+        .insert("VARSDIR", format!("{}/slowq-send/variables", c.servicedir));
 }
 
 fn prep_qmqp(c: &mut Ctx) {
@@ -1260,7 +1346,8 @@ fn prep_courier(c: &mut Ctx) {
 }
 
 fn prep_indimail_cnf(c: &mut Ctx) {
-    c.keys.insert("INDIMAIL_CNF", format!("{}/indimail.cnf", c.s()));
+    c.keys
+        .insert("INDIMAIL_CNF", format!("{}/indimail.cnf", c.s()));
 }
 
 fn prep_inlookup(c: &mut Ctx) {
@@ -1279,20 +1366,27 @@ fn prep_inlookup(c: &mut Ctx) {
 }
 
 fn prep_greylist(c: &mut Ctx) {
-    let prog = if c.o.flag("--use-greydaemon") { "greydaemon" } else { "qmail-greyd" };
+    let prog = if c.o.flag("--use-greydaemon") {
+        "greydaemon"
+    } else {
+        "qmail-greyd"
+    };
     c.keys.insert("GREYPROG", format!("{}/sbin/{prog}", c.p()));
 }
 
 fn prep_daned(c: &mut Ctx) {
-    c.keys.insert("DANEPROG", format!("{}/daneprog", c.host.libexecdir));
+    c.keys
+        .insert("DANEPROG", format!("{}/daneprog", c.host.libexecdir));
 }
 
 fn prep_qscanq(c: &mut Ctx) {
-    c.keys.insert("SCANINT", c.o.get("--scanint").unwrap_or("10").into());
+    c.keys
+        .insert("SCANINT", c.o.get("--scanint").unwrap_or("10").into());
     c.keys.insert("SVC", "qscanq".into());
     c.keys.insert(
         "INIT_COMMENT",
-        "# set permissions for run-cleanq (run via cron) to allow\n# svc -o /service/qscanq\n".into(),
+        "# set permissions for run-cleanq (run via cron) to allow\n# svc -o /service/qscanq\n"
+            .into(),
     );
     c.keys.insert("CTL_OWNER", "qscand:root".into());
     c.keys.insert("SUP_OWNER", "qscand:root".into());
@@ -1304,11 +1398,16 @@ fn prep_clamd(c: &mut Ctx) {
 }
 
 fn prep_mrtg(c: &mut Ctx) {
-    c.keys.insert("SCANINT", c.o.get("--scanint").unwrap_or("300").into());
+    c.keys
+        .insert("SCANINT", c.o.get("--scanint").unwrap_or("300").into());
 }
 
 fn courier_dir(c: &Ctx) -> String {
-    let kind = if c.o.get("--proxy").is_some() { "proxy" } else { "qmail" };
+    let kind = if c.o.get("--proxy").is_some() {
+        "proxy"
+    } else {
+        "qmail"
+    };
     let ssl = if c.o.flag("--ssl") { "-ssl" } else { "" };
     format!("{kind}-{}{ssl}.{}", c.key("STYPE"), c.tag())
 }
@@ -1409,15 +1508,23 @@ fn after_clamd(c: &mut Ctx, _svc: &Path) -> Result<(), Stop> {
     render::render(c, fresh)?;
     let prefix = c.o.get("--clamdPrefix").unwrap_or("/usr").to_string();
     let qhpsi = format!("{prefix}/bin/clamdscan %s --fdpass --quiet --no-summary");
-    let mut dirs: Vec<String> = ["smtpd.465", "smtpd.25", "smtpd.587", "qmqpd.628", "qmtpd.209"]
-        .iter()
-        .map(|q| format!("{}/qmail-{q}/variables", c.servicedir))
-        .collect();
+    let mut dirs: Vec<String> = [
+        "smtpd.465",
+        "smtpd.25",
+        "smtpd.587",
+        "qmqpd.628",
+        "qmtpd.209",
+    ]
+    .iter()
+    .map(|q| format!("{}/qmail-{q}/variables", c.servicedir))
+    .collect();
     dirs.push(format!("{}/control/defaultqueue", c.s()));
     for d in dirs {
         let disk = c.host.disk(&d);
         let opts = disk.join(".options");
-        let Ok(cur) = std::fs::read_to_string(&opts) else { continue };
+        let Ok(cur) = std::fs::read_to_string(&opts) else {
+            continue;
+        };
         let cur = cur.trim_end_matches('\n');
         if cur.contains("qhpsi") || cur.is_empty() {
             continue;
@@ -1450,6 +1557,7 @@ pub static SMTPD: Kind = Kind {
     log: Name::Tagged("smtpd"),
     vars: SMTPD_VARS,
     run: SMTPD_RUN,
+    run_if: None,
     extras: &[],
     prepare: Some(prep_smtpd),
     after: None,
@@ -1464,6 +1572,7 @@ pub static SEND: Kind = Kind {
     log: Name::Tagged("deliver"),
     vars: SEND_VARS,
     run: SEND_RUN,
+    run_if: None,
     extras: &[],
     prepare: Some(prep_send),
     after: Some(after_send),
@@ -1478,6 +1587,7 @@ pub static SLOWQ: Kind = Kind {
     log: Name::Fixed("slowq"),
     vars: SLOWQ_VARS,
     run: SEND_RUN,
+    run_if: None,
     extras: &[],
     prepare: Some(prep_slowq),
     after: Some(after_slowq),
@@ -1493,6 +1603,7 @@ pub static QMQPD: Kind = Kind {
     log: Name::Custom(qmqp_log),
     vars: QMQP_VARS,
     run: QMQP_RUN,
+    run_if: None,
     extras: &[],
     prepare: Some(prep_qmqp),
     after: None,
@@ -1508,6 +1619,7 @@ pub static COURIER: Kind = Kind {
     log: Name::Custom(courier_log),
     vars: NONE,
     run: COURIER_RUN,
+    run_if: None,
     extras: &[],
     prepare: Some(prep_courier),
     after: Some(after_courier),
@@ -1522,6 +1634,7 @@ pub static POPPASS: Kind = Kind {
     log: Name::Tagged("poppass"),
     vars: POPPASS_VARS,
     run: POPPASS_RUN,
+    run_if: None,
     extras: &[],
     prepare: None,
     after: None,
@@ -1536,6 +1649,7 @@ pub static INDISRVR: Kind = Kind {
     log: Name::Tagged("indisrvr"),
     vars: INDISRVR_VARS,
     run: INDISRVR_RUN,
+    run_if: None,
     extras: &[],
     prepare: Some(prep_indimail_cnf),
     after: None,
@@ -1550,6 +1664,7 @@ pub static INLOOKUP: Kind = Kind {
     log: Name::Custom(inlookup_dir),
     vars: INLOOKUP_VARS,
     run: INLOOKUP_RUN,
+    run_if: None,
     extras: &[Extra {
         file: "init",
         body: CONTROL_INIT,
@@ -1569,6 +1684,7 @@ pub static PWDLOOKUP: Kind = Kind {
     log: Name::Fixed("pwdlookup"),
     vars: PWDLOOKUP_VARS,
     run: PWDLOOKUP_RUN,
+    run_if: None,
     extras: &[],
     prepare: None,
     after: Some(after_pwdlookup),
@@ -1583,6 +1699,7 @@ pub static GREYLIST: Kind = Kind {
     log: Name::Tagged("greylist"),
     vars: GREYLIST_VARS,
     run: GREYLIST_RUN,
+    run_if: None,
     extras: &[],
     prepare: Some(prep_greylist),
     after: None,
@@ -1597,6 +1714,7 @@ pub static DANED: Kind = Kind {
     log: Name::Tagged("daned"),
     vars: DANED_VARS,
     run: DANED_RUN,
+    run_if: None,
     extras: &[],
     prepare: Some(prep_daned),
     after: None,
@@ -1611,6 +1729,7 @@ pub static UDPLOGGER: Kind = Kind {
     log: Name::Tagged("udplogger"),
     vars: UDPLOGGER_VARS,
     run: UDPLOGGER_RUN,
+    run_if: None,
     extras: &[],
     prepare: None,
     after: None,
@@ -1626,6 +1745,7 @@ pub static LOGFIFO: Kind = Kind {
     log: Name::Fixed("logfifo"),
     vars: LOGFIFO_VARS,
     run: LOGFIFO_RUN,
+    run_if: None,
     extras: &[],
     prepare: None,
     after: None,
@@ -1640,6 +1760,7 @@ pub static QSCANQ: Kind = Kind {
     log: Name::Fixed("qscanq"),
     vars: NONE,
     run: QSCANQ_RUN,
+    run_if: None,
     extras: &[Extra {
         file: "init",
         body: CONTROL_INIT,
@@ -1659,6 +1780,7 @@ pub static CLAMD: Kind = Kind {
     log: Name::Fixed("clamd"),
     vars: NONE,
     run: CLAMD_RUN,
+    run_if: None,
     extras: &[],
     prepare: Some(prep_clamd),
     after: Some(after_clamd),
@@ -1673,6 +1795,7 @@ pub static FRESHCLAM: Kind = Kind {
     log: Name::Fixed("freshclam"),
     vars: NONE,
     run: FRESHCLAM_RUN,
+    run_if: None,
     extras: &[],
     prepare: None,
     after: None,
@@ -1687,13 +1810,15 @@ pub static FETCHMAIL: Kind = Kind {
     log: Name::Fixed("fetchmail"),
     vars: FETCHMAIL_VARS,
     run: FETCHMAIL_RUN,
+    run_if: None,
     extras: &[],
     prepare: Some(prep_fetchmail),
     after: None,
 };
 
 fn prep_fetchmail(c: &mut Ctx) {
-    c.keys.insert("VARSDIR", format!("{}/fetchmail/variables", c.servicedir));
+    c.keys
+        .insert("VARSDIR", format!("{}/fetchmail/variables", c.servicedir));
 }
 
 pub static MRTG: Kind = Kind {
@@ -1705,6 +1830,7 @@ pub static MRTG: Kind = Kind {
     log: Name::Fixed("mrtg"),
     vars: MRTG_VARS,
     run: MRTG_RUN,
+    run_if: None,
     extras: &[],
     prepare: Some(prep_mrtg),
     after: Some(after_mrtg),
@@ -1719,6 +1845,7 @@ pub static SVSCAN: Kind = Kind {
     log: Name::Fixed("svscan"),
     vars: SVSCAN_VARS,
     run: SVSCAN_RUN,
+    run_if: Some("--resolvconf"),
     extras: &[Extra {
         file: "shutdown",
         body: SVSCAN_SHUTDOWN,
@@ -1738,11 +1865,11 @@ pub static RESOLVCONF: Kind = Kind {
     log: Name::Fixed("resolvconf"),
     vars: NONE,
     run: RESOLVCONF_RUN,
+    run_if: None,
     extras: &[],
     prepare: None,
     after: None,
 };
-
 
 const MYSQL_RUN: &str = r#"exec 2>&1
 socket_dir=`dirname $(grep "socket.* = " @CONF@ 2>/dev/null| head -1 | cut -d= -f2) 2>/dev/null`
@@ -1789,6 +1916,7 @@ pub static MYSQL: Kind = Kind {
     log: Name::Tagged("mysql"),
     vars: NONE,
     run: MYSQL_RUN,
+    run_if: None,
     extras: &[Extra {
         file: "shutdown",
         body: MYSQL_SHUTDOWN,
@@ -1801,9 +1929,27 @@ pub static MYSQL: Kind = Kind {
 
 /// Every kind, for listings and the consistency test.
 pub static ALL: &[&Kind] = &[
-    &SMTPD, &SEND, &SLOWQ, &QMQPD, &COURIER, &POPPASS, &INDISRVR, &INLOOKUP, &PWDLOOKUP,
-    &GREYLIST, &DANED, &UDPLOGGER, &LOGFIFO, &QSCANQ, &CLAMD, &FRESHCLAM, &FETCHMAIL, &MRTG,
-    &SVSCAN, &RESOLVCONF, &MYSQL,
+    &SMTPD,
+    &SEND,
+    &SLOWQ,
+    &QMQPD,
+    &COURIER,
+    &POPPASS,
+    &INDISRVR,
+    &INLOOKUP,
+    &PWDLOOKUP,
+    &GREYLIST,
+    &DANED,
+    &UDPLOGGER,
+    &LOGFIFO,
+    &QSCANQ,
+    &CLAMD,
+    &FRESHCLAM,
+    &FETCHMAIL,
+    &MRTG,
+    &SVSCAN,
+    &RESOLVCONF,
+    &MYSQL,
 ];
 
 #[cfg(test)]
@@ -1812,14 +1958,19 @@ mod tests {
     use crate::options::OPTIONS;
 
     fn known(o: &str) {
-        assert!(OPTIONS.iter().any(|(n, _, _)| *n == o), "catalogue names unknown option {o}");
+        assert!(
+            OPTIONS.iter().any(|(n, _, _)| *n == o),
+            "catalogue names unknown option {o}"
+        );
     }
 
     fn check_table(vars: &[Var]) {
         for Var(_, r) in vars {
             match r {
                 Opt(o, _) | OptOrUnset(o) | OptIfGiven(o) => known(o),
-                FlagEmpty(o) | FlagUnset(o) | FlagOne(o) | OnlyIfFlag(o) if o.starts_with("--") => known(o),
+                FlagEmpty(o) | FlagUnset(o) | FlagOne(o) | OnlyIfFlag(o) if o.starts_with("--") => {
+                    known(o)
+                }
                 _ => {}
             }
         }
@@ -1844,7 +1995,9 @@ mod tests {
                 for w in parts.windows(2) {
                     let key = w[1];
                     let ok = !key.is_empty()
-                        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
+                        && key
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b));
                     if ok && key.starts_with("--") {
                         known(key);
                     }

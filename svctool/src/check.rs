@@ -29,7 +29,11 @@ impl Check<'_, '_> {
 
     fn dir(&mut self, logical: &str) {
         let d = self.ctx.host.disk(logical);
-        if d.is_dir() || std::fs::symlink_metadata(&d).map(|m| m.file_type().is_symlink()).unwrap_or(false) {
+        if d.is_dir()
+            || std::fs::symlink_metadata(&d)
+                .map(|m| m.file_type().is_symlink())
+                .unwrap_or(false)
+        {
             self.good(format!("{logical} exists"));
         } else {
             self.bad(format!("! Couldn't find {logical}!"));
@@ -37,7 +41,8 @@ impl Check<'_, '_> {
     }
 
     fn db(&mut self, file: &str, what: &str, names: &[&str]) {
-        let text = std::fs::read_to_string(self.ctx.host.disk(&format!("/etc/{file}"))).unwrap_or_default();
+        let text = std::fs::read_to_string(self.ctx.host.disk(&format!("/etc/{file}")))
+            .unwrap_or_default();
         for n in names {
             println!("{n}");
             if text.lines().any(|l| l.split(':').next() == Some(n)) {
@@ -52,11 +57,19 @@ impl Check<'_, '_> {
 fn script_ok(p: &Path) -> Result<(), &'static str> {
     let text = std::fs::read(p).map_err(|_| "file is missing")?;
     let first = text.split(|&b| b == b'\n').next().unwrap_or(b"");
-    let shells: [&[u8]; 5] = [b"#!/bin/sh", b"#!/bin/bash", b"#!/usr/bin/sh", b"#!/usr/bin/bash", b"#!/usr/local/bin/bash"];
+    let shells: [&[u8]; 5] = [
+        b"#!/bin/sh",
+        b"#!/bin/bash",
+        b"#!/usr/bin/sh",
+        b"#!/usr/bin/bash",
+        b"#!/usr/local/bin/bash",
+    ];
     if !shells.contains(&first) {
         return Err("has bad interpreter");
     }
-    let mode = std::fs::metadata(p).map(|m| m.permissions().mode()).unwrap_or(0);
+    let mode = std::fs::metadata(p)
+        .map(|m| m.permissions().mode())
+        .unwrap_or(0);
     if mode & 0o111 == 0 {
         return Err("file is not executable");
     }
@@ -90,10 +103,20 @@ pub fn check_install(ctx: &Ctx) -> Result<Done, Stop> {
         }
         println!("Checking IndiMail queues");
         let qbase = ctx.qbase().to_string();
-        let count: u32 = ctx.o.get("--qcount").and_then(|x| x.parse().ok()).unwrap_or(5);
-        let start: u32 = ctx.o.get("--qstart").and_then(|x| x.parse().ok()).unwrap_or(1);
+        let count: u32 = ctx
+            .o
+            .get("--qcount")
+            .and_then(|x| x.parse().ok())
+            .unwrap_or(5);
+        let start: u32 = ctx
+            .o
+            .get("--qstart")
+            .and_then(|x| x.parse().ok())
+            .unwrap_or(1);
         let fix = h.installed("bin", "queue-fix");
-        let mut queues: Vec<(String, bool)> = (start..start + count).map(|n| (format!("{qbase}/queue{n}"), false)).collect();
+        let mut queues: Vec<(String, bool)> = (start..start + count)
+            .map(|n| (format!("{qbase}/queue{n}"), false))
+            .collect();
         queues.push((format!("{qbase}/nqueue"), false));
         queues.push((format!("{qbase}/slowq"), true));
         for (queue, slow) in queues {
@@ -104,7 +127,9 @@ pub fn check_install(ctx: &Ctx) -> Result<Done, Stop> {
                     if slow {
                         cmd.arg("-r");
                     }
-                    cmd.arg(h.disk(&queue)).stdout(Stdio::null()).stderr(Stdio::null());
+                    cmd.arg(h.disk(&queue))
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null());
                     cmd.status().map(|s| s.success()).unwrap_or(false)
                 }
                 None => h.is_dir(&queue),
@@ -112,14 +137,27 @@ pub fn check_install(ctx: &Ctx) -> Result<Done, Stop> {
             if good {
                 c.good(format!("queue {queue} looks OK"));
             } else {
-                c.bad(format!("! {queue} should be fixed. Run queue-fix -v {queue} !"));
+                c.bad(format!(
+                    "! {queue} should be fixed. Run queue-fix -v {queue} !"
+                ));
             }
         }
     }
     println!("Checking IndiMail users");
-    c.db("passwd", "user", &["alias", "qmaild", "qmaill", "qmailp", "qmailq", "qmailr", "qmails", "mysql", "indimail", "qscand"]);
+    c.db(
+        "passwd",
+        "user",
+        &[
+            "alias", "qmaild", "qmaill", "qmailp", "qmailq", "qmailr", "qmails", "mysql",
+            "indimail", "qscand",
+        ],
+    );
     println!("Checking IndiMail groups");
-    c.db("group", "group", &["qmail", "nofiles", "indimail", "qscand"]);
+    c.db(
+        "group",
+        "group",
+        &["qmail", "nofiles", "indimail", "qscand"],
+    );
     println!("Checking defaultdelivery");
     let dd = h.disk(&format!("{}/defaultdelivery", ctx.cntrldir));
     match std::fs::metadata(&dd) {
@@ -138,20 +176,41 @@ pub fn check_install(ctx: &Ctx) -> Result<Done, Stop> {
         list.push("pwdlookup");
     }
     list.extend([
-        "qmail-send.25", "qmail-smtpd.25", "qmail-smtpd.366", "qmail-smtpd.465", "qmail-smtpd.587",
-        "qmail-daned.1998", "qmail-logfifo", "udplogger.3000", "greylist.1999",
+        "qmail-send.25",
+        "qmail-smtpd.25",
+        "qmail-smtpd.366",
+        "qmail-smtpd.465",
+        "qmail-smtpd.587",
+        "qmail-daned.1998",
+        "qmail-logfifo",
+        "udplogger.3000",
+        "greylist.1999",
     ]);
     if h.is_file("/usr/sbin/clamd") && h.is_file("/usr/bin/clamdscan") {
         list.push("qscanq");
     }
-    if h.is_file(&format!("{}/vadddomain", ctx.p())) || h.is_file(&format!("{}/bin/vadddomain", ctx.p())) {
+    if h.is_file(&format!("{}/vadddomain", ctx.p()))
+        || h.is_file(&format!("{}/bin/vadddomain", ctx.p()))
+    {
         list.extend([
-            "inlookup.infifo", "indisrvr.4000", "mysql.3306", "qmail-poppass.106", "mrtg",
-            "qmail-imapd.143", "qmail-pop3d.110", "qmail-imapd-ssl.993", "qmail-pop3d-ssl.995",
-            "proxy-imapd.4143", "proxy-imapd-ssl.9143", "proxy-pop3d.4110", "proxy-pop3d-ssl.9110",
+            "inlookup.infifo",
+            "indisrvr.4000",
+            "mysql.3306",
+            "qmail-poppass.106",
+            "mrtg",
+            "qmail-imapd.143",
+            "qmail-pop3d.110",
+            "qmail-imapd-ssl.993",
+            "qmail-pop3d-ssl.995",
+            "proxy-imapd.4143",
+            "proxy-imapd-ssl.9143",
+            "proxy-pop3d.4110",
+            "proxy-pop3d-ssl.9110",
         ]);
     }
-    if h.is_executable(&format!("{}/sbin/clamd", ctx.p())) || h.is_executable(&format!("{}/bin/freshclam", ctx.p())) {
+    if h.is_executable(&format!("{}/sbin/clamd", ctx.p()))
+        || h.is_executable(&format!("{}/bin/freshclam", ctx.p()))
+    {
         list.extend(["clamd", "freshclam"]);
     }
     for s in list {
@@ -162,7 +221,11 @@ pub fn check_install(ctx: &Ctx) -> Result<Done, Stop> {
     }
     println!("Checking installed services");
     let mut names: Vec<String> = std::fs::read_dir(&sd)
-        .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     names.sort();
     for n in names.iter().filter(|n| *n != ".svscan" && *n != ".svlock") {
@@ -184,22 +247,36 @@ pub fn check_install(ctx: &Ctx) -> Result<Done, Stop> {
     println!("Checking Log Directories");
     let ld = h.disk(&ctx.logdir);
     let mut logs: Vec<String> = std::fs::read_dir(&ld)
-        .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| !n.starts_with('.')).collect())
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.starts_with('.'))
+                .collect()
+        })
         .unwrap_or_default();
     logs.sort();
     let qmaill = h.uid("qmaill");
-    for n in logs.iter().filter(|n| *n != "svctool.log" && *n != "services.log") {
+    for n in logs
+        .iter()
+        .filter(|n| *n != "svctool.log" && *n != "services.log")
+    {
         let p = ld.join(n);
         let logical = format!("{}/{n}", ctx.logdir);
         println!("{logical}");
         let Some(m) = std::fs::metadata(&p).ok().filter(|m| m.is_dir()) else {
-            c.bad(format!("! {logical} looks strange\n...try: rm -f {logical}"));
+            c.bad(format!(
+                "! {logical} looks strange\n...try: rm -f {logical}"
+            ));
             continue;
         };
         if Some(m.uid()) != qmaill {
-            c.bad(format!("! {logical} has wrong owner, should be qmaill\n...try: chown qmaill {logical}"));
+            c.bad(format!(
+                "! {logical} has wrong owner, should be qmaill\n...try: chown qmaill {logical}"
+            ));
         } else if m.permissions().mode() & 0o7777 & !0o2000 != 0o755 {
-            c.bad(format!("! {logical} has wrong mode, should be 755\n...try: chmod 755 {logical}"));
+            c.bad(format!(
+                "! {logical} has wrong mode, should be 755\n...try: chmod 755 {logical}"
+            ));
         } else {
             c.good(format!("{logical} looks OK"));
         }
@@ -207,10 +284,15 @@ pub fn check_install(ctx: &Ctx) -> Result<Done, Stop> {
     println!("Checking Firewall Rules");
     let tcp = format!("{}/tcp/tcp.smtp", ctx.s());
     if !h.is_file(&tcp) {
-        c.bad(format!("! {tcp} is missing\n...try: echo '127.:allow,RELAYCLIENT=\"\"' >> {tcp}"));
+        c.bad(format!(
+            "! {tcp} is missing\n...try: echo '127.:allow,RELAYCLIENT=\"\"' >> {tcp}"
+        ));
     }
     if !h.is_file(&format!("{tcp}.cdb")) {
-        c.bad(format!("! {tcp}.cdb is missing\n...try: {}/bin/qmailctl cdb", ctx.p()));
+        c.bad(format!(
+            "! {tcp}.cdb is missing\n...try: {}/bin/qmailctl cdb",
+            ctx.p()
+        ));
     }
     println!("Checking Alias User");
     let alias_home = std::fs::read_to_string(h.disk("/etc/passwd"))
@@ -224,7 +306,9 @@ pub fn check_install(ctx: &Ctx) -> Result<Done, Stop> {
             for a in ["root", "postmaster", "mailer-daemon"] {
                 println!("{a}");
                 if !h.exists(&format!("{home}/.qmail-{a}")) {
-                    c.bad(format!("! Alias for {a} is missing\n...try: echo me > {home}/.qmail-{a}"));
+                    c.bad(format!(
+                        "! Alias for {a} is missing\n...try: echo me > {home}/.qmail-{a}"
+                    ));
                 }
             }
         }
@@ -245,6 +329,9 @@ pub fn check_install(ctx: &Ctx) -> Result<Done, Stop> {
         println!("Congratulations, your IndiMail installation in {q} looks good!");
         Ok(Done::Log)
     } else {
-        Err(Stop::fail(1, format!("! Potential problems were found with your IndiMail installation in {q}")))
+        Err(Stop::fail(
+            1,
+            format!("! Potential problems were found with your IndiMail installation in {q}"),
+        ))
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::render::{self, Ctx};
 use crate::svctool::{refused, Done};
-use crate::{catalogue, fsx, manage, Stop};
+use crate::{catalogue, fsx, Stop};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -38,7 +38,9 @@ fn mtime(p: &Path) -> Option<i64> {
 /// Build `SRC.cdb` from `SRC` with tcprules when the source is newer (or the cdb missing).
 /// Returns Ok(true) when it built.
 pub fn build_cdb(host: &crate::host::Host, src: &Path) -> Result<bool, Stop> {
-    let Some(t1) = mtime(src) else { return Ok(false) };
+    let Some(t1) = mtime(src) else {
+        return Ok(false);
+    };
     let cdb = PathBuf::from(format!("{}.cdb", src.display()));
     let t2 = mtime(&cdb).unwrap_or(0);
     if t1 <= t2 {
@@ -47,7 +49,10 @@ pub fn build_cdb(host: &crate::host::Host, src: &Path) -> Result<bool, Stop> {
     let Some(tcprules) = host.tool("tcprules") else {
         return Err(Stop::fail(
             111,
-            format!("ucspi-tcp not installed: Run tcprules to build cdb for rules defined in {}", src.display()),
+            format!(
+                "ucspi-tcp not installed: Run tcprules to build cdb for rules defined in {}",
+                src.display()
+            ),
         ));
     };
     let tmp = PathBuf::from(format!("{}.tmp", src.display()));
@@ -59,7 +64,10 @@ pub fn build_cdb(host: &crate::host::Host, src: &Path) -> Result<bool, Stop> {
         .status()
         .map_err(|e| Stop::io("run", &tcprules, &e))?;
     if !status.success() {
-        return Err(Stop::fail(111, format!("svctool: tcprules failed for {}: {status}", src.display())));
+        return Err(Stop::fail(
+            111,
+            format!("svctool: tcprules failed for {}: {status}", src.display()),
+        ));
     }
     Ok(true)
 }
@@ -75,18 +83,37 @@ fn qmail(ctx: &Ctx) -> Result<(), Stop> {
     let tcp = h.disk(&format!("{}/tcp", ctx.s()));
     fsx::mkdir_p(&t, 0o755)?;
     fsx::mkdir_p(&tcp, 0o755)?;
-    fsx::write(&t.join(".qmail_control"), header_lines(ctx).as_bytes(), 0o644)?;
+    fsx::write(
+        &t.join(".qmail_control"),
+        header_lines(ctx).as_bytes(),
+        0o644,
+    )?;
     let verbose = ctx.o.flag("--verbose");
     let host = hostname(ctx);
-    let domain = host.split_once('.').map(|(_, d)| d.to_string()).filter(|d| d.contains('.')).unwrap_or_else(|| host.clone());
-    match h.installed("../libexec/indimail", "config-fast").filter(|_| false).or_else(|| {
-        let p = h.disk(&format!("{}/config-fast", h.libexecdir));
-        p.is_file().then_some(p)
-    }) {
+    let domain = host
+        .split_once('.')
+        .map(|(_, d)| d.to_string())
+        .filter(|d| d.contains('.'))
+        .unwrap_or_else(|| host.clone());
+    match h
+        .installed("../libexec/indimail", "config-fast")
+        .filter(|_| false)
+        .or_else(|| {
+            let p = h.disk(&format!("{}/config-fast", h.libexecdir));
+            p.is_file().then_some(p)
+        }) {
         Some(cf) => {
             let mode = if verbose { "--verbose" } else { "--quiet" };
-            let dest = if h.root == Path::new("/") { String::new() } else { h.root.display().to_string() };
-            let _ = Command::new(cf).arg(mode).arg(format!("--destdir={dest}")).arg(&host).status();
+            let dest = if h.root == Path::new("/") {
+                String::new()
+            } else {
+                h.root.display().to_string()
+            };
+            let _ = Command::new(cf)
+                .arg(mode)
+                .arg(format!("--destdir={dest}"))
+                .arg(&host)
+                .status();
         }
         None => {
             // what config-fast writes, for a tree without the mail suite
@@ -110,21 +137,31 @@ fn qmail(ctx: &Ctx) -> Result<(), Stop> {
     }
     let g = t.join("global_vars");
     fsx::mkdir_p(&g, 0o755)?;
-    for (var, file) in [("DEFAULT_DOMAIN", "defaultdomain"), ("QMAILDEFAULTHOST", "defaulthost")] {
+    for (var, file) in [
+        ("DEFAULT_DOMAIN", "defaultdomain"),
+        ("QMAILDEFAULTHOST", "defaulthost"),
+    ] {
         link_global(ctx, &g, var, file)?;
     }
     default_file(&t.join("servicedir.conf"), &format!("{}\n", ctx.servicedir))?;
     default_file(&t.join("defaultdelivery"), "./Maildir/\n")?;
     let nd = t.join("nodnscheck");
     if !nd.exists() {
-        let text = format!("@gmail.com\n@yahoo.com\n@hotmail.com\n@outlook.com\n@aol.com\n@{host}\n");
+        let text =
+            format!("@gmail.com\n@yahoo.com\n@hotmail.com\n@outlook.com\n@aol.com\n@{host}\n");
         fsx::write(&nd, text.as_bytes(), 0o644)?;
-    } else if !std::fs::read_to_string(&nd).unwrap_or_default().contains(&host) {
+    } else if !std::fs::read_to_string(&nd)
+        .unwrap_or_default()
+        .contains(&host)
+    {
         fsx::append(&nd, format!("@{host}\n").as_bytes())?;
     }
     fsx::write(&t.join("hostip"), b"127.0.0.1\n", 0o644)?;
     default_file(&t.join("smtpgreeting"), &format!("{host}\n"))?;
-    default_file(&t.join("databytes"), &format!("{}\n", ctx.o.get("--databytes").unwrap_or("20971520")))?;
+    default_file(
+        &t.join("databytes"),
+        &format!("{}\n", ctx.o.get("--databytes").unwrap_or("20971520")),
+    )?;
     default_file(&t.join("timeoutsmtpd"), "300\n")?;
     default_file(&t.join("timeoutremote"), "300\n")?;
     if let Some(d) = ctx.o.get("--default-domain") {
@@ -139,7 +176,10 @@ fn qmail(ctx: &Ctx) -> Result<(), Stop> {
     if ctx.o.flag("--wipe") || !users.join("assign").exists() {
         fsx::mkdir_p(&users, 0o755)?;
         fsx::write(&users.join("assign"), b".\n", 0o644)?;
-        if let Some(newu) = h.installed("sbin", "qmail-newu").filter(|p| p.starts_with(&h.root)) {
+        if let Some(newu) = h
+            .installed("sbin", "qmail-newu")
+            .filter(|p| p.starts_with(&h.root))
+        {
             let _ = Command::new(newu).arg(&users).status();
         }
     }
@@ -177,7 +217,10 @@ fn qmail(ctx: &Ctx) -> Result<(), Stop> {
         "ALL:!aNULL:!ADH:!eNULL:!LOW:!EXP:RC4+RSA:+HIGH:+MEDIUM:-EDH-RSA-DES-CBC3-SHA:-EDH-DSS-DES-CBC3-SHA:-DES-CBC3-SHA:-DES-CBC3-MD5:+SSLv3:+TLSv1:-SSLv2:!DES:!MD5:!PSK:!RC4:!3DES:!SHA1:!SHA256:!SHA384\n",
     )?;
     default_file(&t.join("serverciphersuite"), suites)?;
-    default_file(&t.join("clientcipherlist"), "ALL:!aNULL:!ADH:!eNULL:!LOW:!DH:!EXP\n")?;
+    default_file(
+        &t.join("clientcipherlist"),
+        "ALL:!aNULL:!ADH:!eNULL:!LOW:!DH:!EXP\n",
+    )?;
     default_file(&t.join("clientciphersuite"), suites)?;
     link_global(ctx, &g, "TLS_CIPHER_SUITE", "serverciphersuite")?;
     link_global(ctx, &g, "TLS_CIPHER_LIST", "servercipherlist")?;
@@ -220,7 +263,8 @@ fn alias_config(ctx: &Ctx, postmaster: &str) -> Result<(), Stop> {
         let p = a.join(l);
         if ctx.o.flag("--force") || std::fs::symlink_metadata(&p).is_err() {
             let _ = std::fs::remove_file(&p);
-            std::os::unix::fs::symlink(".qmail-postmaster", &p).map_err(|e| Stop::io("link", &p, &e))?;
+            std::os::unix::fs::symlink(".qmail-postmaster", &p)
+                .map_err(|e| Stop::io("link", &p, &e))?;
         }
     }
     Ok(())
@@ -236,10 +280,20 @@ fn indimail(ctx: &Ctx) -> Result<(), Stop> {
     let tcp = h.disk(&format!("{}/tcp", ctx.s()));
     fsx::mkdir_p(&t, 0o755)?;
     fsx::mkdir_p(&tcp, 0o755)?;
-    fsx::write(&t.join(".indimail_control"), header_lines(ctx).as_bytes(), 0o644)?;
+    fsx::write(
+        &t.join(".indimail_control"),
+        header_lines(ctx).as_bytes(),
+        0o644,
+    )?;
     println!("Creating Default IndiMail Control Files");
-    default_file(&tcp.join("tcp.imap"), "127.:allow,IMAPCLIENT=\"\"\n::1:allow,IMAPCLIENT=\"\"\n")?;
-    default_file(&tcp.join("tcp.pop3"), "127.:allow,POP3CLIENT=\"\"\n::1:allow,POP3CLIENT=\"\"\n")?;
+    default_file(
+        &tcp.join("tcp.imap"),
+        "127.:allow,IMAPCLIENT=\"\"\n::1:allow,IMAPCLIENT=\"\"\n",
+    )?;
+    default_file(
+        &tcp.join("tcp.pop3"),
+        "127.:allow,POP3CLIENT=\"\"\n::1:allow,POP3CLIENT=\"\"\n",
+    )?;
     default_file(&tcp.join("tcp.poppass"), "127.:allow\n::1:allow\n")?;
     let hm = t.join("host.mysql");
     if !hm.exists() {
@@ -247,7 +301,10 @@ fn indimail(ctx: &Ctx) -> Result<(), Stop> {
         let o = ctx.o;
         let host = o.get("--mysqlhost").unwrap_or("localhost");
         let user = o.get("--mysqluser").unwrap_or("indimail");
-        let pass = o.get("--mysqlpass").map(str::to_string).unwrap_or_else(|| ctx.secret("MYSQL_PASS"));
+        let pass = o
+            .get("--mysqlpass")
+            .map(str::to_string)
+            .unwrap_or_else(|| ctx.secret("MYSQL_PASS"));
         let last = match (o.get("--mysqlsocket"), o.get("--mysqlport")) {
             (Some(s), _) => s.to_string(),
             (None, Some(p)) => p.to_string(),
@@ -258,7 +315,11 @@ fn indimail(ctx: &Ctx) -> Result<(), Stop> {
                 s
             }
         };
-        fsx::write(&hm, format!("{host}:{user}:{pass}:{last}\n").as_bytes(), 0o640)?;
+        fsx::write(
+            &hm,
+            format!("{host}:{user}:{pass}:{last}\n").as_bytes(),
+            0o640,
+        )?;
         h.chown(&hm, "indimail", "qmail");
     }
     for r in ["tcp.imap", "tcp.pop3", "tcp.poppass"] {
@@ -304,10 +365,13 @@ fn change_config(path: &Path, logical: &str, text: &str, mode: u32) -> Result<Pa
 
 fn nssd_text(ctx: &Ctx) -> String {
     let o = ctx.o;
-    let socket = o
-        .get("--mysqlsocket")
-        .map(str::to_string)
-        .or_else(|| if o.get("--mysqlport").is_some() { None } else { Some(format!("{}/mysqld/mysqld.sock", ctx.rundir())) });
+    let socket = o.get("--mysqlsocket").map(str::to_string).or_else(|| {
+        if o.get("--mysqlport").is_some() {
+            None
+        } else {
+            Some(format!("{}/mysqld/mysqld.sock", ctx.rundir()))
+        }
+    });
     let mut t = String::new();
     t.push_str("getpwnam    SELECT pw_name,'x',555,555,pw_gecos,pw_dir,pw_shell \\\n            FROM indimail \\\n            WHERE pw_name='%1$s' and pw_domain='%2$s' \\\n            LIMIT 1\n");
     t.push_str("getspnam    SELECT pw_name,pw_passwd,'1','0','99999','0','0','-1','0' \\\n            FROM indimail \\\n            WHERE pw_name='%1$s'and pw_domain='%2$s' \\\n            LIMIT 1\n");
@@ -321,7 +385,10 @@ fn nssd_text(ctx: &Ctx) -> String {
     ));
     match socket {
         Some(s) => t.push_str(&format!("socket      {s}\n")),
-        None => t.push_str(&format!("port       {}\n", o.get("--mysqlport").unwrap_or("3306"))),
+        None => t.push_str(&format!(
+            "port       {}\n",
+            o.get("--mysqlport").unwrap_or("3306")
+        )),
     }
     t.push_str(&format!(
         "pidfile     {}/indimail/pwdlookup/nssd.pid\nthreads     {}\ntimeout     {}\nfacility    daemon\npriority    err\n",
@@ -428,13 +495,20 @@ fn add_boot(ctx: &Ctx) -> Result<(), Stop> {
             std::os::unix::fs::symlink(&target, &svc).map_err(|e| Stop::io("link", &svc, &e))?;
         }
     }
-    if let Some(initsvc) = h.installed("sbin", "initsvc").filter(|p| p.starts_with(&h.root) && live(ctx)) {
+    if let Some(initsvc) = h
+        .installed("sbin", "initsvc")
+        .filter(|p| p.starts_with(&h.root) && live(ctx))
+    {
         let _ = Command::new(initsvc).arg("-on").status();
         return Ok(());
     }
     match init_system(ctx).as_str() {
         "systemd" => {
-            let dir = if h.is_dir("/lib/systemd/system") { "/lib/systemd/system" } else { "/usr/lib/systemd/system" };
+            let dir = if h.is_dir("/lib/systemd/system") {
+                "/lib/systemd/system"
+            } else {
+                "/usr/lib/systemd/system"
+            };
             let logical = format!("{dir}/svscan.service");
             let p = h.disk(&logical);
             let unit = systemd_unit(ctx);
@@ -482,7 +556,12 @@ fn add_boot(ctx: &Ctx) -> Result<(), Stop> {
             println!("svscan startup enabled in /etc/init.d/svscan");
             run_cmd(ctx, "/usr/sbin/update-rc.d", &["svscan", "defaults"]);
         }
-        other => return Err(Stop::fail(111, format!("svctool: no supported init system found ({other})"))),
+        other => {
+            return Err(Stop::fail(
+                111,
+                format!("svctool: no supported init system found ({other})"),
+            ))
+        }
     }
     Ok(())
 }
@@ -511,7 +590,10 @@ fn rm_boot(ctx: &Ctx) -> Result<(), Stop> {
         "inittab" => {
             let p = h.disk("/etc/inittab");
             if let Ok(t) = std::fs::read_to_string(&p) {
-                let kept: String = t.split_inclusive('\n').filter(|l| !l.contains("svscan")).collect();
+                let kept: String = t
+                    .split_inclusive('\n')
+                    .filter(|l| !l.contains("svscan"))
+                    .collect();
                 fsx::write(&p, kept.as_bytes(), 0o644)?;
                 if live(ctx) {
                     // SAFETY: kill(2) on init asks it to re-read inittab.
@@ -532,11 +614,16 @@ fn inittab(ctx: &Ctx) -> Result<(), Stop> {
     let p = ctx.host.disk("/etc/inittab");
     let cur = std::fs::read_to_string(&p).unwrap_or_default();
     let line = format!("SV:345:respawn:{} {}\n", svscanboot(ctx), ctx.servicedir);
-    let has = cur.lines().any(|l| l.contains("svscanboot") && l.contains("respawn"));
+    let has = cur
+        .lines()
+        .any(|l| l.contains("svscanboot") && l.contains("respawn"));
     if has {
         return Ok(());
     }
-    let kept: String = cur.split_inclusive('\n').filter(|l| !l.contains("svscanboot")).collect();
+    let kept: String = cur
+        .split_inclusive('\n')
+        .filter(|l| !l.contains("svscanboot"))
+        .collect();
     fsx::mkdir_p(p.parent().unwrap_or(Path::new("/")), 0o755)?;
     fsx::write(&p, format!("{kept}{line}").as_bytes(), 0o644)?;
     println!("svscan startup enabled in /etc/inittab");
@@ -598,60 +685,173 @@ fn add_group(ctx: &Ctx, name: &str, gid: Option<&str>) -> bool {
     shadow_cmd(ctx, "/usr/sbin/groupadd", &a)
 }
 
-fn add_user(ctx: &Ctx, name: &str, comment: &str, group: &str, home: &str, shell: &str, extra: Option<&str>, uid: Option<&str>) -> bool {
-    if db_has(ctx, "passwd", name) {
-        println!("user {name} exists");
+/// A system user IndiMail runs as.
+struct User<'a> {
+    name: &'a str,
+    comment: &'a str,
+    group: &'a str,
+    home: String,
+    shell: &'a str,
+    extra: Option<&'a str>,
+    uid: Option<&'a str>,
+}
+
+fn add_user(ctx: &Ctx, u: &User) -> bool {
+    if db_has(ctx, "passwd", u.name) {
+        println!("user {} exists", u.name);
         return true;
     }
-    println!("creating user {name}");
+    println!("creating user {}", u.name);
     let mut a: Vec<String> = vec!["-r".into(), "-M".into()];
-    if let Some(u) = uid {
-        a.extend(["-u".into(), u.into()]);
+    if let Some(id) = u.uid {
+        a.extend(["-u".into(), id.into()]);
     }
-    a.extend(["-s".into(), shell.into(), "-g".into(), group.into(), "-d".into(), home.into()]);
-    if let Some(g) = extra {
+    a.extend([
+        "-s".into(),
+        u.shell.into(),
+        "-g".into(),
+        u.group.into(),
+        "-d".into(),
+        u.home.clone(),
+    ]);
+    if let Some(g) = u.extra {
         a.extend(["-G".into(), g.into()]);
     }
-    a.extend(["-c".into(), comment.into(), name.into()]);
+    a.extend(["-c".into(), u.comment.into(), u.name.into()]);
     println!("/usr/sbin/useradd {}", a.join(" "));
     shadow_cmd(ctx, "/usr/sbin/useradd", &a)
 }
 
 /// `--config=users`: the system users and groups IndiMail runs as.
 fn users(ctx: &Ctx) -> i32 {
-    let safe = ["/sbin/nologin", "/usr/sbin/nologin", "/usr/bin/false", "/bin/false"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .unwrap_or("/usr/bin/false");
+    let safe = [
+        "/sbin/nologin",
+        "/usr/sbin/nologin",
+        "/usr/bin/false",
+        "/bin/false",
+    ]
+    .into_iter()
+    .find(|p| Path::new(p).exists())
+    .unwrap_or("/usr/bin/false");
     let q = ctx.host.qmaildir.clone();
-    let mut ok = true;
-    ok &= add_group(ctx, "mysql", None);
-    ok &= add_user(ctx, "mysql", "mysql user", "mysql", "/var/lib/mysql", safe, None, None);
     let free = |f: &str, id: &str| {
         !std::fs::read_to_string(ctx.host.disk(&format!("/etc/{f}")))
             .unwrap_or_default()
             .lines()
             .any(|l| l.split(':').nth(2) == Some(id))
     };
+    let user = |name, comment, group, home: String, shell, extra| User {
+        name,
+        comment,
+        group,
+        home,
+        shell,
+        extra,
+        uid: None,
+    };
+    let mut ok = add_group(ctx, "mysql", None);
+    ok &= add_user(
+        ctx,
+        &user(
+            "mysql",
+            "mysql user",
+            "mysql",
+            "/var/lib/mysql".into(),
+            safe,
+            None,
+        ),
+    );
     ok &= add_group(ctx, "indimail", free("group", "555").then_some("555"));
-    ok &= add_user(ctx, "indimail", "indimail user", "indimail", &q, "/bin/sh", None, free("passwd", "555").then_some("555"));
+    let mut indimail = user(
+        "indimail",
+        "indimail user",
+        "indimail",
+        q.clone(),
+        "/bin/sh",
+        None,
+    );
+    indimail.uid = free("passwd", "555").then_some("555");
+    ok &= add_user(ctx, &indimail);
     for g in ["qmail", "nofiles", "qscand", "qcerts"] {
         ok &= add_group(ctx, g, None);
     }
-    ok &= add_user(ctx, "alias", "qmail alias user", "nofiles", &format!("{q}/alias"), safe, None, None);
-    ok &= add_user(ctx, "qmaill", "qmail log user qmaill", "nofiles", &ctx.logdir, safe, None, None);
-    ok &= add_user(ctx, "qmaild", "qmail daemon user qmaild", "nofiles", &q, safe, Some("qcerts"), None);
-    ok &= add_user(ctx, "qmailp", "qmail password fetch user qmailp", "nofiles", &q, safe, None, None);
-    ok &= add_user(ctx, "qmailq", "qmail-queue user qmailq", "qmail", &q, safe, None, None);
-    ok &= add_user(ctx, "qmailr", "qmail-remote user qmailr", "qmail", &q, safe, Some("qcerts"), None);
-    ok &= add_user(ctx, "qmails", "qmail-send user qmails", "qmail", &q, safe, None, None);
-    ok &= add_user(ctx, "qscand", "indimail virus scan user", "qscand", &format!("{q}/qscanq"), safe, Some("qmail"), None);
+    let table = [
+        user(
+            "alias",
+            "qmail alias user",
+            "nofiles",
+            format!("{q}/alias"),
+            safe,
+            None,
+        ),
+        user(
+            "qmaill",
+            "qmail log user qmaill",
+            "nofiles",
+            ctx.logdir.clone(),
+            safe,
+            None,
+        ),
+        user(
+            "qmaild",
+            "qmail daemon user qmaild",
+            "nofiles",
+            q.clone(),
+            safe,
+            Some("qcerts"),
+        ),
+        user(
+            "qmailp",
+            "qmail password fetch user qmailp",
+            "nofiles",
+            q.clone(),
+            safe,
+            None,
+        ),
+        user(
+            "qmailq",
+            "qmail-queue user qmailq",
+            "qmail",
+            q.clone(),
+            safe,
+            None,
+        ),
+        user(
+            "qmailr",
+            "qmail-remote user qmailr",
+            "qmail",
+            q.clone(),
+            safe,
+            Some("qcerts"),
+        ),
+        user(
+            "qmails",
+            "qmail-send user qmails",
+            "qmail",
+            q.clone(),
+            safe,
+            None,
+        ),
+        user(
+            "qscand",
+            "indimail virus scan user",
+            "qscand",
+            format!("{q}/qscanq"),
+            safe,
+            Some("qmail"),
+        ),
+    ];
+    for u in &table {
+        ok &= add_user(ctx, u);
+    }
     i32::from(!ok)
 }
 
 fn rmusers(ctx: &Ctx) -> i32 {
     let mut ok = true;
-    for u in ["indimail", "alias", "qmaild", "qmaill", "qmailp", "qmailq", "qmailr", "qmails", "qscand"] {
+    for u in [
+        "indimail", "alias", "qmaild", "qmaill", "qmailp", "qmailq", "qmailr", "qmails", "qscand",
+    ] {
         println!("deleting user {u}");
         if db_has(ctx, "passwd", u) {
             ok &= shadow_cmd(ctx, "/usr/sbin/userdel", &[u.to_string()]);
@@ -679,11 +879,15 @@ fn ssl_cnf(ctx: &Ctx, certdir: &str, postmaster: &str, cn: &str) -> String {
 /// A self-signed server certificate and its key, PEM, key first (as `servercert.pem` holds
 /// both), generated in-process.
 pub fn self_signed(cn: &str, email: &str, days: u32) -> Result<(String, String), String> {
-    let mut params = rcgen::CertificateParams::new(vec![cn.to_string()]).map_err(|e| e.to_string())?;
+    let mut params =
+        rcgen::CertificateParams::new(vec![cn.to_string()]).map_err(|e| e.to_string())?;
     let mut dn = rcgen::DistinguishedName::new();
     dn.push(rcgen::DnType::CountryName, "IN");
     dn.push(rcgen::DnType::OrganizationName, "IndiMail Server");
-    dn.push(rcgen::DnType::OrganizationalUnitName, "Automatically-generated SSL key");
+    dn.push(
+        rcgen::DnType::OrganizationalUnitName,
+        "Automatically-generated SSL key",
+    );
     dn.push(rcgen::DnType::CommonName, cn);
     params.distinguished_name = dn;
     if !email.is_empty() {
@@ -705,36 +909,55 @@ pub fn self_signed(cn: &str, email: &str, days: u32) -> Result<(String, String),
 
 fn cert(ctx: &Ctx) -> Result<(), Stop> {
     let o = ctx.o;
-    let postmaster = o.get("--postmaster").ok_or_else(|| Stop::fail(1, "postmaster not specified"))?;
-    let cn = o.get("--common_name").ok_or_else(|| Stop::fail(1, "CN not specified"))?;
+    let postmaster = o
+        .get("--postmaster")
+        .ok_or_else(|| Stop::fail(1, "postmaster not specified"))?;
+    let cn = o
+        .get("--common_name")
+        .ok_or_else(|| Stop::fail(1, "CN not specified"))?;
     let days: u32 = o
         .get("--validity_days")
         .unwrap_or("366")
         .parse()
         .map_err(|_| Stop::fail(1, "validity_days must be a number of days"))?;
-    let certdir = o.get("--certdir").map(str::to_string).unwrap_or_else(|| format!("{}/certs", ctx.s()));
+    let certdir = o
+        .get("--certdir")
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{}/certs", ctx.s()));
     let dir = ctx.host.disk(&certdir);
     fsx::mkdir_p(&dir, 0o755)?;
     let force = o.flag("--force");
     let cnf = dir.join("servercert.cnf");
     if !cnf.exists() || force {
         println!("Creating SSL Configuration email={postmaster} cn={cn}");
-        let written = change_config(&cnf, &format!("{certdir}/servercert.cnf"), &ssl_cnf(ctx, &certdir, postmaster, cn), 0o640)?;
+        let written = change_config(
+            &cnf,
+            &format!("{certdir}/servercert.cnf"),
+            &ssl_cnf(ctx, &certdir, postmaster, cn),
+            0o640,
+        )?;
         ctx.host.chown(&written, "root", "qcerts");
     }
     let pem = dir.join("servercert.pem");
     if pem.exists() && !force {
-        return Err(Stop::fail(1, format!("{certdir}/servercert.pem exists. Remove to create new")));
+        return Err(Stop::fail(
+            1,
+            format!("{certdir}/servercert.pem exists. Remove to create new"),
+        ));
     }
     println!("Creating Certificate for {days} days in {certdir}/servercert.pem");
-    let (key, crt) = self_signed(cn, postmaster, days).map_err(|e| Stop::fail(111, format!("Failed to create x509 certificate: {e}")))?;
+    let (key, crt) = self_signed(cn, postmaster, days)
+        .map_err(|e| Stop::fail(111, format!("Failed to create x509 certificate: {e}")))?;
     fsx::write(&pem, format!("{key}{crt}").as_bytes(), 0o640)?;
     ctx.host.chown(&pem, "root", "qcerts");
     let client = dir.join("clientcert.pem");
-    let linked = std::fs::read_link(&client).map(|t| t.file_name() == Some("servercert.pem".as_ref())).unwrap_or(false);
+    let linked = std::fs::read_link(&client)
+        .map(|t| t.file_name() == Some("servercert.pem".as_ref()))
+        .unwrap_or(false);
     if !linked {
         fsx::remove(&client)?;
-        std::os::unix::fs::symlink("servercert.pem", &client).map_err(|_| Stop::fail(1, "Failed to link clientcert.pem to servercert.pem"))?;
+        std::os::unix::fs::symlink("servercert.pem", &client)
+            .map_err(|_| Stop::fail(1, "Failed to link clientcert.pem to servercert.pem"))?;
     }
     let mut restart = Vec::new();
     if o.flag("--update-certs") {
@@ -751,7 +974,10 @@ fn cert(ctx: &Ctx) -> Result<(), Stop> {
             println!("Restarting service {s}");
         }
         if let Some(svc) = ctx.host.tool("svc") {
-            let _ = Command::new(svc).arg("-r").args(restart.iter().map(|s| ctx.host.disk(s))).status();
+            let _ = Command::new(svc)
+                .arg("-r")
+                .args(restart.iter().map(|s| ctx.host.disk(s)))
+                .status();
         }
     }
     Ok(())
@@ -760,7 +986,12 @@ fn cert(ctx: &Ctx) -> Result<(), Stop> {
 fn update_certs(ctx: &Ctx, certdir: &str, restart: &mut Vec<String>) -> Result<(), Stop> {
     let sd = ctx.host.disk(&ctx.servicedir);
     let mut names: Vec<String> = std::fs::read_dir(&sd)
-        .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| !n.starts_with('.')).collect())
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.starts_with('.'))
+                .collect()
+        })
         .unwrap_or_default();
     names.sort();
     let fix = |restart: &mut Vec<String>, name: &str, file: &str, want: &str| -> Result<(), Stop> {
@@ -799,7 +1030,12 @@ fn update_certs(ctx: &Ctx, certdir: &str, restart: &mut Vec<String>) -> Result<(
     println!("Updating TLS CACHE as {certdir}/couriersslcache");
     for n in &names {
         if sd.join(n).join("variables/TLS_CACHEFILE").is_file() {
-            fix(restart, n, "TLS_CACHEFILE", &format!("{certdir}/couriersslcache"))?;
+            fix(
+                restart,
+                n,
+                "TLS_CACHEFILE",
+                &format!("{certdir}/couriersslcache"),
+            )?;
         }
     }
     Ok(())
@@ -837,7 +1073,14 @@ pub fn os_service(ctx: &Ctx, enable: bool) -> Result<(), Stop> {
     let names = &ctx.o.rest;
     if !live(ctx) {
         for n in names {
-            println!("{} {n}", if enable { "would enable" } else { "would disable" });
+            println!(
+                "{} {n}",
+                if enable {
+                    "would enable"
+                } else {
+                    "would disable"
+                }
+            );
         }
         return Ok(());
     }
@@ -847,12 +1090,20 @@ pub fn os_service(ctx: &Ctx, enable: bool) -> Result<(), Stop> {
             if !enable {
                 let _ = Command::new("systemctl").args(["stop", &unit]).status();
             }
-            let _ = Command::new("systemctl").args([if enable { "enable" } else { "disable" }, &unit]).status();
+            let _ = Command::new("systemctl")
+                .args([if enable { "enable" } else { "disable" }, &unit])
+                .status();
         } else if Path::new(&format!("/etc/init.d/{n}")).exists() {
             if !enable {
-                let _ = Command::new(format!("/etc/init.d/{n}")).arg("stop").status();
+                let _ = Command::new(format!("/etc/init.d/{n}"))
+                    .arg("stop")
+                    .status();
             }
-            let args: Vec<&str> = if enable { vec![n, "defaults"] } else { vec!["-f", n, "remove"] };
+            let args: Vec<&str> = if enable {
+                vec![n, "defaults"]
+            } else {
+                vec!["-f", n, "remove"]
+            };
             let _ = Command::new("/usr/sbin/update-rc.d").args(args).status();
         }
     }
@@ -865,7 +1116,10 @@ pub fn os_service(ctx: &Ctx, enable: bool) -> Result<(), Stop> {
 /// `--mrtg` needs indexmaker and mrtg.
 pub fn mrtg_check(ctx: &Ctx) -> Result<(), Stop> {
     if ctx.host.tool("indexmaker").is_none() || !Path::new("/usr/bin/mrtg").exists() {
-        return Err(Stop::fail(111, "mrtg or indexmaker missing: Have you installed mrtg?"));
+        return Err(Stop::fail(
+            111,
+            "mrtg or indexmaker missing: Have you installed mrtg?",
+        ));
     }
     Ok(())
 }
@@ -881,7 +1135,9 @@ pub fn mrtg_files(ctx: &mut Ctx, svc: &Path) -> Result<(), Stop> {
     fsx::mkdir_p(&etc, 0o755)?;
     let src = ctx.host.disk(&format!("{}/indimail.mrtg.cfg", ctx.s()));
     let text = std::fs::read_to_string(&src).map_err(|e| Stop::io("read", &src, &e))?;
-    let text = text.replace("MRTGHOSTNAME", &ctx.host.hostname).replace("HTMLDIR", &format!("{html}/"));
+    let text = text
+        .replace("MRTGHOSTNAME", &ctx.host.hostname)
+        .replace("HTMLDIR", &format!("{html}/"));
     let cfg = etc.join("indimail.mrtg.cfg");
     fsx::write(&cfg, text.as_bytes(), 0o600)?;
     fsx::chmod(&etc, 0o555)?;
@@ -903,10 +1159,19 @@ pub fn svscan_check(ctx: &Ctx) -> Result<(), Stop> {
         return Ok(());
     }
     if !Path::new("/usr/bin/unshare").exists() {
-        return Err(Stop::fail(111, "/usr/bin/unshare: No access or unshare command missing"));
+        return Err(Stop::fail(
+            111,
+            "/usr/bin/unshare: No access or unshare command missing",
+        ));
     }
-    if !ctx.host.is_executable(&format!("{}/dnscache/run", ctx.servicedir)) {
-        return Err(Stop::fail(111, "djb dnscache service is required for --resolvconf"));
+    if !ctx
+        .host
+        .is_executable(&format!("{}/dnscache/run", ctx.servicedir))
+    {
+        return Err(Stop::fail(
+            111,
+            "djb dnscache service is required for --resolvconf",
+        ));
     }
     Ok(())
 }
@@ -944,17 +1209,28 @@ pub fn svscan_files(ctx: &mut Ctx, svc: &Path) -> Result<(), Stop> {
 /// The mysql.PORT service (§3.11): requires mysqld under `--mysqlPrefix` and the config.
 pub fn mysql_service(ctx: &mut Ctx, port: &str, conf: &str) -> Result<(), Stop> {
     let prefix = ctx.o.val("--mysqlPrefix").unwrap_or("").to_string();
-    let Some(mysqld) = ["sbin/mariadbd", "libexec/mysqld", "sbin/mysqld", "bin/mysqld"]
-        .iter()
-        .find(|m| ctx.host.is_executable(&format!("{prefix}/{m}")))
-    else {
+    let Some(mysqld) = [
+        "sbin/mariadbd",
+        "libexec/mysqld",
+        "sbin/mysqld",
+        "bin/mysqld",
+    ]
+    .iter()
+    .find(|m| ctx.host.is_executable(&format!("{prefix}/{m}"))) else {
         return Err(Stop::fail(111, "mysqld: No such File or directory"));
     };
     if !ctx.host.is_file(conf) {
-        return Err(Stop::fail(111, format!("{conf}: No such File or directory")));
+        return Err(Stop::fail(
+            111,
+            format!("{conf}: No such File or directory"),
+        ));
     }
     let bin = ctx.host.disk(&format!("{prefix}/{mysqld}"));
-    let version = Command::new(&bin).arg("--version").output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+    let version = Command::new(&bin)
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
     let mariadb = version.contains("MariaDB");
     let major: u32 = version
         .split_whitespace()
@@ -970,7 +1246,8 @@ pub fn mysql_service(ctx: &mut Ctx, port: &str, conf: &str) -> Result<(), Stop> 
         .unwrap_or_default();
     let has = |flag: &str| {
         let name = flag.split('=').next().unwrap_or(flag);
-        help.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_')).any(|w| w == name)
+        help.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_'))
+            .any(|w| w == name)
     };
     let mut flags = String::new();
     let mut add = |f: &str, cond: bool| {
@@ -978,14 +1255,22 @@ pub fn mysql_service(ctx: &mut Ctx, port: &str, conf: &str) -> Result<(), Stop> 
             flags.push_str(&format!("{f} \\\n"));
         }
     };
-    for f in ["--mysqlx=OFF", "--memlock", "--ssl", "--require-secure-transport"] {
+    for f in [
+        "--mysqlx=OFF",
+        "--memlock",
+        "--ssl",
+        "--require-secure-transport",
+    ] {
         add(f, has(f));
     }
     add("--skip-external-locking", true);
     for f in ["--delay-key-write=all", "--skip-name-resolve"] {
         add(f, has(f));
     }
-    add("--sql-mode=\"NO_ENGINE_SUBSTITUTION,STRICT_TRANS_TABLES\"", true);
+    add(
+        "--sql-mode=\"NO_ENGINE_SUBSTITUTION,STRICT_TRANS_TABLES\"",
+        true,
+    );
     for f in [
         "--explicit-defaults-for-timestamp=TRUE",
         "--binlog-expire-logs-auto-purge=ON",
@@ -1010,15 +1295,31 @@ pub fn mysql_service(ctx: &mut Ctx, port: &str, conf: &str) -> Result<(), Stop> 
         .o
         .get("--mysqlsocket")
         .map(str::to_string)
-        .unwrap_or_else(|| std::env::var("MYSQL_SOCKET").unwrap_or_else(|_| format!("{}/mysqld/mysqld.sock", ctx.rundir())));
-    let sockdir = Path::new(&sock).parent().map(|p| p.display().to_string()).unwrap_or_default();
+        .unwrap_or_else(|| {
+            std::env::var("MYSQL_SOCKET")
+                .unwrap_or_else(|_| format!("{}/mysqld/mysqld.sock", ctx.rundir()))
+        });
+    let sockdir = Path::new(&sock)
+        .parent()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     ctx.keys.insert("CONF", conf.to_string());
     ctx.keys.insert("MYSQL_BASE", prefix.clone());
     ctx.keys.insert("MYSQLD", mysqld.to_string());
-    ctx.keys.insert("DATABASE", ctx.o.val("--databasedir").unwrap_or("").to_string());
+    ctx.keys.insert(
+        "DATABASE",
+        ctx.o.val("--databasedir").unwrap_or("").to_string(),
+    );
     ctx.keys.insert("SOCKDIR", sockdir);
     ctx.keys.insert("FLAGS", flags);
-    ctx.keys.insert("SKIPSSL", if mariadb && major >= 11 { " --skip-ssl-verify-server-cert".into() } else { String::new() });
+    ctx.keys.insert(
+        "SKIPSSL",
+        if mariadb && major >= 11 {
+            " --skip-ssl-verify-server-cert".into()
+        } else {
+            String::new()
+        },
+    );
     ctx.port = port.to_string();
     render::render(ctx, &catalogue::MYSQL)?;
     let lr = ctx.host.disk(&format!("{}/logrotate.mysql", ctx.s()));
@@ -1042,7 +1343,11 @@ pub fn mysql_service(ctx: &mut Ctx, port: &str, conf: &str) -> Result<(), Stop> 
 /// `--showctl[=DIR]`: qmail-showctl with CONTROLDIR=DIR (default `control`).
 pub fn showctl(host: &crate::host::Host, dir: &str) -> i32 {
     let dir = if dir.is_empty() { "control" } else { dir };
-    let full = if dir.starts_with('/') { dir.to_string() } else { format!("{}/{dir}", host.sysconfdir) };
+    let full = if dir.starts_with('/') {
+        dir.to_string()
+    } else {
+        format!("{}/{dir}", host.sysconfdir)
+    };
     if !host.is_dir(&full) {
         eprintln!("{full}: No such file or directory");
         return 1;
@@ -1051,7 +1356,11 @@ pub fn showctl(host: &crate::host::Host, dir: &str) -> i32 {
         Some(p) => {
             use std::os::unix::process::CommandExt;
             let e = Command::new(&p).env("CONTROLDIR", dir).exec();
-            eprintln!("svctool: unable to run {}: {}", p.display(), indicore::errstr(&e));
+            eprintln!(
+                "svctool: unable to run {}: {}",
+                p.display(),
+                indicore::errstr(&e)
+            );
             111
         }
         None => {
@@ -1073,9 +1382,4 @@ pub fn queuefix(host: &crate::host::Host, q: &str) -> i32 {
             111
         }
     }
-}
-
-#[allow(dead_code)]
-fn unused(ctx: &Ctx) {
-    let _ = manage::svscan_mirror(ctx);
 }

@@ -98,8 +98,7 @@ impl Host {
             root: root.unwrap_or_else(|| PathBuf::from("/")),
             prefix: env("SVCTOOL_PREFIX").unwrap_or_else(|| "/usr".into()),
             sysconfdir: env("SVCTOOL_SYSCONFDIR").unwrap_or_else(|| "/etc/indimail".into()),
-            libexecdir: env("SVCTOOL_LIBEXECDIR")
-                .unwrap_or_else(|| "/usr/libexec/indimail".into()),
+            libexecdir: env("SVCTOOL_LIBEXECDIR").unwrap_or_else(|| "/usr/libexec/indimail".into()),
             shareddir: env("SVCTOOL_SHAREDDIR").unwrap_or_else(|| "/usr/share/indimail".into()),
             servicedir: env("SVCTOOL_SERVICEDIR").unwrap_or_else(|| "/service".into()),
             logdir: env("SVCTOOL_LOGDIR").unwrap_or_else(|| "/var/log/svc".into()),

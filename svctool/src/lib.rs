@@ -23,8 +23,7 @@ pub mod variables;
 
 /// The version line of generated headers and `--version` (DECISIONS S1: the only line of a
 /// generated file that differs from the reference's).
-pub const RCSID: &str =
-    "# $Id: svctool.rs,v 0.1.0 indimail-rs (svctool.sh 2.734 compatible) Exp $";
+pub const RCSID: &str = "# $Id: svctool.rs,v 0.1.0 indimail-rs (svctool.sh 2.734 compatible) Exp $";
 
 /// Why an action stops: printed as is on stderr, then (with `usage`) the usage text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +62,11 @@ impl Stop {
     pub fn io(what: &str, path: &std::path::Path, e: &std::io::Error) -> Stop {
         Stop::fail(
             111,
-            format!("svctool: unable to {what} {}: {}", path.display(), indicore::errstr(e)),
+            format!(
+                "svctool: unable to {what} {}: {}",
+                path.display(),
+                indicore::errstr(e)
+            ),
         )
     }
 }

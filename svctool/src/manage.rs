@@ -110,7 +110,9 @@ pub fn ensvc(ctx: &Ctx, list: &str) -> Result<(), Stop> {
         }
         let (dir, name) = split_path(path);
         let Some(plain) = name.strip_prefix('.') else {
-            eprintln!("Service {path} is not disabled (should have a '.' as the first char in {name})");
+            eprintln!(
+                "Service {path} is not disabled (should have a '.' as the first char in {name})"
+            );
             continue;
         };
         if plain.is_empty() || plain.starts_with('.') {
@@ -254,7 +256,9 @@ pub fn refresh(ctx: &Ctx, list: &str) -> Result<(), Stop> {
             eprintln!("{i}/variables/.options or {i}/.options missing");
             continue;
         }
-        if (d.join("variables/.norefreshsvc").exists() || d.join(".norefreshsvc").exists()) && !force {
+        if (d.join("variables/.norefreshsvc").exists() || d.join(".norefreshsvc").exists())
+            && !force
+        {
             if !silent {
                 println!("Skip Refreshing service/config {name}");
             }
@@ -311,7 +315,11 @@ pub fn autorefresh(ctx: &Ctx, arg: &str) -> Result<(), Stop> {
     if paths.first() == Some(&"all") {
         for i in all_services(ctx) {
             say(&i);
-            flag_file(ctx, &ctx.host.disk(&i).join("variables/.norefreshsvc"), enable)?;
+            flag_file(
+                ctx,
+                &ctx.host.disk(&i).join("variables/.norefreshsvc"),
+                enable,
+            )?;
         }
         let q = format!("{}/control/defaultqueue", ctx.s());
         say(&q);

@@ -382,11 +382,7 @@ impl Opts {
                     }
                 }
                 "--rbl" => o.rbl.push(v.clone()),
-                "--run-file-only" => {
-                    if o.action == Some("--refreshsvc") {
-                        o.run_file_only = true;
-                    }
-                }
+                "--run-file-only" if o.action == Some("--refreshsvc") => o.run_file_only = true,
                 "--ssl" => {
                     o.flags.remove("--starttls");
                 }
@@ -427,7 +423,12 @@ mod tests {
 
     #[test]
     fn prog_args_record() {
-        let o = parse(&["--qmqp=628", "--fsync", "--qhpsi=/usr/bin/clamdscan %s --fdpass"]).unwrap();
+        let o = parse(&[
+            "--qmqp=628",
+            "--fsync",
+            "--qhpsi=/usr/bin/clamdscan %s --fdpass",
+        ])
+        .unwrap();
         assert_eq!(
             o.prog_args,
             "/usr/sbin/svctool --qmqp=\"628\" --fsync --qhpsi=\"/usr/bin/clamdscan %s --fdpass\""
@@ -456,7 +457,12 @@ mod tests {
 
     #[test]
     fn invalid_forms() {
-        for bad in [&["--bogus"][..], &["qmail-send.25"], &["--rmsvc"], &["--fsync=1"]] {
+        for bad in [
+            &["--bogus"][..],
+            &["qmail-send.25"],
+            &["--rmsvc"],
+            &["--fsync=1"],
+        ] {
             match parse(bad) {
                 Err(Early::Usage { msg, code: 1 }) => {
                     assert_eq!(msg, format!("invalid option [{}]", bad[0]))

@@ -10,7 +10,8 @@ use std::process::{Command, Stdio};
 
 pub const PROG: Prog = Prog("qmailctl");
 
-const COMMANDS: &str = "start|stop|condrestart|restart|shut|kill|flush|rotate|reload|stat|queue|pause|cont|cdb|help";
+const COMMANDS: &str =
+    "start|stop|condrestart|restart|shut|kill|flush|rotate|reload|stat|queue|pause|cont|cdb|help";
 
 const HELP: &str = "\
   start -- starts mail service (smtp connections accepted, mail can go out)
@@ -48,7 +49,8 @@ impl Ctl {
                 rd.flatten()
                     .filter(|e| {
                         let n = e.file_name().to_string_lossy().into_owned();
-                        !n.starts_with('.') && (prefixes.is_empty() || prefixes.iter().any(|p| n.starts_with(p)))
+                        !n.starts_with('.')
+                            && (prefixes.is_empty() || prefixes.iter().any(|p| n.starts_with(p)))
                     })
                     .map(|e| e.path())
                     .collect()
@@ -60,7 +62,11 @@ impl Ctl {
 
     /// `MSG` then `[  OK  ]` or `[FAILED]` at column 60, as the reference's init scripts.
     fn report(&mut self, msg: &str, ok: bool) {
-        let (word, color) = if ok { ("  OK  ", "\x1b[1;32m") } else { ("FAILED", "\x1b[1;31m") };
+        let (word, color) = if ok {
+            ("  OK  ", "\x1b[1;32m")
+        } else {
+            ("FAILED", "\x1b[1;31m")
+        };
         let line = if self.color {
             format!("{msg}\x1b[60G[{color}{word}\x1b[0;39m]\r\n")
         } else {
@@ -93,9 +99,13 @@ impl Ctl {
 /// Processes whose command name is one of `names`.
 fn pids_named(names: &[&str]) -> Vec<(i32, String)> {
     let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir("/proc") else { return out };
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return out;
+    };
     for e in rd.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
         let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
         if names.contains(&comm.trim()) {
             let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
@@ -147,7 +157,9 @@ fn cdb(c: &mut Ctl) {
             }
         }
         let suffix = format!(".{i}");
-        for j in list(&tcp, &|n: &str| n.starts_with("tcp") && n.ends_with(&suffix)) {
+        for j in list(&tcp, &|n: &str| {
+            n.starts_with("tcp") && n.ends_with(&suffix)
+        }) {
             let cdbf = PathBuf::from(format!("{}.cdb", j.display()));
             if mtime(&j) <= mtime(&cdbf) && cdbf.exists() {
                 continue;
@@ -243,7 +255,10 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     if host.euid != 0 && !host.allow_user {
         return Ok(4);
     }
-    let cmd = args.get(1).map(|a| a.to_string_lossy().into_owned()).unwrap_or_default();
+    let cmd = args
+        .get(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut c = Ctl {
         svc: host.tool("svc"),
         color: std::io::stdout().is_terminal(),
@@ -288,7 +303,11 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
         }
         "flush" => {
             let ok = match c.host.installed("sbin", "qmail-tcpok") {
-                Some(p) => Command::new(p).stdout(Stdio::null()).status().map(|s| s.success()).unwrap_or(false),
+                Some(p) => Command::new(p)
+                    .stdout(Stdio::null())
+                    .status()
+                    .map(|s| s.success())
+                    .unwrap_or(false),
                 None => false,
             };
             c.report("Flushing timeout table + ALRM signal to qmail-send.", ok);
@@ -304,7 +323,11 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
             dirs.extend(svcs.iter().map(|s| s.join("log")).filter(|l| l.is_dir()));
             let _ = std::io::stdout().flush();
             let ok = match c.host.tool("svstat") {
-                Some(s) => Command::new(s).args(&dirs).status().map(|s| s.success()).unwrap_or(false),
+                Some(s) => Command::new(s)
+                    .args(&dirs)
+                    .status()
+                    .map(|s| s.success())
+                    .unwrap_or(false),
                 None => false,
             };
             if !ok {
@@ -313,7 +336,11 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
         }
         "queue" => {
             let ok = match c.host.installed("bin", "qmail-qread") {
-                Some(p) => Command::new(p).arg("-c").status().map(|s| s.success()).unwrap_or(false),
+                Some(p) => Command::new(p)
+                    .arg("-c")
+                    .status()
+                    .map(|s| s.success())
+                    .unwrap_or(false),
                 None => {
                     eprintln!("qmailctl: qmail-qread is not installed");
                     false
@@ -334,7 +361,13 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
         _ => {
             let me = args
                 .first()
-                .map(|a| Path::new(a).file_name().unwrap_or_default().to_string_lossy().into_owned())
+                .map(|a| {
+                    Path::new(a)
+                        .file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .into_owned()
+                })
                 .unwrap_or_else(|| "qmailctl".into());
             print!("Usage: {me} {{{COMMANDS}}}\n{HELP}");
             return Ok(1);

@@ -60,7 +60,11 @@ pub fn create(ctx: &Ctx, qbase: &str, qcount: u32, qstart: u32) -> Result<(), St
     }
     let cd = ctx.host.disk(&ctx.cntrldir);
     fsx::mkdir_p(&cd, 0o755)?;
-    fsx::write(&cd.join("queue_base"), format!("{qbase}\n").as_bytes(), 0o644)
+    fsx::write(
+        &cd.join("queue_base"),
+        format!("{qbase}\n").as_bytes(),
+        0o644,
+    )
 }
 
 /// The slow queue `QBASE/slowq`.

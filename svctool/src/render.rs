@@ -80,6 +80,9 @@ pub struct Extra {
     pub mode: u32,
 }
 
+/// Side effects of a kind after its directory is written.
+pub type AfterHook = fn(&mut Ctx, &Path) -> Result<(), Stop>;
+
 /// A service kind: everything §3 says about one kind of directory.
 pub struct Kind {
     pub id: &'static str,
@@ -93,11 +96,13 @@ pub struct Kind {
     pub vars: &'static [Var],
     /// Run script body (template, see [`template`]).
     pub run: &'static str,
+    /// The run script is written only when this condition holds (`.svscan/run`).
+    pub run_if: Option<&'static str>,
     pub extras: &'static [Extra],
     /// Derived template keys.
     pub prepare: Option<fn(&mut Ctx)>,
     /// Side effects after the directory is written (wait/down files, config files).
-    pub after: Option<fn(&mut Ctx, &Path) -> Result<(), Stop>>,
+    pub after: Option<AfterHook>,
 }
 
 /// Everything one action needs: host facts, options, resolved directories.
@@ -276,7 +281,12 @@ pub fn template(ctx: &Ctx, body: &str) -> String {
         while let Some(i) = rest.find('@') {
             let after = &rest[i + 1..];
             match after.find('@') {
-                Some(j) if j > 0 && after[..j].bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)) => {
+                Some(j)
+                    if j > 0
+                        && after[..j]
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)) =>
+                {
                     out.push_str(&rest[..i]);
                     out.push_str(&ctx.key(&after[..j]));
                     rest = &after[j + 1..];
@@ -334,14 +344,21 @@ pub fn inherited(host: &Host, dir: &Path, name: &str) -> Option<String> {
     env.remove(name).flatten()
 }
 
-fn load_dir(host: &Host, dir: &Path, seen: &mut Vec<PathBuf>, env: &mut HashMap<String, Option<String>>) {
+fn load_dir(
+    host: &Host,
+    dir: &Path,
+    seen: &mut Vec<PathBuf>,
+    env: &mut HashMap<String, Option<String>>,
+) {
     let canon = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     if seen.contains(&canon) {
         return;
     }
     seen.push(canon);
     load_envdir_chain(host, dir, seen, env);
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let n = e.file_name().to_string_lossy().into_owned();
         if n.starts_with('.') {
@@ -353,7 +370,12 @@ fn load_dir(host: &Host, dir: &Path, seen: &mut Vec<PathBuf>, env: &mut HashMap<
     }
 }
 
-fn load_envdir_chain(host: &Host, dir: &Path, seen: &mut Vec<PathBuf>, env: &mut HashMap<String, Option<String>>) {
+fn load_envdir_chain(
+    host: &Host,
+    dir: &Path,
+    seen: &mut Vec<PathBuf>,
+    env: &mut HashMap<String, Option<String>>,
+) {
     let e = dir.join(".envdir");
     if e.is_dir() {
         load_dir(host, &e, seen, env);
@@ -449,8 +471,10 @@ pub fn render(ctx: &mut Ctx, kind: &Kind) -> Result<String, Stop> {
     for (n, v) in &list {
         write_var(&vars, n, v, 0o644)?;
     }
-    let run = format!("{}{}", header(ctx, "run"), template(ctx, kind.run));
-    fsx::write(&svc_disk.join("run"), run.as_bytes(), 0o755)?;
+    if kind.run_if.map_or(true, |c| ctx.cond(c)) {
+        let run = format!("{}{}", header(ctx, "run"), template(ctx, kind.run));
+        fsx::write(&svc_disk.join("run"), run.as_bytes(), 0o755)?;
+    }
     for x in kind.extras {
         let body = template(ctx, x.body);
         let text = if x.script {
@@ -462,8 +486,16 @@ pub fn render(ctx: &mut Ctx, kind: &Kind) -> Result<String, Stop> {
     }
     ensure_logdir(ctx)?;
     let logname = ctx.name(&kind.log);
-    fsx::write(&svc_disk.join("log/run"), log_run(ctx, &logname).as_bytes(), 0o755)?;
-    fsx::write(&vars.join(".options"), format!("{}\n", ctx.prog_args).as_bytes(), 0o644)?;
+    fsx::write(
+        &svc_disk.join("log/run"),
+        log_run(ctx, &logname).as_bytes(),
+        0o755,
+    )?;
+    fsx::write(
+        &vars.join(".options"),
+        format!("{}\n", ctx.prog_args).as_bytes(),
+        0o644,
+    )?;
     if ctx.o.flag("--down") {
         // DECISIONS S2 (§6.1): --down creates the down file it promises
         fsx::write(&svc_disk.join("down"), b"", 0o644)?;

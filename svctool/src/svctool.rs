@@ -5,7 +5,7 @@ use crate::catalogue as cat;
 use crate::host::Host;
 use crate::options::{Early, Opts};
 use crate::render::{self, Ctx, Kind};
-use crate::{config, check, fsx, manage, queue, usage, variables, Stop};
+use crate::{check, config, fsx, manage, queue, usage, variables, Stop};
 use indicore::{Failure, Prog};
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -96,11 +96,12 @@ fn main(args: &[String], mut host: Host) -> i32 {
         Err(code) => return code,
     };
     let env_cntrldir = resolve_cntrldir(&host, std::env::var("CONTROLDIR").ok().as_deref());
-    let default_servicedir = std::fs::read_to_string(host.disk(&format!("{env_cntrldir}/servicedir.conf")))
-        .ok()
-        .and_then(|s| s.lines().next().map(str::trim).map(str::to_string))
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| host.servicedir.clone());
+    let default_servicedir =
+        std::fs::read_to_string(host.disk(&format!("{env_cntrldir}/servicedir.conf")))
+            .ok()
+            .and_then(|s| s.lines().next().map(str::trim).map(str::to_string))
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| host.servicedir.clone());
     let mut o = match Opts::parse(args, &host.prefix) {
         Ok(o) => o,
         Err(early) => return early_exit(early, &host, &env_cntrldir),
@@ -210,7 +211,9 @@ pub fn refused(what: &str) -> Stop {
     };
     Stop::fail(
         100,
-        format!("svctool: {name} ({why}) is outside the service tree and not supported by this svctool"),
+        format!(
+            "svctool: {name} ({why}) is outside the service tree and not supported by this svctool"
+        ),
     )
 }
 
@@ -222,7 +225,9 @@ fn port(ctx: &Ctx, opt: &str, what: &str) -> Result<String, Stop> {
         .ok_or_else(|| Stop::usage(format!("{what} PORT not specified")))?;
     match p.parse::<u32>() {
         Ok(n) if (1..=65535).contains(&n) => Ok(p.to_string()),
-        _ => Err(Stop::usage(format!("{what} PORT should be a positive number"))),
+        _ => Err(Stop::usage(format!(
+            "{what} PORT should be a positive number"
+        ))),
     }
 }
 
@@ -281,7 +286,10 @@ fn logfifo_after(ctx: &mut Ctx) -> Result<(), Stop> {
     let Some(f) = ctx.o.get("--logfilter").map(str::to_string) else {
         return Ok(());
     };
-    if ctx.host.is_file(&format!("{}/qmail-logfifo/run", ctx.servicedir)) {
+    if ctx
+        .host
+        .is_file(&format!("{}/qmail-logfifo/run", ctx.servicedir))
+    {
         return Ok(());
     }
     ctx.prog_args = format!(
@@ -317,7 +325,10 @@ fn dispatch(ctx: &mut Ctx) -> Result<Done, Stop> {
                 ctx.keys.clear();
             }
             if odmr {
-                println!("Creating SMTP Listener Port {p}, Service {}", ctx.servicedir);
+                println!(
+                    "Creating SMTP Listener Port {p}, Service {}",
+                    ctx.servicedir
+                );
             } else {
                 println!(
                     "Creating SMTP Listener Port {p}, Service {}, Queue Base {}, Queue Count {}, Queue Start {}",
@@ -348,7 +359,11 @@ fn dispatch(ctx: &mut Ctx) -> Result<Done, Stop> {
             create(ctx, &cat::SLOWQ, "slowq")?;
         }
         "--queueParam" => {
-            let name = need(ctx, "--queueParam", "queue environment directory not specified")?;
+            let name = need(
+                ctx,
+                "--queueParam",
+                "queue environment directory not specified",
+            )?;
             queue_args(ctx)?;
             dkim_args(ctx)?;
             println!("Creating queue envdir {name}");
@@ -399,7 +414,9 @@ fn dispatch(ctx: &mut Ctx) -> Result<Done, Stop> {
             servicedir(ctx)?;
             need(ctx, "--setpassword", "Setpassword Command not specified")?;
             if o.flag("--ssl") && o.get("--certfile").is_none() {
-                return Err(Stop::usage("--ssl option given and Certficate not specified"));
+                return Err(Stop::usage(
+                    "--ssl option given and Certficate not specified",
+                ));
             }
             println!(
                 "Creating poppass Listener Port {p}, Service {} use_ssl={}",
@@ -414,11 +431,13 @@ fn dispatch(ctx: &mut Ctx) -> Result<Done, Stop> {
             let avg = need(ctx, "--avguserquota", "Average User Quota not specified")?;
             let hard = need(ctx, "--hardquota", "User Hard Quota not specified")?;
             let base = need(ctx, "--base_path", "Base Path not specified")?;
-            if p.parse::<u32>().map_or(true, |n| n < 1 || n > 65535) {
+            if p.parse::<u32>().map_or(true, |n| !(1..=65535).contains(&n)) {
                 return Err(Stop::usage("BIND PORT should be a positive number"));
             }
             if avg.parse::<u64>().map_or(true, |n| n < 500000) {
-                return Err(Stop::usage("Average User Quota should be greater than 500k"));
+                return Err(Stop::usage(
+                    "Average User Quota should be greater than 500k",
+                ));
             }
             if hard.parse::<u64>().map_or(true, |n| n < 500000) {
                 return Err(Stop::usage("Hard Quota should be greater than 500k"));
@@ -472,7 +491,11 @@ fn dispatch(ctx: &mut Ctx) -> Result<Done, Stop> {
         "--mysql" => {
             servicedir(ctx)?;
             need(ctx, "--databasedir", "Database directory not specified")?;
-            need(ctx, "--mysqlPrefix", "MySQL Installation Prefix directory not specified")?;
+            need(
+                ctx,
+                "--mysqlPrefix",
+                "MySQL Installation Prefix directory not specified",
+            )?;
             let conf = o
                 .config_file
                 .clone()
@@ -513,7 +536,11 @@ fn dispatch(ctx: &mut Ctx) -> Result<Done, Stop> {
         }
         "--clamd" => {
             servicedir(ctx)?;
-            let pfx = need(ctx, "--clamdPrefix", "clamd Installation Prefix directory not specified")?;
+            let pfx = need(
+                ctx,
+                "--clamdPrefix",
+                "clamd Installation Prefix directory not specified",
+            )?;
             let sc = need(ctx, "--sysconfdir", "sysconfdir not specified")?;
             println!(
                 "Creating Virus Scanner Service ClamdPrefix {pfx}, Service {}, Sysconf {sc}",

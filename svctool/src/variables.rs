@@ -79,7 +79,10 @@ pub fn export_text(dir: &Path) -> String {
 
 fn export(ctx: &Ctx, dir: &Path, file: &Path, perm: &Perm, force: bool) -> Result<(), Stop> {
     if !dir.is_dir() {
-        return Err(Stop::fail(1, format!("{}: No such file or directory", dir.display())));
+        return Err(Stop::fail(
+            1,
+            format!("{}: No such file or directory", dir.display()),
+        ));
     }
     if !force && file.is_file() {
         return Err(Stop::fail(
@@ -96,7 +99,15 @@ fn export(ctx: &Ctx, dir: &Path, file: &Path, perm: &Perm, force: bool) -> Resul
 }
 
 /// Import `KEY=VALUE` lines into `dir` (restore: also delete what the file does not name).
-fn import(ctx: &Ctx, dir: &Path, logical: &str, file: &Path, restore: bool, perm: &Perm, force: bool) -> Result<(), Stop> {
+fn import(
+    ctx: &Ctx,
+    dir: &Path,
+    logical: &str,
+    file: &Path,
+    restore: bool,
+    perm: &Perm,
+    force: bool,
+) -> Result<(), Stop> {
     let mut silent = ctx.o.flag("--silent");
     let text = std::fs::read_to_string(file).map_err(|e| Stop::io("read", file, &e))?;
     if !silent {
@@ -173,7 +184,10 @@ fn service_dir(ctx: &Ctx) -> Result<(String, PathBuf), Stop> {
     let logical = format!("{}/{s}", ctx.servicedir);
     let disk = ctx.host.disk(&logical);
     if !disk.is_dir() {
-        return Err(Stop::fail(1, format!("{logical}: No such file or directory")));
+        return Err(Stop::fail(
+            1,
+            format!("{logical}: No such file or directory"),
+        ));
     }
     Ok((logical, disk))
 }
@@ -192,10 +206,14 @@ pub fn set_action(ctx: &Ctx, action: &str) -> Result<(), Stop> {
     let force = o.flag("--force");
     match action {
         "--set-variable" if !force && file.is_file() => {
-            return Err(Stop::usage(format!("{name} exists. Use --force to overwrite")))
+            return Err(Stop::usage(format!(
+                "{name} exists. Use --force to overwrite"
+            )))
         }
         "--modify-variable" if !force && !file.is_file() => {
-            return Err(Stop::usage(format!("{name} does not exists. Use --force to create")))
+            return Err(Stop::usage(format!(
+                "{name} does not exists. Use --force to create"
+            )))
         }
         "--unset-variable" => {
             println!("unsetting env variable {name}");
@@ -221,8 +239,14 @@ pub fn set_action(ctx: &Ctx, action: &str) -> Result<(), Stop> {
         }
     }
     if !o.flag("--silent") {
-        let base = Path::new(&logical).file_name().unwrap_or_default().to_string_lossy();
-        println!("export {base:<35} {} {} {}", perm.owner, perm.group, perm.mode);
+        let base = Path::new(&logical)
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy();
+        println!(
+            "export {base:<35} {} {} {}",
+            perm.owner, perm.group, perm.mode
+        );
     }
     export(ctx, &vars, &vars.join(".variables"), &perm, true)?;
     if action != "--remove-variable" {
@@ -244,7 +268,9 @@ pub fn file_action(ctx: &Ctx, action: &str) -> Result<(), Stop> {
             let f = vars.join(".variables");
             if !f.is_file() {
                 let s = ctx.o.get("--service-name").unwrap_or("");
-                return Err(Stop::usage(format!("env file for {s} (.variables) doesn't exist")));
+                return Err(Stop::usage(format!(
+                    "env file for {s} (.variables) doesn't exist"
+                )));
             }
             import(ctx, &vars, &vlogical, &f, true, &perm, true)
         }
@@ -258,11 +284,16 @@ pub fn file_action(ctx: &Ctx, action: &str) -> Result<(), Stop> {
         _ => {
             let f = ctx.o.val("--export-variables").unwrap_or("");
             if !ctx.o.flag("--silent") {
-                println!("export {logical:<35} {} {} {}", perm.owner, perm.group, perm.mode);
+                println!(
+                    "export {logical:<35} {} {} {}",
+                    perm.owner, perm.group, perm.mode
+                );
             }
             let own = vars.join(".variables");
             let target = Path::new(f);
-            if std::fs::canonicalize(target).ok() == std::fs::canonicalize(&own).ok() && own.exists() {
+            if std::fs::canonicalize(target).ok() == std::fs::canonicalize(&own).ok()
+                && own.exists()
+            {
                 export(ctx, &vars, &own, &perm, force)
             } else {
                 export(ctx, &vars, target, &perm, true)
@@ -292,8 +323,15 @@ pub fn save_all(ctx: &Ctx) -> Result<(), Stop> {
     for d in all_variable_dirs(ctx) {
         let disk = ctx.host.disk(&d);
         if !ctx.o.flag("--silent") {
-            let parent = Path::new(&d).parent().unwrap_or(Path::new("/")).display().to_string();
-            println!("export {parent:<35} {} {} {}", perm.owner, perm.group, perm.mode);
+            let parent = Path::new(&d)
+                .parent()
+                .unwrap_or(Path::new("/"))
+                .display()
+                .to_string();
+            println!(
+                "export {parent:<35} {} {} {}",
+                perm.owner, perm.group, perm.mode
+            );
         }
         let _w = fsx::Writable::new(&disk)?;
         if let Err(s) = export(ctx, &disk, &disk.join(".variables"), &perm, force) {
@@ -348,10 +386,17 @@ pub fn effective_env(ctx: &Ctx, dir: &Path) -> BTreeMap<String, String> {
     let mut env: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut seen = Vec::new();
     load(ctx, dir, &mut seen, &mut env);
-    env.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect()
+    env.into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect()
 }
 
-fn load(ctx: &Ctx, dir: &Path, seen: &mut Vec<PathBuf>, env: &mut BTreeMap<String, Option<String>>) {
+fn load(
+    ctx: &Ctx,
+    dir: &Path,
+    seen: &mut Vec<PathBuf>,
+    env: &mut BTreeMap<String, Option<String>>,
+) {
     let canon = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     if seen.contains(&canon) {
         return;
@@ -362,7 +407,11 @@ fn load(ctx: &Ctx, dir: &Path, seen: &mut Vec<PathBuf>, env: &mut BTreeMap<Strin
         load(ctx, &e, seen, env);
     } else if let Ok(text) = std::fs::read_to_string(&e) {
         for l in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            let p = if l.starts_with('/') { ctx.host.disk(l) } else { dir.join(l) };
+            let p = if l.starts_with('/') {
+                ctx.host.disk(l)
+            } else {
+                dir.join(l)
+            };
             load(ctx, &p, seen, env);
         }
     }
@@ -377,7 +426,10 @@ fn notes(dir: &Path) -> String {
     let mut out = String::new();
     let e = dir.join(".envdir");
     if let Ok(t) = std::fs::read_link(&e) {
-        out.push_str(&format!("NOTE: additional variables were obtained from {}\n\n", t.display()));
+        out.push_str(&format!(
+            "NOTE: additional variables were obtained from {}\n\n",
+            t.display()
+        ));
     } else if e.is_file() {
         out.push_str("NOTE: additional variables were obtained from .envdir\n");
         out.push_str(&std::fs::read_to_string(&e).unwrap_or_default());
@@ -401,7 +453,10 @@ pub fn print_one(ctx: &Ctx) -> Result<(), Stop> {
     let (svc, envdir) = (ctx.o.get("--service-name"), ctx.o.get("--envdir"));
     let (label, dir) = match (svc, envdir) {
         (Some(_), Some(_)) => {
-            return Err(Stop::fail(1, "you cannot specify both service name and envdir both"))
+            return Err(Stop::fail(
+                1,
+                "you cannot specify both service name and envdir both",
+            ))
         }
         (None, None) => return Err(Stop::usage("service name or envdir has to be specified")),
         (Some(s), None) => {
@@ -413,7 +468,9 @@ pub fn print_one(ctx: &Ctx) -> Result<(), Stop> {
             if !d.join("variables").is_dir() {
                 return Err(Stop::fail(
                     1,
-                    format!("------ {l} ------------\nNOTE: This service has no configured variables"),
+                    format!(
+                        "------ {l} ------------\nNOTE: This service has no configured variables"
+                    ),
                 ));
             }
             (l, d.join("variables"))
@@ -452,9 +509,15 @@ fn all_variables_text(ctx: &Ctx) -> String {
         let l = format!("{}/{n}", ctx.servicedir);
         let env = effective_env(ctx, &vars);
         if env.is_empty() {
-            out.push_str(&format!("------ {l} ------------\nNOTE: This service has no configured variables\n\n"));
+            out.push_str(&format!(
+                "------ {l} ------------\nNOTE: This service has no configured variables\n\n"
+            ));
         } else {
-            out.push_str(&format!("------ environment variables for {l} ------------\n{}\n{}", env_lines(&env), notes(&vars)));
+            out.push_str(&format!(
+                "------ environment variables for {l} ------------\n{}\n{}",
+                env_lines(&env),
+                notes(&vars)
+            ));
         }
     }
     for l in [
@@ -468,13 +531,18 @@ fn all_variables_text(ctx: &Ctx) -> String {
         }
         let env = effective_env(ctx, &d);
         if env.is_empty() {
-            out.push_str(&format!("------ {l} ------------\nNOTE: This directory has no configured variables\n\n"));
+            out.push_str(&format!(
+                "------ {l} ------------\nNOTE: This directory has no configured variables\n\n"
+            ));
             continue;
         }
         if d.join(".envdir").exists() || d.join(".envfile").is_file() {
             out.push_str(&format!("------ {l} ------------\n{}", notes(&d)));
         }
-        out.push_str(&format!("------ environment variables for {l} ------------\n{}\n", env_lines(&env)));
+        out.push_str(&format!(
+            "------ environment variables for {l} ------------\n{}\n",
+            env_lines(&env)
+        ));
     }
     out
 }
@@ -493,16 +561,26 @@ pub fn dumpconfig(ctx: &Ctx) -> Result<(), Stop> {
     out.push_str("Service Configuration ================================================\n");
     out.push_str(&format!("Service Directory {}\n", ctx.servicedir));
     let mut names: Vec<String> = std::fs::read_dir(&sd)
-        .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     names.sort();
     for (i, j) in names.iter().enumerate() {
         out.push_str(&format!("Service {:05} {j}\n", i + 1));
-        for (file, label) in [("run", "Run File"), ("log/run", "Log Run File"), ("shutdown", "Shutdown File")] {
+        for (file, label) in [
+            ("run", "Run File"),
+            ("log/run", "Log Run File"),
+            ("shutdown", "Shutdown File"),
+        ] {
             let p = sd.join(j).join(file);
             if p.is_file() {
                 out.push_str(&format!("{label} [{j}/{file}]\n"));
-                out.push_str(&String::from_utf8_lossy(&std::fs::read(&p).unwrap_or_default()));
+                out.push_str(&String::from_utf8_lossy(
+                    &std::fs::read(&p).unwrap_or_default(),
+                ));
                 out.push_str(&eof_line(&format!("{j}/{file}")));
             }
         }
@@ -518,7 +596,11 @@ pub fn dumpconfig(ctx: &Ctx) -> Result<(), Stop> {
                 } else {
                     let v = String::from_utf8_lossy(&bytes);
                     let v = v.split_whitespace().collect::<Vec<_>>().join(" ");
-                    if v.is_empty() { "SET".into() } else { v }
+                    if v.is_empty() {
+                        "SET".into()
+                    } else {
+                        v
+                    }
                 };
                 out.push_str(&format!("{:<3} {k}\nValue:[{value}]\n\n", count + 1));
             }
@@ -532,7 +614,9 @@ pub fn dumpconfig(ctx: &Ctx) -> Result<(), Stop> {
     let _ = std::io::Write::flush(&mut std::io::stdout());
     match ctx.host.installed("bin", "qmail-showctl") {
         Some(p) => {
-            let _ = std::process::Command::new(p).env("CONTROLDIR", &ctx.cntrldir).status();
+            let _ = std::process::Command::new(p)
+                .env("CONTROLDIR", &ctx.cntrldir)
+                .status();
         }
         None => println!("qmail-showctl: not installed"),
     }
@@ -573,7 +657,10 @@ fn courier_text(ctx: &Ctx) -> String {
     match o.get("--infifo") {
         Some(f) => {
             let path = Path::new(f);
-            let base = path.file_name().map(|b| b.to_string_lossy().into_owned()).unwrap_or_default();
+            let base = path
+                .file_name()
+                .map(|b| b.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let dir = match path.parent().map(|d| d.to_string_lossy().into_owned()) {
                 Some(d) if !d.is_empty() => d,
                 _ => format!("{}/indimail/inlookup", ctx.rundir()),
@@ -585,9 +672,17 @@ fn courier_text(ctx: &Ctx) -> String {
     let ip = o.get("--localip").unwrap_or("0");
     t.push_str(&format!("LOCALIP={ip}\n"));
     // S2 (§6.10): NOLASTAUTHLOGGING=1 for both protocols
-    t.push_str(if o.flag("--nolastauth") { "NOLASTAUTHLOGGING=1\n" } else { "NOLASTAUTHLOGGING=\n" });
+    t.push_str(if o.flag("--nolastauth") {
+        "NOLASTAUTHLOGGING=1\n"
+    } else {
+        "NOLASTAUTHLOGGING=\n"
+    });
     if let Some(dp) = o.get("--proxy") {
-        let what = if imap { "IMAP ---------------" } else { "POP3 ----------------" };
+        let what = if imap {
+            "IMAP ---------------"
+        } else {
+            "POP3 ----------------"
+        };
         t.push_str(&format!(
             "#--------- ADDED FOR Proxy {what}\nADMIN_HOST=localhost\nADMIN_PORT=4000\nADMIN_USER=admin\nADMIN_PASS={}\nHARD_QUOTA={}\nDATA_TIMEOUT=1\nDESTPORT={cdb}:{dp}\nLEGACY_SERVER={}\n",
             ctx.secret("ADMIN_PASS"),
@@ -607,7 +702,9 @@ fn courier_text(ctx: &Ctx) -> String {
         o.get("--maxdaemons").unwrap_or("150"),
         o.get("--maxperip").unwrap_or("25")
     ));
-    let mods_dir = ctx.host.disk(&format!("{}/imapmodules", ctx.host.libexecdir));
+    let mods_dir = ctx
+        .host
+        .disk(&format!("{}/imapmodules", ctx.host.libexecdir));
     let all = ls(&mods_dir);
     let mut mods: Vec<&str> = all
         .iter()
@@ -617,7 +714,10 @@ fn courier_text(ctx: &Ctx) -> String {
     if all.iter().any(|m| m == "authpam") {
         mods.push("authpam");
     }
-    t.push_str(&format!("IMAPMODULES=\"{}\"\nDEBUG_LOGIN=0\n", mods.join(" ")));
+    t.push_str(&format!(
+        "IMAPMODULES=\"{}\"\nDEBUG_LOGIN=0\n",
+        mods.join(" ")
+    ));
     let cap = "IMAP4rev1 UIDPLUS CHILDREN NAMESPACE THREAD=ORDEREDSUBJECT THREAD=REFERENCES SORT QUOTA IDLE";
     if imap {
         t.push_str(&format!(
@@ -645,7 +745,9 @@ fn courier_text(ctx: &Ctx) -> String {
     };
     if o.flag("--starttls") {
         let up = if imap { "IMAP" } else { "POP3" };
-        t.push_str(&format!("{up}_STARTTLS=YES\n{up}_TLS_REQUIRED=0\nCOURIERTLS={tls_prog}\n"));
+        t.push_str(&format!(
+            "{up}_STARTTLS=YES\n{up}_TLS_REQUIRED=0\nCOURIERTLS={tls_prog}\n"
+        ));
         ssl_block(&mut t);
     } else if o.flag("--ssl") {
         ssl_block(&mut t);
@@ -661,11 +763,31 @@ pub fn courier_variables(ctx: &Ctx, vars: &Path) -> Result<(), Stop> {
     fsx::write(&cv, text.as_bytes(), 0o644)?;
     let o = ctx.o;
     let plain = [
-        ("FIFOTMPDIR", Val::Set(format!("{}/indimail/inquery", ctx.rundir()))),
+        (
+            "FIFOTMPDIR",
+            Val::Set(format!("{}/indimail/inquery", ctx.rundir())),
+        ),
         ("FIFO_MODE", Val::Set("0660".into())),
-        ("SOFT_MEM", Val::Set(o.get("--memory").unwrap_or("5242880").into())),
-        ("DOMAIN_LIMITS", if o.flag("--domainlimits") { Val::Empty } else { Val::Unset }),
-        ("QUERY_CACHE", if o.flag("--query-cache") { Val::Empty } else { Val::Unset }),
+        (
+            "SOFT_MEM",
+            Val::Set(o.get("--memory").unwrap_or("5242880").into()),
+        ),
+        (
+            "DOMAIN_LIMITS",
+            if o.flag("--domainlimits") {
+                Val::Empty
+            } else {
+                Val::Unset
+            },
+        ),
+        (
+            "QUERY_CACHE",
+            if o.flag("--query-cache") {
+                Val::Empty
+            } else {
+                Val::Unset
+            },
+        ),
     ];
     for (n, v) in &plain {
         render::write_var(vars, n, v, 0o644)?;
@@ -675,7 +797,14 @@ pub fn courier_variables(ctx: &Ctx, vars: &Path) -> Result<(), Stop> {
         group: "indimail".into(),
         mode: "0640".into(),
     };
-    let logical = format!("{}/{}/variables", ctx.servicedir, vars.parent().and_then(|p| p.file_name()).unwrap_or_default().to_string_lossy());
+    let logical = format!(
+        "{}/{}/variables",
+        ctx.servicedir,
+        vars.parent()
+            .and_then(|p| p.file_name())
+            .unwrap_or_default()
+            .to_string_lossy()
+    );
     import(ctx, vars, &logical, &cv, false, &perm, true)?;
     export(ctx, vars, &vars.join(".variables"), &perm, true)
 }
@@ -699,13 +828,20 @@ pub fn queue_param(ctx: &mut Ctx, name: &str) -> Result<(), Stop> {
     }
     let nomulti = o.flag("--no-multi");
     let qbase = ctx.qbase().to_string();
-    let qmailqueue = o.get("--qmailqueue").unwrap_or("/usr/sbin/qmail-queue").to_string();
+    let qmailqueue = o
+        .get("--qmailqueue")
+        .unwrap_or("/usr/sbin/qmail-queue")
+        .to_string();
     let globals = ctx.host.disk(&format!("{}/global_vars", ctx.cntrldir));
     if nomulti {
         w("QMAILQUEUE", Val::Set(qmailqueue.clone()))?;
         w("QUEUEDIR", Val::Set(format!("{qbase}/queue1")))?;
     } else {
-        for (n, opt) in [("QUEUE_BASE", "--qbase"), ("QUEUE_COUNT", "--qcount"), ("QUEUE_START", "--qstart")] {
+        for (n, opt) in [
+            ("QUEUE_BASE", "--qbase"),
+            ("QUEUE_COUNT", "--qcount"),
+            ("QUEUE_START", "--qstart"),
+        ] {
             w(n, Val::Set(o.val(opt).unwrap_or("").into()))?;
             let g = globals.join(n);
             if std::fs::symlink_metadata(&g).is_err() {
@@ -718,7 +854,14 @@ pub fn queue_param(ctx: &mut Ctx, name: &str) -> Result<(), Stop> {
             }
         }
     }
-    w("QREGEX", if o.flag("--qregex") { Val::Empty } else { Val::Unset })?;
+    w(
+        "QREGEX",
+        if o.flag("--qregex") {
+            Val::Empty
+        } else {
+            Val::Unset
+        },
+    )?;
     let mut v = Vec::new();
     for var in QUEUEPARAM_VARS {
         ctx.eval(var, &mut v);
@@ -726,7 +869,10 @@ pub fn queue_param(ctx: &mut Ctx, name: &str) -> Result<(), Stop> {
     for (n, val) in &v {
         render::write_var(&dir, n, val, 0o644)?;
     }
-    w("MIN_FREE", Val::Set(o.get("--min-free").unwrap_or("52428800").into()))?;
+    w(
+        "MIN_FREE",
+        Val::Set(o.get("--min-free").unwrap_or("52428800").into()),
+    )?;
     w("QUEUEDIR", Val::Remove)?;
     for n in ["DKIMSIGN", "DKIMVERIFY", "DKIMQUEUE"] {
         w(n, Val::Remove)?;
@@ -734,7 +880,10 @@ pub fn queue_param(ctx: &mut Ctx, name: &str) -> Result<(), Stop> {
     let sf = o.get("--spamfilter").is_some();
     let p = ctx.p().to_string();
     if o.val("--dksign") == Some("dkim") {
-        w("DKIMSIGN", Val::Set(o.val("--private_key").unwrap_or("").into()))?;
+        w(
+            "DKIMSIGN",
+            Val::Set(o.val("--private_key").unwrap_or("").into()),
+        )?;
         let q = if sf {
             format!("{p}/sbin/qmail-spamfilter {p}/sbin/qmail-dkim")
         } else {
@@ -746,37 +895,68 @@ pub fn queue_param(ctx: &mut Ctx, name: &str) -> Result<(), Stop> {
         }
     } else if nomulti {
         w("QUEUEDIR", Val::Set(format!("{qbase}/queue1")))?;
-        let q = if sf { format!("{p}/sbin/qmail-spamfilter") } else { qmailqueue };
+        let q = if sf {
+            format!("{p}/sbin/qmail-spamfilter")
+        } else {
+            qmailqueue
+        };
         w("QMAILQUEUE", Val::Set(q))?;
     } else {
         w("QUEUEDIR", Val::Unset)?;
-        let q = if sf { "qmail-spamfilter" } else { "qmail-multi" };
+        let q = if sf {
+            "qmail-spamfilter"
+        } else {
+            "qmail-multi"
+        };
         w("QMAILQUEUE", Val::Set(format!("{p}/sbin/{q}")))?;
     }
-    w("HIDE_HOST", if o.flag("--hide-host") { Val::Set("1".into()) } else { Val::Unset })?;
+    w(
+        "HIDE_HOST",
+        if o.flag("--hide-host") {
+            Val::Set("1".into())
+        } else {
+            Val::Unset
+        },
+    )?;
     let sg = ctx.host.disk(&format!("{}/control/global_vars", ctx.s()));
     let death = o.get("--death").unwrap_or("86400");
     if death == "86400" {
         fsx::remove(&sg.join("DEATH"))?;
         fsx::remove(&sg.join("OSSIFIED"))?;
     } else {
-        let cur = std::fs::read(sg.join("DEATH")).ok().and_then(|b| render::envdir_value(&b));
+        let cur = std::fs::read(sg.join("DEATH"))
+            .ok()
+            .and_then(|b| render::envdir_value(&b));
         if cur.as_deref() != Some(death) {
             // S2 (§6.18): OSSIFIED is 1.5 × DEATH
             let d: f64 = death.parse().unwrap_or(86400.0);
             fsx::write(&sg.join("DEATH"), format!("{death}\n").as_bytes(), 0o644)?;
-            fsx::write(&sg.join("OSSIFIED"), format!("{}\n", (d * 1.5).round() as i64).as_bytes(), 0o644)?;
+            fsx::write(
+                &sg.join("OSSIFIED"),
+                format!("{}\n", (d * 1.5).round() as i64).as_bytes(),
+                0o644,
+            )?;
         }
     }
     let opts = format!("{}\n", ctx.prog_args);
     fsx::write(&dir.join(".options"), opts.as_bytes(), 0o644)?;
     fsx::mkdir_p(&globals, 0o755)?;
     fsx::write(&globals.join(".options"), opts.as_bytes(), 0o644)?;
-    w("LOGFILTER", o.get("--logfilter").map_or(Val::Unset, |f| Val::Set(f.into())))?;
+    w(
+        "LOGFILTER",
+        o.get("--logfilter")
+            .map_or(Val::Unset, |f| Val::Set(f.into())),
+    )?;
     drop(_w);
-    for e in std::fs::read_dir(&dir).map_err(|e| Stop::io("read", &dir, &e))?.flatten() {
+    for e in std::fs::read_dir(&dir)
+        .map_err(|e| Stop::io("read", &dir, &e))?
+        .flatten()
+    {
         let p = e.path();
-        if std::fs::symlink_metadata(&p).map(|m| m.is_file()).unwrap_or(false) {
+        if std::fs::symlink_metadata(&p)
+            .map(|m| m.is_file())
+            .unwrap_or(false)
+        {
             fsx::chmod(&p, 0o644)?;
         }
         ctx.host.chown(&p, "indimail", "qmail");
@@ -805,7 +985,11 @@ fn g_virus_q(c: &Ctx, v: &mut render::Vars) {
 }
 
 fn g_sync_q(c: &Ctx, v: &mut render::Vars) {
-    for (f, n) in [("--fsync", "USE_FSYNC"), ("--fdatasync", "USE_FDATASYNC"), ("--syncdir", "USE_SYNCDIR")] {
+    for (f, n) in [
+        ("--fsync", "USE_FSYNC"),
+        ("--fdatasync", "USE_FDATASYNC"),
+        ("--syncdir", "USE_SYNCDIR"),
+    ] {
         if c.o.flag(f) {
             render::set(v, n, Val::Set("1".into()));
         }
@@ -820,7 +1004,9 @@ fn g_spam_q(c: &Ctx, v: &mut render::Vars) {
             match c.o.get("--spamexitcode") {
                 Some(e) => {
                     render::set(v, "SPAMEXITCODE", Val::Set(e.into()));
-                    let r = c.o.get("--rejectspam").map_or(Val::Unset, |r| Val::Set(r.into()));
+                    let r =
+                        c.o.get("--rejectspam")
+                            .map_or(Val::Unset, |r| Val::Set(r.into()));
                     render::set(v, "REJECTSPAM", r);
                 }
                 None => render::set(v, "SPAMEXITCODE", Val::Unset),

@@ -45,12 +45,27 @@ pub struct Root {
     pub dir: tempfile::TempDir,
 }
 
+impl Default for Root {
+    fn default() -> Root {
+        Root::new()
+    }
+}
+
 impl Root {
     pub fn new() -> Root {
-        let dir = tempfile::Builder::new().prefix("svctool.").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("svctool.")
+            .tempdir()
+            .unwrap();
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
         let r = Root { dir };
-        for m in ["authindi", "authshadow", "authpam", "authgeneric", "authtest"] {
+        for m in [
+            "authindi",
+            "authshadow",
+            "authpam",
+            "authgeneric",
+            "authtest",
+        ] {
             r.write(&format!("usr/libexec/indimail/imapmodules/{m}"), "");
         }
         r
@@ -77,7 +92,14 @@ impl Root {
     /// A program in the scratch root that records its arguments in `ROOT/calls`.
     pub fn stub(&self, rel: &str) {
         let calls = self.path("calls");
-        self.write(rel, &format!("#!/bin/sh\necho \"{} $*\" >> {}\n", Path::new(rel).file_name().unwrap().to_string_lossy(), calls.display()));
+        self.write(
+            rel,
+            &format!(
+                "#!/bin/sh\necho \"{} $*\" >> {}\n",
+                Path::new(rel).file_name().unwrap().to_string_lossy(),
+                calls.display()
+            ),
+        );
         fs::set_permissions(self.path(rel), fs::Permissions::from_mode(0o755)).unwrap();
     }
 
@@ -130,7 +152,11 @@ pub fn assert_vars(vars: &BTreeMap<String, String>, want: &[(&str, &str)]) {
 #[track_caller]
 pub fn assert_absent(vars: &BTreeMap<String, String>, names: &[&str]) {
     for n in names {
-        assert!(!vars.contains_key(*n), "variable {n} should not exist: {:?}", vars.get(*n));
+        assert!(
+            !vars.contains_key(*n),
+            "variable {n} should not exist: {:?}",
+            vars.get(*n)
+        );
     }
 }
 
@@ -164,7 +190,10 @@ pub fn tree(root: &Path) -> String {
         let mode = m.permissions().mode() & 0o7777;
         let ft = m.file_type();
         if ft.is_symlink() {
-            out.push_str(&format!("l {owner} {rel} -> {}\n", fs::read_link(&p).unwrap().display()));
+            out.push_str(&format!(
+                "l {owner} {rel} -> {}\n",
+                fs::read_link(&p).unwrap().display()
+            ));
         } else if ft.is_dir() {
             out.push_str(&format!("d {mode:04o} {owner} {rel}/\n"));
         } else if ft.is_fifo() {
@@ -226,7 +255,8 @@ pub fn golden(name: &str, actual: &str) {
         fs::write(&file, actual).unwrap();
         return;
     }
-    let want = fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 creates it)", file.display()));
+    let want = fs::read_to_string(&file)
+        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 creates it)", file.display()));
     let (a, w) = if is_root() {
         (actual.to_string(), want)
     } else {
@@ -258,7 +288,11 @@ pub fn scripts_parse(root: &Path) {
     collect(root, root, &mut all);
     let mut n = 0;
     for rel in all {
-        let name = Path::new(&rel).file_name().unwrap().to_string_lossy().into_owned();
+        let name = Path::new(&rel)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         if !matches!(name.as_str(), "run" | "init" | "shutdown") {
             continue;
         }
@@ -303,9 +337,27 @@ fn check01_qmqp_seed() {
     assert_eq!(
         names,
         [
-            ".envdir", ".options", "CONTROLDIR", "HIDE_HOST", "LOCALIP", "LOGFILTER", "MAXDAEMONS",
-            "MAXPERIP", "MIN_FREE", "PATH", "PORT", "QHPSI", "QMAILQUEUE", "QUEUEDIR", "QUEUE_BASE",
-            "QUEUE_COUNT", "QUEUE_START", "SOFT_MEM", "SPAMFILTER", "USE_FSYNC", "USE_SYNCDIR"
+            ".envdir",
+            ".options",
+            "CONTROLDIR",
+            "HIDE_HOST",
+            "LOCALIP",
+            "LOGFILTER",
+            "MAXDAEMONS",
+            "MAXPERIP",
+            "MIN_FREE",
+            "PATH",
+            "PORT",
+            "QHPSI",
+            "QMAILQUEUE",
+            "QUEUEDIR",
+            "QUEUE_BASE",
+            "QUEUE_COUNT",
+            "QUEUE_START",
+            "SOFT_MEM",
+            "SPAMFILTER",
+            "USE_FSYNC",
+            "USE_SYNCDIR"
         ]
     );
     assert_vars(
@@ -341,16 +393,19 @@ fn check01_qmqp_seed() {
     assert!(run.ends_with(
         "-x /etc/indimail/tcp/tcp.qmqp.cdb \\\n-c ./variables/MAXDAEMONS -o -b \\$MAXDAEMONS \\\n-u $MYUID -g $MYGID \\$LOCALIP \\$PORT \\\n/usr/sbin/qmail-qmqpd\"\n"
     ));
-    assert!(r
-        .read("service/qmail-qmqpd.628/log/run")
-        .ends_with("\nexec /usr/bin/setuidgid qmaill \\\n  /usr/sbin/multilog t /var/log/svc/qmqpd.628\n"));
+    assert!(r.read("service/qmail-qmqpd.628/log/run").ends_with(
+        "\nexec /usr/bin/setuidgid qmaill \\\n  /usr/sbin/multilog t /var/log/svc/qmqpd.628\n"
+    ));
     let g = "etc/indimail/control/global_vars";
     assert_eq!(r.read(&format!("{g}/CONFSPLIT")), "151\n");
     assert_eq!(r.read(&format!("{g}/BIGTODO")), "0\n");
     assert_eq!(r.read(&format!("{g}/USE_FDATASYNC")), "1\n");
     assert_eq!(r.read(&format!("{g}/USE_SYNCDIR")), "1\n");
     assert!(!r.exists(&format!("{g}/USE_FSYNC")));
-    assert_eq!(r.read("var/log/svc/svctool.log"), format!("{DATE} {OPTS}\n"));
+    assert_eq!(
+        r.read("var/log/svc/svctool.log"),
+        format!("{DATE} {OPTS}\n")
+    );
     let m = fs::metadata(r.path("service/qmail-qmqpd.628/variables")).unwrap();
     assert_eq!(m.permissions().mode() & 0o7777, 0o550);
 }
@@ -362,19 +417,36 @@ fn check02_qmtp() {
         "check02_qmtp",
         &r,
         &[
-            "--qmtp=209", "--servicedir=/service", "--qbase=/var/indimail/queue", "--qcount=5",
-            "--qstart=1", "--cntrldir=control", "--localip=0", "--maxdaemons=75", "--maxperip=25",
-            "--memory=104857600", "--min-free=52428800",
+            "--qmtp=209",
+            "--servicedir=/service",
+            "--qbase=/var/indimail/queue",
+            "--qcount=5",
+            "--qstart=1",
+            "--cntrldir=control",
+            "--localip=0",
+            "--maxdaemons=75",
+            "--maxperip=25",
+            "--memory=104857600",
+            "--min-free=52428800",
         ],
     );
     let v = r.vars("qmail-qmtpd.209");
     assert_vars(&v, &[("PORT", "209")]);
     assert_absent(&v, &["USE_FSYNC", "USE_SYNCDIR", "USE_FDATASYNC"]);
     let run = r.read("service/qmail-qmtpd.209/run");
-    assert!(run.contains("-x /etc/indimail/tcp/tcp.qmtp.cdb \\\n") && run.ends_with("/usr/sbin/qmail-qmtpd\"\n"));
-    assert!(r.read("service/qmail-qmtpd.209/log/run").ends_with("/var/log/svc/qmtpd.209\n"));
+    assert!(
+        run.contains("-x /etc/indimail/tcp/tcp.qmtp.cdb \\\n")
+            && run.ends_with("/usr/sbin/qmail-qmtpd\"\n")
+    );
+    assert!(r
+        .read("service/qmail-qmtpd.209/log/run")
+        .ends_with("/var/log/svc/qmtpd.209\n"));
     for f in ["USE_FSYNC", "USE_FDATASYNC", "USE_SYNCDIR"] {
-        assert_eq!(r.read(&format!("etc/indimail/control/global_vars/{f}")), "", "{f}");
+        assert_eq!(
+            r.read(&format!("etc/indimail/control/global_vars/{f}")),
+            "",
+            "{f}"
+        );
     }
 }
 
@@ -389,7 +461,13 @@ fn check03_minimal_smtp_with_queues() {
     let out = check_golden(
         "check03_smtp25",
         &r,
-        &["--smtp=25", "--servicedir=/service", "--qbase=/var/indimail/queue", "--qcount=1", "--qstart=1"],
+        &[
+            "--smtp=25",
+            "--servicedir=/service",
+            "--qbase=/var/indimail/queue",
+            "--qcount=1",
+            "--qstart=1",
+        ],
     );
     assert_eq!(
         out.stdout_str(),
@@ -398,17 +476,34 @@ fn check03_minimal_smtp_with_queues() {
     let q = r.path("var/indimail/queue");
     assert_eq!(
         r.read("calls"),
-        format!("queue-fix -s 151 -b 0 {0}/nqueue\nqueue-fix -s 151 -b 0 {0}/queue1\n", q.display())
+        format!(
+            "queue-fix -s 151 -b 0 {0}/nqueue\nqueue-fix -s 151 -b 0 {0}/queue1\n",
+            q.display()
+        )
     );
-    assert_eq!(r.read("etc/indimail/control/queue_base"), "/var/indimail/queue\n");
+    assert_eq!(
+        r.read("etc/indimail/control/queue_base"),
+        "/var/indimail/queue\n"
+    );
     let s = r.vars("qmail-smtpd.25");
     assert_vars(
         &s,
         &[
-            ("MAXDAEMONS", "150"), ("MAXPERIP", "10"), ("SOFT_MEM", "52428800"), ("LOCALIP", "0"),
-            ("QMAILQUEUE", "/usr/sbin/qmail-multi"), ("QUEUEDIR", "∅"), ("QUEUE_BASE", "/var/indimail/queue"),
-            ("QUEUE_COUNT", "1"), ("QUEUE_START", "1"), ("NODNSCHECK", "\"\""), ("DISABLE_VRFY", "\"\""),
-            ("DISABLE_PLUGIN", "\"\""), ("ENVHEADERS", "\"\""), ("STRIP_DOMAIN", "1"), ("AUTHMODULES", "∅"),
+            ("MAXDAEMONS", "150"),
+            ("MAXPERIP", "10"),
+            ("SOFT_MEM", "52428800"),
+            ("LOCALIP", "0"),
+            ("QMAILQUEUE", "/usr/sbin/qmail-multi"),
+            ("QUEUEDIR", "∅"),
+            ("QUEUE_BASE", "/var/indimail/queue"),
+            ("QUEUE_COUNT", "1"),
+            ("QUEUE_START", "1"),
+            ("NODNSCHECK", "\"\""),
+            ("DISABLE_VRFY", "\"\""),
+            ("DISABLE_PLUGIN", "\"\""),
+            ("ENVHEADERS", "\"\""),
+            ("STRIP_DOMAIN", "1"),
+            ("AUTHMODULES", "∅"),
             ("STARTTLS", "∅"),
             // DECISIONS S2 (§6.4): CHECKRELAY only with --chkrelay
             ("CHECKRELAY", "∅"),
@@ -422,26 +517,66 @@ fn check03_minimal_smtp_with_queues() {
     assert_vars(
         &d,
         &[
-            ("SOFT_MEM", "83886080"), ("MSGQSIZE", "8388608"), ("START_PLUGIN", "startup.so"),
-            ("DISABLE_CNAME_LOOKUP", "1"), ("LOGLOCK", "\"\""), ("MAILDIRSIZE_MAX_SIZE", "8192"),
-            ("MAILDIRSIZE_MAX_AGE", "43200"), ("FAST_QUOTA", "∅"),
+            ("SOFT_MEM", "83886080"),
+            ("MSGQSIZE", "8388608"),
+            ("START_PLUGIN", "startup.so"),
+            ("DISABLE_CNAME_LOOKUP", "1"),
+            ("LOGLOCK", "\"\""),
+            ("MAILDIRSIZE_MAX_SIZE", "8192"),
+            ("MAILDIRSIZE_MAX_AGE", "43200"),
+            ("FAST_QUOTA", "∅"),
         ],
     );
-    assert!(r.read("service/qmail-send.25/run").ends_with("/usr/sbin/qscheduler -s $defaultdelivery\"\n"));
-    assert!(r.read("service/qmail-send.25/log/run").ends_with("/var/log/svc/deliver.25\n"));
+    assert!(r
+        .read("service/qmail-send.25/run")
+        .ends_with("/usr/sbin/qscheduler -s $defaultdelivery\"\n"));
+    assert!(r
+        .read("service/qmail-send.25/log/run")
+        .ends_with("/var/log/svc/deliver.25\n"));
 }
 
 const CHECK4: &[&str] = &[
-    "--smtp=25", "--servicedir=/service", "--qbase=/var/indimail/queue", "--qcount=5", "--qstart=1",
-    "--query-cache", "--dnscheck", "--password-cache", "--cntrldir=control", "--localip=0",
-    "--maxdaemons=75", "--maxperip=25", "--persistdb", "--starttls", "--memory=104857600",
-    "--chkrecipient", "--chkrelay", "--masquerade", "--min-free=52428800", "--content-filter",
-    "--virus-filter", "--dmasquerade", "--infifo=infifo", "--dkverify=dkim", "--dksign=dkim",
+    "--smtp=25",
+    "--servicedir=/service",
+    "--qbase=/var/indimail/queue",
+    "--qcount=5",
+    "--qstart=1",
+    "--query-cache",
+    "--dnscheck",
+    "--password-cache",
+    "--cntrldir=control",
+    "--localip=0",
+    "--maxdaemons=75",
+    "--maxperip=25",
+    "--persistdb",
+    "--starttls",
+    "--memory=104857600",
+    "--chkrecipient",
+    "--chkrelay",
+    "--masquerade",
+    "--min-free=52428800",
+    "--content-filter",
+    "--virus-filter",
+    "--dmasquerade",
+    "--infifo=infifo",
+    "--dkverify=dkim",
+    "--dksign=dkim",
     "--private_key=/etc/indimail/control/domainkeys/%/default",
-    "--spamfilter=/usr/bin/bogofilter -p -d /etc/indimail", "--logfilter=/run/indimail/logfifo",
-    "--rejectspam=0", "--spamexitcode=0", "--remote-authsmtp=plain", "--localfilter", "--remotefilter",
-    "--deliverylimit-count=-1", "--deliverylimit-size=-1", "--rbl=-rzen.spamhaus.org",
-    "--rbl=-rdnsbl-1.uceprotect.net", "--dmemory=104857600", "--setgroups", "--utf8", "--setuser-priv",
+    "--spamfilter=/usr/bin/bogofilter -p -d /etc/indimail",
+    "--logfilter=/run/indimail/logfifo",
+    "--rejectspam=0",
+    "--spamexitcode=0",
+    "--remote-authsmtp=plain",
+    "--localfilter",
+    "--remotefilter",
+    "--deliverylimit-count=-1",
+    "--deliverylimit-size=-1",
+    "--rbl=-rzen.spamhaus.org",
+    "--rbl=-rdnsbl-1.uceprotect.net",
+    "--dmemory=104857600",
+    "--setgroups",
+    "--utf8",
+    "--setuser-priv",
 ];
 
 #[test]
@@ -454,31 +589,59 @@ fn check04_full_port25() {
     assert_vars(
         &s,
         &[
-            ("QMAILQUEUE", "/usr/sbin/qmail-spamfilter /usr/sbin/qmail-dkim"), ("DKIMVERIFY", "\"\""),
-            ("UNSIGNED_SUBJECT", "\"\""), ("UNSIGNED_FROM", "∅"),
-            ("SPAMFILTER", "/usr/bin/bogofilter -p -d /etc/indimail"), ("MAKE_SEEKABLE", "1"),
-            ("SPAMEXITCODE", "0"), ("REJECTSPAM", "0"), ("BODYCHECK", "\"\""), ("VIRUSCHECK", "1"),
-            ("PASSWD_CACHE", "\"\""), ("QUERY_CACHE", "\"\""), ("NODNSCHECK", "∅"), ("MASQUERADE", "\"\""),
+            (
+                "QMAILQUEUE",
+                "/usr/sbin/qmail-spamfilter /usr/sbin/qmail-dkim",
+            ),
+            ("DKIMVERIFY", "\"\""),
+            ("UNSIGNED_SUBJECT", "\"\""),
+            ("UNSIGNED_FROM", "∅"),
+            ("SPAMFILTER", "/usr/bin/bogofilter -p -d /etc/indimail"),
+            ("MAKE_SEEKABLE", "1"),
+            ("SPAMEXITCODE", "0"),
+            ("REJECTSPAM", "0"),
+            ("BODYCHECK", "\"\""),
+            ("VIRUSCHECK", "1"),
+            ("PASSWD_CACHE", "\"\""),
+            ("QUERY_CACHE", "\"\""),
+            ("NODNSCHECK", "∅"),
+            ("MASQUERADE", "\"\""),
             // DECISIONS S2 (§6.2): --chkrecipient is not clobbered
             ("CHECKRECIPIENT", "1"),
-            ("STARTTLS", "\"\""), ("CERTDIR", "/etc/indimail/certs"), ("INFIFO", "infifo"),
-            ("INFIFODIR", "/run/indimail/inlookup"), ("LOGFILTER", "/run/indimail/logfifo"),
+            ("STARTTLS", "\"\""),
+            ("CERTDIR", "/etc/indimail/certs"),
+            ("INFIFO", "infifo"),
+            ("INFIFODIR", "/run/indimail/inlookup"),
+            ("LOGFILTER", "/run/indimail/logfifo"),
             // DECISIONS S2 (§6.6): command-line order, no trailing blank
-            ("RBLCOMMAND", "/usr/bin/rblsmtpd -rzen.spamhaus.org -rdnsbl-1.uceprotect.net"),
+            (
+                "RBLCOMMAND",
+                "/usr/bin/rblsmtpd -rzen.spamhaus.org -rdnsbl-1.uceprotect.net",
+            ),
             ("UTF8", "\"\""),
             ("CHECKRELAY", "\"\""),
         ],
     );
-    assert!(r.read("service/qmail-smtpd.25/run").contains("/usr/bin/tcpserver -v -h -R -l $HOSTNAME \\\n"));
+    assert!(r
+        .read("service/qmail-smtpd.25/run")
+        .contains("/usr/bin/tcpserver -v -h -R -l $HOSTNAME \\\n"));
     let d = r.vars("qmail-send.25");
     assert_vars(
         &d,
         &[
-            ("DKIMSIGN", "/etc/indimail/control/domainkeys/%/default"), ("AUTH_SMTP", "plain"),
-            ("QMAILLOCAL", "/usr/sbin/spawn-filter"), ("QMAILREMOTE", "/usr/sbin/spawn-filter"),
-            ("RATELIMIT_DIR", "\"\""), ("ROUTE_NULL_USER", "postmaster"), ("AUTHSELF", "\"\""),
-            ("MAILCOUNT_LIMIT", "-1"), ("MAILSIZE_LIMIT", "-1"), ("USE_SETGROUPS", "1"),
-            ("SETUSER_PRIVILEGES", "1"), ("UTF8", "1"), ("CERTDIR", "/etc/indimail/certs"),
+            ("DKIMSIGN", "/etc/indimail/control/domainkeys/%/default"),
+            ("AUTH_SMTP", "plain"),
+            ("QMAILLOCAL", "/usr/sbin/spawn-filter"),
+            ("QMAILREMOTE", "/usr/sbin/spawn-filter"),
+            ("RATELIMIT_DIR", "\"\""),
+            ("ROUTE_NULL_USER", "postmaster"),
+            ("AUTHSELF", "\"\""),
+            ("MAILCOUNT_LIMIT", "-1"),
+            ("MAILSIZE_LIMIT", "-1"),
+            ("USE_SETGROUPS", "1"),
+            ("SETUSER_PRIVILEGES", "1"),
+            ("UTF8", "1"),
+            ("CERTDIR", "/etc/indimail/certs"),
             ("SOFT_MEM", "104857600"),
         ],
     );
@@ -487,10 +650,22 @@ fn check04_full_port25() {
         "*:remote:/usr/sbin/qmail-dkim:DKIMQUEUE=/usr/bin/qcat\n"
     );
     let l = r.vars("qmail-logfifo");
-    let synthetic = "/usr/sbin/svctool --fifologger=\"/run/indimail/logfifo\" --servicedir=\"/service\"";
-    assert_vars(&l, &[("LOGFILTER", "/run/indimail/logfifo"), (".options", synthetic)]);
-    assert!(r.read("service/qmail-logfifo/log/run").ends_with("/var/log/svc/logfifo\n"));
-    assert_eq!(r.read("var/log/svc/svctool.log"), format!("{DATE} {synthetic}\n"));
+    let synthetic =
+        "/usr/sbin/svctool --fifologger=\"/run/indimail/logfifo\" --servicedir=\"/service\"";
+    assert_vars(
+        &l,
+        &[
+            ("LOGFILTER", "/run/indimail/logfifo"),
+            (".options", synthetic),
+        ],
+    );
+    assert!(r
+        .read("service/qmail-logfifo/log/run")
+        .ends_with("/var/log/svc/logfifo\n"));
+    assert_eq!(
+        r.read("var/log/svc/svctool.log"),
+        format!("{DATE} {synthetic}\n")
+    );
 }
 
 #[test]
@@ -499,14 +674,35 @@ fn check05_smtps_465() {
     check_golden(
         "check05_smtps465",
         &r,
-        &["--starttls", "--smtp=465", "--servicedir=/service", "--skipsend", "--authsmtp", "--ssl", "--utf8", "--rbl=-rzen.spamhaus.org"],
+        &[
+            "--starttls",
+            "--smtp=465",
+            "--servicedir=/service",
+            "--skipsend",
+            "--authsmtp",
+            "--ssl",
+            "--utf8",
+            "--rbl=-rzen.spamhaus.org",
+        ],
     );
     assert!(!r.exists("service/qmail-send.465") && !r.exists("var/indimail/queue"));
     let s = r.vars("qmail-smtpd.465");
-    assert_vars(&s, &[("SMTPS", "\"\""), ("STARTTLS", "∅"), ("CERTDIR", "/etc/indimail/certs"), ("AUTHMODULES", "\"\"")]);
+    assert_vars(
+        &s,
+        &[
+            ("SMTPS", "\"\""),
+            ("STARTTLS", "∅"),
+            ("CERTDIR", "/etc/indimail/certs"),
+            ("AUTHMODULES", "\"\""),
+        ],
+    );
     assert_absent(&s, &["DISABLE_VRFY"]);
-    assert!(r.read("service/qmail-smtpd.465/run").ends_with("\n/usr/sbin/qmail-smtpd $HOSTNAME \\$AUTHMODULES /bin/false\"\n"));
-    assert!(r.read("service/qmail-smtpd.465/log/run").ends_with("/var/log/svc/smtpd.465\n"));
+    assert!(r
+        .read("service/qmail-smtpd.465/run")
+        .ends_with("\n/usr/sbin/qmail-smtpd $HOSTNAME \\$AUTHMODULES /bin/false\"\n"));
+    assert!(r
+        .read("service/qmail-smtpd.465/log/run")
+        .ends_with("/var/log/svc/smtpd.465\n"));
 }
 
 #[test]
@@ -515,18 +711,36 @@ fn check06_submission_587() {
     check_golden(
         "check06_submission587",
         &r,
-        &["--smtp=587", "--servicedir=/service", "--skipsend", "--forceauthsmtp", "--antispoof", "--forcetls", "--utf8", "--secureauth", "--starttls"],
+        &[
+            "--smtp=587",
+            "--servicedir=/service",
+            "--skipsend",
+            "--forceauthsmtp",
+            "--antispoof",
+            "--forcetls",
+            "--utf8",
+            "--secureauth",
+            "--starttls",
+        ],
     );
     let s = r.vars("qmail-smtpd.587");
     assert_vars(
         &s,
         &[
-            ("REQUIREAUTH", "\"\""), ("AUTH_ALL", "∅"), ("CHECKRELAY", "∅"), ("FORCE_TLS", "\"\""),
-            ("STARTTLS", "\"\""), ("SECURE_AUTH", "1"), ("ANTISPOOFING", "\"\""),
-            ("CERTDIR", "/etc/indimail/certs"), ("RBLCOMMAND", "∅"),
+            ("REQUIREAUTH", "\"\""),
+            ("AUTH_ALL", "∅"),
+            ("CHECKRELAY", "∅"),
+            ("FORCE_TLS", "\"\""),
+            ("STARTTLS", "\"\""),
+            ("SECURE_AUTH", "1"),
+            ("ANTISPOOFING", "\"\""),
+            ("CERTDIR", "/etc/indimail/certs"),
+            ("RBLCOMMAND", "∅"),
         ],
     );
-    assert!(r.read("service/qmail-smtpd.587/run").contains("tcpserver -v -H -R"));
+    assert!(r
+        .read("service/qmail-smtpd.587/run")
+        .contains("tcpserver -v -H -R"));
 }
 
 #[test]
@@ -535,22 +749,72 @@ fn check07_odmr_366() {
     let out = check_golden(
         "check07_odmr366",
         &r,
-        &["--smtp=366", "--odmr", "--servicedir=/service", "--skipsend", "--forceauthsmtp", "--starttls", "--query-cache", "--password-cache", "--infifo=infifo", "--memory=104857600"],
+        &[
+            "--smtp=366",
+            "--odmr",
+            "--servicedir=/service",
+            "--skipsend",
+            "--forceauthsmtp",
+            "--starttls",
+            "--query-cache",
+            "--password-cache",
+            "--infifo=infifo",
+            "--memory=104857600",
+        ],
     );
-    assert_eq!(out.stdout_str(), "Creating SMTP Listener Port 366, Service /service\n");
+    assert_eq!(
+        out.stdout_str(),
+        "Creating SMTP Listener Port 366, Service /service\n"
+    );
     let v = r.vars("qmail-smtpd.366");
     let names: Vec<&str> = v.keys().map(String::as_str).collect();
     assert_eq!(
         names,
         [
-            ".envdir", ".options", "ALLOW_BARELF", "AUTHMODULES", "BADHELOCHECK", "CERTDIR", "CONTROLDIR",
-            "DISABLE_PLUGIN", "ENABLE_CRAM", "ENFORCE_FQDN_HELO", "ENVHEADERS", "FORCE_TLS", "HIDE_HOST",
-            "INFIFO", "INFIFODIR", "LOCALIP", "LOGFILTER", "MAXDAEMONS", "MAXPERIP", "MIN_FREE",
-            "PASSWD_CACHE", "PATH", "PORT", "QMAILQUEUE", "QUERY_CACHE", "QUEUEDIR", "RBLCOMMAND",
-            "REQUIREAUTH", "SECURE_AUTH", "SMTPS", "SOFT_MEM", "STARTTLS", "STRIP_DOMAIN"
+            ".envdir",
+            ".options",
+            "ALLOW_BARELF",
+            "AUTHMODULES",
+            "BADHELOCHECK",
+            "CERTDIR",
+            "CONTROLDIR",
+            "DISABLE_PLUGIN",
+            "ENABLE_CRAM",
+            "ENFORCE_FQDN_HELO",
+            "ENVHEADERS",
+            "FORCE_TLS",
+            "HIDE_HOST",
+            "INFIFO",
+            "INFIFODIR",
+            "LOCALIP",
+            "LOGFILTER",
+            "MAXDAEMONS",
+            "MAXPERIP",
+            "MIN_FREE",
+            "PASSWD_CACHE",
+            "PATH",
+            "PORT",
+            "QMAILQUEUE",
+            "QUERY_CACHE",
+            "QUEUEDIR",
+            "RBLCOMMAND",
+            "REQUIREAUTH",
+            "SECURE_AUTH",
+            "SMTPS",
+            "SOFT_MEM",
+            "STARTTLS",
+            "STRIP_DOMAIN"
         ]
     );
-    assert_vars(&v, &[("QMAILQUEUE", "/usr/sbin/qmail-multi"), ("QUEUEDIR", "∅"), ("REQUIREAUTH", "\"\""), ("STARTTLS", "\"\"")]);
+    assert_vars(
+        &v,
+        &[
+            ("QMAILQUEUE", "/usr/sbin/qmail-multi"),
+            ("QUEUEDIR", "∅"),
+            ("REQUIREAUTH", "\"\""),
+            ("STARTTLS", "\"\""),
+        ],
+    );
 }
 
 #[test]
@@ -560,14 +824,30 @@ fn check08_mini_smtpd_relay() {
         "check08_mini_smtpd",
         &r,
         &[
-            "--smtp=25", "--servicedir=/service", "--skipsend", "--no-multi", "--qmailqueue=/usr/sbin/qmail-qmqpc",
-            "--qmailsmtpd=/usr/sbin/mini-smtpd", "--cntrldir=control", "--localip=0", "--maxdaemons=20",
-            "--maxperip=5", "--memory=104857600", "--min-free=52428800", "--rbl=-rzen.spamhaus.org",
+            "--smtp=25",
+            "--servicedir=/service",
+            "--skipsend",
+            "--no-multi",
+            "--qmailqueue=/usr/sbin/qmail-qmqpc",
+            "--qmailsmtpd=/usr/sbin/mini-smtpd",
+            "--cntrldir=control",
+            "--localip=0",
+            "--maxdaemons=20",
+            "--maxperip=5",
+            "--memory=104857600",
+            "--min-free=52428800",
+            "--rbl=-rzen.spamhaus.org",
             "--rbl=-rdnsbl-1.uceprotect.net",
         ],
     );
     let v = r.vars("qmail-smtpd.25");
-    assert_vars(&v, &[("QMAILQUEUE", "/usr/sbin/qmail-qmqpc"), ("QUEUEDIR", "/queue1")]);
+    assert_vars(
+        &v,
+        &[
+            ("QMAILQUEUE", "/usr/sbin/qmail-qmqpc"),
+            ("QUEUEDIR", "/queue1"),
+        ],
+    );
     assert_absent(&v, &["QUEUE_BASE", "QUEUE_COUNT", "QUEUE_START"]);
     let run = r.read("service/qmail-smtpd.25/run");
     assert!(run.ends_with("\n/usr/sbin/mini-smtpd\"\n") && run.contains("tcpserver -v -h"));
@@ -581,18 +861,35 @@ fn check09_delivery_only() {
         "check09_delivery",
         &r,
         &[
-            "--delivery=25", "--servicedir=/service", "--qbase=/var/indimail/queue", "--qcount=2", "--qstart=1",
-            "--qtype=dynamic", "--routes=static", "--cname-lookup", "--sanitize-env=PATH,HOME",
-            "--overquota_mailsize=1000", "--msgqsize=1000", "--default-domain=example.com", "--hide-host",
+            "--delivery=25",
+            "--servicedir=/service",
+            "--qbase=/var/indimail/queue",
+            "--qcount=2",
+            "--qstart=1",
+            "--qtype=dynamic",
+            "--routes=static",
+            "--cname-lookup",
+            "--sanitize-env=PATH,HOME",
+            "--overquota_mailsize=1000",
+            "--msgqsize=1000",
+            "--default-domain=example.com",
+            "--hide-host",
         ],
     );
-    assert!(out.stdout_str().contains("Creating Queue /var/indimail/queue/queue2\n"));
+    assert!(out
+        .stdout_str()
+        .contains("Creating Queue /var/indimail/queue/queue2\n"));
     let v = r.vars("qmail-send.25");
     assert_vars(
         &v,
         &[
-            ("ROUTES", "static"), ("DISABLE_CNAME_LOOKUP", "∅"), ("SANITIZE_ENV", "PATH,HOME"),
-            ("OVERQUOTA_MAILSIZE", "1000"), ("MSGQSIZE", "1000"), ("DEFAULT_DOMAIN", "example.com"), ("HIDE_HOST", "1"),
+            ("ROUTES", "static"),
+            ("DISABLE_CNAME_LOOKUP", "∅"),
+            ("SANITIZE_ENV", "PATH,HOME"),
+            ("OVERQUOTA_MAILSIZE", "1000"),
+            ("MSGQSIZE", "1000"),
+            ("DEFAULT_DOMAIN", "example.com"),
+            ("HIDE_HOST", "1"),
         ],
     );
     let run = r.read("service/qmail-send.25/run");
@@ -603,8 +900,14 @@ fn check09_delivery_only() {
 }
 
 const CHECK10: &[&str] = &[
-    "--queueParam=defaultqueue", "--qbase=/var/indimail/queue", "--qcount=5", "--qstart=1",
-    "--min-free=52428800", "--virus-filter", "--dkverify=none", "--dksign=none",
+    "--queueParam=defaultqueue",
+    "--qbase=/var/indimail/queue",
+    "--qcount=5",
+    "--qstart=1",
+    "--min-free=52428800",
+    "--virus-filter",
+    "--dkverify=none",
+    "--dksign=none",
 ];
 
 #[test]
@@ -615,24 +918,51 @@ fn check10_queue_parameters() {
     assert_eq!(out.stdout_str(), "Creating queue envdir defaultqueue\n");
     golden("check10_queueparam", &tree(r.dir.path()));
     let d = r.path("etc/indimail/control/defaultqueue");
-    assert_eq!(fs::metadata(&d).unwrap().permissions().mode() & 0o7777, 0o755);
+    assert_eq!(
+        fs::metadata(&d).unwrap().permissions().mode() & 0o7777,
+        0o755
+    );
     let names: Vec<String> = {
-        let mut v: Vec<String> = fs::read_dir(&d).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        let mut v: Vec<String> = fs::read_dir(&d)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
         v.sort();
         v
     };
     assert_eq!(
         names,
-        [".envdir", ".options", "HIDE_HOST", "LOGFILTER", "MIN_FREE", "QHPSI", "QMAILQUEUE", "QREGEX", "QUEUEDIR", "QUEUE_BASE", "QUEUE_COUNT", "QUEUE_START", "SPAMFILTER", "VIRUSCHECK"]
+        [
+            ".envdir",
+            ".options",
+            "HIDE_HOST",
+            "LOGFILTER",
+            "MIN_FREE",
+            "QHPSI",
+            "QMAILQUEUE",
+            "QREGEX",
+            "QUEUEDIR",
+            "QUEUE_BASE",
+            "QUEUE_COUNT",
+            "QUEUE_START",
+            "SPAMFILTER",
+            "VIRUSCHECK"
+        ]
     );
     for q in ["QUEUE_BASE", "QUEUE_COUNT", "QUEUE_START"] {
         let l = fs::read_link(r.path(&format!("etc/indimail/control/global_vars/{q}"))).unwrap();
         assert_eq!(l, Path::new(&format!("../defaultqueue/{q}")));
     }
-    assert!(r.read("etc/indimail/control/global_vars/.options").starts_with("/usr/sbin/svctool --queueParam=\"defaultqueue\""));
+    assert!(r
+        .read("etc/indimail/control/global_vars/.options")
+        .starts_with("/usr/sbin/svctool --queueParam=\"defaultqueue\""));
     // a later seed run inherits QUEUE_* through .envdir and writes none
     ok(&r.svctool(SEED));
-    assert_absent(&r.vars("qmail-qmqpd.628"), &["QUEUE_BASE", "QUEUE_COUNT", "QUEUE_START"]);
+    assert_absent(
+        &r.vars("qmail-qmqpd.628"),
+        &["QUEUE_BASE", "QUEUE_COUNT", "QUEUE_START"],
+    );
 }
 
 #[test]
@@ -643,24 +973,51 @@ fn check11_slowq() {
         "check11_slowq",
         &r,
         &[
-            "--slowq", "--servicedir=/service", "--qbase=/var/indimail/queue", "--cntrldir=control", "--todo-proc",
-            "--persistdb", "--starttls", "--dmemory=104857600", "--min-free=52428800", "--dksign=dkim",
-            "--private_key=K", "--remote-authsmtp=plain", "--localfilter", "--remotefilter", "--setgroups",
-            "--utf8", "--setuser-priv",
+            "--slowq",
+            "--servicedir=/service",
+            "--qbase=/var/indimail/queue",
+            "--cntrldir=control",
+            "--todo-proc",
+            "--persistdb",
+            "--starttls",
+            "--dmemory=104857600",
+            "--min-free=52428800",
+            "--dksign=dkim",
+            "--private_key=K",
+            "--remote-authsmtp=plain",
+            "--localfilter",
+            "--remotefilter",
+            "--setgroups",
+            "--utf8",
+            "--setuser-priv",
         ],
     );
-    assert_eq!(r.read("calls"), format!("queue-fix -s 151 -b 0 -r {}\n", r.path("var/indimail/queue/slowq").display()));
+    assert_eq!(
+        r.read("calls"),
+        format!(
+            "queue-fix -s 151 -b 0 -r {}\n",
+            r.path("var/indimail/queue/slowq").display()
+        )
+    );
     assert!(r.path("var/indimail/queue/slowq/ratelimit").is_dir());
     let v = r.vars("slowq-send");
     assert_vars(
         &v,
         &[
-            ("QUEUEDIR", "/var/indimail/queue/slowq"), ("RATELIMIT_DIR", "/var/indimail/queue/slowq/ratelimit"),
-            ("TODO_PROCESSOR", "1"), ("MYSQL_OPT_RECONNECT", "1"), ("DKIMSIGN", "K"), ("CERTDIR", "/etc/indimail/certs"),
+            ("QUEUEDIR", "/var/indimail/queue/slowq"),
+            ("RATELIMIT_DIR", "/var/indimail/queue/slowq/ratelimit"),
+            ("TODO_PROCESSOR", "1"),
+            ("MYSQL_OPT_RECONNECT", "1"),
+            ("DKIMSIGN", "K"),
+            ("CERTDIR", "/etc/indimail/certs"),
         ],
     );
-    assert!(r.read("service/slowq-send/run").ends_with("/usr/sbin/slowq-start $defaultdelivery\"\n"));
-    assert!(r.read("service/slowq-send/log/run").ends_with("/var/log/svc/slowq\n"));
+    assert!(r
+        .read("service/slowq-send/run")
+        .ends_with("/usr/sbin/slowq-start $defaultdelivery\"\n"));
+    assert!(r
+        .read("service/slowq-send/log/run")
+        .ends_with("/var/log/svc/slowq\n"));
 }
 
 #[test]
@@ -669,16 +1026,34 @@ fn check12_imap_starttls() {
     check_golden(
         "check12_imap143",
         &r,
-        &["--imap=143", "--servicedir=/service", "--starttls", "--localip=0", "--maxdaemons=40", "--maxperip=25", "--infifo=infifo", "--query-cache", "--memory=524288000"],
+        &[
+            "--imap=143",
+            "--servicedir=/service",
+            "--starttls",
+            "--localip=0",
+            "--maxdaemons=40",
+            "--maxperip=25",
+            "--infifo=infifo",
+            "--query-cache",
+            "--memory=524288000",
+        ],
     );
     let v = r.vars("qmail-imapd.143");
     assert!(v.contains_key(".courier_variables") && v.contains_key(".variables"));
     assert_vars(
         &v,
         &[
-            ("PORT", "143"), ("SSLPORT", "143"), ("IMAP_STARTTLS", "YES"), ("COURIERTLS", "/usr/bin/couriertls"),
-            ("IMAPMODULES", "authindi authshadow authpam"), ("DESTPORT", "∅"), ("NOLASTAUTHLOGGING", "∅"),
-            ("FIFOTMPDIR", "/run/indimail/inquery"), ("FIFO_MODE", "0660"), ("SOFT_MEM", "524288000"), ("QUERY_CACHE", "\"\""),
+            ("PORT", "143"),
+            ("SSLPORT", "143"),
+            ("IMAP_STARTTLS", "YES"),
+            ("COURIERTLS", "/usr/bin/couriertls"),
+            ("IMAPMODULES", "authindi authshadow authpam"),
+            ("DESTPORT", "∅"),
+            ("NOLASTAUTHLOGGING", "∅"),
+            ("FIFOTMPDIR", "/run/indimail/inquery"),
+            ("FIFO_MODE", "0660"),
+            ("SOFT_MEM", "524288000"),
+            ("QUERY_CACHE", "\"\""),
         ],
     );
     for f in [".variables", "PORT"] {
@@ -687,7 +1062,9 @@ fn check12_imap_starttls() {
     }
     let run = r.read("service/qmail-imapd.143/run");
     assert!(run.contains("\\$LOCALIP \\$PORT \\\n$prefix/sbin/imaplogin "));
-    assert!(r.read("service/qmail-imapd.143/log/run").ends_with("/var/log/svc/imapd.143\n"));
+    assert!(r
+        .read("service/qmail-imapd.143/log/run")
+        .ends_with("/var/log/svc/imapd.143\n"));
 }
 
 #[test]
@@ -696,14 +1073,26 @@ fn check13_imaps() {
     check_golden(
         "check13_imaps993",
         &r,
-        &["--imap=993", "--servicedir=/service", "--ssl", "--localip=0", "--maxdaemons=40", "--maxperip=25", "--infifo=infifo", "--query-cache", "--memory=524288000"],
+        &[
+            "--imap=993",
+            "--servicedir=/service",
+            "--ssl",
+            "--localip=0",
+            "--maxdaemons=40",
+            "--maxperip=25",
+            "--infifo=infifo",
+            "--query-cache",
+            "--memory=524288000",
+        ],
     );
     let v = r.vars("qmail-imapd-ssl.993");
     assert_absent(&v, &["IMAP_STARTTLS"]);
     assert_vars(&v, &[("SSLPORT", "993"), ("IMAP_TLS", "1")]);
     let run = r.read("service/qmail-imapd-ssl.993/run");
     assert!(run.contains("\\$SSLADDRESS \\$SSLPORT \\\n$prefix/bin/couriertls -server -tcpd \\\n"));
-    assert!(r.read("service/qmail-imapd-ssl.993/log/run").ends_with("/var/log/svc/imapd-ssl.993\n"));
+    assert!(r
+        .read("service/qmail-imapd-ssl.993/log/run")
+        .ends_with("/var/log/svc/imapd-ssl.993\n"));
 }
 
 #[test]
@@ -712,30 +1101,58 @@ fn check14_pop3_proxy_ssl() {
     check_golden(
         "check14_proxy_pop3_ssl",
         &r,
-        &["--pop3=9110", "--servicedir=/service", "--localip=0", "--infifo=infifo", "--maxdaemons=40", "--maxperip=25", "--query-cache", "--memory=524288000", "--proxy=110", "--ssl"],
+        &[
+            "--pop3=9110",
+            "--servicedir=/service",
+            "--localip=0",
+            "--infifo=infifo",
+            "--maxdaemons=40",
+            "--maxperip=25",
+            "--query-cache",
+            "--memory=524288000",
+            "--proxy=110",
+            "--ssl",
+        ],
     );
     let v = r.vars("proxy-pop3d-ssl.9110");
     assert_vars(
         &v,
         &[
-            ("DESTPORT", "pop3:110"), ("ADMIN_HOST", "localhost"), ("ADMIN_PORT", "4000"), ("ADMIN_USER", "admin"),
-            ("ADMIN_PASS", "benhur20"), ("HARD_QUOTA", "∅"), ("DATA_TIMEOUT", "1"), ("LEGACY_SERVER", "∅"),
+            ("DESTPORT", "pop3:110"),
+            ("ADMIN_HOST", "localhost"),
+            ("ADMIN_PORT", "4000"),
+            ("ADMIN_USER", "admin"),
+            ("ADMIN_PASS", "benhur20"),
+            ("HARD_QUOTA", "∅"),
+            ("DATA_TIMEOUT", "1"),
+            ("LEGACY_SERVER", "∅"),
             ("POP3AUTH", "LOGIN PLAIN CRAM-MD5 CRAM-SHA1 CRAM-SHA256"),
             // DECISIONS S2 (§6.10): POP3AUTH_TLS carries the list
             ("POP3AUTH_TLS", "LOGIN PLAIN CRAM-MD5 CRAM-SHA1 CRAM-SHA256"),
             ("TLS_ALPN", "pop3"),
         ],
     );
-    assert!(r.read("service/proxy-pop3d-ssl.9110/run").ends_with("\n/usr/bin/proxypop3 $bindir/pop3d Maildir\"\n"));
-    assert!(r.read("service/proxy-pop3d-ssl.9110/log/run").ends_with("/var/log/svc/proxyPOP3-ssl.9110\n"));
+    assert!(r
+        .read("service/proxy-pop3d-ssl.9110/run")
+        .ends_with("\n/usr/bin/proxypop3 $bindir/pop3d Maildir\"\n"));
+    assert!(r
+        .read("service/proxy-pop3d-ssl.9110/log/run")
+        .ends_with("/var/log/svc/proxyPOP3-ssl.9110\n"));
 }
 
 #[test]
 fn check15_inlookup() {
     let r = Root::new();
     let args = [
-        "--inlookup=infifo", "--servicedir=/service", "--cntrldir=control", "--threads=5", "--activeDays=60",
-        "--query-cache", "--password-cache", "--use-btree", "--max-btree-count=10000",
+        "--inlookup=infifo",
+        "--servicedir=/service",
+        "--cntrldir=control",
+        "--threads=5",
+        "--activeDays=60",
+        "--query-cache",
+        "--password-cache",
+        "--use-btree",
+        "--max-btree-count=10000",
     ];
     check_golden("check15_inlookup", &r, &args);
     assert_eq!(r.read("service/inlookup.infifo/wait"), "10\nmysql.3306\n");
@@ -744,8 +1161,14 @@ fn check15_inlookup() {
     assert_vars(
         &v,
         &[
-            ("INFIFO", "infifo"), ("INFIFODIR", "/run/indimail/inlookup"), ("THREAD_COUNT", "5"), ("CACHE_COUNT", "5184000"),
-            ("USE_BTREE", "1"), ("MAX_BTREE_COUNT", "10000"), ("MYSQL_READ_DEFAULT_GROUP", "inlookup"), ("FIFO_MODE", "0660"),
+            ("INFIFO", "infifo"),
+            ("INFIFODIR", "/run/indimail/inlookup"),
+            ("THREAD_COUNT", "5"),
+            ("CACHE_COUNT", "5184000"),
+            ("USE_BTREE", "1"),
+            ("MAX_BTREE_COUNT", "10000"),
+            ("MYSQL_READ_DEFAULT_GROUP", "inlookup"),
+            ("FIFO_MODE", "0660"),
         ],
     );
     let m = fs::metadata(r.path("service/inlookup.infifo/variables")).unwrap();
@@ -758,15 +1181,40 @@ fn check15_inlookup() {
 #[test]
 fn check16_udplogger() {
     let r = Root::new();
-    check_golden("check16_udplogger", &r, &["--udplogger=3000", "--localip=0", "--timeout=10", "--servicedir=/service"]);
+    check_golden(
+        "check16_udplogger",
+        &r,
+        &[
+            "--udplogger=3000",
+            "--localip=0",
+            "--timeout=10",
+            "--servicedir=/service",
+        ],
+    );
     let v = r.vars("udplogger.3000");
-    assert_vars(&v, &[("CONTROLDIR", "/etc/indimail/control"), ("LOCALIP", "0"), ("PORT", "3000"), ("SOFT_MEM", "52428800"), ("TIMEOUT", "10")]);
+    assert_vars(
+        &v,
+        &[
+            ("CONTROLDIR", "/etc/indimail/control"),
+            ("LOCALIP", "0"),
+            ("PORT", "3000"),
+            ("SOFT_MEM", "52428800"),
+            ("TIMEOUT", "10"),
+        ],
+    );
     // DECISIONS S2 (§6.12): no leading blank
-    assert!(r.read("service/udplogger.3000/run").ends_with("\n/usr/sbin/udplogger -p \\$PORT -t \\$TIMEOUT \\$LOCALIP\"\n"));
-    assert!(r.read("service/udplogger.3000/log/run").ends_with("/var/log/svc/udplogger.3000\n"));
+    assert!(r
+        .read("service/udplogger.3000/run")
+        .ends_with("\n/usr/sbin/udplogger -p \\$PORT -t \\$TIMEOUT \\$LOCALIP\"\n"));
+    assert!(r
+        .read("service/udplogger.3000/log/run")
+        .ends_with("/var/log/svc/udplogger.3000\n"));
     let r2 = Root::new();
     ok(&r2.svctool(&["--udplogger=3000", "--servicedir=/service"]));
-    assert_vars(&r2.vars("udplogger.3000"), &[("LOCALIP", "127.0.0.1"), ("TIMEOUT", "60")]);
+    assert_vars(
+        &r2.vars("udplogger.3000"),
+        &[("LOCALIP", "127.0.0.1"), ("TIMEOUT", "60")],
+    );
 }
 
 #[test]
@@ -775,14 +1223,35 @@ fn check17_greylist() {
     check_golden(
         "check17_greylist",
         &r,
-        &["--greylist=1999", "--servicedir=/service", "--min-resend-min=2", "--resend-win-hr=24", "--timeout-days=30", "--context-file=greylist.context", "--hash-size=65536", "--save-interval=5", "--whitelist=greylist.white"],
+        &[
+            "--greylist=1999",
+            "--servicedir=/service",
+            "--min-resend-min=2",
+            "--resend-win-hr=24",
+            "--timeout-days=30",
+            "--context-file=greylist.context",
+            "--hash-size=65536",
+            "--save-interval=5",
+            "--whitelist=greylist.white",
+        ],
     );
     let run = r.read("service/greylist.1999/run");
     // DECISIONS S2 (§6.12): one blank after -g
-    assert!(run.contains("/usr/sbin/qmail-greyd -w /etc/indimail/control/greylist.white -t 30 -g 24 \\\n"), "{run}");
-    assert!(run.contains("-m 2 -s 5 -h 65536 \\$LOCALIP /etc/indimail/control/greylist.context\"\n"));
+    assert!(
+        run.contains(
+            "/usr/sbin/qmail-greyd -w /etc/indimail/control/greylist.white -t 30 -g 24 \\\n"
+        ),
+        "{run}"
+    );
+    assert!(
+        run.contains("-m 2 -s 5 -h 65536 \\$LOCALIP /etc/indimail/control/greylist.context\"\n")
+    );
     assert_vars(&r.vars("greylist.1999"), &[("LOCALIP", "127.0.0.1")]);
-    let out = r.svctool(&["--greylist=1999", "--servicedir=/service", "--context-file=/tmp/x"]);
+    let out = r.svctool(&[
+        "--greylist=1999",
+        "--servicedir=/service",
+        "--context-file=/tmp/x",
+    ]);
     out.assert(1, "", "context file cannot have absolute path\n");
 }
 
@@ -792,10 +1261,23 @@ fn check18_tlsa() {
     check_golden(
         "check18_tlsa",
         &r,
-        &["--tlsa=1998", "--servicedir=/service", "--timeout-days=30", "--context-file=tlsa.context", "--hash-size=65536", "--save-interval=5", "--whitelist=tlsa.white"],
+        &[
+            "--tlsa=1998",
+            "--servicedir=/service",
+            "--timeout-days=30",
+            "--context-file=tlsa.context",
+            "--hash-size=65536",
+            "--save-interval=5",
+            "--whitelist=tlsa.white",
+        ],
     );
-    assert_vars(&r.vars("qmail-daned.1998"), &[("DANEPROG", "/usr/libexec/indimail/daneprog")]);
-    assert!(r.read("service/qmail-daned.1998/log/run").ends_with("/var/log/svc/daned.1998\n"));
+    assert_vars(
+        &r.vars("qmail-daned.1998"),
+        &[("DANEPROG", "/usr/libexec/indimail/daneprog")],
+    );
+    assert!(r
+        .read("service/qmail-daned.1998/log/run")
+        .ends_with("/var/log/svc/daned.1998\n"));
 }
 
 #[test]
@@ -804,35 +1286,72 @@ fn check19_pwdlookup() {
     check_golden(
         "check19_pwdlookup",
         &r,
-        &["--pwdlookup=/run/indimail/nssd.sock", "--threads=5", "--timeout=-1", "--mysqlhost=localhost", "--mysqluser=indimail", "--mysqlpass=X", "--mysqlsocket=/run/mysqld/mysqld.sock", "--servicedir=/service"],
+        &[
+            "--pwdlookup=/run/indimail/nssd.sock",
+            "--threads=5",
+            "--timeout=-1",
+            "--mysqlhost=localhost",
+            "--mysqluser=indimail",
+            "--mysqlpass=X",
+            "--mysqlsocket=/run/mysqld/mysqld.sock",
+            "--servicedir=/service",
+        ],
     );
     // DECISIONS S2 (§6.11): the socket given is the socket used
-    assert_vars(&r.vars("pwdlookup"), &[("NSSD_SOCKET", "/run/indimail/nssd.sock")]);
+    assert_vars(
+        &r.vars("pwdlookup"),
+        &[("NSSD_SOCKET", "/run/indimail/nssd.sock")],
+    );
     assert!(r.exists("service/pwdlookup/wait") && r.exists("service/pwdlookup/down"));
     let conf = r.read("etc/indimail/nssd.conf");
-    for l in ["threads     5\n", "timeout     -1\n", "socket      /run/mysqld/mysqld.sock\n"] {
+    for l in [
+        "threads     5\n",
+        "timeout     -1\n",
+        "socket      /run/mysqld/mysqld.sock\n",
+    ] {
         assert!(conf.contains(l), "{l}");
     }
-    assert_eq!(fs::metadata(r.path("etc/indimail/nssd.conf")).unwrap().permissions().mode() & 0o7777, 0o640);
+    assert_eq!(
+        fs::metadata(r.path("etc/indimail/nssd.conf"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777,
+        0o640
+    );
 }
 
 #[test]
 fn check20_svscanlog() {
     let r = Root::new();
-    check_golden("check20_svscanlog", &r, &["--svscanlog", "--servicedir=/service"]);
+    check_golden(
+        "check20_svscanlog",
+        &r,
+        &["--svscanlog", "--servicedir=/service"],
+    );
     let v = r.vars(".svscan");
     assert_vars(
         &v,
         &[
-            ("AUTOSCAN", "1"), ("INITCMD", "\"\""), ("PATH", "/usr/bin:/bin:/usr/local/bin:/usr/sbin:/sbin:/usr/local/sbin"),
-            ("SCANINTERVAL", "300"), ("SCANLOG", "\"\""), ("UNSHARE", "∅"),
+            ("AUTOSCAN", "1"),
+            ("INITCMD", "\"\""),
+            (
+                "PATH",
+                "/usr/bin:/bin:/usr/local/bin:/usr/sbin:/sbin:/usr/local/sbin",
+            ),
+            ("SCANINTERVAL", "300"),
+            ("SCANLOG", "\"\""),
+            ("UNSHARE", "∅"),
         ],
     );
     // DECISIONS S2 (§6.13): $P/bin/svc
-    assert!(r.read("service/.svscan/shutdown").ends_with("\n/usr/bin/svc -dx /service/*\n"));
-    assert!(r.read("service/.svscan/log/run").ends_with("/var/log/svc/svscan\n"));
-    let run = r.path("service/.svscan/run");
-    assert!(!run.exists() || fs::metadata(&run).unwrap().permissions().mode() & 0o111 == 0);
+    assert!(r
+        .read("service/.svscan/shutdown")
+        .ends_with("\n/usr/bin/svc -dx /service/*\n"));
+    assert!(r
+        .read("service/.svscan/log/run")
+        .ends_with("/var/log/svc/svscan\n"));
+    assert!(!r.exists("service/.svscan/run"));
 }
 
 fn mkfifo(p: &Path) {
@@ -847,7 +1366,11 @@ fn check21_rmsvc() {
     let r = Root::new();
     ok(&r.svctool(SEED));
     let out = r.svctool(&["--rmsvc=/service/qmail-qmqpd.628"]);
-    out.assert(0, "", "/service/qmail-qmqpd.628/supervise not a supervise directory\n");
+    out.assert(
+        0,
+        "",
+        "/service/qmail-qmqpd.628/supervise not a supervise directory\n",
+    );
     assert!(r.exists("service/qmail-qmqpd.628"));
     mkfifo(&r.path("run/svscan/qmail-qmqpd.628/supervise/control"));
     let out = r.svctool(&["--rmsvc=/service/qmail-qmqpd.628"]);
@@ -860,7 +1383,9 @@ fn check21_rmsvc() {
     // and back
     let out = r.svctool(&["--ensvc=/service/.qmail-qmqpd.628"]);
     assert_eq!(out.code, Some(0));
-    assert!(out.stdout_str().starts_with("Enabled Service qmail-qmqpd.628\n"));
+    assert!(out
+        .stdout_str()
+        .starts_with("Enabled Service qmail-qmqpd.628\n"));
     assert!(r.exists("service/qmail-qmqpd.628") && !r.exists("run/svscan/.qmail-qmqpd.628"));
     let out = r.svctool(&["--ensvc=/service/qmail-qmqpd.628"]);
     out.assert(0, "", "Service /service/qmail-qmqpd.628 is not disabled (should have a '.' as the first char in qmail-qmqpd.628)\n");
@@ -870,7 +1395,11 @@ fn check21_rmsvc() {
 fn check22_print_variables() {
     let r = Root::new();
     ok(&r.svctool(SEED));
-    let out = r.svctool(&["--print-variables", "--servicedir=/service", "--service-name=qmail-qmqpd.628"]);
+    let out = r.svctool(&[
+        "--print-variables",
+        "--servicedir=/service",
+        "--service-name=qmail-qmqpd.628",
+    ]);
     let want = "------ environment variables for /service/qmail-qmqpd.628 ------------\n\
 BIGTODO=0\nCONFSPLIT=151\nCONTROLDIR=/etc/indimail/control\nLOCALIP=0\nMAXDAEMONS=75\nMAXPERIP=25\n\
 MIN_FREE=52428800\nPATH=/bin:/usr/bin:/usr/sbin:/sbin\nPORT=628\nQMAILQUEUE=/usr/sbin/qmail-multi\n\
@@ -879,10 +1408,29 @@ USE_FSYNC=1\nUSE_SYNCDIR=1\n\nNOTE: additional variables were obtained from .env
 /etc/indimail/control/global_vars\n\n";
     out.assert(0, want, "");
     let out = r.svctool(&["--print-variables", "--servicedir=/service"]);
-    assert_eq!((out.code, out.stderr_str()), (Some(1), "service name or envdir has to be specified\n".into()));
-    let out = r.svctool(&["--print-variables", "--servicedir=/service", "--service-name=x", "--envdir=/y"]);
-    out.assert(1, "", "you cannot specify both service name and envdir both\n");
-    let out = r.svctool(&["--print-variables", "--servicedir=/service", "--service-name=nope"]);
+    assert_eq!(
+        (out.code, out.stderr_str()),
+        (
+            Some(1),
+            "service name or envdir has to be specified\n".into()
+        )
+    );
+    let out = r.svctool(&[
+        "--print-variables",
+        "--servicedir=/service",
+        "--service-name=x",
+        "--envdir=/y",
+    ]);
+    out.assert(
+        1,
+        "",
+        "you cannot specify both service name and envdir both\n",
+    );
+    let out = r.svctool(&[
+        "--print-variables",
+        "--servicedir=/service",
+        "--service-name=nope",
+    ]);
     out.assert(1, "", "/service/nope: No such file or directory\n");
 }
 
@@ -890,21 +1438,45 @@ USE_FSYNC=1\nUSE_SYNCDIR=1\n\nNOTE: additional variables were obtained from .env
 fn check23_set_and_unset_variable() {
     let r = Root::new();
     ok(&r.svctool(SEED));
-    let args = ["--set-variable=GREYIP", "--variable-value=127.0.0.1@1999", "--servicedir=/service", "--service-name=qmail-qmqpd.628"];
+    let args = [
+        "--set-variable=GREYIP",
+        "--variable-value=127.0.0.1@1999",
+        "--servicedir=/service",
+        "--service-name=qmail-qmqpd.628",
+    ];
     let out = r.svctool(&args);
     out.assert(0, "setting env variable GREYIP=[127.0.0.1@1999]\nexport qmail-qmqpd.628                     root 0 0640\n", "");
     let p = r.path("service/qmail-qmqpd.628/variables/GREYIP");
     assert_eq!(fs::read_to_string(&p).unwrap(), "127.0.0.1@1999\n");
-    assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o7777, 0o640);
+    assert_eq!(
+        fs::metadata(&p).unwrap().permissions().mode() & 0o7777,
+        0o640
+    );
     let exported = r.read("service/qmail-qmqpd.628/variables/.variables");
-    for l in ["GREYIP=127.0.0.1@1999\n", "HIDE_HOST=\n", "PORT=628\n", "QUEUEDIR=\n"] {
+    for l in [
+        "GREYIP=127.0.0.1@1999\n",
+        "HIDE_HOST=\n",
+        "PORT=628\n",
+        "QUEUEDIR=\n",
+    ] {
         assert!(exported.contains(l), "{l} in {exported}");
     }
     let out = r.svctool(&args);
-    assert_eq!((out.code, out.stderr_str()), (Some(1), "GREYIP exists. Use --force to overwrite\n".into()));
-    ok(&r.svctool(&["--unset-variable=PORT", "--servicedir=/service", "--service-name=qmail-qmqpd.628"]));
+    assert_eq!(
+        (out.code, out.stderr_str()),
+        (Some(1), "GREYIP exists. Use --force to overwrite\n".into())
+    );
+    ok(&r.svctool(&[
+        "--unset-variable=PORT",
+        "--servicedir=/service",
+        "--service-name=qmail-qmqpd.628",
+    ]));
     assert_eq!(r.read("service/qmail-qmqpd.628/variables/PORT"), "");
-    ok(&r.svctool(&["--remove-variable=GREYIP", "--servicedir=/service", "--service-name=qmail-qmqpd.628"]));
+    ok(&r.svctool(&[
+        "--remove-variable=GREYIP",
+        "--servicedir=/service",
+        "--service-name=qmail-qmqpd.628",
+    ]));
     assert!(!r.exists("service/qmail-qmqpd.628/variables/GREYIP"));
 }
 
@@ -923,18 +1495,36 @@ fn check24_refresh_autorefresh_nooverwrite_servicetag() {
     edit("MAXDAEMONS", "9\n");
     edit("CUSTOM", "x\n");
     r.write("service/qmail-qmqpd.628/down", "");
-    let out = r.svctool(&["--refreshsvc=/service/qmail-qmqpd.628", "--servicedir=/service"]);
+    let out = r.svctool(&[
+        "--refreshsvc=/service/qmail-qmqpd.628",
+        "--servicedir=/service",
+    ]);
     ok(&out);
-    assert!(out.stdout_str().starts_with(&format!("Refreshing service qmail-qmqpd.628 command {OPTS}\n")), "{out:?}");
+    assert!(
+        out.stdout_str().starts_with(&format!(
+            "Refreshing service qmail-qmqpd.628 command {OPTS}\n"
+        )),
+        "{out:?}"
+    );
     assert_eq!(r.read(&format!("{vars}/MAXDAEMONS")), "75\n");
     assert_eq!(r.read(&format!("{vars}/CUSTOM")), "x\n");
     assert!(r.exists("service/qmail-qmqpd.628/down"));
     assert_eq!(r.read("var/log/svc/svctool.log").lines().count(), 3);
-    let out = r.svctool(&["--autorefresh=0 /service/qmail-qmqpd.628", "--servicedir=/service"]);
-    out.assert(0, "Disabling auto refresh for /service/qmail-qmqpd.628\n", "");
+    let out = r.svctool(&[
+        "--autorefresh=0 /service/qmail-qmqpd.628",
+        "--servicedir=/service",
+    ]);
+    out.assert(
+        0,
+        "Disabling auto refresh for /service/qmail-qmqpd.628\n",
+        "",
+    );
     assert!(r.exists(&format!("{vars}/.norefreshsvc")));
     edit("MAXDAEMONS", "9\n");
-    let out = r.svctool(&["--refreshsvc=/service/qmail-qmqpd.628", "--servicedir=/service"]);
+    let out = r.svctool(&[
+        "--refreshsvc=/service/qmail-qmqpd.628",
+        "--servicedir=/service",
+    ]);
     out.assert(0, "Skip Refreshing service/config qmail-qmqpd.628\n", "");
     assert_eq!(r.read(&format!("{vars}/MAXDAEMONS")), "9\n");
     let mut nooverwrite: Vec<&str> = SEED.to_vec();
@@ -945,7 +1535,9 @@ fn check24_refresh_autorefresh_nooverwrite_servicetag() {
     tagged.push("--servicetag=backup");
     ok(&r.svctool(&tagged));
     assert_vars(&r.vars("qmail-qmqpd.backup"), &[("PORT", "628")]);
-    assert!(r.read("service/qmail-qmqpd.backup/log/run").ends_with("/var/log/svc/qmqpd.backup\n"));
+    assert!(r
+        .read("service/qmail-qmqpd.backup/log/run")
+        .ends_with("/var/log/svc/qmqpd.backup\n"));
 }
 
 #[test]
@@ -955,9 +1547,15 @@ fn check25_errors() {
     assert_eq!((out.code, out.stderr_str()), (Some(1), String::new()));
     assert!(out.stdout_str().starts_with("Usage: svctool [OPTION]"));
     let out = r.svctool(&["--bogus"]);
-    assert_eq!((out.code, out.stderr_str()), (Some(1), "invalid option [--bogus]\n".into()));
+    assert_eq!(
+        (out.code, out.stderr_str()),
+        (Some(1), "invalid option [--bogus]\n".into())
+    );
     let out = r.svctool(&["--qmqp=628", "--servicedir=/service"]);
-    assert_eq!((out.code, out.stderr_str()), (Some(1), "Queue Directory not specified\n".into()));
+    assert_eq!(
+        (out.code, out.stderr_str()),
+        (Some(1), "Queue Directory not specified\n".into())
+    );
     assert!(!r.exists("service"));
     let out = r.svctool(&["--spamfilter=bogofilter"]);
     out.assert(1, "", "spamfilter must be an absolute path\n");
@@ -974,54 +1572,200 @@ fn not_root_is_refused() {
     if !is_root() {
         // we are a mere mortal already
         let out = Cmd::bin("svctool").clean_env().arg("--qmqp=628").run();
-        out.assert(100, "svctool is not meant to be run by mere mortals. Use sudo to get superpowers\n", "");
+        out.assert(
+            100,
+            "svctool is not meant to be run by mere mortals. Use sudo to get superpowers\n",
+            "",
+        );
         return;
     }
     let (uid, gid, _) = blackbox::user("nobody").expect("nobody");
-    let out = Cmd::bin("svctool").clean_env().user(uid, gid).arg("--qmqp=628").run();
-    out.assert(100, "svctool is not meant to be run by mere mortals. Use sudo to get superpowers\n", "");
+    let out = Cmd::bin("svctool")
+        .clean_env()
+        .user(uid, gid)
+        .arg("--qmqp=628")
+        .run();
+    out.assert(
+        100,
+        "svctool is not meant to be run by mere mortals. Use sudo to get superpowers\n",
+        "",
+    );
 }
 
 #[test]
 fn bad_ports_and_missing_options() {
     let r = Root::new();
     let cases: &[(&[&str], &str)] = &[
-        (&["--smtp=abc", "--servicedir=/service", "--skipsend"], "SMTP PORT should be a positive number\n"),
-        (&["--smtp=0", "--servicedir=/service", "--skipsend"], "SMTP PORT should be a positive number\n"),
-        (&["--smtp=70000", "--servicedir=/service", "--skipsend"], "SMTP PORT should be a positive number\n"),
-        (&["--qmtp=-1", "--servicedir=/service"], "QMTP PORT should be a positive number\n"),
-        (&["--smtp=25", "--servicedir=/service", "--qbase=/q", "--qstart=1"], "Queue Count not specified\n"),
-        (&["--smtp=25", "--servicedir=/service", "--qbase=/q", "--qcount=0", "--qstart=1"], "No of Queues should be a positive number\n"),
-        (&["--smtp=25", "--servicedir=/service", "--qbase=/q", "--qcount=1", "--qstart=x"], "Start Queue Number should be a positive number\n"),
-        (&["--smtp=25", "--servicedir=/service", "--skipsend", "--dksign=dkim"], "--private_key not specfied\n"),
-        (&["--smtp=25", "--servicedir=/service", "--skipsend", "--dkverify=bogus"], "invalid --dkverify=bogus\n"),
-        (&["--imap=x", "--servicedir=/service"], "IMAP PORT should be a positive number\n"),
-        (&["--poppass=106", "--servicedir=/service"], "Setpassword Command not specified\n"),
-        (&["--poppass=106", "--servicedir=/service", "--setpassword=/bin/x", "--ssl"], "--ssl option given and Certficate not specified\n"),
-        (&["--indisrvr=4000", "--servicedir=/service", "--avguserquota=1", "--hardquota=600000", "--base_path=/home/mail"], "Average User Quota should be greater than 500k\n"),
-        (&["--inlookup=infifo", "--servicedir=/service"], "Thread Count not specified\n"),
-        (&["--pwdlookup=/s", "--servicedir=/service", "--threads=5", "--timeout=1", "--mysqlhost=h", "--mysqluser=u", "--mysqlpass=p"], "MySQL Port/Socket not specified\n"),
-        (&["--mysql=3306", "--servicedir=/service", "--databasedir=/d", "--mysqlPrefix=/usr"], "Config file not specified\n"),
-        (&["--set-variable=X", "--servicedir=/service"], "service name not specified\n"),
+        (
+            &["--smtp=abc", "--servicedir=/service", "--skipsend"],
+            "SMTP PORT should be a positive number\n",
+        ),
+        (
+            &["--smtp=0", "--servicedir=/service", "--skipsend"],
+            "SMTP PORT should be a positive number\n",
+        ),
+        (
+            &["--smtp=70000", "--servicedir=/service", "--skipsend"],
+            "SMTP PORT should be a positive number\n",
+        ),
+        (
+            &["--qmtp=-1", "--servicedir=/service"],
+            "QMTP PORT should be a positive number\n",
+        ),
+        (
+            &[
+                "--smtp=25",
+                "--servicedir=/service",
+                "--qbase=/q",
+                "--qstart=1",
+            ],
+            "Queue Count not specified\n",
+        ),
+        (
+            &[
+                "--smtp=25",
+                "--servicedir=/service",
+                "--qbase=/q",
+                "--qcount=0",
+                "--qstart=1",
+            ],
+            "No of Queues should be a positive number\n",
+        ),
+        (
+            &[
+                "--smtp=25",
+                "--servicedir=/service",
+                "--qbase=/q",
+                "--qcount=1",
+                "--qstart=x",
+            ],
+            "Start Queue Number should be a positive number\n",
+        ),
+        (
+            &[
+                "--smtp=25",
+                "--servicedir=/service",
+                "--skipsend",
+                "--dksign=dkim",
+            ],
+            "--private_key not specfied\n",
+        ),
+        (
+            &[
+                "--smtp=25",
+                "--servicedir=/service",
+                "--skipsend",
+                "--dkverify=bogus",
+            ],
+            "invalid --dkverify=bogus\n",
+        ),
+        (
+            &["--imap=x", "--servicedir=/service"],
+            "IMAP PORT should be a positive number\n",
+        ),
+        (
+            &["--poppass=106", "--servicedir=/service"],
+            "Setpassword Command not specified\n",
+        ),
+        (
+            &[
+                "--poppass=106",
+                "--servicedir=/service",
+                "--setpassword=/bin/x",
+                "--ssl",
+            ],
+            "--ssl option given and Certficate not specified\n",
+        ),
+        (
+            &[
+                "--indisrvr=4000",
+                "--servicedir=/service",
+                "--avguserquota=1",
+                "--hardquota=600000",
+                "--base_path=/home/mail",
+            ],
+            "Average User Quota should be greater than 500k\n",
+        ),
+        (
+            &["--inlookup=infifo", "--servicedir=/service"],
+            "Thread Count not specified\n",
+        ),
+        (
+            &[
+                "--pwdlookup=/s",
+                "--servicedir=/service",
+                "--threads=5",
+                "--timeout=1",
+                "--mysqlhost=h",
+                "--mysqluser=u",
+                "--mysqlpass=p",
+            ],
+            "MySQL Port/Socket not specified\n",
+        ),
+        (
+            &[
+                "--mysql=3306",
+                "--servicedir=/service",
+                "--databasedir=/d",
+                "--mysqlPrefix=/usr",
+            ],
+            "Config file not specified\n",
+        ),
+        (
+            &["--set-variable=X", "--servicedir=/service"],
+            "service name not specified\n",
+        ),
         (&["--config=bogus"], "Invalid configuration option bogus\n"),
-        (&["--qtype=bogus"], "qtype must be static, dynamic or compat\n"),
-        (&["--queueParam=a/b"], "queuedef cannot be an absolute path\n"),
-        (&["--whitelist=/etc/x"], "whitelist file cannot have absolute path\n"),
-        (&["--tlsprog=couriertls"], "tlsprog must be an absolute path\n"),
+        (
+            &["--qtype=bogus"],
+            "qtype must be static, dynamic or compat\n",
+        ),
+        (
+            &["--queueParam=a/b"],
+            "queuedef cannot be an absolute path\n",
+        ),
+        (
+            &["--whitelist=/etc/x"],
+            "whitelist file cannot have absolute path\n",
+        ),
+        (
+            &["--tlsprog=couriertls"],
+            "tlsprog must be an absolute path\n",
+        ),
         (&["--module=x"], "--config option not specified\n"),
         (&["--rmsvc", "/service/x"], "invalid option [--rmsvc]\n"),
         (&["--fsync=1"], "invalid option [--fsync=1]\n"),
     ];
     for (args, err) in cases {
         let out = r.svctool(args);
-        assert_eq!((out.code, out.stderr_str()), (Some(1), err.to_string()), "{args:?}: {out:?}");
+        assert_eq!(
+            (out.code, out.stderr_str()),
+            (Some(1), err.to_string()),
+            "{args:?}: {out:?}"
+        );
     }
     assert!(!r.exists("service"), "no error path may create a service");
     // create-time failures exit non-zero (DECISIONS S3)
-    let out = r.svctool(&["--indisrvr=4000", "--servicedir=/service", "--avguserquota=600000", "--hardquota=600000", "--base_path=/home/mail", "--ssl"]);
+    let out = r.svctool(&[
+        "--indisrvr=4000",
+        "--servicedir=/service",
+        "--avguserquota=600000",
+        "--hardquota=600000",
+        "--base_path=/home/mail",
+        "--ssl",
+    ]);
     out.assert(1, "", "Certificate not specfied\n");
-    let out = r.svctool(&["--mysql=3306", "--servicedir=/service", "--databasedir=/d", "--mysqlPrefix=/usr", "--config=/etc/indimail/indimail.cnf"]);
-    assert_eq!((out.code, out.stderr_str()), (Some(111), "mysqld: No such File or directory\n".into()));
+    let out = r.svctool(&[
+        "--mysql=3306",
+        "--servicedir=/service",
+        "--databasedir=/d",
+        "--mysqlPrefix=/usr",
+        "--config=/etc/indimail/indimail.cnf",
+    ]);
+    assert_eq!(
+        (out.code, out.stderr_str()),
+        (Some(111), "mysqld: No such File or directory\n".into())
+    );
 }
 
 #[test]
@@ -1041,7 +1785,10 @@ fn refused_options_name_themselves() {
         let out = r.svctool(args);
         assert_eq!(out.code, Some(100), "{args:?}");
         let e = out.stderr_str();
-        assert!(e.starts_with(&format!("svctool: {name} (")) && e.contains("not supported"), "{e}");
+        assert!(
+            e.starts_with(&format!("svctool: {name} (")) && e.contains("not supported"),
+            "{e}"
+        );
     }
 }
 
@@ -1052,7 +1799,10 @@ fn usage_never_reads_stdin_when_not_a_terminal() {
     let mut run = r.cmd("svctool").arg("--bogus").stdin_pipe().spawn();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !run.has_exited() {
-        assert!(std::time::Instant::now() < deadline, "svctool waited on stdin");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "svctool waited on stdin"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     run.close_stdin();
@@ -1062,10 +1812,17 @@ fn usage_never_reads_stdin_when_not_a_terminal() {
 #[test]
 fn options_record_is_shell_safe() {
     let r = Root::new();
-    ok(&r.svctool(&["--udplogger=3000", "--servicedir=/service", "--initcmd=echo \"$HOME\" `id`"]));
+    ok(&r.svctool(&[
+        "--udplogger=3000",
+        "--servicedir=/service",
+        "--initcmd=echo \"$HOME\" `id`",
+    ]));
     let o = r.vars("udplogger.3000")[".options"].clone();
     assert!(o.contains(r#"--initcmd='echo "$HOME" `id`'"#), "{o}");
-    let out = Cmd::new("sh").arg("-n").arg(r.path("service/udplogger.3000/variables/.options")).run();
+    let out = Cmd::new("sh")
+        .arg("-n")
+        .arg(r.path("service/udplogger.3000/variables/.options"))
+        .run();
     assert_eq!(out.code, Some(0));
 }
 
