@@ -297,7 +297,10 @@ mod tests {
             expand_ip6(&"2001:db8::1".parse().unwrap()),
             "2001:0db8:0000:0000:0000:0000:0000:0001"
         );
-        assert_eq!(scan_ip4("127.000.000.001"), Some(Ipv4Addr::new(127, 0, 0, 1)));
+        assert_eq!(
+            scan_ip4("127.000.000.001"),
+            Some(Ipv4Addr::new(127, 0, 0, 1))
+        );
         assert_eq!(scan_ip4("1.2.3.256"), None);
         assert_eq!(scan_ip4("1.2.3"), None);
         assert_eq!(scan_ip4("1.2.3.4."), None);

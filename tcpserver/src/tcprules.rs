@@ -50,7 +50,8 @@ pub fn parse_line<'a>(line: &'a [u8], data: &mut Vec<u8>) -> Result<Line<'a>, Li
     // The separator is the first colon followed by an instruction, so IPv6
     // addresses may hold colons.
     let Some(colon) = (0..line.len()).find(|&i| {
-        line[i] == b':' && (line[i + 1..].starts_with(b"allow") || line[i + 1..].starts_with(b"deny"))
+        line[i] == b':'
+            && (line[i + 1..].starts_with(b"allow") || line[i + 1..].starts_with(b"deny"))
     }) else {
         return Ok(Line::Skip);
     };
@@ -77,7 +78,10 @@ pub fn parse_line<'a>(line: &'a [u8], data: &mut Vec<u8>) -> Result<Line<'a>, Li
             rest = &r[n..];
             continue;
         }
-        let eq = rest.iter().position(|&b| b == b'=').ok_or(LineError::Parse)?;
+        let eq = rest
+            .iter()
+            .position(|&b| b == b'=')
+            .ok_or(LineError::Parse)?;
         let delim = *rest.get(eq + 1).ok_or(LineError::Parse)?;
         let value_start = eq + 2;
         let len = rest[value_start..]
@@ -97,7 +101,10 @@ pub fn parse_line<'a>(line: &'a [u8], data: &mut Vec<u8>) -> Result<Line<'a>, Li
 /// The cdb keys of an address, in order: CIDR forms become `_`/`^` bit strings (U7),
 /// a numeric range in one dot-separated field is expanded, anything holding `=` or
 /// `@` is taken verbatim.
-pub fn address_keys(address: &[u8], mut emit: impl FnMut(&[u8]) -> io::Result<()>) -> Result<io::Result<()>, LineError> {
+pub fn address_keys(
+    address: &[u8],
+    mut emit: impl FnMut(&[u8]) -> io::Result<()>,
+) -> Result<io::Result<()>, LineError> {
     if address.contains(&b'=') || address.contains(&b'@') {
         return Ok(emit(address));
     }
@@ -256,15 +263,16 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
         Err(CompileError::Line(LineError::Parse, line)) => {
             return Err(Failure::Fatal {
                 code: indicore::EXIT_USAGE,
-                msg: format!("unable to parse this line: {}", String::from_utf8_lossy(&line)),
+                msg: format!(
+                    "unable to parse this line: {}",
+                    String::from_utf8_lossy(&line)
+                ),
             })
         }
         Err(CompileError::Line(LineError::NoColon, _)) => {
             return Err(Failure::temp("Unable to find colon on non-empty line."))
         }
-        Err(CompileError::Read(e)) => {
-            return Err(Failure::temp_sys("unable to read input: ", &e))
-        }
+        Err(CompileError::Read(e)) => return Err(Failure::temp_sys("unable to read input: ", &e)),
         Err(CompileError::Write(e)) => return Err(write_err(&e)),
     };
     let file = out.into_inner().map_err(|e| write_err(e.error()))?;
@@ -353,7 +361,10 @@ mod tests {
         );
         assert_eq!(one("10.2-3.:deny"), [r("10.2.", "D\0"), r("10.3.", "D\0")]);
         assert_eq!(one("1.2-3.4-5:allow"), [r("1.2.4-5", ""), r("1.3.4-5", "")]);
-        assert_eq!(one("1.2.3.04-5:allow"), [r("1.2.3.4", ""), r("1.2.3.5", "")]);
+        assert_eq!(
+            one("1.2.3.04-5:allow"),
+            [r("1.2.3.4", ""), r("1.2.3.5", "")]
+        );
         assert_eq!(one("1.2.3-:allow"), []);
         assert_eq!(one("1.2.3.5-3:allow"), []);
         assert_eq!(one("-1:allow"), [r("0", ""), r("1", "")]);

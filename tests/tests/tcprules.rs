@@ -111,7 +111,7 @@ fn check31_32_one_rule_vector() {
     );
     assert!(!t.path().join("one.cdb.tmp").exists());
     let bytes = fs::read(&cdb).unwrap();
-    assert_eq!(&bytes[2048..2065], b"\x07\0\0\0\x02\0\0\01.2.3.4D\0");
+    assert_eq!(&bytes[2048..2065], b"\x07\0\0\0\x02\0\0\x001.2.3.4D\0");
     check(t.path(), "one.cdb", &[("TCPREMOTEIP", "1.2.3.4")]).assert(
         0,
         "rule 1.2.3.4:\ndeny connection\n",

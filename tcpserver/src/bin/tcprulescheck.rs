@@ -1,2 +1,5 @@
 #![cfg_attr(not(test), no_main)]
-indicore::program!(tcpserver::tcprulescheck::PROG, tcpserver::tcprulescheck::run);
+indicore::program!(
+    tcpserver::tcprulescheck::PROG,
+    tcpserver::tcprulescheck::run
+);

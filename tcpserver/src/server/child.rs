@@ -189,7 +189,11 @@ fn serve_tcp(srv: &Server, conn: Conn, peer: SocketAddr) -> ! {
     let mut env = Env::inherited();
     env.set(
         "PROTO",
-        if is_v4(peer.ip()) && !o.force_v6 { "TCP" } else { "TCP6" },
+        if is_v4(peer.ip()) && !o.force_v6 {
+            "TCP"
+        } else {
+            "TCP6"
+        },
     );
     env.set("TCPLOCALIP", &local_ip);
     env.set("TCPLOCALPORT", local.port().to_string());
@@ -212,11 +216,19 @@ fn serve_tcp(srv: &Server, conn: Conn, peer: SocketAddr) -> ! {
     }
     env.set("TCPREMOTEIP", &remote_ip);
     env.set("TCPREMOTEPORT", peer.port().to_string());
-    set_or_unset(&mut env, "TCPREMOTEHOST", remote_host.as_deref().map(str::as_bytes));
+    set_or_unset(
+        &mut env,
+        "TCPREMOTEHOST",
+        remote_host.as_deref().map(str::as_bytes),
+    );
     if srv.sock6 {
         env.set("TCP6REMOTEIP", ip6_text(peer.ip()));
         env.set("TCP6REMOTEPORT", peer.port().to_string());
-        set_or_unset(&mut env, "TCP6REMOTEHOST", remote_host.as_deref().map(str::as_bytes));
+        set_or_unset(
+            &mut env,
+            "TCP6REMOTEHOST",
+            remote_host.as_deref().map(str::as_bytes),
+        );
         if let SocketAddr::V6(a) = peer {
             if a.scope_id() != 0 && mapped_v4(a.ip()).is_none() {
                 if let Some(name) = net::interface_name(a.scope_id()) {

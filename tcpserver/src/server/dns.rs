@@ -110,7 +110,10 @@ pub fn reverse_blocking(ip: IpAddr) -> Option<String> {
 
 /// Run `f` on a helper thread and wait at most `limit` for its answer; None on
 /// timeout (the thread is abandoned; it ends with the process or at exec).
-pub fn with_deadline<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+pub fn with_deadline<T: Send + 'static>(
+    limit: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()
         .stack_size(256 * 1024)
@@ -167,7 +170,11 @@ fn ident_query(
     timeout: Duration,
 ) -> Option<Vec<u8>> {
     let deadline = Instant::now() + timeout;
-    let left = || deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero());
+    let left = || {
+        deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+    };
     let mut s = connect_from(from, server, left()?)?;
     let question = format!("{} , {}\r\n", ports.0, ports.1);
     s.set_write_timeout(Some(left()?)).ok()?;
@@ -200,10 +207,20 @@ fn ident_query(
 
 /// A TCP connection from `from` (port 0) to `to`, given up after `limit`.
 fn connect_from(from: SocketAddr, to: SocketAddr, limit: Duration) -> Option<TcpStream> {
-    use std::os::fd::{FromRawFd, OwnedFd, AsRawFd};
-    let family = if to.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let family = if to.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    };
     // SAFETY: plain socket(2), owned at once.
-    let fd = unsafe { libc::socket(family, libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0) };
+    let fd = unsafe {
+        libc::socket(
+            family,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+        )
+    };
     if fd < 0 {
         return None;
     }
@@ -213,8 +230,16 @@ fn connect_from(from: SocketAddr, to: SocketAddr, limit: Duration) -> Option<Tcp
     let t = super::net::RawAddr::from_std(&to);
     // SAFETY: valid addresses of the given lengths.
     unsafe {
-        libc::bind(fd.as_raw_fd(), &f.storage as *const _ as *const libc::sockaddr, f.len);
-        if libc::connect(fd.as_raw_fd(), &t.storage as *const _ as *const libc::sockaddr, t.len) < 0
+        libc::bind(
+            fd.as_raw_fd(),
+            &f.storage as *const _ as *const libc::sockaddr,
+            f.len,
+        );
+        if libc::connect(
+            fd.as_raw_fd(),
+            &t.storage as *const _ as *const libc::sockaddr,
+            t.len,
+        ) < 0
             && io::Error::last_os_error().raw_os_error() != Some(libc::EINPROGRESS)
         {
             return None;
@@ -234,7 +259,13 @@ fn connect_from(from: SocketAddr, to: SocketAddr, limit: Duration) -> Option<Tcp
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: SO_ERROR into an int.
     unsafe {
-        libc::getsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_ERROR, (&mut err as *mut libc::c_int).cast(), &mut len);
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            (&mut err as *mut libc::c_int).cast(),
+            &mut len,
+        );
     }
     if err != 0 {
         return None;
@@ -263,8 +294,14 @@ mod tests {
 
     #[test]
     fn localhost_names() {
-        assert_eq!(reverse("127.0.0.1".parse().unwrap()).as_deref(), Some("localhost"));
-        assert!(forward_confirms("localhost", "::ffff:127.0.0.1".parse().unwrap()));
+        assert_eq!(
+            reverse("127.0.0.1".parse().unwrap()).as_deref(),
+            Some("localhost")
+        );
+        assert!(forward_confirms(
+            "localhost",
+            "::ffff:127.0.0.1".parse().unwrap()
+        ));
         assert!(!forward_confirms("localhost", "10.9.9.9".parse().unwrap()));
     }
 
@@ -277,7 +314,8 @@ mod tests {
             let mut q = [0u8; 64];
             let n = c.read(&mut q).unwrap();
             assert_eq!(&q[..n], b"4000 , 25\r\n");
-            c.write_all(b"4000 , 25 : USERID : UNIX : jo e\r\n").unwrap();
+            c.write_all(b"4000 , 25 : USERID : UNIX : jo e\r\n")
+                .unwrap();
         });
         // Talk to the test listener by pretending it is port 113 of the peer.
         let got = ident_at(port, Duration::from_secs(5));

@@ -59,6 +59,9 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
 }
 
 fn start(opts: Options) -> Result<i32, Failure> {
+    // Descriptors inherited from whoever started us go no further than this process:
+    // children get exactly fds 0, 1 and 2.
+    cloexec_inherited();
     if opts.mysql.is_some() {
         return Err(Failure::temp(
             "MySQL rules (-m) are not supported by this tcpserver; use -x rules.cdb",
@@ -108,7 +111,11 @@ fn start(opts: Options) -> Result<i32, Failure> {
             let (fd, local) = net::listen_tcp(addr, opts.backlog)?;
             (fd, local.is_ipv6(), Some(local.port()))
         }
-        None => (net::listen_unix(unix_path.as_deref().unwrap_or(Path::new("")), opts.backlog)?, false, None),
+        None => (
+            net::listen_unix(unix_path.as_deref().unwrap_or(Path::new("")), opts.backlog)?,
+            false,
+            None,
+        ),
     };
     privs::drop_privileges(opts.uid.as_deref(), opts.gid.as_deref())?;
     if opts.print_port {
@@ -172,9 +179,29 @@ fn single_instance(pidfile: &Path, socket: Option<&Path>) -> Result<(), Failure>
         let mut f = indicore::fd::open_trunc(pidfile)?;
         f.write_all(std::process::id().to_string().as_bytes())
     };
-    write().map_err(|e| {
-        Failure::temp_sys(format_args!("unable to write {}: ", pidfile.display()), &e)
-    })
+    write()
+        .map_err(|e| Failure::temp_sys(format_args!("unable to write {}: ", pidfile.display()), &e))
+}
+
+/// Mark every descriptor from 3 up close-on-exec (close_range, or one by one).
+fn cloexec_inherited() {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range only changes descriptor flags.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) };
+    if r == 0 {
+        return;
+    }
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let fds: Vec<RawFd> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd > 2)
+        .collect();
+    for fd in fds {
+        // SAFETY: fcntl on a descriptor number; a stale one just fails.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
 }
 
 /// Block the signals the loop handles and read them from a signalfd; ignore SIGPIPE.
@@ -286,7 +313,11 @@ impl Parent<'_> {
         let ip = net::ip16(peer.as_ref());
         let per_host = self.srv.opts.per_host;
         let mut same_ip = self.table.count(&ip);
-        let near = if per_host > 0 { per_host.min(self.srv.opts.maxperip) } else { self.srv.opts.maxperip };
+        let near = if per_host > 0 {
+            per_host.min(self.srv.opts.maxperip)
+        } else {
+            self.srv.opts.maxperip
+        };
         if u64::from(same_ip) >= near {
             // Only live children count: reap the ones that exited, then look again.
             self.reap();
@@ -336,7 +367,13 @@ impl Parent<'_> {
         let size = std::mem::size_of::<libc::signalfd_siginfo>();
         loop {
             // SAFETY: read one siginfo record into a buffer of its size.
-            let n = unsafe { libc::read(sigfd, (&mut info as *mut libc::signalfd_siginfo).cast(), size) };
+            let n = unsafe {
+                libc::read(
+                    sigfd,
+                    (&mut info as *mut libc::signalfd_siginfo).cast(),
+                    size,
+                )
+            };
             if n != size as isize {
                 break;
             }
@@ -381,11 +418,17 @@ impl Parent<'_> {
                     log.at(2, format_args!("end {pid} status {code}"));
                 }
             } else if libc::WIFSIGNALED(status) {
-                log.at(2, format_args!("end {pid} killed by signal {}", libc::WTERMSIG(status)));
+                log.at(
+                    2,
+                    format_args!("end {pid} killed by signal {}", libc::WTERMSIG(status)),
+                );
             }
             log.at(
                 2,
-                format_args!("status: {}/{} sigchild, pid={pid}", self.children, self.limit),
+                format_args!(
+                    "status: {}/{} sigchild, pid={pid}",
+                    self.children, self.limit
+                ),
             );
         }
     }

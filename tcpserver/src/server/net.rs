@@ -23,7 +23,12 @@ fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
 /// The port: decimal when all digits (`016` is 16), else a `tcp` service name.
 pub fn resolve_port(port: &OsStr) -> Result<u16, Failure> {
     let b = port.as_bytes();
-    let unknown = || Failure::temp(format!("unable to figure out port number for {}", port.to_string_lossy()));
+    let unknown = || {
+        Failure::temp(format!(
+            "unable to figure out port number for {}",
+            port.to_string_lossy()
+        ))
+    };
     if !b.is_empty() && b.iter().all(u8::is_ascii_digit) {
         let n = super::options::scan_ulong(b);
         return u16::try_from(n).map_err(|_| unknown());
@@ -60,7 +65,14 @@ pub fn resolve_host(host: &str, ipv4_only: bool) -> Result<IpAddr, Failure> {
         }
         return Ok(a);
     }
-    match dns::getaddrinfo(host, if ipv4_only { libc::AF_INET } else { libc::AF_UNSPEC }) {
+    match dns::getaddrinfo(
+        host,
+        if ipv4_only {
+            libc::AF_INET
+        } else {
+            libc::AF_UNSPEC
+        },
+    ) {
         Ok(addrs) => match addrs.first() {
             Some(IpAddr::V6(a)) => Ok(unmap(*a)),
             Some(a) => Ok(*a),
@@ -174,8 +186,14 @@ fn socket(family: libc::c_int) -> Result<OwnedFd, Failure> {
 
 fn bind_listen(fd: &OwnedFd, addr: &RawAddr, backlog: i32) -> Result<(), Failure> {
     // SAFETY: addr holds a valid socket address of len bytes.
-    cvt(unsafe { libc::bind(fd.as_raw_fd(), &addr.storage as *const _ as *const libc::sockaddr, addr.len) })
-        .map_err(|e| Failure::temp_sys("unable to bind: ", &e))?;
+    cvt(unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            &addr.storage as *const _ as *const libc::sockaddr,
+            addr.len,
+        )
+    })
+    .map_err(|e| Failure::temp_sys("unable to bind: ", &e))?;
     // SAFETY: listen on our socket.
     cvt(unsafe { libc::listen(fd.as_raw_fd(), backlog) })
         .map_err(|e| Failure::temp_sys("unable to listen: ", &e))?;
@@ -186,16 +204,30 @@ fn bind_listen(fd: &OwnedFd, addr: &RawAddr, backlog: i32) -> Result<(), Failure
 /// SO_REUSEADDR; the wildcard IPv6 socket accepts IPv4 clients too. Returns the
 /// socket and the address it got.
 pub fn listen_tcp(addr: SocketAddr, backlog: i32) -> Result<(OwnedFd, SocketAddr), Failure> {
-    let fd = socket(if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 })?;
+    let fd = socket(if addr.is_ipv4() {
+        libc::AF_INET
+    } else {
+        libc::AF_INET6
+    })?;
     let raw = fd.as_raw_fd();
     let linger = libc::linger {
         l_onoff: 1,
         l_linger: 60,
     };
     let _ = setopt(raw, libc::SOL_SOCKET, libc::SO_LINGER, &linger);
-    let _ = setopt(raw, libc::SOL_SOCKET, libc::SO_REUSEADDR, &1 as &libc::c_int);
+    let _ = setopt(
+        raw,
+        libc::SOL_SOCKET,
+        libc::SO_REUSEADDR,
+        &1 as &libc::c_int,
+    );
     if addr.is_ipv6() {
-        let _ = setopt(raw, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, &0 as &libc::c_int);
+        let _ = setopt(
+            raw,
+            libc::IPPROTO_IPV6,
+            libc::IPV6_V6ONLY,
+            &0 as &libc::c_int,
+        );
     }
     bind_listen(&fd, &RawAddr::from_std(&addr), backlog)?;
     let local = local_addr(raw).map_err(|e| Failure::temp_sys("unable to bind: ", &e))?;
@@ -230,7 +262,13 @@ pub fn listen_unix(path: &Path, backlog: i32) -> Result<OwnedFd, Failure> {
 pub fn local_addr(fd: RawFd) -> io::Result<SocketAddr> {
     let mut a = RawAddr::empty();
     // SAFETY: getsockname into storage of len bytes.
-    cvt(unsafe { libc::getsockname(fd, &mut a.storage as *mut _ as *mut libc::sockaddr, &mut a.len) })?;
+    cvt(unsafe {
+        libc::getsockname(
+            fd,
+            &mut a.storage as *mut _ as *mut libc::sockaddr,
+            &mut a.len,
+        )
+    })?;
     a.to_std()
         .ok_or_else(|| io::Error::from_raw_os_error(libc::EAFNOSUPPORT))
 }
@@ -291,5 +329,9 @@ pub fn interface_name(index: u32) -> Option<String> {
         return None;
     }
     // SAFETY: on success buf holds a NUL-terminated name.
-    Some(unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned())
+    Some(
+        unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
+            .to_string_lossy()
+            .into_owned(),
+    )
 }

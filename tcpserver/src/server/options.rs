@@ -98,7 +98,9 @@ pub struct Options {
 pub fn scan_ulong(s: &[u8]) -> u64 {
     s.iter()
         .take_while(|b| b.is_ascii_digit())
-        .fold(0u64, |v, &d| v.saturating_mul(10).saturating_add(u64::from(d - b'0')))
+        .fold(0u64, |v, &d| {
+            v.saturating_mul(10).saturating_add(u64::from(d - b'0'))
+        })
 }
 
 fn num(v: &Option<OsString>) -> u64 {
@@ -121,7 +123,10 @@ pub fn limit_spec(arg: &OsStr, controldir: Option<&OsStr>) -> LimitSpec {
 
 /// Parse `args` (args[0] is the program name); `env` looks up the environment
 /// variables the options depend on (MAXPERIP, UID, GID, CONTROLDIR).
-pub fn parse(args: &[OsString], env: impl Fn(&str) -> Option<OsString>) -> Result<Options, Failure> {
+pub fn parse(
+    args: &[OsString],
+    env: impl Fn(&str) -> Option<OsString>,
+) -> Result<Options, Failure> {
     let maxperip = env("MAXPERIP").map(|v| scan_ulong(v.as_bytes()));
     let controldir = env("CONTROLDIR");
     let mut o = Options {
@@ -228,7 +233,11 @@ pub fn parse(args: &[OsString], env: impl Fn(&str) -> Option<OsString>) -> Resul
         Some(host) if rest.len() >= 2 => {
             let host = host.to_string_lossy();
             o.endpoint = Endpoint::Tcp {
-                host: if host.is_empty() { "0".into() } else { host.into_owned() },
+                host: if host.is_empty() {
+                    "0".into()
+                } else {
+                    host.into_owned()
+                },
                 port: rest[1].clone(),
             };
             o.program = rest[2..].to_vec();
@@ -255,12 +264,29 @@ mod tests {
 
     #[test]
     fn defaults_and_bundles() {
-        let o = parse(&args(&["tcpserver", "-Rt5", "-Xx", "r.cdb", "-hp", "0", "25", "prog", "-a"]), no_env).unwrap();
+        let o = parse(
+            &args(&[
+                "tcpserver",
+                "-Rt5",
+                "-Xx",
+                "r.cdb",
+                "-hp",
+                "0",
+                "25",
+                "prog",
+                "-a",
+            ]),
+            no_env,
+        )
+        .unwrap();
         assert!(!o.ident && o.rules_missing_ok && o.paranoid && o.remote_host);
         assert_eq!(o.ident_timeout, 5);
         assert_eq!(o.rules, Some(PathBuf::from("r.cdb")));
         assert_eq!(o.limit, LimitSpec::Number(40));
-        assert_eq!((o.per_host, o.maxperip, o.backlog, o.verbosity), (20, 20, 20, 1));
+        assert_eq!(
+            (o.per_host, o.maxperip, o.backlog, o.verbosity),
+            (20, 20, 20, 1)
+        );
         assert_eq!(o.program, args(&["prog", "-a"]));
         assert_eq!(
             o.endpoint,
@@ -298,11 +324,23 @@ mod tests {
 
     #[test]
     fn unix_socket_and_usage_errors() {
-        let o = parse(&args(&["tcpserver", "-e", "pf", "/run/x.sock", "prog"]), no_env).unwrap();
+        let o = parse(
+            &args(&["tcpserver", "-e", "pf", "/run/x.sock", "prog"]),
+            no_env,
+        )
+        .unwrap();
         assert_eq!(o.endpoint, Endpoint::Unix("/run/x.sock".into()));
         assert_eq!(o.pidfile, Some(PathBuf::from("pf")));
-        for bad in [&["tcpserver", "0", "0"][..], &["tcpserver", "/s"], &["tcpserver"], &["tcpserver", "-V", "0", "0", "x"]] {
-            assert!(matches!(parse(&args(bad), no_env), Err(Failure::Usage(_))), "{bad:?}");
+        for bad in [
+            &["tcpserver", "0", "0"][..],
+            &["tcpserver", "/s"],
+            &["tcpserver"],
+            &["tcpserver", "-V", "0", "0", "x"],
+        ] {
+            assert!(
+                matches!(parse(&args(bad), no_env), Err(Failure::Usage(_))),
+                "{bad:?}"
+            );
         }
         assert_eq!(
             parse(&args(&["tcpserver", "-q", "-V", "0", "0", "x"]), no_env),
@@ -314,7 +352,11 @@ mod tests {
     fn numbers_are_scanned_like_scan_ulong() {
         assert_eq!(scan_ulong(b"abc"), 0);
         assert_eq!(scan_ulong(b"12x"), 12);
-        let o = parse(&args(&["tcpserver", "-t", "abc", "-b5x", "0", "0", "x"]), no_env).unwrap();
+        let o = parse(
+            &args(&["tcpserver", "-t", "abc", "-b5x", "0", "0", "x"]),
+            no_env,
+        )
+        .unwrap();
         assert_eq!((o.ident_timeout, o.backlog), (0, 5));
     }
 }

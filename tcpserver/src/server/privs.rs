@@ -24,7 +24,9 @@ fn group_id(name: &OsStr) -> Result<Gid, Failure> {
     }
     match Group::from_name(&s) {
         Ok(Some(g)) => Ok(g.gid),
-        _ => Err(Failure::temp(format!("unable to set gid: unknown group {s}"))),
+        _ => Err(Failure::temp(format!(
+            "unable to set gid: unknown group {s}"
+        ))),
     }
 }
 
@@ -51,14 +53,20 @@ pub fn drop_privileges(uid: Option<&OsStr>, gid: Option<&OsStr>) -> Result<(), F
             let name = u.to_string_lossy();
             match User::from_name(&name) {
                 Ok(Some(user)) => Some(user),
-                _ => return Err(Failure::temp(format!("unable to set user: unknown user {name}"))),
+                _ => {
+                    return Err(Failure::temp(format!(
+                        "unable to set user: unknown user {name}"
+                    )))
+                }
             }
         }
         _ => None,
     };
     if let Some(user) = &user {
-        let cname = CString::new(user.name.as_bytes()).map_err(|_| Failure::temp("unable to set user: bad name"))?;
-        let mut groups = unistd::getgrouplist(&cname, user.gid).map_err(sys("unable to set user"))?;
+        let cname = CString::new(user.name.as_bytes())
+            .map_err(|_| Failure::temp("unable to set user: bad name"))?;
+        let mut groups =
+            unistd::getgrouplist(&cname, user.gid).map_err(sys("unable to set user"))?;
         groups.extend(gids.iter().copied());
         unistd::setgroups(&groups).map_err(sys("unable to add additional groups"))?;
         unistd::setgid(user.gid).map_err(sys("unable to set gid"))?;

@@ -39,7 +39,11 @@ impl Program {
         match self {
             Program::Exec(argv) => {
                 let err = exec::pathexec(argv, env);
-                log.drop_connection(format_args!("unable to run {}: {}", self.name(), errstr(&err)));
+                log.drop_connection(format_args!(
+                    "unable to run {}: {}",
+                    self.name(),
+                    errstr(&err)
+                ));
                 super::child::exit(111)
             }
         }
