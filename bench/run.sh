@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 ours="$root/target/release"
 theirs=/usr/bin
-workloads="chain supervise-restart supervise-memory"
+workloads="chain supervise-restart supervise-memory tcpserver tcprules"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "bench/run.sh: must run as root (apt-get install, setuidgid nobody)" >&2
@@ -29,6 +29,13 @@ if [ ! -x /usr/bin/envdir ] || ! dpkg-query -W -f='${Status}' daemontools 2>/dev
   if dpkg-query -W -f='${Status}' daemontools-run 2>/dev/null | grep -q 'ok installed'; then
     echo "bench/run.sh: warning: daemontools-run is installed; it may run svscan" >&2
   fi
+fi
+
+if ! dpkg-query -W -f='${Status}' ucspi-tcp 2>/dev/null | grep -q 'ok installed'; then
+  # djb's ucspi-tcp 0.88: the peer of tcpserver and tcprules.
+  echo "bench/run.sh: installing Debian's ucspi-tcp" >&2
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ucspi-tcp
 fi
 
 (cd "$root" && cargo build --release --workspace --bins)
