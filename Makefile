@@ -10,7 +10,7 @@ PROGRAMS_envdir    = envdir envuidgid setuidgid softlimit setlock pgrphack fghac
 PROGRAMS_supervise = supervise svc svstat svok svps
 PROGRAMS_svscan    = svscan
 PROGRAMS_multilog  = multilog tai64n tai64nlocal tai64nunix tai64n2tai tai2tai64n qfilelog
-PROGRAMS_tcpserver = tcpserver tcprules tcprulescheck
+PROGRAMS_tcpserver = tcpserver tcprules tcprulescheck rblsmtpd
 PROGRAMS_tcpclient = tcpclient addcr delcr fixcrio recordio argv0 mconnect-io
 # Shell scripts installed beside the programs (folder/name).
 SCRIPTS = tcpclient/scripts/mconnect tcpclient/scripts/tcpcat tcpclient/scripts/who@ \
