@@ -861,7 +861,7 @@ static NONE: &[Var] = &[];
 // ---------------------------------------------------------------------------------------
 // run scripts (templates: @KEY@ substitutions, ?cond? / ?!cond? conditional lines)
 
-const SMTPD_RUN: &str = r#"MYUID=$(/usr/bin/id -u qmaild)
+const SMTPD_RUN: &str = r#"MYUID=$(@IDPROG@ -u qmaild)
 MYGID=$(/usr/bin/getent group qmail|awk -F: '{print $3}')
 ME=$(head -1 @C@/me)
 HOSTNAME=$(uname -n)
@@ -910,8 +910,8 @@ exec @P@/bin/envdir @ENVDIROPTS@ variables sh -c "
 @SCHEDULER@ $defaultdelivery"
 "#;
 
-const QMQP_RUN: &str = r#"MYUID=`/usr/bin/id -u qmaild`
-MYGID=`/usr/bin/id -g qmaild`
+const QMQP_RUN: &str = r#"MYUID=`@IDPROG@ -u qmaild`
+MYGID=`@IDPROG@ -g qmaild`
 ME=`head -1 @C@/me`
 HOSTNAME=`uname -n`
 
@@ -961,8 +961,8 @@ exec @P@/bin/softlimit -m \$SOFT_MEM -o 1024 \
 "#;
 
 const POPPASS_RUN: &str = r#"exec 2>&1
-MYUID=`/usr/bin/id -u qmaild`
-MYGID=`/usr/bin/id -g indimail`
+MYUID=`@IDPROG@ -u qmaild`
+MYGID=`@IDPROG@ -g indimail`
 HOSTNAME=`uname -n`
 
 if [ -z "$MYUID" -o -z "$MYGID" ]; then

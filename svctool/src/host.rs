@@ -24,6 +24,8 @@
 //! | `SVCTOOL_DATE` | the `date` text in headers and svctool.log | now, `%a %b %e %T %Z %Y` |
 //! | `SVCTOOL_IDS` | `name=id,...` for users and groups | the system databases |
 //! | `SVCTOOL_ALLOW_USER` | `1`: run without root | unset (root required unless `SVCTOOL_ROOT` is set) |
+//! | `SVCTOOL_IDPROG` | the `id` program run scripts ask for the daemon's uid/gid | `/usr/bin/id` |
+//! | `SVCTOOL_LOGUSER` | the user multilog runs as (log/run, log directory owner) | `qmaill` |
 //! | `SVCTOOL_BINDIR` | where tcprules, svc, svstat, queue-fix are looked up first | the directory of the running program |
 
 use std::collections::HashMap;
@@ -52,6 +54,8 @@ pub struct Host {
     pub euid: u32,
     pub allow_user: bool,
     pub bindir: Option<PathBuf>,
+    pub id_prog: String,
+    pub log_user: String,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -115,6 +119,8 @@ impl Host {
             // SAFETY: geteuid cannot fail.
             euid: unsafe { libc::geteuid() },
             bindir,
+            id_prog: env("SVCTOOL_IDPROG").unwrap_or_else(|| "/usr/bin/id".into()),
+            log_user: env("SVCTOOL_LOGUSER").unwrap_or_else(|| "qmaill".into()),
         }
     }
 

@@ -178,6 +178,7 @@ impl<'a> Ctx<'a> {
             "FALSE" => self.host.false_path().to_string(),
             "CHOWN" => chown_path(),
             "RUNDIR" => self.rundir().to_string(),
+            "IDPROG" => self.host.id_prog.clone(),
             "ADMIN_PASS" => self.secret("ADMIN_PASS"),
             _ => String::new(),
         }
@@ -316,8 +317,9 @@ pub fn header(ctx: &Ctx, what: &str) -> String {
 /// The log/run script for log name `logname`.
 pub fn log_run(ctx: &Ctx, logname: &str) -> String {
     format!(
-        "{}exec {p}/bin/setuidgid qmaill \\\n  {p}/sbin/multilog t {}/{logname}\n",
+        "{}exec {p}/bin/setuidgid {} \\\n  {p}/sbin/multilog t {}/{logname}\n",
         header(ctx, "log"),
+        ctx.host.log_user,
         ctx.logdir,
         p = ctx.p()
     )
@@ -441,7 +443,7 @@ pub fn ensure_logdir(ctx: &Ctx) -> Result<(), Stop> {
     let d = ctx.host.disk(&ctx.logdir);
     if !d.is_dir() {
         fsx::mkdir_p(&d, 0o755)?;
-        ctx.host.chown(&d, "qmaill", "nofiles");
+        ctx.host.chown(&d, &ctx.host.log_user, "nofiles");
     }
     Ok(())
 }
