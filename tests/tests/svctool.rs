@@ -1833,3 +1833,265 @@ fn down_flag_creates_down_in_the_service_dir() {
     assert_eq!(r.read("service/qmail-imapd-ssl.993/down"), "");
     assert!(!r.exists("service/qmail-imapd.993"));
 }
+
+// ----- the other service kinds of §3 (one golden each) -----
+
+#[test]
+fn kind_poppass_ssl() {
+    let r = Root::new();
+    check_golden(
+        "kind_poppass",
+        &r,
+        &[
+            "--poppass=106",
+            "--servicedir=/service",
+            "--setpassword=/usr/sbin/vsetpass",
+            "--ssl",
+            "--certfile=/etc/indimail/certs/servercert.pem",
+            "--localip=0",
+        ],
+    );
+    assert_vars(
+        &r.vars("qmail-poppass.106"),
+        &[
+            ("PASSWORD_COMMAND", "/usr/sbin/vsetpass /bin/false"),
+            ("CERTFILE", "/etc/indimail/certs/servercert.pem"),
+            ("MAXPERIP", "10"),
+        ],
+    );
+    let run = r.read("service/qmail-poppass.106/run");
+    assert!(run.contains("-n \\$CERTFILE \\\n-u $MYUID -g $MYGID,qcerts \\$LOCALIP \\$PORT \\\n"));
+}
+
+#[test]
+fn kind_indisrvr() {
+    let r = Root::new();
+    check_golden(
+        "kind_indisrvr",
+        &r,
+        &[
+            "--indisrvr=4000",
+            "--servicedir=/service",
+            "--avguserquota=2097152",
+            "--hardquota=52428800",
+            "--base_path=/home/mail",
+            "--mysqlhost=localhost",
+            "--mysqluser=indimail",
+            "--mysqlpass=ssh-1.5-",
+        ],
+    );
+    assert_vars(
+        &r.vars("indisrvr.4000"),
+        &[
+            ("CNTRL_HOST", "localhost"),
+            ("CNTRL_PASSWD", "ssh-1.5-"),
+            ("CERTFILE", "∅"),
+            ("DATA_TIMEOUT", "300"),
+            ("MYSQL_OPT_RECONNECT", "∅"),
+            ("MYSQL_READ_DEFAULT_FILE", "/etc/indimail/indimail.cnf"),
+        ],
+    );
+}
+
+#[test]
+fn kind_qscanq_fetchmail_fifologger() {
+    let r = Root::new();
+    check_golden(
+        "kind_qscanq",
+        &r,
+        &["--qscanq", "--servicedir=/service", "--scanint=20"],
+    );
+    assert!(r
+        .read("service/qscanq/run")
+        .ends_with("  -l -s 20 /var/indimail/qscanq/root/scanq\n"));
+    assert!(r
+        .read("service/qscanq/init")
+        .contains("/usr/bin/chown qscand:root $svdir/qscanq/supervise\n"));
+    let r = Root::new();
+    check_golden(
+        "kind_fetchmail",
+        &r,
+        &["--fetchmail", "--servicedir=/service", "--silent"],
+    );
+    assert_vars(
+        &r.vars("fetchmail"),
+        &[
+            ("QUEUE_BASE", "/var/indimail/queue"),
+            ("QUEUE_COUNT", "5"),
+            ("SOFT_MEM", "5242880"),
+            ("REJECTSPAM", "∅"),
+            ("SPAMEXITCODE", "∅"),
+        ],
+    );
+    assert!(r
+        .read("service/fetchmail/run")
+        .ends_with("/usr/bin/fetchmail --silent --nodetach -f /etc/indimail/fetchmailrc\"\n"));
+    let r = Root::new();
+    let out = check_golden(
+        "kind_fifologger",
+        &r,
+        &[
+            "--fifologger=/run/indimail/logfifo",
+            "--servicedir=/service",
+        ],
+    );
+    assert_eq!(
+        out.stdout_str(),
+        "Creating fifologger /run/indimail/logfifo in /service\n"
+    );
+    assert_eq!(
+        fs::metadata(r.path("service/qmail-logfifo/variables"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777,
+        0o555
+    );
+}
+
+#[test]
+fn kind_clamd_and_freshclam() {
+    let r = Root::new();
+    // a scanning service without qhpsi: clamd adds it to .options and QHPSI
+    ok(&r.svctool(&["--smtp=25", "--servicedir=/service", "--skipsend"]));
+    check_golden(
+        "kind_clamd",
+        &r,
+        &[
+            "--clamd",
+            "--servicedir=/service",
+            "--clamdPrefix=/usr",
+            "--sysconfdir=/etc/indimail",
+        ],
+    );
+    let q = "/usr/bin/clamdscan %s --fdpass --quiet --no-summary";
+    assert_vars(&r.vars("qmail-smtpd.25"), &[("QHPSI", q)]);
+    assert!(r.vars("qmail-smtpd.25")[".options"].ends_with(&format!(" --qhpsi=\"{q}\"\n")));
+    assert!(r
+        .read("service/clamd/run")
+        .ends_with("exec /usr/sbin/clamd \\\n  --config-file=/etc/indimail/scan.conf\n"));
+    assert!(r.exists("service/freshclam/run"));
+    assert!(!r.exists("service/clamd/variables/.envdir"));
+}
+
+#[test]
+fn kind_mysql_with_a_stub_mysqld() {
+    let r = Root::new();
+    // a mysqld that is MariaDB 10 and knows a few of the flags svctool asks about
+    r.write(
+        "opt/mysql/sbin/mariadbd",
+        "#!/bin/sh\ncase \"$*\" in\n*--version*) echo 'mariadbd  Ver 10.11.6-MariaDB for Linux' ;;\n*) printf '  --memlock   Lock mysqld in memory\\n  --skip-name-resolve\\n  --log-warnings[=#]\\n  --general-log\\n  --slow-query-log\\n' ;;\nesac\n",
+    );
+    fs::set_permissions(
+        r.path("opt/mysql/sbin/mariadbd"),
+        fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    r.write(
+        "etc/indimail/indimail.cnf",
+        "[mysqld]\nsocket = /run/mysqld/mysqld.sock\n",
+    );
+    check_golden(
+        "kind_mysql",
+        &r,
+        &[
+            "--mysql=3306",
+            "--servicedir=/service",
+            "--databasedir=/var/indimail/mysqldb",
+            "--mysqlPrefix=/opt/mysql",
+            "--config=/etc/indimail/indimail.cnf",
+        ],
+    );
+    let run = r.read("service/mysql.3306/run");
+    assert!(run.contains("--memlock \\\n--skip-external-locking \\\n--skip-name-resolve \\\n"));
+    assert!(run.contains("--log-warnings=2 \\\n") && run.ends_with("--pid-file=$PIDFILE 2>&1\n"));
+    let m = fs::metadata(r.path("service/mysql.3306/shutdown")).unwrap();
+    assert_eq!(m.permissions().mode() & 0o7777, 0o500);
+    assert_eq!(
+        fs::metadata(r.path("etc/indimail/logrotate.mysql"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777,
+        0o600
+    );
+    // no .envdir for mysql (§1.5)
+    assert!(!r.exists("service/mysql.3306/variables/.envdir"));
+}
+
+#[test]
+fn kind_svscan_with_resolvconf() {
+    if !Path::new("/usr/bin/unshare").exists() {
+        return blackbox::skip("/usr/bin/unshare missing");
+    }
+    let r = Root::new();
+    r.write("service/dnscache/run", "#!/bin/sh\n");
+    fs::set_permissions(
+        r.path("service/dnscache/run"),
+        fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    r.stub("usr/bin/inotify");
+    check_golden(
+        "kind_svscan_resolvconf",
+        &r,
+        &[
+            "--svscanlog",
+            "--servicedir=/service",
+            "--resolvconf",
+            "--initcmd=/usr/bin/true",
+            "--scanint=60",
+        ],
+    );
+    assert!(r
+        .read("service/.svscan/run")
+        .contains("/usr/bin/mount --bind /etc/indimail/resolv.conf /etc/resolv.conf\n"));
+    assert!(r
+        .read("service/.svscan/shutdown")
+        .contains("/usr/bin/umount /etc/resolv.conf\n"));
+    assert!(r
+        .read("etc/indimail/resolv.conf")
+        .ends_with("search mail.example.com\nnameserver 127.0.0.1\n"));
+    assert!(r.exists("service/resolvconf/run"));
+    let r2 = Root::new();
+    let out = r2.svctool(&["--svscanlog", "--servicedir=/service", "--resolvconf"]);
+    out.assert(
+        111,
+        "Creating svscan log Service Service /service\n",
+        "djb dnscache service is required for --resolvconf\n",
+    );
+}
+
+#[test]
+fn every_catalogue_kind_has_a_test() {
+    // the kinds of spec §3 and the tests above that render them
+    let src = include_str!("svctool.rs");
+    for dir in [
+        "qmail-smtpd.",
+        "qmail-send.",
+        "slowq-send",
+        "defaultqueue",
+        "qmail-qmqpd.",
+        "qmail-qmtpd.",
+        "qmail-imapd.",
+        "qmail-imapd-ssl.",
+        "proxy-pop3d-ssl.",
+        "qmail-poppass.",
+        "indisrvr.",
+        "inlookup.",
+        "pwdlookup",
+        "mysql.3306",
+        "greylist.",
+        "qmail-daned.",
+        "udplogger.",
+        "qmail-logfifo",
+        "qscanq",
+        "clamd",
+        "freshclam",
+        "fetchmail",
+        ".svscan",
+        "resolvconf",
+    ] {
+        assert!(src.matches(dir).count() >= 2, "no test renders {dir}");
+    }
+}
