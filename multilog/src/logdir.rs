@@ -34,6 +34,9 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 /// Output collected for a directory before it is written (and before each read).
 pub const OUT_LIMIT: usize = 128 * 1024;
+/// With fsync on, writeback of `current` is started every this many bytes, so that the
+/// disk works while multilog reads and the fsync at rotation finds little left to write.
+const WRITEBACK_STEP: u64 = 1024 * 1024;
 /// Once `current` is within this many bytes of the size limit, rotate at a line end.
 const LINE_END_WINDOW: u64 = 2000;
 /// Seconds to wait before retrying a failed operation.
@@ -103,6 +106,8 @@ pub struct LogDir {
     current: OwnedFd,
     /// Bytes in `current`.
     bytes: u64,
+    /// Bytes of `current` whose writeback has been started.
+    started: u64,
     size: u64,
     processor: Option<Processor>,
     buf: Vec<u8>,
@@ -151,6 +156,7 @@ impl LogDir {
             _lock: lock,
             current,
             bytes,
+            started: bytes,
             size: spec.size,
             processor,
             buf: Vec::with_capacity(OUT_LIMIT),
@@ -164,6 +170,11 @@ impl LogDir {
     /// Bytes written to `current` so far.
     pub fn bytes(&self) -> u64 {
         self.bytes
+    }
+
+    /// Bytes `current` may still take before a size rotation (None without a limit).
+    pub fn room(&self) -> Option<u64> {
+        (self.size > 0).then(|| self.size.saturating_sub(self.bytes))
     }
 
     /// True if `len` more bytes would not fit in the pending output.
@@ -232,6 +243,10 @@ impl LogDir {
             );
         };
         self.bytes += w as u64;
+        if self.dir.fsync && self.bytes - self.started >= WRITEBACK_STEP {
+            sys::start_writeback(fd, self.started, self.bytes - self.started);
+            self.started = self.bytes;
+        }
         if limited && self.bytes >= self.size - LINE_END_WINDOW && buf[w - 1] == b'\n' {
             self.rotate(catcher);
         }

@@ -21,6 +21,8 @@ pub const PROG: Prog = Prog("multilog");
 
 /// Pending `e` output is written once it reaches this size (and before each read).
 const ALERT_LIMIT: usize = 16 * 1024;
+/// The smallest read (the reference's buffer size).
+const MIN_READ: usize = 1024;
 
 /// An `=file` action: the last selected line, written over the file's first 1001 bytes.
 struct StatusFile {
@@ -124,6 +126,19 @@ impl Outputs {
         for s in &mut self.status {
             s.flush();
         }
+    }
+
+    /// How much to read next: a large piece, but at most half the room left before the
+    /// next size rotation. Input read is at risk until written; a rotation (and its
+    /// processor) in the middle of writing one read would stretch that time, so a read
+    /// should fit in `current`, labels and all.
+    fn read_size(&self) -> usize {
+        self.dirs
+            .iter()
+            .filter_map(LogDir::room)
+            .map(|room| usize::try_from(room / 2).unwrap_or(usize::MAX))
+            .min()
+            .map_or(READ_SIZE, |n| n.clamp(MIN_READ, READ_SIZE))
     }
 
     fn rotate_nonempty(&mut self) {
@@ -231,7 +246,7 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
                 break;
             }
         }
-        let want = if exiting { 1 } else { input.len() };
+        let want = if exiting { 1 } else { out.read_size() };
         let n = match sys::read(0, &mut input[..want]) {
             Ok(0) => break,
             Ok(n) => n,
