@@ -16,7 +16,7 @@ PROGRAMS_tcpclient = tcpclient addcr delcr fixcrio recordio argv0 mconnect-io
 SCRIPTS = tcpclient/scripts/mconnect tcpclient/scripts/tcpcat tcpclient/scripts/who@ \
           tcpclient/scripts/date@ tcpclient/scripts/finger@ tcpclient/scripts/http@
 SCRIPTS += svscan/scripts/svscanboot
-PROGRAMS_svctool   =
+PROGRAMS_svctool   = svctool qmailctl
 PROGRAMS = $(PROGRAMS_envdir) $(PROGRAMS_supervise) $(PROGRAMS_svscan) $(PROGRAMS_multilog) \
            $(PROGRAMS_tcpserver) $(PROGRAMS_tcpclient) $(PROGRAMS_svctool)
 
