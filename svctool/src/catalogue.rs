@@ -105,7 +105,7 @@ fn queue_counts(c: &Ctx, v: &mut Vars) {
     }
 }
 
-fn g_virus(c: &Ctx, v: &mut Vars) {
+pub(crate) fn g_virus(c: &Ctx, v: &mut Vars) {
     let val = match c.o.get("--virus-filter") {
         Some(x) => Val::Set(x.into()),
         None if c.o.flag("--virus-filter") => Val::Set("1".into()),
@@ -124,7 +124,7 @@ fn g_bodycheck(c: &Ctx, v: &mut Vars) {
     set(v, "BODYCHECK", val);
 }
 
-fn g_sync(c: &Ctx, v: &mut Vars) {
+pub(crate) fn g_sync(c: &Ctx, v: &mut Vars) {
     for (f, n) in [
         ("--fsync", "USE_FSYNC"),
         ("--fdatasync", "USE_FDATASYNC"),
@@ -162,7 +162,7 @@ fn spam(c: &Ctx, v: &mut Vars, clear_all: bool) {
     }
 }
 
-fn g_spam(c: &Ctx, v: &mut Vars) {
+pub(crate) fn g_spam(c: &Ctx, v: &mut Vars) {
     spam(c, v, false)
 }
 

@@ -18,7 +18,6 @@ pub mod queue;
 pub mod render;
 pub mod svctool;
 pub mod usage;
-
 pub mod variables;
 
 /// The version line of generated headers and `--version` (DECISIONS S1: the only line of a
@@ -39,14 +38,8 @@ impl Stop {
         Stop {
             code: 1,
             msg: msg.into(),
-            usage: false,
+            usage: true,
         }
-        .with_usage()
-    }
-
-    fn with_usage(mut self) -> Stop {
-        self.usage = true;
-        self
     }
 
     /// A failure with the reference's message and a non-zero exit (DECISIONS S3).

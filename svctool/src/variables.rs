@@ -966,52 +966,12 @@ pub fn queue_param(ctx: &mut Ctx, name: &str) -> Result<(), Stop> {
     Ok(())
 }
 
+use crate::catalogue::{g_spam, g_sync, g_virus};
 use crate::render::{Rule::*, Var};
 
 static QUEUEPARAM_VARS: &[Var] = &[
-    Var("", Group(g_virus_q)),
+    Var("", Group(g_virus)),
     Var("QHPSI", OptOrUnset("--qhpsi")),
-    Var("", Group(g_sync_q)),
-    Var("", Group(g_spam_q)),
+    Var("", Group(g_sync)),
+    Var("", Group(g_spam)),
 ];
-
-fn g_virus_q(c: &Ctx, v: &mut render::Vars) {
-    let val = match c.o.get("--virus-filter") {
-        Some(x) => Val::Set(x.into()),
-        None if c.o.flag("--virus-filter") => Val::Set("1".into()),
-        None => Val::Unset,
-    };
-    render::set(v, "VIRUSCHECK", val);
-}
-
-fn g_sync_q(c: &Ctx, v: &mut render::Vars) {
-    for (f, n) in [
-        ("--fsync", "USE_FSYNC"),
-        ("--fdatasync", "USE_FDATASYNC"),
-        ("--syncdir", "USE_SYNCDIR"),
-    ] {
-        if c.o.flag(f) {
-            render::set(v, n, Val::Set("1".into()));
-        }
-    }
-}
-
-fn g_spam_q(c: &Ctx, v: &mut render::Vars) {
-    match c.o.get("--spamfilter") {
-        Some(sf) => {
-            render::set(v, "SPAMFILTER", Val::Set(sf.into()));
-            render::set(v, "MAKE_SEEKABLE", Val::Set("1".into()));
-            match c.o.get("--spamexitcode") {
-                Some(e) => {
-                    render::set(v, "SPAMEXITCODE", Val::Set(e.into()));
-                    let r =
-                        c.o.get("--rejectspam")
-                            .map_or(Val::Unset, |r| Val::Set(r.into()));
-                    render::set(v, "REJECTSPAM", r);
-                }
-                None => render::set(v, "SPAMEXITCODE", Val::Unset),
-            }
-        }
-        None => render::set(v, "SPAMFILTER", Val::Unset),
-    }
-}
