@@ -15,6 +15,7 @@ use std::ffi::OsStr;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 use std::time::Duration;
 
 /// What the parent hands a connection child.
@@ -27,6 +28,8 @@ pub struct Conn {
     /// Live children including this one, and the limit, for the status line.
     pub children: u64,
     pub limit: u64,
+    /// Bytes of the banner the parent already sent.
+    pub banner_sent: usize,
 }
 
 /// Leave the child at once: no destructors, no stdio flush (the parent's buffers
@@ -50,14 +53,14 @@ pub fn ip_text(ip: IpAddr, force_v6: bool) -> String {
 }
 
 /// The TCP6* form: always IPv6 text (`::ffff:a.b.c.d` for IPv4).
-fn ip6_text(ip: IpAddr) -> String {
+pub fn ip6_text(ip: IpAddr) -> String {
     match ip {
         IpAddr::V4(a) => fmt_ip6(&a.to_ipv6_mapped()),
         IpAddr::V6(a) => fmt_ip6(&a),
     }
 }
 
-fn is_v4(ip: IpAddr) -> bool {
+pub fn is_v4(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(_) => true,
         IpAddr::V6(a) => mapped_v4(&a).is_some(),
@@ -65,7 +68,7 @@ fn is_v4(ip: IpAddr) -> bool {
 }
 
 /// Put the connection on fds 0 and 1 (inheritable), close the original.
-fn connection_to_stdio(fd: OwnedFd) {
+pub fn connection_to_stdio(fd: OwnedFd) {
     let fd: RawFd = fd.into_raw_fd();
     // SAFETY: dup2/fcntl/close on descriptors this process owns.
     unsafe {
@@ -83,7 +86,7 @@ fn connection_to_stdio(fd: OwnedFd) {
 }
 
 /// The child's signal state before the program: the parent's mask back, SIGPIPE default.
-fn restore_signals(srv: &Server) {
+pub fn restore_signals(srv: &Server) {
     // SAFETY: sigprocmask/signal with valid arguments.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
@@ -104,8 +107,9 @@ pub fn serve(srv: &Server, conn: Conn) -> ! {
     }
 }
 
-fn banner(srv: &Server, fd: RawFd) {
-    if !srv.opts.banner.is_empty() && !write_all(fd, &srv.opts.banner) {
+fn banner(srv: &Server, fd: RawFd, sent: usize) {
+    let rest = srv.opts.banner.get(sent..).unwrap_or_default();
+    if !rest.is_empty() && !write_all(fd, rest) {
         let e = std::io::Error::last_os_error();
         srv.log
             .drop_connection(format_args!("unable to print banner: {}", errstr(&e)));
@@ -113,35 +117,160 @@ fn banner(srv: &Server, fd: RawFd) {
     }
 }
 
-fn serve_unix(srv: &Server, conn: Conn) -> ! {
-    let log = srv.log;
-    let pid = std::process::id();
-    let path = srv.unix_path.as_deref().unwrap_or(std::path::Path::new(""));
-    let shown = Safe(path.as_os_str().as_bytes());
-    log.at(2, format_args!("pid {pid} from {shown}"));
-    let fd = std::os::fd::AsRawFd::as_raw_fd(&conn.fd);
-    banner(srv, fd);
-    let mut env = Env::inherited();
-    env.set("PROTO", "UNIX");
-    env.set("UNIXLOCALPATH", path);
-    log.at(2, format_args!("ok {pid} [{shown}]"));
-    connection_to_stdio(conn.fd);
-    restore_signals(srv);
-    if u64::from(conn.same_ip) >= srv.opts.maxperip {
-        log.drop_connection(format_args!(
-            "no slots for {shown}, perIPlimit {}: access denied",
-            srv.opts.maxperip
-        ));
-        exit(111);
+/// Where the connection's environment changes go: the child's [`Env`], or the fast
+/// path's preallocated block (`spawn`). Later changes replace earlier ones.
+pub trait EnvSink {
+    fn set(&mut self, name: &[u8], value: &[u8]);
+    fn unset(&mut self, name: &[u8]);
+}
+
+impl EnvSink for Env {
+    fn set(&mut self, name: &[u8], value: &[u8]) {
+        Env::set(self, OsStr::from_bytes(name), OsStr::from_bytes(value));
     }
-    log.at(
-        2,
-        format_args!(
-            "status: {}/{} un-encrypted session, pid={pid}, IP {shown}",
-            conn.children, conn.limit
-        ),
-    );
-    srv.program.run(&env, &log)
+    fn unset(&mut self, name: &[u8]) {
+        Env::unset(self, OsStr::from_bytes(name));
+    }
+}
+
+fn set_opt(env: &mut impl EnvSink, name: &[u8], value: Option<&[u8]>) {
+    match value {
+        Some(v) => env.set(name, v),
+        None => env.unset(name),
+    }
+}
+
+/// What is known about a TCP connection once the lookups are done.
+pub struct Facts<'a> {
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    pub remote_ip: &'a str,
+    pub local_ip: &'a str,
+    pub local_host: Option<&'a [u8]>,
+    pub remote_host: Option<&'a str>,
+    pub paranoid: Option<&'a str>,
+    pub info: Option<&'a [u8]>,
+}
+
+/// A port number as text, without allocating.
+fn port_text(port: u16, buf: &mut [u8; 5]) -> &[u8] {
+    let mut n = port;
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+/// The TCP connection variables of §1.5 (steps 5-7).
+pub fn tcp_env(srv: &Server, f: &Facts<'_>, env: &mut impl EnvSink) {
+    let v4 = is_v4(f.peer.ip()) && !srv.opts.force_v6;
+    let (mut lp, mut rp) = ([0u8; 5], [0u8; 5]);
+    let lport = port_text(f.local.port(), &mut lp);
+    let rport = port_text(f.peer.port(), &mut rp);
+    env.set(b"PROTO", if v4 { b"TCP" } else { b"TCP6" });
+    env.set(b"TCPLOCALIP", f.local_ip.as_bytes());
+    env.set(b"TCPLOCALPORT", lport);
+    set_opt(env, b"TCPLOCALHOST", f.local_host);
+    if srv.sock6 {
+        env.set(b"TCP6LOCALIP", ip6_text(f.local.ip()).as_bytes());
+        env.set(b"TCP6LOCALPORT", lport);
+        set_opt(env, b"TCP6LOCALHOST", f.local_host);
+    }
+    if let Some(name) = f.paranoid {
+        env.set(b"TCPPARANOID", name.as_bytes());
+    }
+    let remote_host = f.remote_host.map(str::as_bytes);
+    env.set(b"TCPREMOTEIP", f.remote_ip.as_bytes());
+    env.set(b"TCPREMOTEPORT", rport);
+    set_opt(env, b"TCPREMOTEHOST", remote_host);
+    if srv.sock6 {
+        env.set(b"TCP6REMOTEIP", ip6_text(f.peer.ip()).as_bytes());
+        env.set(b"TCP6REMOTEPORT", rport);
+        set_opt(env, b"TCP6REMOTEHOST", remote_host);
+        if let SocketAddr::V6(a) = f.peer {
+            if a.scope_id() != 0 && mapped_v4(a.ip()).is_none() {
+                if let Some(name) = net::interface_name(a.scope_id()) {
+                    env.set(b"TCP6INTERFACE", name.as_bytes());
+                }
+            }
+        }
+    }
+    set_opt(env, b"TCPREMOTEINFO", f.info);
+    if srv.sock6 {
+        set_opt(env, b"TCP6REMOTEINFO", f.info);
+    }
+}
+
+/// The UNIX-socket variables.
+pub fn unix_env(srv: &Server, env: &mut impl EnvSink) {
+    let path = srv.unix_path.as_deref().unwrap_or(Path::new(""));
+    env.set(b"PROTO", b"UNIX");
+    env.set(b"UNIXLOCALPATH", path.as_os_str().as_bytes());
+}
+
+/// What the rules said (step 8).
+pub struct Verdict {
+    pub deny: bool,
+    pub maxperip: u64,
+}
+
+/// Look the client up in the `-x` rules and apply the rule's items to `env`. An
+/// error is a rules file that cannot be read (a missing one is fine with `-X`).
+pub fn apply_rules(
+    srv: &Server,
+    f: &Facts<'_>,
+    env: &mut impl EnvSink,
+) -> std::io::Result<Verdict> {
+    let mut v = Verdict {
+        deny: false,
+        maxperip: srv.opts.maxperip,
+    };
+    let Some(path) = &srv.opts.rules else {
+        return Ok(v);
+    };
+    let cdb = match Cdb::open(path) {
+        Ok(cdb) => cdb,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && srv.opts.rules_missing_ok => {
+            return Ok(v)
+        }
+        Err(e) => return Err(e),
+    };
+    let info_text = f.info.map(String::from_utf8_lossy);
+    let who = Peer {
+        ip: f.remote_ip,
+        host: f.remote_host,
+        info: info_text.as_deref(),
+    };
+    if let Some(found) = rules::lookup(&cdb, &who)? {
+        for item in rules::items(found.data) {
+            match item {
+                Item::Deny => v.deny = true,
+                Item::Set(name, value) => {
+                    if name == b"MAXPERIP" {
+                        v.maxperip = scan_ulong(value);
+                    }
+                    env.set(name, value);
+                }
+                Item::Unset(name) => env.unset(name),
+            }
+        }
+    }
+    Ok(v)
+}
+
+/// `unable to read FILE: err` for a rules file (drops the connection).
+pub fn log_unreadable_rules(srv: &Server, e: &std::io::Error) {
+    let path = srv.opts.rules.as_deref().unwrap_or(Path::new(""));
+    srv.log.drop_connection(format_args!(
+        "unable to read {}: {}",
+        path.display(),
+        errstr(e)
+    ));
 }
 
 /// A field that may be missing, shown empty.
@@ -149,11 +278,77 @@ fn opt(s: Option<&[u8]>) -> Safe<'_> {
     Safe(s.unwrap_or_default())
 }
 
-fn set_or_unset(env: &mut Env, name: &str, value: Option<&[u8]>) {
-    match value {
-        Some(v) => env.set(name, OsStr::from_bytes(v)),
-        None => env.unset(name),
+/// The `pid P from IP` line (step 2).
+pub fn log_pid(srv: &Server, pid: u32, ip: &[u8]) {
+    srv.log.at(2, format_args!("pid {pid} from {}", Safe(ip)));
+}
+
+/// The `ok`/`deny` line (step 9).
+pub fn log_verdict(srv: &Server, pid: u32, f: &Facts<'_>, v: &Verdict) {
+    srv.log.at(
+        2,
+        format_args!(
+            "{} {pid} {}[{}]{} {}[{}]{}:{}:maxperip={}",
+            if v.deny { "deny" } else { "ok" },
+            opt(f.local_host),
+            Safe(f.local_ip.as_bytes()),
+            f.local.port(),
+            opt(f.remote_host.map(str::as_bytes)),
+            Safe(f.remote_ip.as_bytes()),
+            opt(f.info),
+            f.peer.port(),
+            v.maxperip,
+        ),
+    );
+}
+
+/// The UNIX form of the `ok` line.
+pub fn log_unix_ok(srv: &Server, pid: u32, path: &[u8]) {
+    srv.log.at(2, format_args!("ok {pid} [{}]", Safe(path)));
+}
+
+/// The session line (step 12).
+pub fn log_session(srv: &Server, pid: u32, children: u64, limit: u64, ip: &[u8]) {
+    srv.log.at(
+        2,
+        format_args!(
+            "status: {children}/{limit} un-encrypted session, pid={pid}, IP {}",
+            Safe(ip)
+        ),
+    );
+}
+
+/// The child-side per-IP message (step 11).
+pub fn log_no_slots(srv: &Server, ip: &[u8], maxperip: u64) {
+    let what = if srv.unix_path.is_some() {
+        "no slots"
+    } else {
+        "no ip slots"
+    };
+    srv.log.drop_connection(format_args!(
+        "{what} for {}, perIPlimit {maxperip}: access denied",
+        Safe(ip)
+    ));
+}
+
+fn serve_unix(srv: &Server, conn: Conn) -> ! {
+    let pid = std::process::id();
+    let path = srv.unix_path.as_deref().unwrap_or(Path::new(""));
+    let shown = path.as_os_str().as_bytes();
+    log_pid(srv, pid, shown);
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&conn.fd);
+    banner(srv, fd, conn.banner_sent);
+    let mut env = Env::inherited();
+    unix_env(srv, &mut env);
+    log_unix_ok(srv, pid, shown);
+    connection_to_stdio(conn.fd);
+    restore_signals(srv);
+    if u64::from(conn.same_ip) >= srv.opts.maxperip {
+        log_no_slots(srv, shown, srv.opts.maxperip);
+        exit(111);
     }
+    log_session(srv, pid, conn.children, conn.limit, shown);
+    srv.program.run(&env, &srv.log)
 }
 
 fn serve_tcp(srv: &Server, conn: Conn, peer: SocketAddr) -> ! {
@@ -162,7 +357,7 @@ fn serve_tcp(srv: &Server, conn: Conn, peer: SocketAddr) -> ! {
     let pid = std::process::id();
     let fd = std::os::fd::AsRawFd::as_raw_fd(&conn.fd);
     let remote_ip = ip_text(peer.ip(), o.force_v6);
-    log.at(2, format_args!("pid {pid} from {remote_ip}"));
+    log_pid(srv, pid, remote_ip.as_bytes());
 
     // Step 3: socket options and the banner, before any lookup.
     if o.kill_ip_options {
@@ -171,9 +366,9 @@ fn serve_tcp(srv: &Server, conn: Conn, peer: SocketAddr) -> ! {
     if o.nodelay {
         net::set_nodelay(fd);
     }
-    banner(srv, fd);
+    banner(srv, fd, conn.banner_sent);
 
-    // Steps 4-5: the local side.
+    // Steps 4-7: the local name, the remote name, ident.
     let local = match net::local_addr(fd) {
         Ok(a) => a,
         Err(e) => {
@@ -186,151 +381,55 @@ fn serve_tcp(srv: &Server, conn: Conn, peer: SocketAddr) -> ! {
         None => dns::reverse(local.ip()).map(String::into_bytes),
     };
     let local_ip = ip_text(local.ip(), o.force_v6);
-    let mut env = Env::inherited();
-    env.set(
-        "PROTO",
-        if is_v4(peer.ip()) && !o.force_v6 {
-            "TCP"
-        } else {
-            "TCP6"
-        },
-    );
-    env.set("TCPLOCALIP", &local_ip);
-    env.set("TCPLOCALPORT", local.port().to_string());
-    set_or_unset(&mut env, "TCPLOCALHOST", local_host.as_deref());
-    if srv.sock6 {
-        env.set("TCP6LOCALIP", ip6_text(local.ip()));
-        env.set("TCP6LOCALPORT", local.port().to_string());
-        set_or_unset(&mut env, "TCP6LOCALHOST", local_host.as_deref());
-    }
-
-    // Step 6: the remote side.
     let mut remote_host: Option<String> = None;
+    let mut paranoid: Option<String> = None;
     if o.remote_host {
         remote_host = dns::reverse(peer.ip());
         if o.paranoid {
-            if let Some(name) = remote_host.take_if(|n| !dns::forward_confirms(n, peer.ip())) {
-                env.set("TCPPARANOID", name);
-            }
+            paranoid = remote_host.take_if(|n| !dns::forward_confirms(n, peer.ip()));
         }
     }
-    env.set("TCPREMOTEIP", &remote_ip);
-    env.set("TCPREMOTEPORT", peer.port().to_string());
-    set_or_unset(
-        &mut env,
-        "TCPREMOTEHOST",
-        remote_host.as_deref().map(str::as_bytes),
-    );
-    if srv.sock6 {
-        env.set("TCP6REMOTEIP", ip6_text(peer.ip()));
-        env.set("TCP6REMOTEPORT", peer.port().to_string());
-        set_or_unset(
-            &mut env,
-            "TCP6REMOTEHOST",
-            remote_host.as_deref().map(str::as_bytes),
-        );
-        if let SocketAddr::V6(a) = peer {
-            if a.scope_id() != 0 && mapped_v4(a.ip()).is_none() {
-                if let Some(name) = net::interface_name(a.scope_id()) {
-                    env.set("TCP6INTERFACE", name);
-                }
-            }
-        }
-    }
-
-    // Step 7: ident.
     let info = if o.ident {
         dns::ident(local, peer, Duration::from_secs(o.ident_timeout))
     } else {
         None
     };
-    set_or_unset(&mut env, "TCPREMOTEINFO", info.as_deref());
-    if srv.sock6 {
-        set_or_unset(&mut env, "TCP6REMOTEINFO", info.as_deref());
-    }
+    let facts = Facts {
+        peer,
+        local,
+        remote_ip: &remote_ip,
+        local_ip: &local_ip,
+        local_host: local_host.as_deref(),
+        remote_host: remote_host.as_deref(),
+        paranoid: paranoid.as_deref(),
+        info: info.as_deref(),
+    };
+    let mut env = Env::inherited();
+    tcp_env(srv, &facts, &mut env);
 
-    // Step 8: rules.
-    let mut maxperip = o.maxperip;
-    let mut deny = false;
-    if let Some(path) = &o.rules {
-        let info_text = info.as_deref().map(String::from_utf8_lossy);
-        let who = Peer {
-            ip: &remote_ip,
-            host: remote_host.as_deref(),
-            info: info_text.as_deref(),
-        };
-        let unreadable = |e: &std::io::Error| -> ! {
-            log.drop_connection(format_args!(
-                "unable to read {}: {}",
-                path.display(),
-                errstr(e)
-            ));
+    // Steps 8-9: rules and the verdict.
+    let verdict = match apply_rules(srv, &facts, &mut env) {
+        Ok(v) => v,
+        Err(e) => {
+            log_unreadable_rules(srv, &e);
             exit(111)
-        };
-        match Cdb::open(path) {
-            Ok(cdb) => match rules::lookup(&cdb, &who) {
-                Ok(Some(found)) => {
-                    for item in rules::items(found.data) {
-                        match item {
-                            Item::Deny => deny = true,
-                            Item::Set(name, value) => {
-                                if name == b"MAXPERIP" {
-                                    maxperip = scan_ulong(value);
-                                }
-                                env.set(OsStr::from_bytes(name), OsStr::from_bytes(value));
-                            }
-                            Item::Unset(name) => env.unset(OsStr::from_bytes(name)),
-                        }
-                    }
-                }
-                Ok(None) => {}
-                Err(e) => unreadable(&e),
-            },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && o.rules_missing_ok => {}
-            Err(e) => unreadable(&e),
         }
-    }
-
-    // Step 9: the verdict.
-    log.at(
-        2,
-        format_args!(
-            "{} {pid} {}[{}]{} {}[{}]{}:{}:maxperip={maxperip}",
-            if deny { "deny" } else { "ok" },
-            opt(local_host.as_deref()),
-            Safe(local_ip.as_bytes()),
-            local.port(),
-            opt(remote_host.as_deref().map(str::as_bytes)),
-            Safe(remote_ip.as_bytes()),
-            opt(info.as_deref()),
-            peer.port(),
-        ),
-    );
-    if deny {
+    };
+    log_verdict(srv, pid, &facts, &verdict);
+    if verdict.deny {
         exit(100);
     }
 
     // Steps 10-11: stdio, signals, the child-side per-IP limit.
     connection_to_stdio(conn.fd);
     restore_signals(srv);
-    if u64::from(conn.same_ip) >= maxperip {
-        log.drop_connection(format_args!(
-            "no ip slots for {}, perIPlimit {maxperip}: access denied",
-            Safe(remote_ip.as_bytes())
-        ));
+    if u64::from(conn.same_ip) >= verdict.maxperip {
+        log_no_slots(srv, remote_ip.as_bytes(), verdict.maxperip);
         exit(111);
     }
 
     // Step 12: the program.
-    log.at(
-        2,
-        format_args!(
-            "status: {}/{} un-encrypted session, pid={pid}, IP {}",
-            conn.children,
-            conn.limit,
-            Safe(remote_ip.as_bytes())
-        ),
-    );
+    log_session(srv, pid, conn.children, conn.limit, remote_ip.as_bytes());
     srv.program.run(&env, &log)
 }
 

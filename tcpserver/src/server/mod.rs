@@ -14,12 +14,14 @@ pub mod net;
 pub mod options;
 pub mod privs;
 pub mod program;
+pub mod spawn;
 
 use indicore::{errstr, Failure, Prog};
 use limits::IpTable;
 use log::Log;
 use options::{Endpoint, LimitSpec, Options};
 use program::Program;
+use spawn::{Fast, Spawner};
 use std::ffi::OsString;
 use std::io;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6};
@@ -153,6 +155,7 @@ fn start(opts: Options) -> Result<i32, Failure> {
         limit_file,
         children: 0,
         backoff_until: None,
+        fast: Spawner::new(&srv),
     };
     parent.serve(&listener, &signal_fd)
 }
@@ -235,6 +238,8 @@ struct Parent<'a> {
     limit_file: Option<PathBuf>,
     children: u64,
     backoff_until: Option<Instant>,
+    /// The clone-and-exec path, when the options allow it.
+    fast: Option<Spawner>,
 }
 
 #[derive(Default)]
@@ -331,6 +336,23 @@ impl Parent<'_> {
             return;
         }
         self.children += 1;
+        let mut banner_sent = 0;
+        if let Some(fast) = self.fast.as_mut() {
+            let raw = fd.as_raw_fd();
+            match fast.serve(self.srv, raw, peer, same_ip, self.children, self.limit) {
+                Fast::Spawned(pid) => return self.table.insert(pid, ip),
+                Fast::ExecFailed(pid, e) => {
+                    self.table.insert(pid, ip);
+                    self.srv.log.drop_connection(format_args!(
+                        "unable to run {}: {}",
+                        self.srv.program.name(),
+                        errstr(&e)
+                    ));
+                    return;
+                }
+                Fast::Fork { banner_sent: n } => banner_sent = n,
+            }
+        }
         // SAFETY: the parent is single-threaded; the child only runs the connection
         // sequence and leaves with _exit or exec.
         let pid = unsafe { libc::fork() };
@@ -343,6 +365,7 @@ impl Parent<'_> {
                     same_ip,
                     children: self.children,
                     limit: self.limit,
+                    banner_sent,
                 },
             ),
             -1 => {
