@@ -714,6 +714,63 @@ fn check19_program_that_cannot_run() {
     );
 }
 
+/// `-H -R -l L` starts programs without a full fork; `-H -r -l L` (ident refused at
+/// once on loopback) goes through the forked child. Both must give the program the same
+/// environment and write the same log lines.
+#[test]
+fn fast_and_forked_paths_agree() {
+    let t = tmp();
+    let prog = print_env(t.path());
+    let cdb = rules(
+        t.path(),
+        "a.cdb",
+        "127.0.0.1:allow,X=\"rule\",!HOME,MAXPERIP=\"7\"\n",
+    );
+    let mut seen = Vec::new();
+    for ident in ["-R", "-r"] {
+        let s = Server::start(
+            t.path(),
+            &[
+                "-v1H", ident, "-t", "5", "-l", "L", "-x", &cdb, "0", "0", &prog,
+            ],
+            &[("HOME", "/h"), ("TCPREMOTEINFO", "stale")],
+        );
+        let mut c = connect(local(s.port));
+        let rport = c.local_addr().unwrap().port();
+        let mut out = String::new();
+        c.read_to_string(&mut out).unwrap();
+        let log = s.wait_log("sigchild");
+        let pid = log
+            .lines()
+            .find_map(|l| l.strip_prefix("tcpserver: pid "))
+            .and_then(|r| r.split(' ').next())
+            .unwrap()
+            .to_string();
+        let norm = |x: &str| {
+            x.replace(&pid, "PID")
+                .replace(&rport.to_string(), "RPORT")
+                .replace(&s.port.to_string(), "PORT")
+                .replace(&s.pid().to_string(), "SERVER")
+        };
+        let mut log_lines: Vec<String> = log.lines().map(norm).collect();
+        log_lines.sort();
+        seen.push((env_of(&norm(&out)), log_lines));
+    }
+    assert_eq!(seen[0], seen[1]);
+    let (env, log) = &seen[0];
+    assert!(
+        env.contains(&"X=rule".to_string()) && !env.iter().any(|v| v.starts_with("HOME=")),
+        "{env:?}"
+    );
+    assert!(!env.iter().any(|v| v.contains("INFO")), "{env:?}");
+    assert!(
+        log.contains(
+            &"tcpserver: ok PID L[127.0.0.1]PORT [127.0.0.1]:RPORT:maxperip=7".to_string()
+        ),
+        "{log:?}"
+    );
+}
+
 // ----------------------------------------------------------------------------------------
 // 20-23: rules
 

@@ -161,7 +161,7 @@ impl Spawner {
     pub fn new(srv: &Server) -> Option<Spawner> {
         let o = &srv.opts;
         let tcp_ok = !o.remote_host && !o.ident && o.local_name.is_some();
-        if srv.unix_path.is_none() && !tcp_ok {
+        if (srv.unix_path.is_none() && !tcp_ok) || o.tls.certfile.is_some() {
             return None;
         }
         let Program::Exec(argv) = &srv.program;
