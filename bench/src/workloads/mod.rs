@@ -5,7 +5,9 @@
 //! something else (memory) get their own `run` function here.
 
 mod chain;
+mod multilog;
 mod supervise;
+mod tai64n;
 mod tcprules;
 mod tcpserver;
 
@@ -18,6 +20,9 @@ pub const NAMES: &[&str] = &[
     "chain",
     "supervise-restart",
     "supervise-memory",
+    "multilog",
+    "tai64n",
+    "tai64nlocal",
     "tcpserver",
     "tcprules",
 ];
@@ -36,6 +41,19 @@ pub fn run(opts: &Options) -> Result<()> {
     // Workloads that are not time per operation print their own report.
     let within = match opts.workload.as_str() {
         "supervise-memory" => Some(supervise::memory_report(&ours, &theirs)?),
+        "multilog" => Some(multilog::report(&ours, &theirs, opts.rounds, opts.verbose)?),
+        "tai64n" => Some(tai64n::tai64n_report(
+            &ours,
+            &theirs,
+            opts.rounds,
+            opts.verbose,
+        )?),
+        "tai64nlocal" => Some(tai64n::tai64nlocal_report(
+            &ours,
+            &theirs,
+            opts.rounds,
+            opts.verbose,
+        )?),
         _ => None,
     };
     if let Some(within) = within {
