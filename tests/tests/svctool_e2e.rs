@@ -6,8 +6,8 @@
 //! through `.envdir`), the connection shows in the multilog output, a deny rule makes
 //! tcpserver refuse, and `svctool --rmsvc` takes the service out.
 //!
-//! The service runs under svscan when the workspace has it, else under a supervise pair
-//! (service and log) joined by a pipe, as svscan would join them. Root only (tcpserver
+//! The service runs under svscan, and under a supervise pair (service and log) joined by a
+//! pipe, as svscan joins them. Root only (tcpserver
 //! drops to the uid/gid the run script passes); 127.0.0.1 and a free high port only.
 
 use blackbox::{bin_dir, is_root, skip, Cmd};
@@ -148,10 +148,35 @@ impl Site {
 }
 
 #[test]
-fn qmqpd_tree_runs_end_to_end() {
+fn qmqpd_tree_runs_end_to_end_under_supervise() {
     if !is_root() {
         return skip("needs root: tcpserver changes to the uid and gid the run script passes");
     }
+    end_to_end(false);
+}
+
+#[test]
+fn qmqpd_tree_runs_end_to_end_under_svscan() {
+    if !is_root() {
+        return skip("needs root: tcpserver changes to the uid and gid the run script passes");
+    }
+    if !bin_dir().join("svscan").is_file() {
+        return skip("svscan is not built");
+    }
+    // svscan starts a log service as `supervise log NAME`; a supervise that only takes
+    // `supervise dir` cannot run it (the two programs must agree first)
+    let probe = tempfile::tempdir().unwrap();
+    let out = Cmd::bin("supervise")
+        .cwd(probe.path())
+        .args(["log", "nothere"])
+        .run();
+    if out.stderr_str().contains("usage") {
+        return skip("supervise does not accept svscan's `supervise log NAME` form yet");
+    }
+    end_to_end(true);
+}
+
+fn end_to_end(use_svscan: bool) {
     let site = Site::new();
     let port = free_port().to_string();
     let svc = site.s(&format!("service/qmail-qmqpd.{port}"));
@@ -188,14 +213,15 @@ fn qmqpd_tree_runs_end_to_end() {
 
     // run it the way svscan does: the service's output piped into its log service
     let env = |c: &mut Command| {
+        // svscan runs `supervise` from PATH: ours, not a system daemontools
         c.env_clear()
-            .env("PATH", "/usr/bin:/bin")
+            .env("PATH", blackbox::test_path())
             .env("DISABLE_RUN", "1")
             .process_group(0);
     };
     let mut procs = Group(Vec::new());
     let svscan = bin_dir().join("svscan");
-    if svscan.is_file() {
+    if use_svscan {
         let mut c = Command::new(&svscan);
         env(&mut c);
         c.arg(site.p("service"))
