@@ -19,7 +19,7 @@ use std::time::Duration;
 
 pub const PROG: Prog = Prog("tcpclient");
 
-const OPTIONS: &str = "dDvqQhHrRi:p:t:T:l:a:e46I:n:c:s:m:f:M:L:z";
+const OPTIONS: &str = "dDvqQhHrRi:p:t:T:l:a:e46I:n:C:c:s:m:f:M:L:z";
 const USAGE: &str = "usage: tcpclient [ -46hHrRdDqQmvz ]
  [ -i localip ]
  [ -p localport ]
@@ -100,6 +100,7 @@ fn parse(args: &[OsString]) -> Result<(Config, &[OsString]), Failure> {
                 None => return Err(Failure::usage(USAGE)),
             },
             b'n' => c.tls.certfile = Some(arg.to_owned()),
+            b'C' => c.tls.certdir = Some(arg.to_owned()),
             b'c' => c.tls.cafile = arg.to_owned(),
             b'L' => c.tls.crlfile = arg.to_owned(),
             b's' => match Starttls::parse(arg) {
@@ -238,6 +239,17 @@ fn connect_and_run(config: &Config, rest: &[OsString]) -> Result<i32, Failure> {
         return Err(fatal100("STARTTLS options require Certificates"));
     }
 
+    // The TLS context is ready before connecting, so a bad file fails at once.
+    let tls_client = if config.tls.enabled() {
+        Some(tls::client::configure(&config.tls, &host).map_err(|lines| {
+            for l in lines {
+                log.warn(format_args!("{l}"));
+            }
+            Failure::temp("unable to initialize TLS")
+        })?)
+    } else {
+        None
+    };
     let mut env = Env::inherited();
     let resolver = Resolver::new();
     let sock = if unix {
@@ -250,8 +262,9 @@ fn connect_and_run(config: &Config, rest: &[OsString]) -> Result<i32, Failure> {
         sock
     };
 
-    if config.tls.enabled() {
-        return Err(tls::start(&config.tls));
+    if let Some(client) = tls_client {
+        let idle = Duration::from_secs(config.data_timeout);
+        return tls::client::session(client, &config.tls, &sock, prog, &mut env, idle);
     }
     if prog.is_empty() {
         let idle = Duration::from_secs(config.data_timeout);

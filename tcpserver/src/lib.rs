@@ -10,3 +10,4 @@ pub mod rules;
 pub mod server;
 pub mod tcprules;
 pub mod tcprulescheck;
+pub mod tls;

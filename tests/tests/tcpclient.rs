@@ -77,9 +77,13 @@ fn usage_without_host_or_port() {
 fn illegal_options_print_usage() {
     let out = client().args(["-V", "0", "0"]).run();
     out.assert(100, "", &format!("tcpclient: illegal option -- V\n{USAGE}"));
-    // -C is in the usage text but not accepted, as in the reference.
-    let out = client().args(["-C", "d", "0", "0"]).run();
-    out.assert(100, "", &format!("tcpclient: illegal option -- C\n{USAGE}"));
+    // -C certdir, in the usage text, is accepted (U13; the reference refuses it).
+    let out = client().args(["-C"]).run();
+    out.assert(
+        100,
+        "",
+        &format!("tcpclient: option requires an argument -- C\n{USAGE}"),
+    );
     let out = client().arg("-t").run();
     out.assert(
         100,
@@ -296,12 +300,12 @@ fn exec_failure() {
 }
 
 #[test]
-fn tls_is_refused_until_it_lands() {
+fn tls_with_a_missing_certificate_fails_before_connecting() {
     let (server, _rx) = greeter(LOCALHOST, b"");
     let out = client()
         .args([
             "-n",
-            "",
+            "/nonexistent/clientcert.pem",
             "-H",
             "-R",
             "-l0",
@@ -311,9 +315,10 @@ fn tls_is_refused_until_it_lands() {
         ])
         .run();
     assert_eq!(out.code, Some(111), "{out:?}");
-    assert!(
-        out.stderr_str()
-            .starts_with("tcpclient: fatal: unable to initialize TLS"),
+    assert_eq!(
+        out.stderr_str(),
+        "tcpclient: unable to load certificate: /nonexistent/clientcert.pem: file does not exist\n\
+         tcpclient: fatal: unable to initialize TLS\n",
         "{out:?}"
     );
 }

@@ -1,0 +1,401 @@
+//! The TLS engine every program here shares (DECISIONS U10): a handshake with a
+//! deadline, then a single-threaded poll(2) loop that relays plaintext between the TLS
+//! connection and a local pair of descriptors (a program's pipes, or stdin and stdout).
+//!
+//! Both directions close on their own: when the peer ends (close_notify or a TCP end)
+//! the local side sees end of file once everything is written to it; when the local side
+//! ends, close_notify goes out and the socket is shut down for writing; the relay ends
+//! when both directions are done, or when the local reader has gone away and nothing is
+//! left to send. Neither side moving for the idle time ends it too.
+
+use rustls::Connection;
+use std::io::{self, Read, Write};
+use std::os::fd::RawFd;
+use std::time::{Duration, Instant};
+
+/// Plaintext read from the local side at a time. More is read only once rustls has
+/// handed everything before it to the kernel, whose socket buffer does the pipelining.
+const CHUNK: usize = 64 * 1024;
+/// What one write to a descriptor we do not own (stdout) may carry after POLLOUT.
+const SHARED_WRITE: usize = 4096;
+
+/// A descriptor read and written without blocking (the network side).
+pub struct Fd(pub RawFd);
+
+impl Read for Fd {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            // SAFETY: read into a live buffer of its length.
+            let n = unsafe { libc::read(self.0, buf.as_mut_ptr().cast(), buf.len()) };
+            if n >= 0 {
+                return Ok(n as usize);
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    }
+}
+
+impl Write for Fd {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        loop {
+            // SAFETY: send/write from a live buffer of its length. MSG_NOSIGNAL keeps
+            // a reset peer from killing us with SIGPIPE.
+            let mut n = unsafe {
+                libc::send(self.0, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL)
+            };
+            if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOTSOCK) {
+                // SAFETY: as above, for a descriptor that is not a socket.
+                n = unsafe { libc::write(self.0, buf.as_ptr().cast(), buf.len()) };
+            }
+            if n >= 0 {
+                return Ok(n as usize);
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Put a descriptor in non-blocking mode.
+pub fn set_nonblocking(fd: RawFd) {
+    // SAFETY: fcntl on a descriptor; failure leaves it as it was.
+    unsafe {
+        let fl = libc::fcntl(fd, libc::F_GETFL);
+        if fl >= 0 {
+            libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK);
+        }
+    }
+}
+
+fn would_block(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::WouldBlock
+}
+
+fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<usize> {
+    let ms = timeout.map_or(-1, |t| i32::try_from(t.as_millis()).unwrap_or(i32::MAX));
+    loop {
+        // SAFETY: poll over a live array of pollfd.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Why a handshake failed.
+#[derive(Debug)]
+pub enum HandshakeError {
+    /// The peer broke the protocol, or its certificate was refused.
+    Tls(rustls::Error),
+    /// The network failed or ended first.
+    Io(io::Error),
+    /// The deadline passed.
+    Timeout,
+}
+
+impl std::fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HandshakeError::Tls(e) => write!(f, "{e}"),
+            HandshakeError::Io(e) => f.write_str(indicore::errstr(e)),
+            HandshakeError::Timeout => f.write_str("timed out"),
+        }
+    }
+}
+
+/// Send what rustls has queued (an alert, say), giving up at the deadline or on error.
+fn flush_until(conn: &mut Connection, net_out: RawFd, deadline: Instant) {
+    while conn.wants_write() {
+        match conn.write_tls(&mut Fd(net_out)) {
+            Ok(_) => continue,
+            Err(e) if would_block(&e) => {}
+            Err(_) => return,
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut p = [libc::pollfd { fd: net_out, events: libc::POLLOUT, revents: 0 }];
+        if left.is_zero() || !matches!(poll(&mut p, Some(left)), Ok(1)) {
+            return;
+        }
+    }
+}
+
+/// Run the handshake on the network descriptors (made non-blocking) within `timeout`.
+pub fn handshake(
+    conn: &mut Connection,
+    net_in: RawFd,
+    net_out: RawFd,
+    timeout: Duration,
+) -> Result<(), HandshakeError> {
+    set_nonblocking(net_in);
+    set_nonblocking(net_out);
+    let deadline = Instant::now() + timeout;
+    loop {
+        while conn.wants_write() {
+            match conn.write_tls(&mut Fd(net_out)) {
+                Ok(_) => {}
+                Err(e) if would_block(&e) => break,
+                Err(e) => return Err(HandshakeError::Io(e)),
+            }
+        }
+        if !conn.is_handshaking() && !conn.wants_write() {
+            return Ok(());
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(HandshakeError::Timeout);
+        }
+        let mut fds = [
+            libc::pollfd { fd: net_in, events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: net_out, events: libc::POLLOUT, revents: 0 },
+        ];
+        let n = if conn.wants_write() { 2 } else { 1 };
+        if poll(&mut fds[..n], Some(left)).map_err(HandshakeError::Io)? == 0 {
+            return Err(HandshakeError::Timeout);
+        }
+        if fds[0].revents == 0 {
+            continue;
+        }
+        match conn.read_tls(&mut Fd(net_in)) {
+            Ok(0) => {
+                return Err(HandshakeError::Io(io::Error::from_raw_os_error(libc::ECONNRESET)))
+            }
+            Ok(_) => {}
+            Err(e) if would_block(&e) => continue,
+            Err(e) => return Err(HandshakeError::Io(e)),
+        }
+        if let Err(e) = conn.process_new_packets() {
+            // Tell the peer why, as far as the network allows.
+            flush_until(conn, net_out, Instant::now() + Duration::from_secs(1));
+            return Err(HandshakeError::Tls(e));
+        }
+    }
+}
+
+/// The plaintext side of a relay.
+#[derive(Debug, Clone, Copy)]
+pub struct Local {
+    /// Where plaintext from the peer goes (a program's stdin pipe, or stdout).
+    pub to: RawFd,
+    /// Where plaintext for the peer comes from (a program's stdout pipe, or stdin).
+    pub from: RawFd,
+    /// The descriptors are ours alone (pipes we made): they are made non-blocking,
+    /// written in large pieces and closed when their direction ends. Otherwise (stdin
+    /// and stdout shared with a shell) they keep their mode and stay open.
+    pub owned: bool,
+}
+
+/// How a relay ended.
+#[derive(Debug)]
+pub enum End {
+    /// Both directions finished.
+    Done,
+    /// Neither side moved for the idle time.
+    Idle,
+    /// The peer broke the protocol.
+    Tls(rustls::Error),
+    /// The network failed.
+    Io(io::Error),
+}
+
+fn close(fd: RawFd) {
+    // SAFETY: closing a descriptor this relay owns; it is not used afterwards.
+    unsafe { libc::close(fd) };
+}
+
+/// Relay between the TLS connection on `net_in`/`net_out` and `local` until both
+/// directions end, the peer fails, or nothing moves for `idle` (None: no limit).
+/// Owned local descriptors are closed by the time it returns.
+pub fn relay(
+    conn: &mut Connection,
+    net_in: RawFd,
+    net_out: RawFd,
+    local: Local,
+    idle: Option<Duration>,
+) -> End {
+    let mut local_to_closed = false;
+    let end = relay_until_end(conn, net_in, net_out, local, idle, &mut local_to_closed);
+    if local.owned {
+        if !local_to_closed {
+            close(local.to);
+        }
+        close(local.from);
+    }
+    end
+}
+
+fn relay_until_end(
+    conn: &mut Connection,
+    net_in: RawFd,
+    net_out: RawFd,
+    local: Local,
+    idle: Option<Duration>,
+    local_to_closed: &mut bool,
+) -> End {
+    set_nonblocking(net_in);
+    set_nonblocking(net_out);
+    if local.owned {
+        set_nonblocking(local.to);
+        set_nonblocking(local.from);
+    }
+    let mut buf = vec![0u8; CHUNK];
+    let mut to_local: Vec<u8> = Vec::new();
+    let mut done_local = 0usize;
+    let mut net_eof = false;
+    let mut local_from_eof = false;
+    let mut close_sent = false;
+    let mut shut = false;
+    loop {
+        // Plaintext rustls holds goes out before the network is read again.
+        // Once the local reader is gone, what the peer sends is read and dropped.
+        while done_local >= to_local.len() && !net_eof {
+            to_local.clear();
+            done_local = 0;
+            match conn.reader().read(&mut buf) {
+                Ok(0) => net_eof = true,
+                Ok(_) if *local_to_closed => continue,
+                Ok(n) => to_local.extend_from_slice(&buf[..n]),
+                Err(e) if would_block(&e) => {}
+                // The peer closed without close_notify: treat as its end.
+                Err(_) => net_eof = true,
+            }
+            break;
+        }
+        if net_eof && done_local >= to_local.len() && !*local_to_closed {
+            *local_to_closed = true;
+            if local.owned {
+                close(local.to);
+            }
+        }
+        if local_from_eof && !close_sent {
+            conn.send_close_notify();
+            close_sent = true;
+        }
+        if close_sent && !conn.wants_write() && !shut {
+            shut = true;
+            // SAFETY: shutdown for writing on the network socket (ENOTSOCK is harmless).
+            unsafe { libc::shutdown(net_out, libc::SHUT_WR) };
+        }
+        if shut && *local_to_closed {
+            return End::Done;
+        }
+        // A peer gone and a local reader gone: nothing left to do either.
+        if net_eof && local_from_eof && !conn.wants_write() {
+            return End::Done;
+        }
+
+        let mut fds: [libc::pollfd; 4] = [libc::pollfd { fd: -1, events: 0, revents: 0 }; 4];
+        if !net_eof && to_local.is_empty() {
+            fds[0] = libc::pollfd { fd: net_in, events: libc::POLLIN, revents: 0 };
+        }
+        if conn.wants_write() {
+            fds[1] = libc::pollfd { fd: net_out, events: libc::POLLOUT, revents: 0 };
+        }
+        if !local_from_eof && !close_sent && !conn.wants_write() {
+            fds[2] = libc::pollfd { fd: local.from, events: libc::POLLIN, revents: 0 };
+        }
+        if !*local_to_closed {
+            // With nothing to write, still learn when the reader goes away (POLLERR).
+            let events = if done_local < to_local.len() { libc::POLLOUT } else { 0 };
+            if local.owned || events != 0 {
+                fds[3] = libc::pollfd { fd: local.to, events, revents: 0 };
+            }
+        }
+        match poll(&mut fds, idle) {
+            Ok(0) => {
+                indicore::diag::emit(format_args!(
+                    "timeout reached without input from network\ntimeout reached without output from child\n"
+                ));
+                conn.send_close_notify();
+                flush_until(conn, net_out, Instant::now() + Duration::from_secs(1));
+                return End::Idle;
+            }
+            Ok(_) => {}
+            Err(e) => return End::Io(e),
+        }
+
+        if fds[0].revents != 0 {
+            match conn.read_tls(&mut Fd(net_in)) {
+                Ok(0) => net_eof = true,
+                Ok(_) => {}
+                Err(e) if would_block(&e) => {}
+                Err(e) => {
+                    if e.raw_os_error() == Some(libc::ECONNRESET) {
+                        net_eof = true;
+                    } else {
+                        return End::Io(e);
+                    }
+                }
+            }
+            if let Err(e) = conn.process_new_packets() {
+                flush_until(conn, net_out, Instant::now() + Duration::from_secs(1));
+                return End::Tls(e);
+            }
+        }
+        if fds[1].revents != 0 {
+            while conn.wants_write() {
+                match conn.write_tls(&mut Fd(net_out)) {
+                    Ok(_) => {}
+                    Err(e) if would_block(&e) => break,
+                    Err(e) => return End::Io(e),
+                }
+            }
+        }
+        if fds[2].revents != 0 {
+            match Fd(local.from).read(&mut buf) {
+                Ok(0) => local_from_eof = true,
+                Ok(n) => {
+                    let _ = conn.writer().write_all(&buf[..n]);
+                    // Try the network at once; poll only when it is full.
+                    while conn.wants_write() {
+                        match conn.write_tls(&mut Fd(net_out)) {
+                            Ok(_) => {}
+                            Err(e) if would_block(&e) => break,
+                            Err(e) => return End::Io(e),
+                        }
+                    }
+                }
+                Err(e) if would_block(&e) => {}
+                Err(_) => local_from_eof = true,
+            }
+        }
+        if fds[3].revents != 0 {
+            if done_local < to_local.len() {
+                let end = if local.owned {
+                    to_local.len()
+                } else {
+                    (done_local + SHARED_WRITE).min(to_local.len())
+                };
+                match Fd(local.to).write(&to_local[done_local..end]) {
+                    Ok(n) => done_local += n,
+                    Err(e) if would_block(&e) => {}
+                    Err(_) => {
+                        // The reader is gone: drop what it would have read.
+                        *local_to_closed = true;
+                        to_local.clear();
+                        done_local = 0;
+                        if local.owned {
+                            close(local.to);
+                        }
+                    }
+                }
+            } else if fds[3].revents & (libc::POLLERR | libc::POLLHUP) != 0 {
+                *local_to_closed = true;
+                if local.owned {
+                    close(local.to);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! One TLS connection on the server side (DECISIONS U10): handshake first, within the
+//! handshake timeout; only then the program, on pipes, with `TLS_PROVIDER` and the client
+//! certificate's verdict in its environment; then the relay, and the proxy leaves with
+//! the program's status. A failed handshake never starts the program.
+
+use super::config::{ClientVerdict, Context, Contexts};
+use indicore::exec::Env;
+use std::convert::Infallible;
+use std::os::fd::{IntoRawFd, RawFd};
+use std::time::Duration;
+use tcpclient::tls::proxy::{self, End, HandshakeError};
+use tcpclient::tls::{program, Negotiated};
+
+/// A finished handshake.
+pub struct Accepted {
+    pub conn: rustls::Connection,
+    pub negotiated: Negotiated,
+    pub client: ClientVerdict,
+}
+
+/// The context for this connection: mandatory client certificates when `required` and a
+/// CA list exists. None: required, but no CA list to check against.
+pub fn choose(contexts: &Contexts, required: bool) -> Option<&Context> {
+    if required {
+        contexts.mandatory.as_ref()
+    } else {
+        Some(&contexts.optional)
+    }
+}
+
+/// Run the server handshake on the network descriptors.
+pub fn accept(
+    context: &Context,
+    max: tcpclient::tls::settings::Version,
+    net_in: RawFd,
+    net_out: RawFd,
+    timeout: Duration,
+) -> Result<Accepted, HandshakeError> {
+    let conn = rustls::ServerConnection::new(context.config.clone()).map_err(HandshakeError::Tls)?;
+    let mut conn = rustls::Connection::Server(conn);
+    proxy::handshake(&mut conn, net_in, net_out, timeout)?;
+    let negotiated = Negotiated::of(&conn, max);
+    let client = context
+        .client_check
+        .as_ref()
+        .and_then(|c| c.verdict.lock().ok().map(|v| v.clone()))
+        .unwrap_or_default();
+    Ok(Accepted {
+        conn,
+        negotiated,
+        client,
+    })
+}
+
+/// The variables a TLS program gets: `TLS_PROVIDER` (`name, ` plus the details with
+/// `-z`), `TLS_CLIENT_VERIFY`, and `TLS_CLIENT_DN` when a certificate was presented.
+pub fn export(env: &mut Env, a: &Accepted, name: &str, details: bool, bits: bool) {
+    let provider = if details {
+        format!("{name}, {}", a.negotiated.details(bits))
+    } else {
+        format!("{name}, ")
+    };
+    env.set("TLS_PROVIDER", provider);
+    env.set("TLS_CLIENT_VERIFY", a.client.word());
+    match &a.client.dn {
+        Some(dn) => env.set("TLS_CLIENT_DN", dn),
+        None => env.unset("TLS_CLIENT_DN"),
+    }
+}
+
+/// Start the program on pipes (its input on `input_fd`, output on `output_fd`), tell
+/// `started` its pid, relay until the end, and leave as the program left. `close` lists
+/// descriptors the program must not inherit. Never returns.
+#[allow(clippy::too_many_arguments)]
+pub fn run_behind(
+    mut a: Accepted,
+    net_in: RawFd,
+    net_out: RawFd,
+    input_fd: RawFd,
+    output_fd: RawFd,
+    close: &[RawFd],
+    idle: Option<Duration>,
+    run: impl FnOnce() -> Infallible,
+    started: impl FnOnce(libc::pid_t),
+    unable_to_fork: impl FnOnce(&std::io::Error),
+) -> ! {
+    // The program must not own the network: move it above the program's descriptors
+    // when it sits where the pipes go (fds 0 and 1 under tcpserver, 6 and 7 for -C).
+    let (net_in, net_out) = lift(net_in, net_out, &[input_fd, output_fd]);
+    let mut closing = close.to_vec();
+    closing.extend([net_in, net_out]);
+    let (pid, pipes) = match program::start(input_fd, output_fd, &closing, run) {
+        Ok(x) => x,
+        Err(e) => {
+            unable_to_fork(&e);
+            // SAFETY: leave the connection child.
+            unsafe { libc::_exit(111) }
+        }
+    };
+    started(pid);
+    let local = proxy::Local {
+        to: pipes.to_program.into_raw_fd(),
+        from: pipes.from_program.into_raw_fd(),
+        owned: true,
+    };
+    let end = proxy::relay(&mut a.conn, net_in, net_out, local, idle);
+    let grace = match &end {
+        End::Done => None,
+        End::Tls(e) => {
+            indicore::diag::emit(format_args!("SSL_read: {e}\n"));
+            Some(Duration::from_secs(1))
+        }
+        _ => Some(Duration::from_secs(1)),
+    };
+    match program::wait(pid, grace) {
+        Some(status) => program::exit_like(status),
+        // SAFETY: leave; the program goes on alone, as the reference's does.
+        None => unsafe { libc::_exit(0) },
+    }
+}
+
+/// Copies of the network descriptors that do not collide with `targets`, close-on-exec.
+fn lift(net_in: RawFd, net_out: RawFd, targets: &[RawFd]) -> (RawFd, RawFd) {
+    let move_up = |fd: RawFd| -> RawFd {
+        if !targets.contains(&fd) {
+            return fd;
+        }
+        // SAFETY: duplicate a descriptor we own above the low numbers.
+        let n = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 10) };
+        if n < 0 {
+            fd
+        } else {
+            n
+        }
+    };
+    if net_in == net_out {
+        let n = move_up(net_in);
+        (n, n)
+    } else {
+        (move_up(net_in), move_up(net_out))
+    }
+}
