@@ -573,7 +573,7 @@ fn g_initcmd(c: &Ctx, v: &mut Vars) {
 }
 
 fn g_unshare(c: &Ctx, v: &mut Vars) {
-    let ok = c.o.flag("--unshare") && Path::new("/usr/bin/unshare").exists();
+    let ok = c.o.flag("--unshare") && c.host.system_has("/usr/bin/unshare");
     set(v, "UNSHARE", if ok { Val::Empty } else { Val::Unset });
 }
 

@@ -484,12 +484,9 @@ fn add_boot(ctx: &Ctx) -> Result<(), Stop> {
     let h = ctx.host;
     let svc = h.disk("/service");
     if std::fs::symlink_metadata(&svc).is_err() {
-        let target = if Path::new("/run").is_dir() {
-            "/run/svscan".to_string()
-        } else if Path::new("/var/run").is_dir() {
-            "/var/run/svscan".to_string()
-        } else {
-            ctx.servicedir.clone()
+        let target = match ctx.rundir() {
+            "/tmp" => ctx.servicedir.clone(),
+            run => format!("{run}/svscan"),
         };
         if target != "/service" {
             std::os::unix::fs::symlink(&target, &svc).map_err(|e| Stop::io("link", &svc, &e))?;
@@ -1115,7 +1112,7 @@ pub fn os_service(ctx: &Ctx, enable: bool) -> Result<(), Stop> {
 
 /// `--mrtg` needs indexmaker and mrtg.
 pub fn mrtg_check(ctx: &Ctx) -> Result<(), Stop> {
-    if ctx.host.tool("indexmaker").is_none() || !Path::new("/usr/bin/mrtg").exists() {
+    if ctx.host.tool("indexmaker").is_none() || !ctx.host.system_has("/usr/bin/mrtg") {
         return Err(Stop::fail(
             111,
             "mrtg or indexmaker missing: Have you installed mrtg?",
@@ -1158,7 +1155,7 @@ pub fn svscan_check(ctx: &Ctx) -> Result<(), Stop> {
     if !ctx.o.flag("--resolvconf") {
         return Ok(());
     }
-    if !Path::new("/usr/bin/unshare").exists() {
+    if !ctx.host.system_has("/usr/bin/unshare") {
         return Err(Stop::fail(
             111,
             "/usr/bin/unshare: No access or unshare command missing",

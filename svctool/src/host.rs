@@ -201,6 +201,20 @@ impl Host {
         }
     }
 
+    /// Is system program `p` installed (`/usr/bin/unshare`, `/usr/bin/mrtg`)? Probed on the
+    /// real root: the generated scripts run them there.
+    pub fn system_has(&self, p: &str) -> bool {
+        Path::new(p).exists()
+    }
+
+    /// The absolute path of chown baked into scripts (`which chown`).
+    pub fn chown_path(&self) -> &'static str {
+        ["/usr/bin/chown", "/bin/chown"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .unwrap_or("/bin/chown")
+    }
+
     /// A user's uid: `SVCTOOL_IDS` first, then the password database.
     pub fn uid(&self, name: &str) -> Option<u32> {
         if let Some(id) = self.ids.get(name) {

@@ -176,7 +176,7 @@ impl<'a> Ctx<'a> {
             "PORT" => self.port.clone(),
             "TAG" => self.tag(),
             "FALSE" => self.host.false_path().to_string(),
-            "CHOWN" => chown_path(),
+            "CHOWN" => self.host.chown_path().to_string(),
             "RUNDIR" => self.rundir().to_string(),
             "IDPROG" => self.host.id_prog.clone(),
             "ADMIN_PASS" => self.secret("ADMIN_PASS"),
@@ -248,16 +248,6 @@ fn flag(on: bool, yes: Val, no: Val) -> Val {
     } else {
         no
     }
-}
-
-/// The absolute path of chown baked into scripts (`which chown`).
-pub fn chown_path() -> String {
-    for p in ["/usr/bin/chown", "/bin/chown"] {
-        if Path::new(p).exists() {
-            return p.to_string();
-        }
-    }
-    "/bin/chown".into()
 }
 
 /// Expand a template: `@KEY@` is replaced by [`Ctx::key`]; a line starting `?cond?` is kept
