@@ -104,7 +104,7 @@ fn main(args: &[String], mut host: Host) -> i32 {
             .unwrap_or_else(|| host.servicedir.clone());
     let mut o = match Opts::parse(args, &host.prefix) {
         Ok(o) => o,
-        Err(early) => return early_exit(early, &host, &env_cntrldir),
+        Err(early) => return early_exit(early, &host),
     };
     if let Some(d) = o.get("--destdir") {
         host.add_destdir(d);
@@ -162,7 +162,7 @@ fn main(args: &[String], mut host: Host) -> i32 {
     }
 }
 
-fn early_exit(e: Early, host: &Host, cntrldir: &str) -> i32 {
+fn early_exit(e: Early, host: &Host) -> i32 {
     match e {
         Early::Version => {
             println!("{}", crate::RCSID);
@@ -180,10 +180,7 @@ fn early_exit(e: Early, host: &Host, cntrldir: &str) -> i32 {
         Early::Immediate { name, value } => match name {
             "--showctl" => config::showctl(host, &value),
             "--queuefix" => config::queuefix(host, &value),
-            _ => {
-                let _ = cntrldir;
-                print_stop(&refused(name))
-            }
+            _ => print_stop(&refused(name)),
         },
     }
 }
@@ -305,8 +302,7 @@ fn logfifo_after(ctx: &mut Ctx) -> Result<(), Stop> {
 fn dispatch(ctx: &mut Ctx) -> Result<Done, Stop> {
     let o = ctx.o;
     let Some(action) = o.action else {
-        indicore::diag::emit(format_args!("No Options Provided\n"));
-        return Ok(Done::Log);
+        return Err(Stop::usage("No Options Provided"));
     };
     match action {
         "--smtp" => {

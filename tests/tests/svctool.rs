@@ -1247,6 +1247,11 @@ fn check25_errors() {
         (Some(1), "Queue Directory not specified\n".into())
     );
     assert!(!r.exists("service"));
+    let out = r.svctool(&["--servicedir=/service"]);
+    assert_eq!(
+        (out.code, out.stderr_str()),
+        (Some(1), "No Options Provided\n".into())
+    );
     let out = r.svctool(&["--spamfilter=bogofilter"]);
     out.assert(1, "", "spamfilter must be an absolute path\n");
     let out = r.svctool(&["--version"]);
