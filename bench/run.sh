@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 ours="$root/target/release"
 theirs=/usr/bin
-workloads="chain supervise-restart supervise-memory multilog tai64n tai64nlocal tcpserver tcprules"
+workloads="chain supervise-restart supervise-memory multilog tai64n tai64nlocal svscan-startup svscan-idle tcpserver tcprules"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "bench/run.sh: must run as root (apt-get install, setuidgid nobody)" >&2

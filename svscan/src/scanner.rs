@@ -9,6 +9,10 @@
 //! when a supervise dies, which is restarted at once, or one second after its previous
 //! start if that was less than a second ago (so a supervise that cannot run costs one
 //! start per second, not a busy loop).
+//!
+//! The table is kept small and sorted by (dev, inode), and a running service's `down` file
+//! is looked at again only when its directory's ctime has moved (creating or removing
+//! `down` changes it): an idle scan costs one getdents and one stat per service.
 
 use crate::config::Settings;
 use crate::log::Log;
@@ -29,18 +33,32 @@ pub const RESTART_THROTTLE: Duration = Duration::from_secs(1);
 /// The name of svscan's own service directory (only its `log` is supervised).
 pub const SVSCAN_DIR: &str = ".svscan";
 
+/// Milliseconds since svscan started, plus one (0 means "never"); wraps after 49 days,
+/// which can at worst delay one restart by a second.
+type Millis = u32;
+
 /// One supervise process svscan keeps running.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct Proc {
-    pub pid: Option<i32>,
-    pub started: Option<Instant>,
+    /// 0 when not running.
+    pid: i32,
+    /// When it was last started.
+    started: Millis,
 }
 
 impl Proc {
-    /// When this supervise may be started again, if not now.
-    fn throttled(&self, now: Instant) -> Option<Instant> {
-        let next = self.started? + RESTART_THROTTLE;
-        (next > now).then_some(next)
+    pub fn pid(&self) -> Option<i32> {
+        (self.pid != 0).then_some(self.pid)
+    }
+
+    /// Milliseconds until this supervise may be started again, if not now.
+    fn throttled(&self, now: Millis) -> Option<u32> {
+        if self.started == 0 {
+            return None;
+        }
+        let since = now.wrapping_sub(self.started);
+        let limit = RESTART_THROTTLE.as_millis() as u32;
+        (since < limit).then(|| limit - since)
     }
 }
 
@@ -55,22 +73,30 @@ pub struct LogPair {
     pub termed: bool,
 }
 
-/// One service directory.
+/// One service directory, known by its device and inode (its name is whatever the
+/// current scan finds).
 #[derive(Debug)]
 pub struct Slot {
     pub dev: u64,
     pub ino: u64,
-    /// The name it was last seen under.
-    pub name: OsString,
-    /// Seen in the current scan.
-    pub active: bool,
     /// The main supervise; `None` for `.svscan`, whose log alone is supervised.
     pub main: Option<Proc>,
     pub log: Option<LogPair>,
+    /// The directory's ctime (ns) when `down` was last looked at and found settled;
+    /// 0 when it must be looked at on the next scan.
+    down_ctime: i64,
+    /// Seen in the current scan.
+    pub active: bool,
     /// "no `down` file" when the main supervise was started or last toggled.
     pub want_up: bool,
     /// svscan's own output goes into this slot's pipe: never free it.
     pub pinned: bool,
+}
+
+impl Slot {
+    fn running(&self) -> bool {
+        self.main.is_some_and(|p| p.pid != 0) || self.log.as_ref().is_some_and(|l| l.proc.pid != 0)
+    }
 }
 
 /// The running svscan.
@@ -91,6 +117,8 @@ pub struct Scanner {
     announce_scan: bool,
     next_periodic: Instant,
     retry_at: Option<Instant>,
+    /// The origin of [`Millis`].
+    epoch: Instant,
 }
 
 impl Scanner {
@@ -110,7 +138,8 @@ impl Scanner {
             signals,
             spawner,
             settings,
-            slots: Vec::new(),
+            // Reserved address space only: pages are touched as slots fill.
+            slots: Vec::with_capacity(capacity.min(4096)),
             capacity,
             scandir,
             run_dir,
@@ -120,7 +149,17 @@ impl Scanner {
             announce_scan: false,
             next_periodic: Instant::now(),
             retry_at: None,
+            epoch: Instant::now(),
         }
+    }
+
+    fn now_ms(&self) -> Millis {
+        (self.epoch.elapsed().as_millis() as u64).wrapping_add(1) as Millis
+    }
+
+    /// Scan again `ms` milliseconds from now.
+    fn retry_in(&mut self, ms: u32) {
+        self.retry(Instant::now() + Duration::from_millis(u64::from(ms)));
     }
 
     /// The main loop; leaves only through [`Scanner::shutdown`].
@@ -182,7 +221,7 @@ impl Scanner {
 
     /// Clear `pid` from the table; true when it was one of our supervise processes.
     fn forget(&mut self, pid: i32) -> bool {
-        let now = Instant::now();
+        let now = self.now_ms();
         let mut due = None;
         for slot in &mut self.slots {
             let procs = slot
@@ -190,15 +229,15 @@ impl Scanner {
                 .iter_mut()
                 .chain(slot.log.as_mut().map(|l| &mut l.proc));
             for p in procs {
-                if p.pid == Some(pid) {
-                    p.pid = None;
+                if p.pid == pid {
+                    p.pid = 0;
                     due = Some(p.throttled(now));
                 }
             }
         }
         match due {
             Some(None) => self.scan_now = true,
-            Some(Some(t)) => self.retry(t),
+            Some(Some(ms)) => self.retry_in(ms),
             None => return false,
         }
         true
@@ -262,12 +301,7 @@ impl Scanner {
             }
         }
         // Services whose directory is gone and whose supervisors have exited.
-        self.slots.retain(|s| {
-            s.active
-                || s.pinned
-                || s.main.as_ref().is_some_and(|p| p.pid.is_some())
-                || s.log.as_ref().is_some_and(|l| l.proc.pid.is_some())
-        });
+        self.slots.retain(|s| s.active || s.pinned || s.running());
     }
 
     /// One directory entry (§6.4).
@@ -290,27 +324,20 @@ impl Scanner {
         if !meta.is_dir() {
             return;
         }
-        let idx = match self
-            .slots
-            .iter()
-            .position(|s| s.dev == meta.dev() && s.ino == meta.ino())
-        {
-            Some(i) => i,
-            None => match self.new_slot(name, &meta) {
+        let key = (meta.dev(), meta.ino());
+        let idx = match self.slots.binary_search_by_key(&key, |s| (s.dev, s.ino)) {
+            Ok(i) => i,
+            Err(at) => match self.new_slot(name, at, &meta) {
                 Some(i) => i,
                 None => return,
             },
         };
-        let slot = &mut self.slots[idx];
-        slot.active = true;
-        if slot.name != name {
-            slot.name = name.to_owned();
-        }
-        self.keep_main(idx);
-        self.keep_log(idx);
+        self.slots[idx].active = true;
+        self.keep_main(idx, name, ctime_ns(&meta));
+        self.keep_log(idx, name);
     }
 
-    fn new_slot(&mut self, name: &OsStr, meta: &std::fs::Metadata) -> Option<usize> {
+    fn new_slot(&mut self, name: &OsStr, at: usize, meta: &std::fs::Metadata) -> Option<usize> {
         if self.slots.len() >= self.capacity {
             self.log.warn(format_args!(
                 "unable to start {}: running too many services",
@@ -345,104 +372,111 @@ impl Scanner {
                 return None;
             }
         };
-        self.slots.push(Slot {
-            dev: meta.dev(),
-            ino: meta.ino(),
-            name: name.to_owned(),
-            active: false,
-            main: (name != SVSCAN_DIR).then(Proc::default),
-            log,
-            want_up: true,
-            pinned: false,
-        });
-        Some(self.slots.len() - 1)
+        self.slots.insert(
+            at,
+            Slot {
+                dev: meta.dev(),
+                ino: meta.ino(),
+                main: (name != SVSCAN_DIR).then(Proc::default),
+                log,
+                down_ctime: 0,
+                active: false,
+                want_up: true,
+                pinned: false,
+            },
+        );
+        Some(at)
     }
 
     /// Start the main supervise if it is not running, else apply the `down` file.
-    fn keep_main(&mut self, idx: usize) {
-        let now = Instant::now();
+    fn keep_main(&mut self, idx: usize, name: &OsStr, ctime: i64) {
+        let now = self.now_ms();
         let slot = &self.slots[idx];
-        let Some(main) = &slot.main else { return };
-        if main.pid.is_some() {
-            self.toggle_down(idx);
+        let Some(main) = slot.main else { return };
+        if main.pid != 0 {
+            if slot.down_ctime != ctime {
+                self.toggle_down(idx, name, ctime);
+            }
             return;
         }
-        if let Some(t) = main.throttled(now) {
-            self.retry(t);
+        if let Some(ms) = main.throttled(now) {
+            self.retry_in(ms);
             return;
         }
-        let name = slot.name.clone();
         self.log
-            .info(format_args!("Starting service {}", show(&name)));
-        let want_up = down_file(&name) != Some(true);
+            .info(format_args!("Starting service {}", show(name)));
+        let down = down_file(name);
         let log_w = slot
             .log
             .as_ref()
             .and_then(|l| l.write.as_ref().map(|w| w.as_raw_fd()));
-        let result = self.spawner.main(&self.signals, &name, log_w);
+        let result = self.spawner.main(&self.signals, name, log_w);
         let slot = &mut self.slots[idx];
+        slot.want_up = down.exists() != Some(true);
+        slot.down_ctime = settled(down, ctime);
         let main = slot.main.as_mut().expect("checked above");
-        main.started = Some(now);
-        slot.want_up = want_up;
+        main.started = now;
         match result {
-            Ok(pid) => main.pid = Some(pid),
+            Ok(pid) => main.pid = pid,
             Err(e) => {
                 self.log.warn(format_args!(
                     "unable to fork for {}: {}",
-                    show(&name),
+                    show(name),
                     errstr(&e)
                 ));
-                self.retry(now + RESTART_THROTTLE);
+                self.retry_in(RESTART_THROTTLE.as_millis() as u32);
             }
         }
     }
 
     /// Start the log supervise if the service has a log and it is not running.
-    fn keep_log(&mut self, idx: usize) {
-        let now = Instant::now();
-        let slot = &self.slots[idx];
-        let Some(pair) = &slot.log else { return };
-        if pair.proc.pid.is_some() {
+    fn keep_log(&mut self, idx: usize, name: &OsStr) {
+        let now = self.now_ms();
+        let Some(pair) = &self.slots[idx].log else {
+            return;
+        };
+        if pair.proc.pid != 0 {
             return;
         }
-        if let Some(t) = pair.proc.throttled(now) {
-            self.retry(t);
+        if let Some(ms) = pair.proc.throttled(now) {
+            self.retry_in(ms);
             return;
         }
-        let name = slot.name.clone();
         self.log
-            .info(format_args!("Starting service {}/log", show(&name)));
-        let result = self
-            .spawner
-            .log(&self.signals, &name, pair.read.as_raw_fd());
+            .info(format_args!("Starting service {}/log", show(name)));
+        let result = self.spawner.log(&self.signals, name, pair.read.as_raw_fd());
         let pair = self.slots[idx].log.as_mut().expect("checked above");
-        pair.proc.started = Some(now);
+        pair.proc.started = now;
         match result {
-            Ok(pid) => pair.proc.pid = Some(pid),
+            Ok(pid) => pair.proc.pid = pid,
             Err(e) => {
                 self.log.warn(format_args!(
                     "unable to fork for {}/log: {}",
-                    show(&name),
+                    show(name),
                     errstr(&e)
                 ));
-                self.retry(now + RESTART_THROTTLE);
+                self.retry_in(RESTART_THROTTLE.as_millis() as u32);
             }
         }
     }
 
     /// The live `down` file: a running service whose `down` file appeared is sent `d`, one
     /// whose `down` file went away is sent `u`. A failed write is retried on the next scan.
-    fn toggle_down(&mut self, idx: usize) {
-        let slot = &self.slots[idx];
-        let (byte, msg) = match (slot.want_up, down_file(&slot.name)) {
+    fn toggle_down(&mut self, idx: usize, name: &OsStr, ctime: i64) {
+        let down = down_file(name);
+        let (byte, msg) = match (self.slots[idx].want_up, down.exists()) {
             (true, Some(true)) => (b'd', "Stopping service {} which was up"),
             (false, Some(false)) => (b'u', "Starting service {} which was down"),
-            _ => return,
+            _ => {
+                self.slots[idx].down_ctime = settled(down, ctime);
+                return;
+            }
         };
-        let name = slot.name.clone();
-        self.log.info(msg.replace("{}", &show(&name)));
-        if self.control(&name, byte) {
-            self.slots[idx].want_up = byte == b'u';
+        self.log.info(msg.replace("{}", &show(name)));
+        if self.control(name, byte) {
+            let slot = &mut self.slots[idx];
+            slot.want_up = byte == b'u';
+            slot.down_ctime = settled(down, ctime);
         }
     }
 
@@ -519,7 +553,7 @@ impl Scanner {
             return;
         };
         let Some(pair) = &slot.log else { return };
-        let (Some(_), Some(w)) = (pair.proc.pid, &pair.write) else {
+        let (Some(_), Some(w)) = (pair.proc.pid(), &pair.write) else {
             return;
         };
         let w = w.as_raw_fd();
@@ -591,12 +625,59 @@ impl Scanner {
     }
 }
 
-/// Whether `NAME/down` exists: `Some(true)`, `Some(false)` (ENOENT), `None` (cannot tell).
-pub fn down_file(name: &OsStr) -> Option<bool> {
-    match std::fs::metadata(Path::new(name).join("down")) {
-        Ok(_) => Some(true),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Some(false),
-        Err(_) => None,
+/// What `NAME/down` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Down {
+    Absent,
+    File,
+    /// A symbolic link: what it points to can change without the directory changing.
+    Link {
+        target_exists: bool,
+    },
+    /// Cannot tell (EACCES...).
+    Unknown,
+}
+
+impl Down {
+    /// Whether `down` exists, as access(F_OK) answers it (following a symlink).
+    pub fn exists(self) -> Option<bool> {
+        match self {
+            Down::Absent => Some(false),
+            Down::File => Some(true),
+            Down::Link { target_exists } => Some(target_exists),
+            Down::Unknown => None,
+        }
+    }
+}
+
+pub fn down_file(name: &OsStr) -> Down {
+    let path = Path::new(name).join("down");
+    match std::fs::symlink_metadata(&path) {
+        Ok(m) if m.file_type().is_symlink() => Down::Link {
+            target_exists: std::fs::metadata(&path).is_ok(),
+        },
+        Ok(_) => Down::File,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Down::Absent,
+        Err(_) => Down::Unknown,
+    }
+}
+
+/// The directory's ctime in nanoseconds.
+fn ctime_ns(m: &std::fs::Metadata) -> i64 {
+    m.ctime().saturating_mul(1_000_000_000) + m.ctime_nsec()
+}
+
+/// The ctime to remember after looking at `down`: none when the answer could change
+/// without the directory's ctime moving (a symlink, an unreadable entry), or when the
+/// ctime is so recent that a second change could still land in the same timestamp tick.
+fn settled(down: Down, ctime: i64) -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64);
+    let recent = now - ctime < 2_000_000_000;
+    match down {
+        Down::Absent | Down::File if !recent => ctime,
+        _ => 0,
     }
 }
 
@@ -605,4 +686,65 @@ pub fn executable(path: &OsStr) -> bool {
     CString::new(path.as_bytes())
         // SAFETY: access(2) on a C string we own.
         .is_ok_and(|c| unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restart_throttle() {
+        let never = Proc::default();
+        assert_eq!(never.throttled(5), None);
+        let p = Proc {
+            pid: 0,
+            started: 1000,
+        };
+        assert_eq!(p.throttled(1000), Some(1000));
+        assert_eq!(p.throttled(1999), Some(1));
+        assert_eq!(p.throttled(2000), None);
+        // Across the wrap of the millisecond clock.
+        let p = Proc {
+            pid: 0,
+            started: u32::MAX - 100,
+        };
+        assert_eq!(p.throttled(399), Some(500));
+    }
+
+    #[test]
+    fn down_file_kinds_and_settling() {
+        let d = tempfile::tempdir().unwrap();
+        let svc = d.path().join("svc");
+        std::fs::create_dir(&svc).unwrap();
+        let name = svc.as_os_str();
+        assert_eq!(down_file(name), Down::Absent);
+        std::os::unix::fs::symlink("../flag", svc.join("down")).unwrap();
+        assert_eq!(
+            down_file(name),
+            Down::Link {
+                target_exists: false
+            }
+        );
+        std::fs::write(d.path().join("flag"), "").unwrap();
+        assert_eq!(down_file(name).exists(), Some(true));
+        std::fs::remove_file(svc.join("down")).unwrap();
+        std::fs::write(svc.join("down"), "").unwrap();
+        assert_eq!(down_file(name), Down::File);
+
+        let old = 1_000_000_000_000_000_000; // 2001
+        assert_eq!(settled(Down::File, old), old);
+        assert_eq!(settled(Down::Absent, old), old);
+        assert_eq!(settled(Down::Unknown, old), 0);
+        assert_eq!(
+            settled(
+                Down::Link {
+                    target_exists: true
+                },
+                old
+            ),
+            0
+        );
+        let meta = std::fs::metadata(&svc).unwrap();
+        assert_eq!(settled(Down::File, ctime_ns(&meta)), 0, "too recent");
+    }
 }

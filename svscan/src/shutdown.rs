@@ -110,7 +110,7 @@ impl Scanner {
         let pids: Vec<i32> = self
             .slots
             .iter()
-            .filter_map(|s| s.main.as_ref().and_then(|m| m.pid))
+            .filter_map(|s| s.main.and_then(|m| m.pid()))
             .collect();
         for pid in pids {
             self.log
@@ -135,7 +135,7 @@ impl Scanner {
         let mut pids = Vec::new();
         for slot in self.slots.iter_mut().filter(|s| s.main.is_some()) {
             let Some(pair) = &mut slot.log else { continue };
-            let Some(pid) = pair.proc.pid else { continue };
+            let Some(pid) = pair.proc.pid() else { continue };
             if pair.termed || (drained && unread(&pair.read) > 0) {
                 continue;
             }
@@ -165,10 +165,10 @@ impl Scanner {
     fn nothing_left(&self) -> bool {
         let own_log = self.own_log_pid();
         let tracked = self.slots.iter().any(|s| {
-            s.main.as_ref().is_some_and(|m| m.pid.is_some())
+            s.main.is_some_and(|m| m.pid().is_some())
                 || s.log
                     .as_ref()
-                    .is_some_and(|l| l.proc.pid.is_some() && l.proc.pid != own_log)
+                    .is_some_and(|l| l.proc.pid().is_some() && l.proc.pid() != own_log)
         });
         if tracked {
             return false;
@@ -185,7 +185,7 @@ impl Scanner {
             .iter()
             .find(|s| s.main.is_none())
             .and_then(|s| s.log.as_ref())
-            .and_then(|l| l.proc.pid)
+            .and_then(|l| l.proc.pid())
     }
 
     /// Stop `.svscan/log` last: fds 1 and 2 back to fd 0, its pipe closed, TERM, wait.

@@ -126,23 +126,13 @@ struct Svscan {
     indirect: bool,
 }
 
+#[derive(Default)]
 struct Opts<'a> {
     args: &'a [&'a str],
     env: &'a [(&'a str, &'a str)],
     user: Option<(u32, u32)>,
     /// Run as `sh -c 'svscan ... & wait'` so that svscan is not a group leader (SETSID).
     under_shell: bool,
-}
-
-impl Default for Opts<'_> {
-    fn default() -> Self {
-        Opts {
-            args: &[],
-            env: &[],
-            user: None,
-            under_shell: false,
-        }
-    }
 }
 
 impl Svscan {
@@ -628,6 +618,32 @@ fn down_file_at_start_is_recorded_and_toggled_by_the_periodic_scan() {
     wait_until("a up", || t.svstat("a").code == Some(0));
 }
 
+/// svscan looks at `down` again only when the directory's ctime moved: a service whose
+/// directory has been quiet for a while still toggles, and a `down` symlink is followed
+/// every time (its target can come and go without the directory changing).
+#[test]
+fn down_file_toggles_after_the_directory_settled_and_through_a_symlink() {
+    let t = Tree::new();
+    t.service("a", SLEEP_RUN);
+    t.service("b", SLEEP_RUN);
+    std::os::unix::fs::symlink("../flag-b", t.path("b/down")).unwrap();
+    let sv = Svscan::start(&t, &[], &[("SCANINTERVAL", "1")]);
+    wait_until("a and b up", || t.is_up("a") && t.is_up("b"));
+    // Several scans over directories whose ctime is older than the 2 s margin.
+    thread::sleep(Duration::from_millis(4500));
+    t.write("a/down", "");
+    wait_until("a down", || t.svstat("a").code == Some(1));
+    thread::sleep(Duration::from_millis(4500));
+    fs::remove_file(t.path("a/down")).unwrap();
+    wait_until("a up", || t.svstat("a").code == Some(0));
+    // b's directory never changes: only the symlink's target does.
+    t.write("flag-b", "");
+    wait_until("b down", || t.svstat("b").code == Some(1));
+    fs::remove_file(t.path("flag-b")).unwrap();
+    wait_until("b up", || t.svstat("b").code == Some(0));
+    drop(sv);
+}
+
 // ----- check 35: a dead supervise comes back (D6: always, not only with SCANNOW) -----
 
 #[test]
@@ -742,11 +758,11 @@ fn shutdown_script_with_terminate_session_and_wait_is_timed() {
         "#!/bin/sh\ntrap 'echo bye; exit 0' TERM\necho hi\nwhile :; do sleep 1 & wait $!; done\n",
     );
     t.script("a/log/run", CAT_LOG);
-    // The script runs `svc -dx` on everything, as minisvc's does.
+    // The script runs `svc -dx` on the services (not their logs), as minisvc's does.
     t.script(
         ".svscan/shutdown",
         &format!(
-            "#!/bin/sh\nsvc -dx {0}/a {0}/a/log\ntouch {0}/shutdown-ran\n",
+            "#!/bin/sh\nsvc -dx {0}/*\ntouch {0}/shutdown-ran\n",
             t.root().display()
         ),
     );
@@ -917,9 +933,10 @@ fn broken_svars_fail_that_supervise_only() {
     let sv = Svscan::start(&t, &[], &[("SCANINTERVAL", "3600")]);
     sv.wait_child("supervise b");
     wait_until("the envdir error", || {
-        sv.stderr().contains(&format!(
-            "svscan: warning: unable to start supervise a: unable to open environment file: a/.svars/sub: is a directory\n"
-        ))
+        sv.stderr().contains(
+            "svscan: warning: unable to start supervise a: unable to open environment file: \
+             a/.svars/sub: is a directory\n",
+        )
     });
     assert_eq!(sv.child_running("supervise a"), None);
     fs::remove_dir(t.path("a/.svars/sub")).unwrap();
@@ -1072,7 +1089,7 @@ fn service_dirs_removed_renamed_replaced_or_unreadable() {
     fs::rename(t.path("moved"), t.path("moved2")).unwrap();
     fs::remove_dir_all(t.path("replaced")).unwrap();
     fs::write(t.path("replaced"), "a file now\n").unwrap();
-    fs::set_permissions(t.path("locked"), fs::Permissions::from_mode(0)).unwrap();
+    fs::set_permissions(t.path("locked"), fs::Permissions::from_mode(0o000)).unwrap();
     thread::sleep(Duration::from_millis(2500));
 
     // The renamed directory keeps its supervise (same dev/inode); nothing was restarted.

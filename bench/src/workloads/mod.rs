@@ -7,6 +7,7 @@
 mod chain;
 mod multilog;
 mod supervise;
+mod svscan;
 mod tai64n;
 mod tcprules;
 mod tcpserver;
@@ -23,6 +24,8 @@ pub const NAMES: &[&str] = &[
     "multilog",
     "tai64n",
     "tai64nlocal",
+    "svscan-startup",
+    "svscan-idle",
     "tcpserver",
     "tcprules",
 ];
@@ -54,6 +57,7 @@ pub fn run(opts: &Options) -> Result<()> {
             opts.rounds,
             opts.verbose,
         )?),
+        "svscan-idle" => Some(svscan::idle_report(&ours, &theirs)?),
         _ => None,
     };
     if let Some(within) = within {
@@ -72,6 +76,7 @@ pub fn run(opts: &Options) -> Result<()> {
             compare_timed(&tcprules::Build::new()?, [&ours, &ucspi], plan)?
         }
         "supervise-restart" => compare_timed(&supervise::Restart, [&ours, &theirs], plan)?,
+        "svscan-startup" => compare_timed(&svscan::Startup, [&ours, &theirs], plan)?,
         other => {
             return Err(BenchError::Usage(format!(
                 "unknown workload {other}; known: {}",
