@@ -23,7 +23,7 @@ PROGRAMS = $(PROGRAMS_envdir) $(PROGRAMS_supervise) $(PROGRAMS_svscan) $(PROGRAM
 # Debian packages the black-box suites run next to our binaries (one line per family).
 TEST_PACKAGES_base      = procps coreutils
 TEST_PACKAGES_svscan    = util-linux mount
-TEST_PACKAGES_multilog  =
+TEST_PACKAGES_multilog  = strace mount
 TEST_PACKAGES_tcpserver = ucspi-tcp
 TEST_PACKAGES_tcpclient =
 TEST_PACKAGES_svctool   =

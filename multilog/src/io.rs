@@ -72,10 +72,15 @@ impl Input {
         }
     }
 
-    /// The next piece of input; empty at end of file.
+    /// The next piece of input; empty at end of file. A non-blocking stdin is waited for.
     pub fn read(&mut self) -> io::Result<&[u8]> {
-        let n = sys::read(self.fd, &mut self.buf)?;
-        Ok(&self.buf[..n])
+        loop {
+            match sys::read(self.fd, &mut self.buf) {
+                Ok(n) => return Ok(&self.buf[..n]),
+                Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => sys::wait_readable(self.fd)?,
+                Err(e) => return Err(e),
+            }
+        }
     }
 }
 

@@ -195,6 +195,7 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
         Signal::Hangup,
         Signal::Interrupt,
     ]);
+    crate::signals::ignore_sigpipe();
 
     // As the reference: every `=file` first, then timers and directories in order.
     let mut status = Vec::new();

@@ -132,15 +132,24 @@ impl Catcher {
         Ok(r > 0)
     }
 
-    /// In a forked child before exec: default dispositions and nothing blocked, so the
-    /// program started sees these signals as any program would.
+    /// In a forked child before exec: default dispositions (SIGPIPE included, see
+    /// [`ignore_sigpipe`]) and nothing blocked, so the program started sees these signals
+    /// as any program would.
     pub fn reset_in_child(&self) {
         // SAFETY: signal and sigprocmask are async-signal-safe.
         unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
             for s in ALL {
                 libc::signal(s.number(), libc::SIG_DFL);
             }
             libc::sigprocmask(libc::SIG_UNBLOCK, &self.caught, std::ptr::null_mut());
         }
     }
+}
+
+/// A logger must outlive whatever reads its stderr: a write to a closed pipe then fails
+/// with EPIPE (and is ignored) instead of killing the process.
+pub fn ignore_sigpipe() {
+    // SAFETY: setting a disposition has no memory effects.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 }

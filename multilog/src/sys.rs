@@ -135,6 +135,17 @@ pub fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
     retry(|| unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) }).map(|n| n as usize)
 }
 
+/// Wait until `fd` is readable (for descriptors someone else made non-blocking).
+pub fn wait_readable(fd: RawFd) -> io::Result<()> {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    retry(|| unsafe { libc::poll(&mut pfd, 1, -1) }).map(drop)
+}
+
 /// mkdir(2) relative to the working directory.
 pub fn mkdir(path: &CStr, mode: libc::mode_t) -> io::Result<()> {
     // SAFETY: path is NUL-terminated.

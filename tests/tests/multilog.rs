@@ -1033,3 +1033,72 @@ fn qfilelog_hangup_reopens_and_term_stops() {
 fn signal_no_wait(run: &Running, sig: i32) {
     kill(run.pid(), sig);
 }
+
+// ---------------------------------------------------------------------------------------
+// Descriptors set up by others
+
+fn pipe(flags: i32) -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two descriptors that we then own.
+    assert_eq!(
+        unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | flags) },
+        0
+    );
+    // SAFETY: both descriptors are new and owned by nobody else.
+    unsafe {
+        (
+            std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+            std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+        )
+    }
+}
+
+#[test]
+fn closed_stderr_does_not_stop_logging() {
+    let t = tmp();
+    let input: String = (1..=20000).map(|i| format!("{i}\n")).collect();
+    fs::write(t.path().join("in"), &input).unwrap();
+    // stderr is a pipe nobody reads: `e` gets EPIPE, the log goes on.
+    let (reader, writer) = pipe(0);
+    drop(reader);
+    let status = std::process::Command::new(blackbox::bin("multilog"))
+        .args(["e", "./L"])
+        .current_dir(t.path())
+        .env_clear()
+        .stdin(fs::File::open(t.path().join("in")).unwrap())
+        .stderr(writer)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(read_str(&t.path().join("L/current")), input);
+}
+
+#[test]
+fn filters_wait_on_a_nonblocking_stdin() {
+    let t = tmp();
+    for prog in ["tai64n", "tai64nlocal", "tai2tai64n"] {
+        let (reader, writer) = pipe(libc::O_NONBLOCK);
+        let feeder = std::thread::spawn(move || {
+            use std::io::Write;
+            let mut w = fs::File::from(writer);
+            w.write_all(b"a\n").unwrap();
+            // Leave the reader an empty non-blocking pipe for a moment (EAGAIN).
+            std::thread::sleep(Duration::from_millis(100));
+            w.write_all(b"b\n").unwrap();
+        });
+        let out = std::process::Command::new(blackbox::bin(prog))
+            .current_dir(t.path())
+            .env_clear()
+            .stdin(reader)
+            .output()
+            .unwrap();
+        feeder.join().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{prog}: {out:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).lines().count(),
+            2,
+            "{prog}: {out:?}"
+        );
+    }
+}
