@@ -8,6 +8,8 @@
 //!   processor's `state` must match the `.s` archives.
 //! * `disk_full_pauses_and_loses_nothing` (root): a 1 MiB tmpfs fills up; multilog warns,
 //!   pauses, and once space is freed writes everything.
+//! * `disk_full_status_file_and_qfilelog` (root): the same for an `=file`, and qfilelog's
+//!   warning, pause and TERM on a full disk.
 
 use blackbox::{bin, is_root, skip, SYSTEM_PATH};
 use std::fs::{self, File};
@@ -460,4 +462,97 @@ fn disk_full_pauses_and_loses_nothing() {
     );
     let err = fs::read_to_string(&err_path).unwrap();
     assert!(err.lines().all(|l| format!("{l}\n") == warning), "{err}");
+}
+
+/// Fill a mounted tmpfs to the last byte.
+fn fill(dir: &Path) -> PathBuf {
+    let filler = dir.join("filler");
+    let mut f = File::create(&filler).unwrap();
+    let block = vec![0u8; 4096];
+    while f.write_all(&block).is_ok() {}
+    let _ = f.write_all(&[0]);
+    filler
+}
+
+/// Wait until `path` holds `text`, or fail after `secs` seconds.
+fn wait_text(path: &Path, text: &str, secs: u64) {
+    let start = Instant::now();
+    while !fs::read_to_string(path).unwrap_or_default().contains(text) {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "no {text:?} in {}",
+            path.display()
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn disk_full_status_file_and_qfilelog() {
+    if !is_root() {
+        return skip("disk_full_status_file_and_qfilelog needs root to mount a tmpfs");
+    }
+    let fs1 = Tmpfs::mount();
+    let full = fs1.dir.path();
+    let out = tempfile::Builder::new()
+        .prefix("multilog-full-out.")
+        .tempdir()
+        .unwrap();
+    let mut groups = Groups(Vec::new());
+    // multilog's `=file` is created at start, then cannot be written: pause, retry, and
+    // once there is room the last selected line is there.
+    File::create(full.join("st")).unwrap();
+    let filler = fill(full);
+    let err = out.path().join("multilog.err");
+    let (read_end, write_end) = pipe();
+    let mut multilog = Command::new(bin("multilog"))
+        .arg("=st")
+        .current_dir(full)
+        .env_clear()
+        .stdin(Stdio::from(read_end))
+        .stderr(File::create(&err).unwrap())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    groups.0.push(multilog.id());
+    let mut input = File::from(write_end);
+    input.write_all(b"first\nlast\n").unwrap();
+    wait_text(
+        &err,
+        "multilog: warning: unable to write st, pausing: out of disk space\n",
+        30,
+    );
+    fs::remove_file(&filler).unwrap();
+    drop(input);
+    assert_eq!(multilog.wait().unwrap().code(), Some(0));
+    let mut want = b"last".to_vec();
+    want.resize(1001, b'\n');
+    assert_eq!(fs::read(full.join("st")).unwrap(), want);
+
+    // qfilelog on a full disk warns and pauses; TERM then ends it, saying what it dropped.
+    let filler = fill(full);
+    let err = out.path().join("qfilelog.err");
+    let (read_end, write_end) = pipe();
+    let mut qfilelog = Command::new(bin("qfilelog"))
+        .arg("log")
+        .current_dir(full)
+        .env_clear()
+        .stdin(Stdio::from(read_end))
+        .stderr(File::create(&err).unwrap())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    groups.0.push(qfilelog.id());
+    let mut input = File::from(write_end);
+    input.write_all(b"0123456789\n").unwrap();
+    wait_text(
+        &err,
+        "qfilelog: warning: Can't write, pausing: No space left on device\n",
+        30,
+    );
+    // SAFETY: kill(2) of our own child.
+    unsafe { libc::kill(qfilelog.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(qfilelog.wait().unwrap().code(), Some(0));
+    wait_text(&err, "qfilelog: warning: 11 bytes not written\n", 5);
+    drop((input, filler));
 }
