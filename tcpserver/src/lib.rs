@@ -5,6 +5,7 @@
 //! that reads a rules cdb.
 
 pub mod cdb;
+pub mod dotls;
 pub mod rblsmtpd;
 pub mod rules;
 pub mod server;

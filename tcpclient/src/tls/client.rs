@@ -87,7 +87,11 @@ impl TlsOptions {
 
     /// A file name placed in the certificate directory unless it starts with `/` or `.`.
     pub fn in_certdir(&self, name: OsString) -> OsString {
-        if name.as_bytes().first().is_some_and(|c| matches!(c, b'/' | b'.')) {
+        if name
+            .as_bytes()
+            .first()
+            .is_some_and(|c| matches!(c, b'/' | b'.'))
+        {
             return name;
         }
         let mut p = self.certdir();
@@ -128,7 +132,12 @@ impl ServerCertVerifier for Unverified {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
     fn verify_tls13_signature(
         &self,
@@ -136,7 +145,12 @@ impl ServerCertVerifier for Unverified {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
@@ -148,7 +162,11 @@ impl ServerCertVerifier for Unverified {
 struct ClientCert(Arc<rustls::sign::CertifiedKey>);
 
 impl rustls::client::ResolvesClientCert for ClientCert {
-    fn resolve(&self, _: &[&[u8]], _: &[SignatureScheme]) -> Option<Arc<rustls::sign::CertifiedKey>> {
+    fn resolve(
+        &self,
+        _: &[&[u8]],
+        _: &[SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
         Some(self.0.clone())
     }
     fn has_certs(&self) -> bool {
@@ -202,8 +220,13 @@ pub fn configure(opts: &TlsOptions, host: &OsStr) -> Result<Client, Vec<String>>
         Some(m) => m.clone(),
         None => host.to_owned(),
     };
-    let server_name = ServerName::try_from(name_text.to_string_lossy().into_owned())
-        .map_err(|_| vec![format!("tls_init: invalid server name {}", name_text.to_string_lossy())])?;
+    let server_name =
+        ServerName::try_from(name_text.to_string_lossy().into_owned()).map_err(|_| {
+            vec![format!(
+                "tls_init: invalid server name {}",
+                name_text.to_string_lossy()
+            )]
+        })?;
     let builder = if roots.is_empty() {
         builder
             .dangerous()
@@ -211,7 +234,9 @@ pub fn configure(opts: &TlsOptions, host: &OsStr) -> Result<Client, Vec<String>>
     } else {
         let mut v = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone());
         if let Some((crl, _)) = opts.file_or_default(&opts.crlfile, "SERVERCRL", "servercrl.pem") {
-            v = v.with_crls(pem::crls(Path::new(&crl)).map_err(|e| vec![e])?).allow_unknown_revocation_status();
+            v = v
+                .with_crls(pem::crls(Path::new(&crl)).map_err(|e| vec![e])?)
+                .allow_unknown_revocation_status();
         }
         let v = v.build().map_err(|e| vec![format!("tls_init: {e}")])?;
         builder.with_webpki_verifier(v)
@@ -221,7 +246,8 @@ pub fn configure(opts: &TlsOptions, host: &OsStr) -> Result<Client, Vec<String>>
     let path = opts.certfile_path();
     let explicit = opts.certfile.as_ref().is_some_and(|f| !f.is_empty());
     let mut config = if explicit || pem::readable(Path::new(&path)) {
-        let key = pem::certified_key(Path::new(&path), "certificate", &provider).map_err(|e| vec![e])?;
+        let key =
+            pem::certified_key(Path::new(&path), "certificate", &provider).map_err(|e| vec![e])?;
         builder.with_client_cert_resolver(Arc::new(ClientCert(key)))
     } else {
         builder.with_no_client_auth()
@@ -259,7 +285,11 @@ pub fn session(
         .map_err(|e| fatal(format!("TLS handshake failed: {e}")))?;
     let idle = (!data_timeout.is_zero()).then_some(data_timeout);
     if prog.is_empty() {
-        let local = proxy::Local { to: 1, from: 0, owned: false };
+        let local = proxy::Local {
+            to: 1,
+            from: 0,
+            owned: false,
+        };
         return match proxy::relay(&mut conn, fd, fd, local, idle) {
             proxy::End::Done | proxy::End::Idle => Ok(0),
             proxy::End::Tls(e) => Err(fatal(format!("TLS error: {e}"))),

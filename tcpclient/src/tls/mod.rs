@@ -48,7 +48,9 @@ impl Negotiated {
             .protocol_version()
             .and_then(Version::of)
             .map_or("unknown", Version::name);
-        let (cipher, bits) = conn.negotiated_cipher_suite().map_or(("unknown", 0), suite_facts);
+        let (cipher, bits) = conn
+            .negotiated_cipher_suite()
+            .map_or(("unknown", 0), suite_facts);
         Negotiated {
             server: max.name(),
             client,

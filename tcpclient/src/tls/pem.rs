@@ -28,12 +28,21 @@ fn show(path: &Path) -> std::borrow::Cow<'_, str> {
 
 /// The file's bytes; `what` names it in the message (`unable to load what: FILE: err`).
 pub fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
-    std::fs::read(path)
-        .map_err(|e| format!("unable to load {what}: {}: {}", show(path), indicore::errstr(&e)))
+    std::fs::read(path).map_err(|e| {
+        format!(
+            "unable to load {what}: {}: {}",
+            show(path),
+            indicore::errstr(&e)
+        )
+    })
 }
 
 /// Every certificate in a PEM text.
-pub fn certificates(bytes: &[u8], path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+pub fn certificates(
+    bytes: &[u8],
+    path: &Path,
+    what: &str,
+) -> Result<Vec<CertificateDer<'static>>, String> {
     CertificateDer::pem_slice_iter(bytes)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("unable to load {what}: {}: {}", show(path), pem_error(&e)))
@@ -50,14 +59,26 @@ pub fn certified_key(
     let bytes = read(path, missing)?;
     let chain = certificates(&bytes, path, "certificate")?;
     if chain.is_empty() {
-        return Err(format!("unable to load certificate: {}: no certificate in file", show(path)));
+        return Err(format!(
+            "unable to load certificate: {}: no certificate in file",
+            show(path)
+        ));
     }
     let key = match PrivateKeyDer::from_pem_slice(&bytes) {
         Ok(k) => k,
         Err(pem::Error::NoItemsFound) => {
-            return Err(format!("unable to load private key: {}: no private key in file", show(path)))
+            return Err(format!(
+                "unable to load private key: {}: no private key in file",
+                show(path)
+            ))
         }
-        Err(e) => return Err(format!("unable to load private key: {}: {}", show(path), pem_error(&e))),
+        Err(e) => {
+            return Err(format!(
+                "unable to load private key: {}: {}",
+                show(path),
+                pem_error(&e)
+            ))
+        }
     };
     let signer = provider
         .key_provider
@@ -66,10 +87,9 @@ pub fn certified_key(
     let ck = CertifiedKey::new(chain, signer);
     match ck.keys_match() {
         Ok(()) => Ok(Arc::new(ck)),
-        Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) => Err(format!(
-            "certificate and private key do not match: {}",
-            show(path)
-        )),
+        Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) => Err(
+            format!("certificate and private key do not match: {}", show(path)),
+        ),
         Err(rustls::Error::InconsistentKeys(_)) => Ok(Arc::new(ck)),
         Err(e) => Err(format!("unable to load certificate: {}: {e}", show(path))),
     }
@@ -78,7 +98,9 @@ pub fn certified_key(
 /// Whether a PEM text holds at least one certificate and a private key (a candidate for
 /// the SNI directory).
 pub fn has_certificate_and_key(bytes: &[u8]) -> bool {
-    CertificateDer::pem_slice_iter(bytes).next().is_some_and(|c| c.is_ok())
+    CertificateDer::pem_slice_iter(bytes)
+        .next()
+        .is_some_and(|c| c.is_ok())
         && PrivateKeyDer::from_pem_slice(bytes).is_ok()
 }
 
@@ -87,7 +109,10 @@ pub fn add_roots(roots: &mut RootCertStore, path: &Path, what: &str) -> Result<(
     let bytes = read(path, what)?;
     let certs = certificates(&bytes, path, what)?;
     if certs.is_empty() {
-        return Err(format!("unable to load {what}: {}: no certificate in file", show(path)));
+        return Err(format!(
+            "unable to load {what}: {}: no certificate in file",
+            show(path)
+        ));
     }
     for c in certs {
         roots
@@ -104,7 +129,10 @@ pub fn crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, S
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("unable to load CRL: {}: {}", show(path), pem_error(&e)))?;
     if list.is_empty() {
-        return Err(format!("unable to load CRL: {}: no CRL in file", show(path)));
+        return Err(format!(
+            "unable to load CRL: {}: no CRL in file",
+            show(path)
+        ));
     }
     Ok(list)
 }

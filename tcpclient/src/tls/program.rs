@@ -79,7 +79,11 @@ pub fn wait(pid: libc::pid_t, grace: Option<Duration>) -> Option<libc::c_int> {
         // SAFETY: pidfd_open on our own child; the descriptor is closed below.
         let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as RawFd;
         if pidfd >= 0 {
-            let mut p = [libc::pollfd { fd: pidfd, events: libc::POLLIN, revents: 0 }];
+            let mut p = [libc::pollfd {
+                fd: pidfd,
+                events: libc::POLLIN,
+                revents: 0,
+            }];
             let ms = i32::try_from(grace.as_millis()).unwrap_or(i32::MAX);
             // SAFETY: poll on one live descriptor, then close it.
             unsafe {
@@ -110,7 +114,10 @@ pub fn exit_like(status: libc::c_int) -> ! {
     unsafe {
         if libc::WIFSIGNALED(status) {
             let sig = libc::WTERMSIG(status);
-            let zero = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            let zero = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
             libc::setrlimit(libc::RLIMIT_CORE, &zero);
             libc::signal(sig, libc::SIG_DFL);
             let mut set: libc::sigset_t = std::mem::zeroed();
@@ -119,6 +126,10 @@ pub fn exit_like(status: libc::c_int) -> ! {
             libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
             libc::kill(libc::getpid(), sig);
         }
-        libc::_exit(if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 111 })
+        libc::_exit(if libc::WIFEXITED(status) {
+            libc::WEXITSTATUS(status)
+        } else {
+            111
+        })
     }
 }

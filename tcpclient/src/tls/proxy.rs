@@ -43,9 +43,8 @@ impl Write for Fd {
         loop {
             // SAFETY: send/write from a live buffer of its length. MSG_NOSIGNAL keeps
             // a reset peer from killing us with SIGPIPE.
-            let mut n = unsafe {
-                libc::send(self.0, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL)
-            };
+            let mut n =
+                unsafe { libc::send(self.0, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
             if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOTSOCK) {
                 // SAFETY: as above, for a descriptor that is not a socket.
                 n = unsafe { libc::write(self.0, buf.as_ptr().cast(), buf.len()) };
@@ -124,7 +123,11 @@ fn flush_until(conn: &mut Connection, net_out: RawFd, deadline: Instant) {
             Err(_) => return,
         }
         let left = deadline.saturating_duration_since(Instant::now());
-        let mut p = [libc::pollfd { fd: net_out, events: libc::POLLOUT, revents: 0 }];
+        let mut p = [libc::pollfd {
+            fd: net_out,
+            events: libc::POLLOUT,
+            revents: 0,
+        }];
         if left.is_zero() || !matches!(poll(&mut p, Some(left)), Ok(1)) {
             return;
         }
@@ -157,8 +160,16 @@ pub fn handshake(
             return Err(HandshakeError::Timeout);
         }
         let mut fds = [
-            libc::pollfd { fd: net_in, events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: net_out, events: libc::POLLOUT, revents: 0 },
+            libc::pollfd {
+                fd: net_in,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: net_out,
+                events: libc::POLLOUT,
+                revents: 0,
+            },
         ];
         let n = if conn.wants_write() { 2 } else { 1 };
         if poll(&mut fds[..n], Some(left)).map_err(HandshakeError::Io)? == 0 {
@@ -169,7 +180,9 @@ pub fn handshake(
         }
         match conn.read_tls(&mut Fd(net_in)) {
             Ok(0) => {
-                return Err(HandshakeError::Io(io::Error::from_raw_os_error(libc::ECONNRESET)))
+                return Err(HandshakeError::Io(io::Error::from_raw_os_error(
+                    libc::ECONNRESET,
+                )))
             }
             Ok(_) => {}
             Err(e) if would_block(&e) => continue,
@@ -295,21 +308,45 @@ fn relay_until_end(
             return End::Done;
         }
 
-        let mut fds: [libc::pollfd; 4] = [libc::pollfd { fd: -1, events: 0, revents: 0 }; 4];
+        let mut fds: [libc::pollfd; 4] = [libc::pollfd {
+            fd: -1,
+            events: 0,
+            revents: 0,
+        }; 4];
         if !net_eof && to_local.is_empty() {
-            fds[0] = libc::pollfd { fd: net_in, events: libc::POLLIN, revents: 0 };
+            fds[0] = libc::pollfd {
+                fd: net_in,
+                events: libc::POLLIN,
+                revents: 0,
+            };
         }
         if conn.wants_write() {
-            fds[1] = libc::pollfd { fd: net_out, events: libc::POLLOUT, revents: 0 };
+            fds[1] = libc::pollfd {
+                fd: net_out,
+                events: libc::POLLOUT,
+                revents: 0,
+            };
         }
         if !local_from_eof && !close_sent && !conn.wants_write() {
-            fds[2] = libc::pollfd { fd: local.from, events: libc::POLLIN, revents: 0 };
+            fds[2] = libc::pollfd {
+                fd: local.from,
+                events: libc::POLLIN,
+                revents: 0,
+            };
         }
         if !*local_to_closed {
             // With nothing to write, still learn when the reader goes away (POLLERR).
-            let events = if done_local < to_local.len() { libc::POLLOUT } else { 0 };
+            let events = if done_local < to_local.len() {
+                libc::POLLOUT
+            } else {
+                0
+            };
             if local.owned || events != 0 {
-                fds[3] = libc::pollfd { fd: local.to, events, revents: 0 };
+                fds[3] = libc::pollfd {
+                    fd: local.to,
+                    events,
+                    revents: 0,
+                };
             }
         }
         match poll(&mut fds, idle) {

@@ -69,7 +69,13 @@ pub fn parse_method(method: Option<&OsStr>) -> Result<(Version, Version), Vec<St
     };
     // SSLv23 as the upper end means "no upper bound".
     let max = if max == 0 { 5 } else { max };
-    let to_version = |l: usize| if l >= 5 { Version::Tls13 } else { Version::Tls12 };
+    let to_version = |l: usize| {
+        if l >= 5 {
+            Version::Tls13
+        } else {
+            Version::Tls12
+        }
+    };
     if max < 4 || min > max {
         return Err(invalid());
     }
@@ -88,15 +94,87 @@ struct Suite {
 }
 
 const SUITES: [Suite; 9] = [
-    Suite { openssl: "TLS_AES_256_GCM_SHA384", suite: cs::TLS13_AES_256_GCM_SHA384, version: Version::Tls13, auth: "", enc: "AESGCM", bits: 256, mac: "SHA384" },
-    Suite { openssl: "TLS_CHACHA20_POLY1305_SHA256", suite: cs::TLS13_CHACHA20_POLY1305_SHA256, version: Version::Tls13, auth: "", enc: "CHACHA20", bits: 256, mac: "SHA256" },
-    Suite { openssl: "TLS_AES_128_GCM_SHA256", suite: cs::TLS13_AES_128_GCM_SHA256, version: Version::Tls13, auth: "", enc: "AESGCM", bits: 128, mac: "SHA256" },
-    Suite { openssl: "ECDHE-ECDSA-AES256-GCM-SHA384", suite: cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, version: Version::Tls12, auth: "ECDSA", enc: "AESGCM", bits: 256, mac: "SHA384" },
-    Suite { openssl: "ECDHE-RSA-AES256-GCM-SHA384", suite: cs::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, version: Version::Tls12, auth: "RSA", enc: "AESGCM", bits: 256, mac: "SHA384" },
-    Suite { openssl: "ECDHE-ECDSA-CHACHA20-POLY1305", suite: cs::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, version: Version::Tls12, auth: "ECDSA", enc: "CHACHA20", bits: 256, mac: "SHA256" },
-    Suite { openssl: "ECDHE-RSA-CHACHA20-POLY1305", suite: cs::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, version: Version::Tls12, auth: "RSA", enc: "CHACHA20", bits: 256, mac: "SHA256" },
-    Suite { openssl: "ECDHE-ECDSA-AES128-GCM-SHA256", suite: cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, version: Version::Tls12, auth: "ECDSA", enc: "AESGCM", bits: 128, mac: "SHA256" },
-    Suite { openssl: "ECDHE-RSA-AES128-GCM-SHA256", suite: cs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, version: Version::Tls12, auth: "RSA", enc: "AESGCM", bits: 128, mac: "SHA256" },
+    Suite {
+        openssl: "TLS_AES_256_GCM_SHA384",
+        suite: cs::TLS13_AES_256_GCM_SHA384,
+        version: Version::Tls13,
+        auth: "",
+        enc: "AESGCM",
+        bits: 256,
+        mac: "SHA384",
+    },
+    Suite {
+        openssl: "TLS_CHACHA20_POLY1305_SHA256",
+        suite: cs::TLS13_CHACHA20_POLY1305_SHA256,
+        version: Version::Tls13,
+        auth: "",
+        enc: "CHACHA20",
+        bits: 256,
+        mac: "SHA256",
+    },
+    Suite {
+        openssl: "TLS_AES_128_GCM_SHA256",
+        suite: cs::TLS13_AES_128_GCM_SHA256,
+        version: Version::Tls13,
+        auth: "",
+        enc: "AESGCM",
+        bits: 128,
+        mac: "SHA256",
+    },
+    Suite {
+        openssl: "ECDHE-ECDSA-AES256-GCM-SHA384",
+        suite: cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        version: Version::Tls12,
+        auth: "ECDSA",
+        enc: "AESGCM",
+        bits: 256,
+        mac: "SHA384",
+    },
+    Suite {
+        openssl: "ECDHE-RSA-AES256-GCM-SHA384",
+        suite: cs::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        version: Version::Tls12,
+        auth: "RSA",
+        enc: "AESGCM",
+        bits: 256,
+        mac: "SHA384",
+    },
+    Suite {
+        openssl: "ECDHE-ECDSA-CHACHA20-POLY1305",
+        suite: cs::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        version: Version::Tls12,
+        auth: "ECDSA",
+        enc: "CHACHA20",
+        bits: 256,
+        mac: "SHA256",
+    },
+    Suite {
+        openssl: "ECDHE-RSA-CHACHA20-POLY1305",
+        suite: cs::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+        version: Version::Tls12,
+        auth: "RSA",
+        enc: "CHACHA20",
+        bits: 256,
+        mac: "SHA256",
+    },
+    Suite {
+        openssl: "ECDHE-ECDSA-AES128-GCM-SHA256",
+        suite: cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        version: Version::Tls12,
+        auth: "ECDSA",
+        enc: "AESGCM",
+        bits: 128,
+        mac: "SHA256",
+    },
+    Suite {
+        openssl: "ECDHE-RSA-AES128-GCM-SHA256",
+        suite: cs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        version: Version::Tls12,
+        auth: "RSA",
+        enc: "AESGCM",
+        bits: 128,
+        mac: "SHA256",
+    },
 ];
 
 /// The OpenSSL name and secret bits of a negotiated suite (for TLS_PROVIDER and the log).
@@ -154,8 +232,15 @@ TLS_AES_128_CCM_SHA256 TLS_AES_128_CCM_8_SHA256";
 fn keyword(word: &str, s: &Suite) -> Option<bool> {
     let tls12 = s.version == Version::Tls12;
     Some(match word {
-        "DEFAULT" | "ALL" | "HIGH" | "SECURE" | "PROFILE=SYSTEM" | "COMPLEMENTOFDEFAULT"
-        | "TLSv1.2" | "AEAD" | "FIPS" => tls12,
+        "DEFAULT"
+        | "ALL"
+        | "HIGH"
+        | "SECURE"
+        | "PROFILE=SYSTEM"
+        | "COMPLEMENTOFDEFAULT"
+        | "TLSv1.2"
+        | "AEAD"
+        | "FIPS" => tls12,
         "ECDHE" | "EECDH" | "kECDHE" | "kEECDH" | "ECDH" | "kECDH" => tls12,
         "aECDSA" | "ECDSA" => tls12 && s.auth == "ECDSA",
         "aRSA" | "RSA" => tls12 && s.auth == "RSA",
@@ -171,11 +256,11 @@ fn keyword(word: &str, s: &Suite) -> Option<bool> {
         }
         // Keywords for families rustls does not implement select nothing.
         "MEDIUM" | "LOW" | "EXPORT" | "COMPLEMENTOFALL" | "aNULL" | "eNULL" | "NULL" | "kRSA"
-        | "DH" | "DHE" | "EDH" | "kDHE" | "kEDH" | "ADH" | "AECDH" | "PSK" | "kPSK" | "ECDHEPSK"
-        | "DHEPSK" | "RSAPSK" | "aPSK" | "SRP" | "kSRP" | "aDSS" | "DSS" | "SHA" | "SHA1"
-        | "MD5" | "RC4" | "DES" | "3DES" | "IDEA" | "SEED" | "CAMELLIA" | "CAMELLIA128"
-        | "CAMELLIA256" | "ARIA" | "ARIA128" | "ARIA256" | "AESCCM" | "AESCCM8" | "CBC"
-        | "SSLv3" | "TLSv1" | "TLSv1.0" | "GOST" | "kGOST" | "aGOST" => false,
+        | "DH" | "DHE" | "EDH" | "kDHE" | "kEDH" | "ADH" | "AECDH" | "PSK" | "kPSK"
+        | "ECDHEPSK" | "DHEPSK" | "RSAPSK" | "aPSK" | "SRP" | "kSRP" | "aDSS" | "DSS" | "SHA"
+        | "SHA1" | "MD5" | "RC4" | "DES" | "3DES" | "IDEA" | "SEED" | "CAMELLIA"
+        | "CAMELLIA128" | "CAMELLIA256" | "ARIA" | "ARIA128" | "ARIA256" | "AESCCM" | "AESCCM8"
+        | "CBC" | "SSLv3" | "TLSv1" | "TLSv1.0" | "GOST" | "kGOST" | "aGOST" => false,
         _ => return None,
     })
 }
@@ -190,7 +275,10 @@ struct Chosen {
 fn find(name: &str) -> Option<usize> {
     SUITES.iter().position(|s| {
         s.openssl.eq_ignore_ascii_case(name)
-            || s.suite.suite().as_str().is_some_and(|n| n.eq_ignore_ascii_case(name))
+            || s.suite
+                .suite()
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
             || iana_name(s).eq_ignore_ascii_case(name)
     })
 }
@@ -205,7 +293,11 @@ fn iana_name(s: &Suite) -> String {
 }
 
 fn supported_names() -> String {
-    SUITES.iter().map(|s| s.openssl).collect::<Vec<_>>().join(", ")
+    SUITES
+        .iter()
+        .map(|s| s.openssl)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Parse one cipher string (OpenSSL list or TLS 1.3 suite list).
@@ -333,7 +425,10 @@ pub fn protocol(method: Option<&OsStr>, src: &CipherSource<'_>) -> Result<Protoc
             format!("tls_cipher: supported ciphers: {}", supported_names()),
         ]);
     }
-    let max = if versions.iter().any(|v| v.version == rustls::ProtocolVersion::TLSv1_3) {
+    let max = if versions
+        .iter()
+        .any(|v| v.version == rustls::ProtocolVersion::TLSv1_3)
+    {
         Version::Tls13
     } else {
         Version::Tls12
@@ -372,7 +467,11 @@ mod tests {
         p.suites.iter().map(|s| suite_facts(*s).0).collect()
     }
 
-    fn src<'a>(file: Option<&'a str>, list: Option<&'a str>, suite: Option<&'a str>) -> CipherSource<'a> {
+    fn src<'a>(
+        file: Option<&'a str>,
+        list: Option<&'a str>,
+        suite: Option<&'a str>,
+    ) -> CipherSource<'a> {
         CipherSource { file, list, suite }
     }
 
@@ -386,7 +485,10 @@ mod tests {
         assert_eq!(m("TLSv1_3:TLSv1_3"), Ok((Version::Tls13, Version::Tls13)));
         assert_eq!(m("TLSv1:TLSv1_2"), Ok((Version::Tls12, Version::Tls12)));
         for bad in ["TLSv1_1", "TLSv1", "tls", "TLSv1_3:TLSv1_2", "", "TLSv1_2:"] {
-            assert!(m(bad).unwrap_err()[0].contains("Invalid TLS method"), "{bad}");
+            assert!(
+                m(bad).unwrap_err()[0].contains("Invalid TLS method"),
+                "{bad}"
+            );
         }
     }
 
@@ -396,7 +498,11 @@ mod tests {
         assert_eq!(all.suites.len(), 9);
         assert_eq!(all.max, Version::Tls13);
         // TLS 1.3 suites without -M; TLS 1.2 keeps its defaults.
-        let p = protocol(None, &src(None, Some("ignored-here"), Some("TLS_AES_128_GCM_SHA256"))).unwrap();
+        let p = protocol(
+            None,
+            &src(None, Some("ignored-here"), Some("TLS_AES_128_GCM_SHA256")),
+        )
+        .unwrap();
         assert_eq!(names(&p)[0], "TLS_AES_128_GCM_SHA256");
         assert_eq!(p.suites.len(), 7);
         // -M TLSv1_2: the cipher list, PROFILE=SYSTEM by default.
@@ -405,14 +511,32 @@ mod tests {
         assert_eq!(p.max, Version::Tls12);
         let p = protocol(
             Some(OsStr::new("TLSv1_2")),
-            &src(None, Some("ECDHE-RSA-AES256-GCM-SHA384:DHE-RSA-AES256-SHA:!aNULL"), None),
+            &src(
+                None,
+                Some("ECDHE-RSA-AES256-GCM-SHA384:DHE-RSA-AES256-SHA:!aNULL"),
+                None,
+            ),
         )
         .unwrap();
         assert_eq!(names(&p), ["ECDHE-RSA-AES256-GCM-SHA384"]);
-        let p = protocol(Some(OsStr::new("TLSv1_2")), &src(Some("ECDHE+AESGCM:!aRSA"), None, None)).unwrap();
-        assert_eq!(names(&p), ["ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-ECDSA-AES128-GCM-SHA256"]);
+        let p = protocol(
+            Some(OsStr::new("TLSv1_2")),
+            &src(Some("ECDHE+AESGCM:!aRSA"), None, None),
+        )
+        .unwrap();
+        assert_eq!(
+            names(&p),
+            [
+                "ECDHE-ECDSA-AES256-GCM-SHA384",
+                "ECDHE-ECDSA-AES128-GCM-SHA256"
+            ]
+        );
         // IANA and rustls spellings.
-        let p = protocol(None, &src(Some("TLS13_CHACHA20_POLY1305_SHA256"), None, None)).unwrap();
+        let p = protocol(
+            None,
+            &src(Some("TLS13_CHACHA20_POLY1305_SHA256"), None, None),
+        )
+        .unwrap();
         assert_eq!(names(&p)[0], "TLS_CHACHA20_POLY1305_SHA256");
     }
 
@@ -421,10 +545,18 @@ mod tests {
         let e = protocol(None, &src(None, None, Some("TLS_AES_512_GCM"))).unwrap_err();
         assert!(e[0].contains("unknown cipher TLS_AES_512_GCM"), "{e:?}");
         assert!(e[1].contains("TLS_AES_256_GCM_SHA384"));
-        let e = protocol(Some(OsStr::new("TLSv1_2")), &src(None, Some("DHE-RSA-AES256-SHA"), None)).unwrap_err();
+        let e = protocol(
+            Some(OsStr::new("TLSv1_2")),
+            &src(None, Some("DHE-RSA-AES256-SHA"), None),
+        )
+        .unwrap_err();
         assert!(e[0].contains("no usable cipher"), "{e:?}");
         // Only CCM for TLS 1.3 with -M TLSv1_3:TLSv1_3: nothing left.
-        let e = protocol(Some(OsStr::new("TLSv1_3:TLSv1_3")), &src(None, None, Some("TLS_AES_128_CCM_SHA256"))).unwrap_err();
+        let e = protocol(
+            Some(OsStr::new("TLSv1_3:TLSv1_3")),
+            &src(None, None, Some("TLS_AES_128_CCM_SHA256")),
+        )
+        .unwrap_err();
         assert!(e[0].contains("no usable cipher"));
     }
 }

@@ -33,7 +33,11 @@ impl LineReader {
         let mut line = Vec::new();
         loop {
             let left = self.deadline.saturating_duration_since(Instant::now());
-            let mut p = [libc::pollfd { fd: self.fd, events: libc::POLLIN, revents: 0 }];
+            let mut p = [libc::pollfd {
+                fd: self.fd,
+                events: libc::POLLIN,
+                revents: 0,
+            }];
             let ms = i32::try_from(left.as_millis()).unwrap_or(i32::MAX);
             // SAFETY: poll on one live descriptor.
             let n = unsafe { libc::poll(p.as_mut_ptr(), 1, ms) };
@@ -52,7 +56,10 @@ impl LineReader {
             let r = unsafe { libc::read(self.fd, b.as_mut_ptr().cast(), 1) };
             if r < 0 {
                 let e = io::Error::last_os_error();
-                if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock) {
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+                ) {
                     continue;
                 }
                 return Err(e);
@@ -93,7 +100,11 @@ pub fn write_all(fd: RawFd, mut buf: &[u8]) -> io::Result<()> {
             match e.kind() {
                 io::ErrorKind::Interrupted => continue,
                 io::ErrorKind::WouldBlock => {
-                    let mut p = [libc::pollfd { fd, events: libc::POLLOUT, revents: 0 }];
+                    let mut p = [libc::pollfd {
+                        fd,
+                        events: libc::POLLOUT,
+                        revents: 0,
+                    }];
                     // SAFETY: poll on one live descriptor.
                     unsafe { libc::poll(p.as_mut_ptr(), 1, 1000) };
                     continue;

@@ -57,14 +57,21 @@ fn oid_text(oid: &[u8]) -> String {
             v = 0;
         }
     }
-    parts.iter().map(u64::to_string).collect::<Vec<_>>().join(".")
+    parts
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 fn value_text(tag: u8, v: &[u8]) -> String {
     let text = match tag {
         // BMPString: UTF-16BE.
         0x1e => {
-            let units: Vec<u16> = v.chunks(2).map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])).collect();
+            let units: Vec<u16> = v
+                .chunks(2)
+                .map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))
+                .collect();
             String::from_utf16_lossy(&units)
         }
         _ => String::from_utf8_lossy(v).into_owned(),

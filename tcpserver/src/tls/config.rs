@@ -12,7 +12,9 @@ use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
-use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig, SignatureScheme};
+use rustls::{
+    DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig, SignatureScheme,
+};
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -71,7 +73,11 @@ pub struct Files {
 
 impl Settings {
     fn in_certdir(&self, certdir: &Path, name: &OsStr) -> PathBuf {
-        if name.as_bytes().first().is_some_and(|c| matches!(c, b'/' | b'.')) {
+        if name
+            .as_bytes()
+            .first()
+            .is_some_and(|c| matches!(c, b'/' | b'.'))
+        {
             PathBuf::from(name)
         } else {
             certdir.join(name)
@@ -133,12 +139,16 @@ impl ResolvesServerCert for Certificates {
 
 /// A file name that can name a server: `host.example.pem` or `*.example.pem`.
 fn server_name_of(file: &OsStr) -> Option<String> {
-    let name = std::str::from_utf8(file.as_bytes()).ok()?.strip_suffix(".pem")?;
+    let name = std::str::from_utf8(file.as_bytes())
+        .ok()?
+        .strip_suffix(".pem")?;
     let host = name.strip_prefix("*.").unwrap_or(name);
     let ok = !host.is_empty()
-        && host
-            .split('.')
-            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        && host.split('.').all(|l| {
+            !l.is_empty()
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
     ok.then(|| name.to_ascii_lowercase())
 }
 
@@ -218,7 +228,9 @@ impl ClientCertVerifier for ClientCheck {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        let r = self.inner.verify_client_cert(end_entity, intermediates, now);
+        let r = self
+            .inner
+            .verify_client_cert(end_entity, intermediates, now);
         if let Ok(mut v) = self.verdict.lock() {
             *v = ClientVerdict {
                 verified: Some(r.is_ok()),
@@ -305,7 +317,10 @@ pub fn load(s: &Settings) -> Result<Contexts, Vec<String>> {
     let default = pem::certified_key(&files.certfile, "CA certificate", &provider).map_err(one)?;
     let mut warnings = Vec::new();
     let by_name = sni_certificates(&files.certdir, &provider, &mut warnings);
-    let certs = Arc::new(Certificates { default: default.clone(), by_name });
+    let certs = Arc::new(Certificates {
+        default: default.clone(),
+        by_name,
+    });
 
     // Client certificates: trusted are the CA list and, as the reference, the
     // certificates of the certificate file itself.
@@ -320,7 +335,9 @@ pub fn load(s: &Settings) -> Result<Contexts, Vec<String>> {
         }
         let mut b = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
         if let Some(crl) = &files.crlfile {
-            b = b.with_crls(pem::crls(crl).map_err(one)?).allow_unknown_revocation_status();
+            b = b
+                .with_crls(pem::crls(crl).map_err(one)?)
+                .allow_unknown_revocation_status();
         }
         if !mandatory {
             b = b.allow_unauthenticated();
@@ -344,7 +361,8 @@ pub fn load(s: &Settings) -> Result<Contexts, Vec<String>> {
         // Children are separate processes: a session cache would be per child, so
         // resumption uses tickets, whose key every child inherits.
         config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
-        config.ticketer = rustls::crypto::ring::Ticketer::new().map_err(|e| vec![format!("tls_init: {e}")])?;
+        config.ticketer =
+            rustls::crypto::ring::Ticketer::new().map_err(|e| vec![format!("tls_init: {e}")])?;
         config.send_tls13_tickets = 1;
         Ok(Context {
             config: Arc::new(config),
@@ -372,7 +390,10 @@ mod tests {
     #[test]
     fn server_names_from_file_names() {
         let n = |s: &str| server_name_of(OsStr::new(s));
-        assert_eq!(n("mail.example.com.pem").as_deref(), Some("mail.example.com"));
+        assert_eq!(
+            n("mail.example.com.pem").as_deref(),
+            Some("mail.example.com")
+        );
         assert_eq!(n("*.Example.com.pem").as_deref(), Some("*.example.com"));
         assert_eq!(n("localhost.pem").as_deref(), Some("localhost"));
         assert_eq!(n("a..b.pem"), None);

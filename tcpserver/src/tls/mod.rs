@@ -13,6 +13,7 @@
 pub mod config;
 pub mod reload;
 pub mod session;
+pub mod starttls;
 
 pub use config::{Contexts, Settings};
 pub use reload::{Reloaded, Reloader};

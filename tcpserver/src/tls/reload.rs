@@ -78,10 +78,20 @@ fn watch(c: &Contexts) -> Option<std::os::fd::OwnedFd> {
     let owned = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
     let f = &c.files;
     let mut dirs: Vec<PathBuf> = vec![f.certdir.clone()];
-    for p in [Some(&f.certfile), f.cafile.as_ref(), f.crlfile.as_ref()].into_iter().flatten() {
-        let d = p.parent().map_or_else(|| PathBuf::from("."), |d| {
-            if d.as_os_str().is_empty() { PathBuf::from(".") } else { d.to_path_buf() }
-        });
+    for p in [Some(&f.certfile), f.cafile.as_ref(), f.crlfile.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        let d = p.parent().map_or_else(
+            || PathBuf::from("."),
+            |d| {
+                if d.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    d.to_path_buf()
+                }
+            },
+        );
         if !dirs.contains(&d) {
             dirs.push(d);
         }
@@ -126,7 +136,11 @@ impl Reloader {
         loop {
             // SAFETY: read inotify records into a live buffer.
             let n = unsafe {
-                libc::read(std::os::fd::AsRawFd::as_raw_fd(fd), buf.as_mut_ptr().cast(), buf.len())
+                libc::read(
+                    std::os::fd::AsRawFd::as_raw_fd(fd),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                )
             };
             if n <= 0 {
                 break;

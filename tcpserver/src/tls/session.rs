@@ -36,7 +36,8 @@ pub fn accept(
     net_out: RawFd,
     timeout: Duration,
 ) -> Result<Accepted, HandshakeError> {
-    let conn = rustls::ServerConnection::new(context.config.clone()).map_err(HandshakeError::Tls)?;
+    let conn =
+        rustls::ServerConnection::new(context.config.clone()).map_err(HandshakeError::Tls)?;
     let mut conn = rustls::Connection::Server(conn);
     proxy::handshake(&mut conn, net_in, net_out, timeout)?;
     let negotiated = Negotiated::of(&conn, max);
@@ -69,8 +70,9 @@ pub fn export(env: &mut Env, a: &Accepted, name: &str, details: bool, bits: bool
 }
 
 /// Start the program on pipes (its input on `input_fd`, output on `output_fd`), tell
-/// `started` its pid, relay until the end, and leave as the program left. `close` lists
-/// descriptors the program must not inherit. Never returns.
+/// `started` its pid, relay until the end, and return the program's wait status (None:
+/// it still runs after the relay failed or idled out). `close` lists descriptors the
+/// program must not inherit. A failed fork is reported to `unable_to_fork`, then exit 111.
 #[allow(clippy::too_many_arguments)]
 pub fn run_behind(
     mut a: Accepted,
@@ -83,7 +85,7 @@ pub fn run_behind(
     run: impl FnOnce() -> Infallible,
     started: impl FnOnce(libc::pid_t),
     unable_to_fork: impl FnOnce(&std::io::Error),
-) -> ! {
+) -> Option<libc::c_int> {
     // The program must not own the network: move it above the program's descriptors
     // when it sits where the pipes go (fds 0 and 1 under tcpserver, 6 and 7 for -C).
     let (net_in, net_out) = lift(net_in, net_out, &[input_fd, output_fd]);
@@ -112,9 +114,15 @@ pub fn run_behind(
         }
         _ => Some(Duration::from_secs(1)),
     };
-    match program::wait(pid, grace) {
-        Some(status) => program::exit_like(status),
-        // SAFETY: leave; the program goes on alone, as the reference's does.
+    program::wait(pid, grace)
+}
+
+/// Leave as the program left (its status, or 0 when it still runs, as the reference's
+/// proxy does).
+pub fn exit_with(status: Option<libc::c_int>) -> ! {
+    match status {
+        Some(s) => program::exit_like(s),
+        // SAFETY: leave the process.
         None => unsafe { libc::_exit(0) },
     }
 }
