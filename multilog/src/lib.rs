@@ -7,7 +7,8 @@
 //! * [`script`]: a multilog command line, parsed into actions and log settings;
 //! * [`lines`]: the per-line engine (1000-byte line head, selection, `e`, `=`, dirs);
 //! * [`logdir`]: one automatically rotated log directory and its crash-safe protocol;
-//! * [`stamp`]: TAI64N text labels and their conversions;
+//! * [`stamp`]: TAI64N text labels and their conversions; [`relabel`]: the filters that
+//!   rewrite a line's leading label (tai64nlocal, tai64nunix, tai64n2tai);
 //! * [`io`], [`signals`], [`sys`]: buffered descriptors, signal flags and the system calls.
 
 pub mod io;

@@ -61,7 +61,8 @@ fn fatal(what: impl Display, e: &io::Error) -> Failure {
     Failure::temp_sys(format_args!("{what}: "), e)
 }
 
-fn pause(what: impl Display, e: &io::Error) {
+/// `multilog: warning: <what>, pausing: <error>`, then the 5-second pause before a retry.
+pub(crate) fn pause(what: impl Display, e: &io::Error) {
     PROG.warn(format_args!("{what}, pausing: {}", errstr(e)));
     sys::deep_sleep(PAUSE);
 }

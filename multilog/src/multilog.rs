@@ -7,7 +7,7 @@
 
 use crate::io::READ_SIZE;
 use crate::lines::{Lines, Sinks, PREFIX_LEN, STATUS_LEN};
-use crate::logdir::LogDir;
+use crate::logdir::{pause, LogDir};
 use crate::script::{Action, Script};
 use crate::signals::{Catcher, Signal};
 use crate::stamp::now_prefix;
@@ -64,14 +64,7 @@ impl StatusFile {
                 Ok(STATUS_LEN) => break,
                 // A short write is retried at once; a full disk then reports an error.
                 Ok(_) => continue,
-                Err(e) => {
-                    PROG.warn(format_args!(
-                        "unable to write {}, pausing: {}",
-                        self.name,
-                        errstr(&e)
-                    ));
-                    sys::deep_sleep(5);
-                }
+                Err(e) => pause(format_args!("unable to write {}", self.name), &e),
             }
         }
         self.dirty = false;
