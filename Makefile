@@ -26,7 +26,7 @@ TEST_PACKAGES_svscan    = util-linux mount
 TEST_PACKAGES_multilog  = strace mount
 TEST_PACKAGES_tcpserver = ucspi-tcp
 TEST_PACKAGES_tcpclient =
-TEST_PACKAGES_svctool   =
+TEST_PACKAGES_svctool   = openssl passwd
 TEST_PACKAGES = $(TEST_PACKAGES_base) $(TEST_PACKAGES_svscan) $(TEST_PACKAGES_multilog) \
                 $(TEST_PACKAGES_tcpserver) $(TEST_PACKAGES_tcpclient) $(TEST_PACKAGES_svctool)
 
