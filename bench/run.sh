@@ -31,11 +31,13 @@ if [ ! -x /usr/bin/envdir ] || ! dpkg-query -W -f='${Status}' daemontools 2>/dev
   fi
 fi
 
-if ! dpkg-query -W -f='${Status}' ucspi-tcp 2>/dev/null | grep -q 'ok installed'; then
-  # djb's ucspi-tcp 0.88: the peer of tcpserver and tcprules.
-  echo "bench/run.sh: installing Debian's ucspi-tcp" >&2
+if ! dpkg-query -W -f='${Status}' ucspi-tcp 2>/dev/null | grep -q 'ok installed' ||
+   [ ! -x /bin/busybox ]; then
+  # djb's ucspi-tcp 0.88: the peer of tcpserver and tcprules; busybox's static echo
+  # is the program the tcpserver workload serves.
+  echo "bench/run.sh: installing Debian's ucspi-tcp and busybox-static" >&2
   apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ucspi-tcp
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ucspi-tcp busybox-static
 fi
 
 (cd "$root" && cargo build --release --workspace --bins)
