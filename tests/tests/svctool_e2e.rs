@@ -7,12 +7,13 @@
 //! tcpserver refuse, and `svctool --rmsvc` takes the service out.
 //!
 //! The service runs under svscan, and under a supervise pair (service and log) joined by a
-//! pipe, as svscan joins them. Root only (tcpserver
+//! pipe, as svscan joins them. A second tree, SMTP on 465 with `--ssl`, serves TLS with the
+//! certificate `svctool --config=cert` generated, through the workspace's dotls. Root only (tcpserver
 //! drops to the uid/gid the run script passes); 127.0.0.1 and a free high port only.
 
 use blackbox::{bin_dir, is_root, skip, Cmd};
 use std::fs;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::os::unix::process::CommandExt;
@@ -287,4 +288,143 @@ fn end_to_end(use_svscan: bool) {
     wait_for("the listener to go away", || {
         TcpStream::connect(("127.0.0.1", port_n)).is_err()
     });
+}
+
+/// The same for SMTP on 465 with `--ssl`: qmail-smtpd does SMTPS itself with
+/// `$CERTDIR/servercert.pem`; the stub hands the connection to the workspace's `dotls`
+/// (server TLS of the tcpserver crate) in front of a plain stub. The certificate is the one
+/// `svctool --config=cert` generates in-process. The run script names the users qmaild,
+/// qmail and indimail, so the tree runs in a private mount namespace whose /etc/passwd and
+/// /etc/group have them (the machine's own databases are untouched).
+#[test]
+fn smtps_465_tree_runs_end_to_end_with_tls() {
+    if !is_root() {
+        return skip("needs root: mount namespace, tcpserver changes users");
+    }
+    for (p, why) in [
+        ("/usr/bin/unshare", "util-linux"),
+        ("/usr/bin/openssl", "openssl"),
+    ] {
+        if !Path::new(p).exists() {
+            return skip(&format!("{p} missing ({why})"));
+        }
+    }
+    if !bin_dir().join("dotls").is_file() || !bin_dir().join("svscan").is_file() {
+        return skip("dotls or svscan not built");
+    }
+    let site = Site::new();
+    site.link("usr/bin/dotls", "dotls");
+    let port = free_port().to_string();
+    let etc = site.s("etc");
+    fs::write(site.p("etc/control/rcpthosts"), "localhost\n").unwrap();
+    // the users the run script names, in copies of the databases
+    let mut passwd = fs::read_to_string("/etc/passwd").unwrap();
+    passwd.push_str("qmaild:x:61557:61556::/nonexistent:/bin/false\nqmaill:x:61558:61556::/nonexistent:/bin/false\n");
+    let mut group = fs::read_to_string("/etc/group").unwrap();
+    group.push_str("qmail:x:61556:\nindimail:x:61555:\n");
+    fs::write(site.p("passwd"), passwd).unwrap();
+    fs::write(site.p("group"), group).unwrap();
+    write_exec(
+        &site.p("usr/sbin/qmail-smtpd"),
+        &format!(
+            "#!/bin/sh\n[ \"${{SMTPS+set}}\" = set ] || exec echo 'plain: SMTPS unset'\nexec {} -n \"$CERTDIR/servercert.pem\" {}\n",
+            site.s("usr/bin/dotls"),
+            site.s("usr/sbin/smtp-body")
+        ),
+    );
+    write_exec(
+        &site.p("usr/sbin/smtp-body"),
+        "#!/bin/sh\necho \"220 stub PORT=$PORT CERTDIR=$CERTDIR uid=$(id -u)\"\n",
+    );
+    let out = site
+        .cmd("svctool")
+        .args([
+            "--config=cert",
+            "--postmaster=postmaster@localhost",
+            "--common_name=localhost",
+        ])
+        .run();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    // svctool gives the key to root:qcerts 0640; qmaild reads it through a group it has
+    // here (qcerts is not among the groups tcpserver -g sets)
+    std::os::unix::fs::chown(site.p("etc/certs/servercert.pem"), Some(0), Some(61556)).unwrap();
+    let out = site
+        .cmd("svctool")
+        .env("SVCTOOL_IDPROG", "/usr/bin/id")
+        .args([
+            format!("--smtp={port}"),
+            format!("--servicedir={}", site.s("service")),
+            format!("--logdir={}", site.s("log")),
+            "--skipsend".into(),
+            "--ssl".into(),
+            "--cntrldir=control".into(),
+            "--localip=127.0.0.1".into(),
+            "--memory=1000000000".into(),
+        ])
+        .run();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    fs::create_dir_all(site.p("etc/tcp")).unwrap();
+    fs::write(site.p("etc/tcp/tcp.smtp"), "127.0.0.1:allow\n:deny\n").unwrap();
+    let out = site.cmd("qmailctl").arg("cdb").run();
+    assert_eq!(out.code, Some(0), "{out:?}");
+
+    let script = format!(
+        "mount --make-rprivate / && mount --bind {0}/passwd /etc/passwd && mount --bind {0}/group /etc/group && exec {1} {0}/service",
+        site.s(""),
+        bin_dir().join("svscan").display()
+    );
+    let mut c = Command::new("/usr/bin/unshare");
+    c.env_clear()
+        .env("PATH", blackbox::test_path())
+        .env("DISABLE_RUN", "1")
+        .process_group(0)
+        .args(["--mount", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _procs = Group(vec![c.spawn().unwrap()]);
+    let mut said = String::new();
+    wait_for("the TLS stub to answer", || {
+        let out = Cmd::new("/usr/bin/openssl")
+            .args([
+                "s_client",
+                "-connect",
+                &format!("127.0.0.1:{port}"),
+                "-quiet",
+                "-verify_quiet",
+            ])
+            .stdin("")
+            .timeout(Duration::from_secs(10))
+            .run();
+        said = out.stdout_str();
+        said.starts_with("220 stub")
+    });
+    assert_eq!(
+        said,
+        format!("220 stub PORT={port} CERTDIR={etc}/certs uid=61557\n")
+    );
+    let current = site.p(&format!("log/smtpd.{port}/current"));
+    wait_for("multilog to record the TLS connection", || {
+        fs::read_to_string(&current)
+            .map(|t| t.contains(" ok ") && t.contains("127.0.0.1"))
+            .unwrap_or(false)
+    });
+    // a plain-text client gets no greeting: the handshake comes first (DECISIONS U10)
+    let mut plain = TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).unwrap();
+    plain
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    plain.write_all(b"EHLO plain.example\r\n").unwrap();
+    let mut got = Vec::new();
+    let _ = plain.read_to_end(&mut got);
+    assert!(
+        !got.starts_with(b"220"),
+        "plain text reached the program: {got:?}"
+    );
+    let svc = site.p(&format!("service/qmail-smtpd.{port}"));
+    let _ = Cmd::bin("svc")
+        .args(["-dx"])
+        .arg(&svc)
+        .arg(svc.join("log"))
+        .run();
 }
