@@ -1790,3 +1790,51 @@ fn every_catalogue_kind_has_a_test() {
         assert!(src.matches(dir).count() >= 2, "no test renders {dir}");
     }
 }
+
+#[test]
+fn queues_without_queue_fix_are_reported() {
+    let r = Root::new();
+    let out = r.svctool(&[
+        "--delivery=25",
+        "--servicedir=/service",
+        "--qbase=/var/indimail/queue",
+        "--qcount=1",
+        "--qstart=3",
+    ]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(
+        out.stderr_str(),
+        "svctool: warning: queue-fix not found: /var/indimail/queue/nqueue created but not laid out; run queue-fix -s 151 -b 0 /var/indimail/queue/nqueue\n\
+         svctool: warning: queue-fix not found: /var/indimail/queue/queue3 created but not laid out; run queue-fix -s 151 -b 0 /var/indimail/queue/queue3\n"
+    );
+    assert!(
+        r.path("var/indimail/queue/nqueue").is_dir()
+            && r.path("var/indimail/queue/queue3").is_dir()
+    );
+    assert_vars(
+        &r.vars("qmail-send.25"),
+        &[("QUEUE_START", "3"), ("QUEUE_COUNT", "1")],
+    );
+    // a failing queue-fix stops the action (exit 111, nothing created)
+    let r = Root::new();
+    r.write("usr/bin/queue-fix", "#!/bin/sh\nexit 3\n");
+    fs::set_permissions(
+        r.path("usr/bin/queue-fix"),
+        fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let out = r.svctool(&[
+        "--delivery=25",
+        "--servicedir=/service",
+        "--qbase=/var/indimail/queue",
+        "--qcount=1",
+        "--qstart=1",
+    ]);
+    assert_eq!(out.code, Some(111), "{out:?}");
+    assert!(
+        out.stderr_str()
+            .starts_with("svctool: queue-fix failed for /var/indimail/queue/nqueue"),
+        "{out:?}"
+    );
+    assert!(!r.exists("service/qmail-send.25"));
+}
