@@ -41,6 +41,10 @@ pub fn start(
         return Err(io::Error::last_os_error());
     }
     if pid == 0 {
+        // The proxy's ends must not stay open in the program (EOF would never come);
+        // closed first, as their numbers may be the targets below.
+        drop(to_program);
+        drop(from_program);
         // SAFETY: descriptor juggling in the fresh child before it runs the program.
         unsafe {
             // Copies above the targets first, so no dup2 overwrites a pipe end still
@@ -55,9 +59,6 @@ pub fn start(
             libc::close(i);
             libc::close(o);
         }
-        // The proxy's ends must not stay open in the program (EOF would never come).
-        drop(to_program);
-        drop(from_program);
         #[allow(unreachable_code)]
         match run() {}
     }

@@ -11,6 +11,7 @@
 //! renegotiates, so a client's renegotiation request is refused.
 
 pub mod config;
+pub mod connection;
 pub mod reload;
 pub mod session;
 pub mod starttls;

@@ -107,9 +107,10 @@ impl Pki {
         self.issue(name, p)
     }
 
-    /// A client certificate with serial 4242, and a CRL of the CA revoking it (`crl`).
-    pub fn revoked_client(&self, name: &str, crl: &str) {
-        let mut p = leaf_params("revoked", &[]);
+    /// A certificate with serial 0x1092 (for `cn`, SANs `sans`), and a CRL of the CA
+    /// revoking it (`crl`).
+    pub fn revoked(&self, name: &str, cn: &str, sans: &[&str], crl: &str) {
+        let mut p = leaf_params(cn, sans);
         p.serial_number = Some(SerialNumber::from_slice(&[0x10, 0x92]));
         self.issue(name, p);
         let list = CertificateRevocationListParams {

@@ -1,0 +1,118 @@
+//! tcpserver's TLS step (spec §1.4 step 12, §1.13): after the usual child sequence
+//! (banner, names, rules, per-IP check) the connection child runs the handshake within
+//! `-S` seconds, logs the encrypted-session line, starts the program on pipes and
+//! relays with the `-T` idle limit; it leaves with the program's status.
+
+use super::config::{self, Contexts};
+use super::reload::Reloaded;
+use super::session;
+use crate::server::log::{Log, Safe};
+use crate::server::options::Options;
+use indicore::exec::Env;
+use std::convert::Infallible;
+use std::time::Duration;
+
+/// `-n`/`-s` and the rest, as the TLS context wants them.
+pub fn settings(o: &Options) -> Option<super::Settings> {
+    let t = &o.tls;
+    Some(super::Settings {
+        certfile: t.certfile.clone()?,
+        certdir: t.certdir.clone(),
+        cafile: t.cafile.clone(),
+        crlfile: t.crlfile.clone(),
+        cipher_file: t.cipher_file.clone(),
+        method: t.method.clone(),
+        ..super::Settings::default()
+    })
+}
+
+/// Log what a reload did (file change or SIGHUP).
+pub fn log_reload(log: &Log, r: Reloaded) {
+    match r {
+        Reloaded::Unchanged => {}
+        Reloaded::Done(warnings) => {
+            for w in warnings {
+                log.at(1, format_args!("warning: {w}"));
+            }
+            log.at(1, format_args!("TLS certificates reloaded"));
+        }
+        Reloaded::Failed(lines) => {
+            for l in lines {
+                log.at(
+                    1,
+                    format_args!("warning: unable to reload TLS certificates: {l}"),
+                );
+            }
+        }
+    }
+}
+
+/// What the encrypted-session line says of the connection.
+pub struct Slot<'a> {
+    /// Live children including this one, and the limit.
+    pub children: u64,
+    pub limit: u64,
+    /// The client's address (or the socket path), as the log shows it.
+    pub ip: &'a str,
+}
+
+/// Serve the connection on fds 0 and 1 over TLS, then run `program` behind it. Never
+/// returns.
+pub fn serve(
+    contexts: &Contexts,
+    opts: &Options,
+    mut env: Env,
+    log: &Log,
+    slot: Slot<'_>,
+    program: impl FnOnce(&Env) -> Infallible,
+) -> ! {
+    let drop = |why: std::fmt::Arguments<'_>| -> ! {
+        log.drop_connection(why);
+        // SAFETY: leave the connection child.
+        unsafe { libc::_exit(111) }
+    };
+    let required = config::required(env.get("TLS_CLIENT_REQUIRED"));
+    let Some(context) = session::choose(contexts, required) else {
+        drop(format_args!(
+            "client certificate required but no CA file: access denied"
+        ))
+    };
+    let timeout = Duration::from_secs(opts.tls.handshake_timeout.max(1));
+    let a = match session::accept(context, contexts.max, 0, 1, timeout) {
+        Ok(a) => a,
+        Err(e) => {
+            if log.verbosity > 0 {
+                indicore::diag::emit(format_args!("SSL_accept: {e}\n"));
+            }
+            drop(format_args!("unable to accept SSL connection"))
+        }
+    };
+    session::export(&mut env, &a, "tcpserver", opts.tls.provider_details, true);
+    let details = a.negotiated.details(true);
+    let idle = (opts.idle_timeout > 0).then(|| Duration::from_secs(opts.idle_timeout));
+    let env = &env;
+    let status = session::run_behind(
+        a,
+        0,
+        1,
+        0,
+        1,
+        &[],
+        idle,
+        || program(env),
+        |pid| {
+            log.at(
+                2,
+                format_args!(
+                    "status: {}/{} encrypted session, sslpid={}, childpid={pid}, IP {}, {details}",
+                    slot.children,
+                    slot.limit,
+                    std::process::id(),
+                    Safe(slot.ip.as_bytes())
+                ),
+            )
+        },
+        |e| log.drop_connection(format_args!("unable to fork: {}", indicore::errstr(e))),
+    );
+    session::exit_with(status)
+}
