@@ -58,6 +58,24 @@ impl Spawn {
         })
     }
 
+    /// Like [`Spawn::new`], but exec `program` (a path containing `/`, e.g. found by a PATH
+    /// search) with `argv` passed unchanged, so that `argv[0]` can stay a bare name.
+    pub fn with_program(
+        program: &std::path::Path,
+        argv: &[OsString],
+        env: &Env,
+    ) -> io::Result<Spawn> {
+        let invalid = || io::Error::from_raw_os_error(libc::EINVAL);
+        let mut full = vec![program.as_os_str().to_owned()];
+        full.extend_from_slice(argv.get(1..).ok_or_else(invalid)?);
+        let mut s = Spawn::new(&full, env)?;
+        let zero = CString::new(argv[0].as_bytes()).map_err(|_| invalid())?;
+        // The pointer targets the CString's heap buffer, which does not move.
+        s.argp[0] = zero.as_ptr() as *mut _;
+        s._argv.push(zero);
+        Ok(s)
+    }
+
     /// Run the program in the directory open on `fd`.
     pub fn fchdir(mut self, fd: RawFd) -> Self {
         self.fchdir = Some(fd);
@@ -192,6 +210,25 @@ mod tests {
             .unwrap();
         assert_eq!(wait(pid), 0);
         assert!(dir.path().join("here").exists());
+    }
+
+    #[test]
+    fn program_apart_from_argv0() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("argv0");
+        let script = "tr '\\0' '\\n' < /proc/$$/cmdline | head -n 1 > \"$1\"";
+        let argv: Vec<OsString> = ["sh", "-c", script, "x"]
+            .iter()
+            .map(OsString::from)
+            .chain(std::iter::once(out.clone().into_os_string()))
+            .collect();
+        let pid = Spawn::with_program(std::path::Path::new("/bin/sh"), &argv, &Env::empty())
+            .unwrap()
+            .spawn()
+            .unwrap();
+        assert_eq!(wait(pid), 0);
+        assert_eq!(std::fs::read_to_string(out).unwrap(), "sh\n");
+        assert!(Spawn::with_program(std::path::Path::new("sh"), &argv, &Env::empty()).is_err());
     }
 
     #[test]

@@ -17,9 +17,9 @@
 use crate::config::Settings;
 use crate::log::Log;
 use crate::signals::{Sig, Signals};
-use crate::spawn::{show, Spawner};
+use crate::spawn::{executable, show, Spawner};
 use indicore::errstr;
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -410,7 +410,7 @@ impl Scanner {
             .log
             .as_ref()
             .and_then(|l| l.write.as_ref().map(|w| w.as_raw_fd()));
-        let result = self.spawner.main(&self.signals, name, log_w);
+        let result = self.spawner.main(name, log_w);
         let slot = &mut self.slots[idx];
         slot.want_up = down.exists() != Some(true);
         slot.down_ctime = settled(down, ctime);
@@ -418,12 +418,8 @@ impl Scanner {
         main.started = now;
         match result {
             Ok(pid) => main.pid = pid,
-            Err(e) => {
-                self.log.warn(format_args!(
-                    "unable to fork for {}: {}",
-                    show(name),
-                    errstr(&e)
-                ));
+            Err(msg) => {
+                self.log.warn(msg);
                 self.retry_in(RESTART_THROTTLE.as_millis() as u32);
             }
         }
@@ -444,17 +440,13 @@ impl Scanner {
         }
         self.log
             .info(format_args!("Starting service {}/log", show(name)));
-        let result = self.spawner.log(&self.signals, name, pair.read.as_raw_fd());
+        let result = self.spawner.log(name, pair.read.as_raw_fd());
         let pair = self.slots[idx].log.as_mut().expect("checked above");
         pair.proc.started = now;
         match result {
             Ok(pid) => pair.proc.pid = pid,
-            Err(e) => {
-                self.log.warn(format_args!(
-                    "unable to fork for {}/log: {}",
-                    show(name),
-                    errstr(&e)
-                ));
+            Err(msg) => {
+                self.log.warn(msg);
                 self.retry_in(RESTART_THROTTLE.as_millis() as u32);
             }
         }
@@ -591,7 +583,7 @@ impl Scanner {
         } else {
             cmd
         };
-        if !executable(&path) {
+        if !executable(Path::new(&path)) {
             return;
         }
         let pid = match self.spawner.shell(&self.signals, &path, false) {
@@ -679,13 +671,6 @@ fn settled(down: Down, ctime: i64) -> i64 {
         Down::Absent | Down::File if !recent => ctime,
         _ => 0,
     }
-}
-
-/// access(path, X_OK).
-pub fn executable(path: &OsStr) -> bool {
-    CString::new(path.as_bytes())
-        // SAFETY: access(2) on a C string we own.
-        .is_ok_and(|c| unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0)
 }
 
 #[cfg(test)]

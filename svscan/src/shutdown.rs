@@ -14,7 +14,8 @@
 //! Then `exiting...`, a second's pause for the logs, and `.svscan/log` is stopped last so
 //! that it records all of the above.
 
-use crate::scanner::{executable, Scanner};
+use crate::scanner::Scanner;
+use crate::spawn::executable;
 use indicore::errstr;
 use std::ffi::OsStr;
 use std::io;
@@ -29,7 +30,7 @@ impl Scanner {
             .notice(format_args!("pid: {me}: shutdown in progress..."));
         let start = Instant::now();
         let script = OsStr::new(".svscan/shutdown");
-        let script_pid = if executable(script) {
+        let script_pid = if executable(std::path::Path::new(script)) {
             match self.spawner.shell(&self.signals, script, true) {
                 Ok(pid) => Some(pid),
                 Err(e) => {

@@ -74,6 +74,11 @@ impl Signals {
         })
     }
 
+    /// Every signal svscan catches (children get their default actions back).
+    pub fn caught(&self) -> &[libc::c_int] {
+        &self.caught
+    }
+
     /// The self-pipe, to poll on.
     pub fn fd(&self) -> RawFd {
         self.pipe.as_raw_fd()

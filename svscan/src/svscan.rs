@@ -83,15 +83,12 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
             format_args!("unable to catch signals: {}", errstr(&e)),
         )
     });
+    let spawner = Spawner {
+        env,
+        caught: signals.caught().to_vec(),
+    };
     let mut scanner = Scanner::new(
-        log,
-        signals,
-        Spawner { env },
-        settings,
-        opts.slots,
-        scandir,
-        run_dir,
-        pidfile,
+        log, signals, spawner, settings, opts.slots, scandir, run_dir, pidfile,
     );
     if scanner.settings.scanlog {
         scanner.open_svscan_log();
