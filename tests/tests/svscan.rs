@@ -1478,3 +1478,55 @@ fn svscanboot_with_scanlog_and_several_directories() {
         Some("")
     );
 }
+
+#[test]
+fn svscanboot_reads_servicedir_conf_and_unshares() {
+    let t = Tree::new();
+    let scan = t.path("service");
+    t.service("service/a", SLEEP_RUN);
+    t.write(
+        "etc/control/servicedir.conf",
+        &format!("{}\n", scan.display()),
+    );
+    let unshare = is_root();
+    if unshare {
+        t.write("service/.svscan/variables/UNSHARE", "1\n");
+    }
+    let bindir = boot_bin(&t);
+    let child = Command::new(bindir.join("svscanboot"))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("DISABLE_RUN", "1")
+        .env("SYSCONFDIR", t.path("etc"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let boot = Svscan {
+        groups: vec![child.id() as i32],
+        child,
+        err: t.path("none"),
+        reaped: None,
+        indirect: true,
+    };
+    let mut found = Vec::new();
+    wait_until("svscan on the configured directory", || {
+        found = svscans_below(boot.child.id());
+        found.len() == 1
+    });
+    let pid = found[0];
+    assert_eq!(fs::read_link(format!("/proc/{pid}/cwd")).unwrap(), scan);
+    let ns = |p: u32| fs::read_link(format!("/proc/{p}/ns/mnt")).unwrap();
+    if unshare {
+        assert_ne!(
+            ns(pid),
+            ns(std::process::id()),
+            "UNSHARE: a mount namespace of its own"
+        );
+    } else {
+        skip("needs root for the UNSHARE part");
+    }
+    wait_until("a up", || t.is_up("service/a"));
+}
