@@ -1341,10 +1341,6 @@ fn prep_qmqp(c: &mut Ctx) {
     prep_vars_dir(c, &format!("qmail-{proto}d"));
 }
 
-fn prep_courier(c: &mut Ctx) {
-    let _ = c;
-}
-
 fn prep_indimail_cnf(c: &mut Ctx) {
     c.keys
         .insert("INDIMAIL_CNF", format!("{}/indimail.cnf", c.s()));
@@ -1621,7 +1617,7 @@ pub static COURIER: Kind = Kind {
     run: COURIER_RUN,
     run_if: None,
     extras: &[],
-    prepare: Some(prep_courier),
+    prepare: None,
     after: Some(after_courier),
 };
 

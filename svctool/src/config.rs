@@ -426,32 +426,6 @@ fn nssd(ctx: &Ctx) -> Result<(), Stop> {
 // ---------------------------------------------------------------------------------------
 // boot start-up
 
-/// Which init system start-up goes to: `SVCTOOL_INIT` pins it (systemd, upstart, openrc,
-/// sysv, inittab), else the running system is probed.
-fn init_system(ctx: &Ctx) -> String {
-    if let Ok(v) = std::env::var("SVCTOOL_INIT") {
-        if !v.is_empty() {
-            return v;
-        }
-    }
-    let _ = ctx;
-    let e = |p: &str| Path::new(p).exists();
-    if e("/run/systemd/system") && (e("/bin/systemctl") || e("/usr/bin/systemctl")) {
-        "systemd"
-    } else if e("/sbin/openrc-run") {
-        "openrc"
-    } else if e("/sbin/initctl") && e("/etc/init") {
-        "upstart"
-    } else if e("/etc/inittab") {
-        "inittab"
-    } else if e("/etc/init.d") {
-        "sysv"
-    } else {
-        "none"
-    }
-    .into()
-}
-
 fn svscanboot(ctx: &Ctx) -> String {
     std::env::var("SVCTOOL_SVSCANBOOT")
         .ok()
@@ -499,7 +473,7 @@ fn add_boot(ctx: &Ctx) -> Result<(), Stop> {
         let _ = Command::new(initsvc).arg("-on").status();
         return Ok(());
     }
-    match init_system(ctx).as_str() {
+    match ctx.host.init_system().as_str() {
         "systemd" => {
             let dir = if h.is_dir("/lib/systemd/system") {
                 "/lib/systemd/system"
@@ -566,7 +540,7 @@ fn add_boot(ctx: &Ctx) -> Result<(), Stop> {
 fn rm_boot(ctx: &Ctx) -> Result<(), Stop> {
     let h = ctx.host;
     eprintln!("Giving svscan exactly 5 seconds to exit nicely");
-    match init_system(ctx).as_str() {
+    match ctx.host.init_system().as_str() {
         "systemd" => {
             for dir in ["/lib/systemd/system", "/usr/lib/systemd/system"] {
                 let p = h.disk(&format!("{dir}/svscan.service"));
@@ -866,8 +840,7 @@ fn rmusers(ctx: &Ctx) -> i32 {
 // ---------------------------------------------------------------------------------------
 // certificate
 
-fn ssl_cnf(ctx: &Ctx, certdir: &str, postmaster: &str, cn: &str) -> String {
-    let _ = ctx;
+fn ssl_cnf(certdir: &str, postmaster: &str, cn: &str) -> String {
     format!(
         "\nRANDFILE = {certdir}/servercert.rand\n\n[ req ]\ndefault_bits = 4096\nencrypt_key = yes\ndistinguished_name = req_dn\nx509_extensions = cert_type\nprompt = no\ndefault_md = sha256\n\n[v3_req]\nsubjectAltName = DNS:{cn}\n\n[ req_dn ]\nC=IN\nST=GOA\nL=Porvorim\nO=IndiMail Server\nOU=Automatically-generated SSL key\nCN={cn}\nemailAddress={postmaster}\n\n[ cert_type ]\nnsCertType = server\n"
     )
@@ -930,7 +903,7 @@ fn cert(ctx: &Ctx) -> Result<(), Stop> {
         let written = change_config(
             &cnf,
             &format!("{certdir}/servercert.cnf"),
-            &ssl_cnf(ctx, &certdir, postmaster, cn),
+            &ssl_cnf(&certdir, postmaster, cn),
             0o640,
         )?;
         ctx.host.chown(&written, "root", "qcerts");
@@ -1083,7 +1056,7 @@ pub fn os_service(ctx: &Ctx, enable: bool) -> Result<(), Stop> {
     }
     for n in names {
         let unit = format!("{n}.service");
-        if init_system(ctx) == "systemd" {
+        if ctx.host.init_system() == "systemd" {
             if !enable {
                 let _ = Command::new("systemctl").args(["stop", &unit]).status();
             }

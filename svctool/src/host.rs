@@ -26,6 +26,7 @@
 //! | `SVCTOOL_ALLOW_USER` | `1`: run without root | unset (root required unless `SVCTOOL_ROOT` is set) |
 //! | `SVCTOOL_IDPROG` | the `id` program run scripts ask for the daemon's uid/gid | `/usr/bin/id` |
 //! | `SVCTOOL_LOGUSER` | the user multilog runs as (log/run, log directory owner) | `qmaill` |
+//! | `SVCTOOL_INIT` | init system for `--config=add-boot|rm-boot` | probed |
 //! | `SVCTOOL_BINDIR` | where tcprules, svc, svstat, queue-fix are looked up first | the directory of the running program |
 
 use std::collections::HashMap;
@@ -199,6 +200,29 @@ impl Host {
         } else {
             "/usr/bin/false"
         }
+    }
+
+    /// Which init system boot start-up goes to: `SVCTOOL_INIT` pins it (systemd, upstart,
+    /// openrc, sysv, inittab), else the running system is probed.
+    pub fn init_system(&self) -> String {
+        if let Some(v) = env("SVCTOOL_INIT") {
+            return v;
+        }
+        let e = |p: &str| Path::new(p).exists();
+        if e("/run/systemd/system") && (e("/bin/systemctl") || e("/usr/bin/systemctl")) {
+            "systemd"
+        } else if e("/sbin/openrc-run") {
+            "openrc"
+        } else if e("/sbin/initctl") && e("/etc/init") {
+            "upstart"
+        } else if e("/etc/inittab") {
+            "inittab"
+        } else if e("/etc/init.d") {
+            "sysv"
+        } else {
+            "none"
+        }
+        .into()
     }
 
     /// Is system program `p` installed (`/usr/bin/unshare`, `/usr/bin/mrtg`)? Probed on the

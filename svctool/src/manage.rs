@@ -279,10 +279,9 @@ pub fn refresh(ctx: &Ctx, list: &str) -> Result<(), Stop> {
     Ok(())
 }
 
-fn flag_file(ctx: &Ctx, file: &Path, on: bool) -> Result<(), Stop> {
+fn flag_file(file: &Path, on: bool) -> Result<(), Stop> {
     let parent = file.parent().unwrap_or(Path::new("/"));
     let _w = fsx::Writable::new(parent)?;
-    let _ = ctx;
     if on {
         fsx::remove(file)
     } else {
@@ -315,16 +314,12 @@ pub fn autorefresh(ctx: &Ctx, arg: &str) -> Result<(), Stop> {
     if paths.first() == Some(&"all") {
         for i in all_services(ctx) {
             say(&i);
-            flag_file(
-                ctx,
-                &ctx.host.disk(&i).join("variables/.norefreshsvc"),
-                enable,
-            )?;
+            flag_file(&ctx.host.disk(&i).join("variables/.norefreshsvc"), enable)?;
         }
         let q = format!("{}/control/defaultqueue", ctx.s());
         say(&q);
         if ctx.host.is_dir(&q) {
-            flag_file(ctx, &ctx.host.disk(&q).join(".norefreshsvc"), enable)?;
+            flag_file(&ctx.host.disk(&q).join(".norefreshsvc"), enable)?;
         }
         return Ok(());
     }
@@ -344,7 +339,7 @@ pub fn autorefresh(ctx: &Ctx, arg: &str) -> Result<(), Stop> {
         } else {
             d.join(".norefreshsvc")
         };
-        flag_file(ctx, &f, enable)?;
+        flag_file(&f, enable)?;
     }
     Ok(())
 }
