@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 ours="$root/target/release"
 theirs=/usr/bin
-workloads="chain supervise-restart supervise-memory multilog tai64n tai64nlocal svscan-startup svscan-idle tcpserver tcprules"
+workloads="chain supervise-restart supervise-memory multilog tai64n tai64nlocal svscan-startup svscan-idle tcpserver tcprules tls"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "bench/run.sh: must run as root (apt-get install, setuidgid nobody)" >&2
@@ -38,6 +38,14 @@ if ! dpkg-query -W -f='${Status}' ucspi-tcp 2>/dev/null | grep -q 'ok installed'
   echo "bench/run.sh: installing Debian's ucspi-tcp and busybox-static" >&2
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ucspi-tcp busybox-static
+fi
+
+if [ ! -x /usr/bin/stunnel4 ] || ! command -v openssl >/dev/null; then
+  # stunnel4: the peer of tcpserver -n in the tls workload (same program, same
+  # ECDSA P-256 certificate, made with openssl).
+  echo "bench/run.sh: installing Debian's stunnel4 and openssl" >&2
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends stunnel4 openssl
 fi
 
 (cd "$root" && cargo build --release --workspace --bins)

@@ -11,6 +11,7 @@ mod svscan;
 mod tai64n;
 mod tcprules;
 mod tcpserver;
+mod tls;
 
 use crate::cli::Options;
 use crate::compare::{compare_timed, Plan};
@@ -28,11 +29,15 @@ pub const NAMES: &[&str] = &[
     "svscan-idle",
     "tcpserver",
     "tcprules",
+    "tls",
 ];
 
 pub fn run(opts: &Options) -> Result<()> {
     if opts.workload == "tcpserver" {
         return tcpserver::run(opts);
+    }
+    if opts.workload == "tls" {
+        return tls::run(opts);
     }
     let ours = Side::ours(&opts.ours);
     let theirs = Side::theirs(&opts.theirs);

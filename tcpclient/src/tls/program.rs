@@ -58,6 +58,8 @@ pub fn start(
             libc::dup2(o, output_fd);
             libc::close(i);
             libc::close(o);
+            // The default the reference gives programs (the proxy ignores SIGPIPE).
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
         #[allow(unreachable_code)]
         match run() {}

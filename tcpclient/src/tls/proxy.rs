@@ -58,9 +58,42 @@ impl Write for Fd {
             }
         }
     }
+    /// rustls hands over one buffer per record: one sendmsg for all of them.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let n = bufs.len().min(64);
+        loop {
+            // SAFETY: an all-zero msghdr is valid; it points at the caller's live slices,
+            // whose layout is that of iovec.
+            let r = unsafe {
+                let mut msg: libc::msghdr = std::mem::zeroed();
+                msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+                msg.msg_iovlen = n as _;
+                let r = libc::sendmsg(self.0, &msg, libc::MSG_NOSIGNAL);
+                if r < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOTSOCK) {
+                    libc::writev(self.0, bufs.as_ptr() as *const libc::iovec, n as i32)
+                } else {
+                    r
+                }
+            };
+            if r >= 0 {
+                return Ok(r as usize);
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
+}
+
+/// A proxy writes to pipes and sockets whose reader may be gone: that must be EPIPE, not
+/// death by SIGPIPE. (Programs get the default back when they start.)
+fn ignore_sigpipe() {
+    // SAFETY: setting a signal disposition.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 }
 
 /// Put a descriptor in non-blocking mode.
@@ -141,6 +174,7 @@ pub fn handshake(
     net_out: RawFd,
     timeout: Duration,
 ) -> Result<(), HandshakeError> {
+    ignore_sigpipe();
     set_nonblocking(net_in);
     set_nonblocking(net_out);
     let deadline = Instant::now() + timeout;
@@ -237,6 +271,7 @@ pub fn relay(
     local: Local,
     idle: Option<Duration>,
 ) -> End {
+    ignore_sigpipe();
     let mut local_to_closed = false;
     let end = relay_until_end(conn, net_in, net_out, local, idle, &mut local_to_closed);
     if local.owned {

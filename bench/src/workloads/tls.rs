@@ -1,0 +1,388 @@
+//! `tls`: our tcpserver `-n` against Debian's stunnel4 wrapping the same program with
+//! the same ECDSA P-256 certificate (issue 7): full TLS 1.3 handshakes per second at
+//! concurrency 8 (the program prints a line and exits), and bulk throughput through the
+//! proxy in MB/s, both directions (the program writes, or reads, 64 MiB).
+//!
+//! One client for both sides: rustls (ring), TLS 1.3 only, TLS_AES_256_GCM_SHA384 with
+//! X25519, no resumption, the server's certificate not verified. Both servers run at
+//! once; rounds alternate which side goes first; rates are medians of the rounds.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
+
+use crate::cli::Options;
+use crate::error::{BenchError, Result};
+use crate::side::Side;
+use crate::tempdir::TempDir;
+
+const STUNNEL: &str = "/usr/bin/stunnel4";
+const BUSYBOX: &str = "/bin/busybox";
+/// Bytes moved per bulk connection.
+const BULK: u64 = 64 << 20;
+const TARGET: f64 = 1.0;
+
+fn fatal(e: impl std::fmt::Display) -> BenchError {
+    BenchError::Fatal(e.to_string())
+}
+
+/// One server process group, killed on drop.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) on our own unreaped child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> Result<u16> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(fatal)?;
+    Ok(l.local_addr().map_err(fatal)?.port())
+}
+
+fn wait_listening(mut server: Server, what: &str) -> Result<Server> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(server.addr).is_err() {
+        if Instant::now() > deadline || server.child.try_wait().ok().flatten().is_some() {
+            return Err(fatal(format!("{what} did not start listening")));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    Ok(server)
+}
+
+/// Our tcpserver with TLS in front of `program`.
+fn ours(side: &Side, cert: &str, program: &[&str]) -> Result<Server> {
+    let port = free_port()?;
+    let mut args: Vec<String> = ["-RHl0", "-b", "64", "-c", "200", "-C", "0", "-n", cert]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(["127.0.0.1".to_string(), port.to_string()]);
+    args.extend(program.iter().map(|s| s.to_string()));
+    let child = Command::new(side.program("tcpserver"))
+        .args(&args)
+        .env_clear()
+        .env("PATH", &side.path)
+        .env("MAXPERIP", "200")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| fatal(format!("unable to start tcpserver: {e}")))?;
+    wait_listening(
+        Server {
+            child,
+            addr: ([127, 0, 0, 1], port).into(),
+        },
+        "tcpserver -n",
+    )
+}
+
+/// stunnel4 in inetd mode (`exec`) in front of `program`.
+fn stunnel(dir: &TempDir, cert: &str, program: &[&str]) -> Result<Server> {
+    let port = free_port()?;
+    let conf = format!(
+        "foreground = yes\npid =\ndebug = 0\nsyslog = no\noutput = /dev/null\n\
+         [bench]\naccept = 127.0.0.1:{port}\ncert = {cert}\nexec = {}\nexecArgs = {}\n",
+        program[0],
+        program.join(" ")
+    );
+    let name = format!("stunnel-{port}.conf");
+    dir.write(&name, &conf)?;
+    let child = Command::new(STUNNEL)
+        .arg(dir.path().join(&name))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| fatal(format!("unable to start stunnel4: {e}")))?;
+    wait_listening(
+        Server {
+            child,
+            addr: ([127, 0, 0, 1], port).into(),
+        },
+        "stunnel4",
+    )
+}
+
+#[derive(Debug)]
+struct AnyCert(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for AnyCert {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        m: &[u8],
+        c: &CertificateDer<'_>,
+        d: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(m, c, d, &self.0.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn client_config() -> Result<Arc<ClientConfig>> {
+    let provider = Arc::new(rustls::crypto::CryptoProvider {
+        cipher_suites: vec![rustls::crypto::ring::cipher_suite::TLS13_AES_256_GCM_SHA384],
+        kx_groups: vec![rustls::crypto::ring::kx_group::X25519],
+        ..rustls::crypto::ring::default_provider()
+    });
+    let mut c = ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(fatal)?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyCert(provider)))
+        .with_no_client_auth();
+    c.resumption = rustls::client::Resumption::disabled();
+    Ok(Arc::new(c))
+}
+
+/// One session: connect, handshake, send `send` bytes, read to the end.
+fn session(
+    addr: SocketAddr,
+    config: &Arc<ClientConfig>,
+    send: u64,
+    buf: &mut Vec<u8>,
+) -> Result<u64> {
+    let mut sock = TcpStream::connect(addr).map_err(|e| fatal(format!("connect: {e}")))?;
+    let _ = sock.set_nodelay(true);
+    let name = ServerName::try_from("localhost").map_err(fatal)?;
+    let mut conn = ClientConnection::new(config.clone(), name).map_err(fatal)?;
+    let mut tls = rustls::Stream::new(&mut conn, &mut sock);
+    if send > 0 {
+        let chunk = vec![b'x'; 64 << 10];
+        let mut left = send;
+        while left > 0 {
+            let n = left.min(chunk.len() as u64) as usize;
+            tls.write_all(&chunk[..n])
+                .map_err(|e| fatal(format!("write: {e}")))?;
+            left -= n as u64;
+        }
+    }
+    let mut total = 0u64;
+    buf.resize(64 << 10, 0);
+    loop {
+        match tls.read(buf) {
+            Ok(0) => break,
+            Ok(n) => total += n as u64,
+            // A peer that closes without close_notify: the end all the same.
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+            Err(e) => return Err(fatal(format!("read: {e}"))),
+        }
+    }
+    Ok(total)
+}
+
+/// `total` handshakes from `threads` clients; the rate.
+fn handshakes(
+    addr: SocketAddr,
+    config: &Arc<ClientConfig>,
+    threads: u64,
+    total: u64,
+) -> Result<f64> {
+    let left = Arc::new(AtomicU64::new(total));
+    let start = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (left, config) = (left.clone(), config.clone());
+            std::thread::spawn(move || -> Result<()> {
+                let mut buf = Vec::new();
+                while left
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok()
+                {
+                    let got = session(addr, &config, 0, &mut buf)?;
+                    if got != 3 {
+                        return Err(fatal(format!("expected 3 bytes, got {got}")));
+                    }
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().map_err(|_| fatal("client thread panicked"))??;
+    }
+    Ok(total as f64 / start.elapsed().as_secs_f64())
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Rounds alternating the sides; `measure` gives one round's figure for a server.
+fn rounds(
+    servers: &[Server; 2],
+    n: u32,
+    verbose: bool,
+    what: &str,
+    mut measure: impl FnMut(&Server) -> Result<f64>,
+) -> Result<[f64; 2]> {
+    let mut figures: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..n {
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for i in order {
+            let f = measure(&servers[i])?;
+            if verbose {
+                eprintln!(
+                    "  {what} round {}/{n} {}: {f:.1}",
+                    round + 1,
+                    ["ours", "stunnel4"][i]
+                );
+            }
+            figures[i].push(f);
+        }
+    }
+    let [a, b] = figures;
+    Ok([median(a), median(b)])
+}
+
+fn openssl_cert(dir: &TempDir) -> Result<String> {
+    let key = dir.path().join("key.pem");
+    let crt = dir.path().join("crt.pem");
+    let status = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&crt)
+        .args(["-days", "30", "-subj", "/CN=localhost"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| fatal(format!("openssl: {e}")))?;
+    if !status.success() {
+        return Err(fatal("openssl req failed"));
+    }
+    let pem = format!(
+        "{}{}",
+        std::fs::read_to_string(&crt).map_err(fatal)?,
+        std::fs::read_to_string(&key).map_err(fatal)?
+    );
+    dir.write("cert.pem", &pem)?;
+    Ok(dir.path().join("cert.pem").to_string_lossy().into_owned())
+}
+
+pub fn run(opts: &Options) -> Result<()> {
+    let side = Side::ours(&opts.ours);
+    side.require(&["tcpserver"])?;
+    for p in [STUNNEL, BUSYBOX] {
+        if !std::path::Path::new(p).is_file() {
+            return Err(fatal(format!("{p} is missing (bench/run.sh installs it)")));
+        }
+    }
+    let dir = TempDir::new("bench-tls")?;
+    let cert = openssl_cert(&dir)?;
+    let config = client_config()?;
+    let r = opts.rounds;
+
+    // Handshakes: the program prints a line and exits.
+    let echo = [BUSYBOX, "echo", "ok"];
+    let servers = [ours(&side, &cert, &echo)?, stunnel(&dir, &cert, &echo)?];
+    for s in &servers {
+        handshakes(s.addr, &config, 8, 80)?;
+    }
+    let per_round = (opts.runs / u64::from(r)).max(8);
+    let [a, b] = rounds(&servers, r, opts.verbose, "handshakes", |s| {
+        handshakes(s.addr, &config, 8, per_round)
+    })?;
+    let hs = a / b;
+    println!(
+        "tls handshakes (TLS 1.3, ECDSA P-256, X25519) c=8 x{}: ours {a:.0}/s, stunnel4 {b:.0}/s, \
+         ratio {hs:.2} (target >= {TARGET:.2})",
+        per_round * u64::from(r)
+    );
+    drop(servers);
+
+    // Bulk, server to client: the program writes 64 MiB.
+    let size = BULK.to_string();
+    let write = [BUSYBOX, "head", "-c", &size, "/dev/zero"];
+    let servers = [ours(&side, &cert, &write)?, stunnel(&dir, &cert, &write)?];
+    let mut buf = Vec::new();
+    let mbps = |s: &Server, send: u64, buf: &mut Vec<u8>| -> Result<f64> {
+        let t = Instant::now();
+        let got = session(s.addr, &config, send, buf)?;
+        let moved = if send > 0 { send } else { got };
+        if moved != BULK {
+            return Err(fatal(format!("moved {moved} bytes, expected {BULK}")));
+        }
+        Ok(moved as f64 / 1e6 / t.elapsed().as_secs_f64())
+    };
+    let [a, b] = rounds(&servers, r, opts.verbose, "download", |s| {
+        mbps(s, 0, &mut buf)
+    })?;
+    let down = a / b;
+    println!(
+        "tls bulk program->client 64 MiB: ours {a:.0} MB/s, stunnel4 {b:.0} MB/s, ratio {down:.2} \
+         (target >= {TARGET:.2})"
+    );
+    drop(servers);
+
+    // Bulk, client to server: the program reads 64 MiB, then answers.
+    let read = [
+        BUSYBOX,
+        "sh",
+        "-c",
+        &format!("{BUSYBOX} head -c {BULK} >/dev/null; echo ok"),
+    ];
+    let servers = [ours(&side, &cert, &read)?, stunnel(&dir, &cert, &read)?];
+    let [a, b] = rounds(&servers, r, opts.verbose, "upload", |s| {
+        mbps(s, BULK, &mut buf)
+    })?;
+    let up = a / b;
+    println!(
+        "tls bulk client->program 64 MiB: ours {a:.0} MB/s, stunnel4 {b:.0} MB/s, ratio {up:.2} \
+         (target >= {TARGET:.2})"
+    );
+    let worst = hs.min(down).min(up);
+    if worst < TARGET {
+        eprintln!("bench: warning: tls is under its target ratio ({worst:.2} < {TARGET:.2})");
+    }
+    Ok(())
+}
