@@ -19,11 +19,11 @@ use crate::log::Log;
 use crate::signals::{Sig, Signals};
 use crate::spawn::{executable, show, Spawner};
 use indicore::errstr;
-use std::ffi::{OsStr, OsString};
+use std::ffi::{CStr, OsStr, OsString};
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -282,7 +282,7 @@ impl Scanner {
         for slot in &mut self.slots {
             slot.active = false;
         }
-        let dir = match std::fs::read_dir(".") {
+        let mut dir = match DirReader::open() {
             Ok(d) => d,
             Err(e) => {
                 self.log
@@ -290,9 +290,9 @@ impl Scanner {
                 return;
             }
         };
-        for entry in dir {
+        while let Some(entry) = dir.next() {
             match entry {
-                Ok(e) => self.entry(&e.file_name()),
+                Ok(name) => self.entry(name),
                 Err(e) => {
                     self.log
                         .warn(format_args!("unable to read directory: {}", errstr(&e)));
@@ -305,39 +305,40 @@ impl Scanner {
     }
 
     /// One directory entry (§6.4).
-    pub fn entry(&mut self, name: &OsStr) {
+    pub fn entry(&mut self, cname: &CStr) {
+        let name = OsStr::from_bytes(cname.to_bytes());
         if name.as_bytes().first() == Some(&b'.') && name != SVSCAN_DIR {
             self.mirror_disabled(name);
             return;
         }
-        let meta = match std::fs::metadata(name) {
-            Ok(m) => m,
-            Err(e) => {
-                self.log.warn(format_args!(
-                    "unable to stat {}: {}",
-                    show(name),
-                    errstr(&e)
-                ));
-                return;
-            }
-        };
-        if !meta.is_dir() {
+        // SAFETY: stat(2) of a C string into a struct we own.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        if unsafe { libc::stat(cname.as_ptr(), &mut st) } == -1 {
+            self.log.warn(format_args!(
+                "unable to stat {}: {}",
+                show(name),
+                errstr(&io::Error::last_os_error())
+            ));
             return;
         }
-        let key = (meta.dev(), meta.ino());
+        if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+            return;
+        }
+        let key = (st.st_dev, st.st_ino);
         let idx = match self.slots.binary_search_by_key(&key, |s| (s.dev, s.ino)) {
             Ok(i) => i,
-            Err(at) => match self.new_slot(name, at, &meta) {
+            Err(at) => match self.new_slot(name, at, key) {
                 Some(i) => i,
                 None => return,
             },
         };
         self.slots[idx].active = true;
-        self.keep_main(idx, name, ctime_ns(&meta));
+        let ctime = st.st_ctime.saturating_mul(1_000_000_000) + st.st_ctime_nsec;
+        self.keep_main(idx, name, ctime);
         self.keep_log(idx, name);
     }
 
-    fn new_slot(&mut self, name: &OsStr, at: usize, meta: &std::fs::Metadata) -> Option<usize> {
+    fn new_slot(&mut self, name: &OsStr, at: usize, (dev, ino): (u64, u64)) -> Option<usize> {
         if self.slots.len() >= self.capacity {
             self.log.warn(format_args!(
                 "unable to start {}: running too many services",
@@ -375,8 +376,8 @@ impl Scanner {
         self.slots.insert(
             at,
             Slot {
-                dev: meta.dev(),
-                ino: meta.ino(),
+                dev,
+                ino,
                 main: (name != SVSCAN_DIR).then(Proc::default),
                 log,
                 down_ctime: 0,
@@ -540,7 +541,7 @@ impl Scanner {
         if std::fs::metadata(SVSCAN_DIR).is_err() {
             return;
         }
-        self.entry(OsStr::new(SVSCAN_DIR));
+        self.entry(c".svscan");
         let Some(slot) = self.slots.iter_mut().find(|s| s.main.is_none()) else {
             return;
         };
@@ -654,9 +655,47 @@ pub fn down_file(name: &OsStr) -> Down {
     }
 }
 
-/// The directory's ctime in nanoseconds.
-fn ctime_ns(m: &std::fs::Metadata) -> i64 {
-    m.ctime().saturating_mul(1_000_000_000) + m.ctime_nsec()
+/// The entries of the current directory, read with readdir(3), without an allocation per
+/// entry; `.` and `..` are left out.
+struct DirReader(*mut libc::DIR);
+
+impl DirReader {
+    fn open() -> io::Result<DirReader> {
+        // SAFETY: opendir of a constant C string.
+        let d = unsafe { libc::opendir(c".".as_ptr()) };
+        if d.is_null() {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(DirReader(d))
+    }
+
+    /// The next name; `None` at the end.
+    fn next(&mut self) -> Option<io::Result<&CStr>> {
+        loop {
+            // SAFETY: readdir on our open DIR; errno is cleared first to tell the end of
+            // the directory from an error. The name lives until the next readdir, which
+            // the borrow of `self` prevents.
+            unsafe {
+                *libc::__errno_location() = 0;
+                let e = libc::readdir64(self.0);
+                if e.is_null() {
+                    let err = io::Error::last_os_error();
+                    return (err.raw_os_error() != Some(0)).then_some(Err(err));
+                }
+                let name = CStr::from_ptr((*e).d_name.as_ptr());
+                if name.to_bytes() != b"." && name.to_bytes() != b".." {
+                    return Some(Ok(name));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for DirReader {
+    fn drop(&mut self) {
+        // SAFETY: closing the DIR we opened, once.
+        unsafe { libc::closedir(self.0) };
+    }
 }
 
 /// The ctime to remember after looking at `down`: none when the answer could change
@@ -730,6 +769,7 @@ mod tests {
             0
         );
         let meta = std::fs::metadata(&svc).unwrap();
-        assert_eq!(settled(Down::File, ctime_ns(&meta)), 0, "too recent");
+        let ctime = std::os::unix::fs::MetadataExt::ctime(&meta) * 1_000_000_000;
+        assert_eq!(settled(Down::File, ctime), 0, "too recent");
     }
 }
