@@ -139,6 +139,24 @@ fn load(addr: SocketAddr, threads: u64, total: u64) -> Result<(Vec<Duration>, Du
     Ok((all, start.elapsed()))
 }
 
+/// CPU time used so far by a server and the programs it has reaped.
+fn server_cpu(server: &Server) -> Duration {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{}/stat", server.child.id())) else {
+        return Duration::ZERO;
+    };
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    // After the ")": state first; utime, stime, cutime, cstime are fields 11-14.
+    let ticks: u64 = fields
+        .get(11..15)
+        .map_or(0, |f| f.iter().filter_map(|x| x.parse::<u64>().ok()).sum());
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Duration::from_micros(ticks * 1_000_000 / hz)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -192,10 +210,12 @@ fn compare(
     let rounds = u64::from(opts.rounds);
     let mut lat: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
     let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    let mut cpu = [Duration::ZERO; 2];
     for round in 0..rounds {
         let n = opts.runs / rounds + u64::from(round < opts.runs % rounds);
         let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
         for i in order {
+            let before = server_cpu(&servers[i]);
             let (l, w) = load(servers[i].addr, threads, n)
                 .map_err(|e| BenchError::Fatal(format!("{title} ({}): {e}", sides[i].0.label)))?;
             if opts.verbose {
@@ -208,14 +228,19 @@ fn compare(
             }
             rates[i].push(l.len() as f64 / w.as_secs_f64());
             lat[i].extend(l);
+            // Let the server reap the last programs, whose time then counts as its own.
+            std::thread::sleep(Duration::from_millis(20));
+            cpu[i] += server_cpu(&servers[i]).saturating_sub(before);
         }
     }
     let [ours, theirs] =
         [0, 1].map(|i| figures(std::mem::take(&mut lat[i]), std::mem::take(&mut rates[i])));
     let ratio = ours.per_sec / theirs.per_sec;
+    let per_conn = |i: usize| cpu[i].as_secs_f64() * 1e6 / opts.runs as f64;
     println!(
         "{title} c={threads} x{}: ours {:.0} conn/s (p50 {:.2} ms, p99 {:.2} ms), {} {:.0} conn/s \
-         (p50 {:.2} ms, p99 {:.2} ms), ratio {ratio:.2} (target >= {TARGET:.2})",
+         (p50 {:.2} ms, p99 {:.2} ms), ratio {ratio:.2} (target >= {TARGET:.2}); \
+         server CPU per connection (server and its programs): ours {:.0} us, {} {:.0} us",
         opts.runs,
         ours.per_sec,
         ms(ours.p50),
@@ -224,6 +249,9 @@ fn compare(
         theirs.per_sec,
         ms(theirs.p50),
         ms(theirs.p99),
+        per_conn(0),
+        sides[1].0.label,
+        per_conn(1),
     );
     Ok(ratio)
 }
