@@ -200,9 +200,13 @@ fn bind_listen(fd: &OwnedFd, addr: &RawAddr, backlog: i32) -> Result<(), Failure
     Ok(())
 }
 
-/// A non-blocking, close-on-exec listening TCP socket with SO_LINGER {1,60} and
-/// SO_REUSEADDR; the wildcard IPv6 socket accepts IPv4 clients too. Returns the
-/// socket and the address it got.
+/// A non-blocking, close-on-exec listening TCP socket with SO_REUSEADDR; the wildcard
+/// IPv6 socket accepts IPv4 clients too. Returns the socket and the address it got.
+///
+/// No SO_LINGER (the reference sets {1,60}, and every connection inherits it): with it
+/// a program's exit waits until the client has acknowledged the last byte, holding a
+/// `-c` slot for up to a minute per slow client; without it the kernel finishes the
+/// close in the background, as djb's tcpserver does.
 pub fn listen_tcp(addr: SocketAddr, backlog: i32) -> Result<(OwnedFd, SocketAddr), Failure> {
     let fd = socket(if addr.is_ipv4() {
         libc::AF_INET
@@ -210,11 +214,6 @@ pub fn listen_tcp(addr: SocketAddr, backlog: i32) -> Result<(OwnedFd, SocketAddr
         libc::AF_INET6
     })?;
     let raw = fd.as_raw_fd();
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 60,
-    };
-    let _ = setopt(raw, libc::SOL_SOCKET, libc::SO_LINGER, &linger);
     let _ = setopt(
         raw,
         libc::SOL_SOCKET,
