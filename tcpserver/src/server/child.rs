@@ -7,7 +7,6 @@ use super::log::{write_all, Safe};
 use super::net;
 use super::options::scan_ulong;
 use super::Server;
-use crate::cdb::Cdb;
 use crate::rules::{self, fmt_ip6, mapped_v4, Item, Peer};
 use indicore::errstr;
 use indicore::exec::Env;
@@ -233,12 +232,11 @@ pub fn apply_rules(
     let Some(path) = &srv.opts.rules else {
         return Ok(v);
     };
-    let cdb = match Cdb::open(path) {
-        Ok(cdb) => cdb,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && srv.opts.rules_missing_ok => {
-            return Ok(v)
-        }
-        Err(e) => return Err(e),
+    let mut file = srv.rules.borrow_mut();
+    let cdb = match file.current(path)? {
+        Some(cdb) => cdb,
+        None if srv.opts.rules_missing_ok => return Ok(v),
+        None => return Err(std::io::Error::from_raw_os_error(libc::ENOENT)),
     };
     let info_text = f.info.map(String::from_utf8_lossy);
     let who = Peer {
@@ -246,7 +244,7 @@ pub fn apply_rules(
         host: f.remote_host,
         info: info_text.as_deref(),
     };
-    if let Some(found) = rules::lookup(&cdb, &who)? {
+    if let Some(found) = rules::lookup(cdb, &who)? {
         for item in rules::items(found.data) {
             match item {
                 Item::Deny => v.deny = true,

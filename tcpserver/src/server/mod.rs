@@ -14,6 +14,7 @@ pub mod net;
 pub mod options;
 pub mod privs;
 pub mod program;
+pub mod rulesfile;
 pub mod spawn;
 
 use indicore::{errstr, Failure, Prog};
@@ -48,6 +49,8 @@ pub struct Server {
     pub signal_fd: RawFd,
     /// The signal mask tcpserver started with, given back to children.
     pub sigmask: libc::sigset_t,
+    /// The `-x` rules, re-read when the file changes.
+    pub rules: std::cell::RefCell<rulesfile::RulesFile>,
 }
 
 pub fn run(args: &[OsString]) -> Result<i32, Failure> {
@@ -146,6 +149,7 @@ fn start(opts: Options) -> Result<i32, Failure> {
         listen_fd: listener.as_raw_fd(),
         signal_fd: signal_fd.as_raw_fd(),
         sigmask,
+        rules: Default::default(),
         opts,
     };
     let mut parent = Parent {
