@@ -499,6 +499,67 @@ fn check12_banner_sent_whatever_its_length() {
     }
 }
 
+/// A long banner to a client with a small receive window arrives whole and in order,
+/// before the program's output (the server sends what the socket takes without
+/// waiting and leaves the rest to the connection's own process).
+#[test]
+fn long_banner_to_a_slow_reader() {
+    let t = tmp();
+    let big: String = (0..120_000)
+        .map(|i| (b'a' + (i % 26) as u8) as char)
+        .collect();
+    let s = Server::start(
+        t.path(),
+        &[
+            "-1HRl0",
+            "-B",
+            &big,
+            "127.0.0.1",
+            "0",
+            "sh",
+            "-c",
+            "echo prog",
+        ],
+        &[],
+    );
+    // SAFETY: socket/setsockopt/connect on a fresh descriptor that TcpStream then owns.
+    let mut c = unsafe {
+        use std::os::fd::FromRawFd;
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0);
+        let small: libc::c_int = 2048;
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&small as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+        let sin = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: s.port.to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from_ne_bytes([127, 0, 0, 1]),
+            },
+            sin_zero: [0; 8],
+        };
+        let r = libc::connect(
+            fd,
+            &sin as *const _ as *const libc::sockaddr,
+            std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+        );
+        assert_eq!(r, 0, "{}", std::io::Error::last_os_error());
+        TcpStream::from_raw_fd(fd)
+    };
+    // Read slowly at first, so the server meets a full window.
+    std::thread::sleep(Duration::from_millis(300));
+    c.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut out = Vec::new();
+    c.read_to_end(&mut out).unwrap();
+    assert_eq!(out.len(), big.len() + 5);
+    assert!(out.starts_with(big.as_bytes()) && out.ends_with(b"prog\n"));
+}
+
 #[test]
 fn check13_verbose_log_lines() {
     let t = tmp();

@@ -371,6 +371,35 @@ mod tests {
     }
 
     #[test]
+    fn a_banner_is_sent_only_as_far_as_the_socket_takes_it() {
+        let mut fds = [0; 2];
+        // SAFETY: socketpair into a two-element array; both ends closed below.
+        unsafe {
+            assert_eq!(
+                libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, fds.as_mut_ptr()),
+                0
+            );
+            let small: libc::c_int = 4096;
+            libc::setsockopt(
+                fds[0],
+                libc::SOL_SOCKET,
+                libc::SO_SNDBUF,
+                (&small as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+        let big = vec![b'x'; 1 << 20];
+        let sent = send_banner(fds[0], &big);
+        assert!(sent > 0 && sent < big.len(), "{sent}");
+        assert_eq!(send_banner(fds[0], b""), 0);
+        // SAFETY: closing the pair made above.
+        unsafe {
+            libc::close(fds[0]);
+            libc::close(fds[1]);
+        }
+    }
+
+    #[test]
     fn later_changes_win_and_removals_hide() {
         let mut b = Block::default();
         b.set(b"A", b"1");
