@@ -63,6 +63,12 @@ pub fn run(opts: &Options) -> Result<()> {
             opts.verbose,
         )?),
         "svscan-idle" => Some(svscan::idle_report(&ours, &theirs)?),
+        "svscan-startup" => Some(svscan::startup_report(
+            &ours,
+            &theirs,
+            opts.rounds,
+            opts.verbose,
+        )?),
         _ => None,
     };
     if let Some(within) = within {
@@ -81,7 +87,6 @@ pub fn run(opts: &Options) -> Result<()> {
             compare_timed(&tcprules::Build::new()?, [&ours, &ucspi], plan)?
         }
         "supervise-restart" => compare_timed(&supervise::Restart, [&ours, &theirs], plan)?,
-        "svscan-startup" => compare_timed(&svscan::Startup, [&ours, &theirs], plan)?,
         other => {
             return Err(BenchError::Usage(format!(
                 "unknown workload {other}; known: {}",
