@@ -60,27 +60,81 @@ impl Rng {
     }
 }
 
-/// Start multilog on `dir`/L reading `input`, in a process group of its own, stderr
-/// appended to `dir`/stderr.
+/// Start a workspace program in `cwd` with only PATH in its environment, in a process
+/// group of its own (killed when `groups` is dropped).
+fn spawn(
+    program: &str,
+    args: &[&str],
+    cwd: &Path,
+    stdin: OwnedFd,
+    stderr: File,
+    groups: &mut Groups,
+) -> Child {
+    let child = Command::new(bin(program))
+        .args(args)
+        .current_dir(cwd)
+        .env_clear()
+        .env("PATH", SYSTEM_PATH)
+        .stdin(Stdio::from(stdin))
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {program}: {e}"));
+    groups.0.push(child.id());
+    child
+}
+
+/// Start multilog on `dir`/L reading `input`, stderr appended to `dir`/stderr.
 fn start(dir: &Path, input: &OwnedFd, args: &[&str], groups: &mut Groups) -> Child {
     let err = fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(dir.join("stderr"))
         .unwrap();
-    let child = Command::new(bin("multilog"))
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", SYSTEM_PATH)
-        .stdin(Stdio::from(input.try_clone().unwrap()))
-        .stdout(Stdio::null())
-        .stderr(err)
-        .process_group(0)
-        .spawn()
-        .expect("start multilog");
-    groups.0.push(child.id());
-    child
+    spawn(
+        "multilog",
+        args,
+        dir,
+        input.try_clone().unwrap(),
+        err,
+        groups,
+    )
+}
+
+/// Wait for `child` to exit; fail with `what` after `secs` seconds.
+fn wait_exit(child: &mut Child, secs: u64, what: &str) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(secs), "{what}");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Fill a mounted tmpfs to the last byte.
+fn fill(dir: &Path) -> PathBuf {
+    let filler = dir.join("filler");
+    let mut f = File::create(&filler).unwrap();
+    let block = vec![0u8; 4096];
+    while f.write_all(&block).is_ok() {}
+    let _ = f.write_all(&[0]);
+    filler
+}
+
+/// Wait until `path` holds `text`, or fail after `secs` seconds.
+fn wait_text(path: &Path, text: &str, secs: u64) {
+    let start = Instant::now();
+    while !fs::read_to_string(path).unwrap_or_default().contains(text) {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "no {text:?} in {}",
+            path.display()
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// One line of an archive or of current: `@label NNNNNNNN`, prefixed with `P` when it
@@ -190,18 +244,10 @@ fn kill_9_fifty_times_while_rotating() {
     stop.store(true, Ordering::Relaxed);
     let written = writer.join().unwrap();
     drop(read_end);
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = last.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "multilog did not finish"
-        );
-        thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(
+        wait_exit(&mut last, 60, "multilog did not finish").code(),
+        Some(0)
+    );
 
     // Only lock refusals were reported.
     let err = fs::read_to_string(dir.join("stderr")).unwrap();
@@ -374,36 +420,29 @@ fn disk_full_pauses_and_loses_nothing() {
         .tempdir()
         .unwrap();
     // Fill the filesystem, then free 100 kB.
-    let filler = full.join("filler");
-    {
-        let mut f = File::create(&filler).unwrap();
-        let block = vec![0u8; 4096];
-        while f.write_all(&block).is_ok() {}
-        let len = f.metadata().unwrap().len();
-        f.set_len(len.saturating_sub(100 * 1024)).unwrap();
-    }
+    let filler = fill(full);
+    let len = fs::metadata(&filler).unwrap().len();
+    File::options()
+        .write(true)
+        .open(&filler)
+        .unwrap()
+        .set_len(len.saturating_sub(100 * 1024))
+        .unwrap();
     let input: String = (0..5000)
         .map(|i| format!("{i:06} {}\n", "f".repeat(93)))
         .collect();
     let (read_end, write_end) = pipe();
     let mut groups = Groups(Vec::new());
     let err_path = out.path().join("stderr");
-    let mut child = {
-        let err = File::create(&err_path).unwrap();
-        let child = Command::new(bin("multilog"))
-            .args(["s100000", "n100", "./L"])
-            .current_dir(full)
-            .env_clear()
-            .env("PATH", SYSTEM_PATH)
-            .stdin(Stdio::from(read_end))
-            .stdout(Stdio::null())
-            .stderr(err)
-            .process_group(0)
-            .spawn()
-            .unwrap();
-        groups.0.push(child.id());
-        child
-    };
+    let err = File::create(&err_path).unwrap();
+    let mut child = spawn(
+        "multilog",
+        &["s100000", "n100", "./L"],
+        full,
+        read_end,
+        err,
+        &mut groups,
+    );
     let writer = {
         let input = input.clone();
         thread::spawn(move || {
@@ -412,36 +451,18 @@ fn disk_full_pauses_and_loses_nothing() {
         })
     };
     let warning = "multilog: warning: unable to write to ./L/current, pausing: out of disk space\n";
-    let start = Instant::now();
-    while !fs::read_to_string(&err_path)
-        .unwrap_or_default()
-        .contains(warning)
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "no disk-full warning"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "multilog exited on a full disk"
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
+    wait_text(&err_path, warning, 30);
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "multilog exited on a full disk"
+    );
     // Paused, not gone: free the space and let it finish.
     fs::remove_file(&filler).unwrap();
     writer.join().unwrap();
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "multilog did not resume"
-        );
-        thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(0));
+    assert_eq!(
+        wait_exit(&mut child, 60, "multilog did not resume").code(),
+        Some(0)
+    );
     let l = full.join("L");
     let mut names: Vec<String> = fs::read_dir(&l)
         .unwrap()
@@ -464,29 +485,6 @@ fn disk_full_pauses_and_loses_nothing() {
     assert!(err.lines().all(|l| format!("{l}\n") == warning), "{err}");
 }
 
-/// Fill a mounted tmpfs to the last byte.
-fn fill(dir: &Path) -> PathBuf {
-    let filler = dir.join("filler");
-    let mut f = File::create(&filler).unwrap();
-    let block = vec![0u8; 4096];
-    while f.write_all(&block).is_ok() {}
-    let _ = f.write_all(&[0]);
-    filler
-}
-
-/// Wait until `path` holds `text`, or fail after `secs` seconds.
-fn wait_text(path: &Path, text: &str, secs: u64) {
-    let start = Instant::now();
-    while !fs::read_to_string(path).unwrap_or_default().contains(text) {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "no {text:?} in {}",
-            path.display()
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn disk_full_status_file_and_qfilelog() {
     if !is_root() {
@@ -505,16 +503,14 @@ fn disk_full_status_file_and_qfilelog() {
     let filler = fill(full);
     let err = out.path().join("multilog.err");
     let (read_end, write_end) = pipe();
-    let mut multilog = Command::new(bin("multilog"))
-        .arg("=st")
-        .current_dir(full)
-        .env_clear()
-        .stdin(Stdio::from(read_end))
-        .stderr(File::create(&err).unwrap())
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    groups.0.push(multilog.id());
+    let mut multilog = spawn(
+        "multilog",
+        &["=st"],
+        full,
+        read_end,
+        File::create(&err).unwrap(),
+        &mut groups,
+    );
     let mut input = File::from(write_end);
     input.write_all(b"first\nlast\n").unwrap();
     wait_text(
@@ -533,16 +529,14 @@ fn disk_full_status_file_and_qfilelog() {
     let filler = fill(full);
     let err = out.path().join("qfilelog.err");
     let (read_end, write_end) = pipe();
-    let mut qfilelog = Command::new(bin("qfilelog"))
-        .arg("log")
-        .current_dir(full)
-        .env_clear()
-        .stdin(Stdio::from(read_end))
-        .stderr(File::create(&err).unwrap())
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    groups.0.push(qfilelog.id());
+    let mut qfilelog = spawn(
+        "qfilelog",
+        &["log"],
+        full,
+        read_end,
+        File::create(&err).unwrap(),
+        &mut groups,
+    );
     let mut input = File::from(write_end);
     input.write_all(b"0123456789\n").unwrap();
     wait_text(
