@@ -1,7 +1,7 @@
 //! The filters that rewrite a TAI64N label at the start of each line: tai64nlocal (local
 //! date and time), tai64nunix (Unix seconds) and tai64n2tai (the older TAI text form).
 //! Lines without a label, and labels that are malformed or not representable, pass
-//! through unchanged; so does a partial final line's label-less remainder.
+//! through unchanged.
 
 use crate::io::{find, Input, Output};
 use crate::stamp::{parse_label, put_decimal, put_unix, LocalClock, LABEL_LEN};
