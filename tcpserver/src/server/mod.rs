@@ -438,6 +438,13 @@ impl Parent<'_> {
             if !self.table.remove(pid) {
                 continue;
             }
+            if let Some(e) = self.fast.as_mut().and_then(|f| f.reaped(pid)) {
+                log.drop_connection(format_args!(
+                    "unable to run {}: {}",
+                    self.srv.program.name(),
+                    errstr(&e)
+                ));
+            }
             self.children = self.children.saturating_sub(1);
             if libc::WIFEXITED(status) {
                 let code = libc::WEXITSTATUS(status);

@@ -13,6 +13,13 @@
 //! The log lines of steps 2, 9 and 12 are written by the parent once the program is
 //! running, so the observable order is the same apart from interleaving with the
 //! program's own stderr.
+//!
+//! On x86_64 and aarch64 the parent does not even wait for the exec: each start gets a
+//! slot (stack, arguments, environment block) that the child alone reads until the
+//! kernel clears the slot's tid word at the child's exec or exit
+//! (CLONE_CHILD_CLEARTID). The child then makes raw system calls only (glibc's
+//! wrappers would write errno into the parent's thread-local storage). When every
+//! slot is busy, the start waits for the exec (CLONE_VFORK) as on other machines.
 
 use super::child::{self, EnvSink, Facts};
 use super::program::Program;
@@ -142,6 +149,161 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
     }
 }
 
+/// Raw system calls for a child that shares the parent's memory while both run.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+mod raw {
+    /// A system call with up to four arguments; a negative result is -errno.
+    ///
+    /// # Safety
+    /// The caller passes arguments valid for system call `n`.
+    #[inline(always)]
+    pub unsafe fn syscall4(n: libc::c_long, a: usize, b: usize, c: usize, d: usize) -> isize {
+        let ret: isize;
+        #[cfg(target_arch = "x86_64")]
+        std::arch::asm!(
+            "syscall",
+            inlateout("rax") n as isize => ret,
+            in("rdi") a,
+            in("rsi") b,
+            in("rdx") c,
+            in("r10") d,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack)
+        );
+        #[cfg(target_arch = "aarch64")]
+        std::arch::asm!(
+            "svc 0",
+            in("x8") n as usize,
+            inlateout("x0") a as isize => ret,
+            in("x1") b,
+            in("x2") c,
+            in("x3") d,
+            options(nostack)
+        );
+        ret
+    }
+}
+
+/// The slot child: the same steps as [`child_main`], through raw system calls only.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+extern "C" fn slot_child_main(arg: *mut libc::c_void) -> libc::c_int {
+    use raw::syscall4 as sys;
+    // SAFETY: arg points to a slot's ChildArgs, which the parent leaves alone until
+    // the kernel clears the slot's tid (this process exec'd or exited). No libc call,
+    // no errno, no panic path: only system calls on prepared memory.
+    unsafe {
+        let a = arg as *mut ChildArgs;
+        let fd = (*a).fd;
+        let mut target = 0;
+        while target < 2 {
+            if fd == target {
+                sys(libc::SYS_fcntl, fd as usize, libc::F_SETFD as usize, 0, 0);
+            } else {
+                sys(libc::SYS_dup3, fd as usize, target as usize, 0, 0);
+            }
+            target += 1;
+        }
+        if fd > 1 {
+            sys(libc::SYS_close, fd as usize, 0, 0, 0);
+        }
+        // The kernel's sigaction, all zero: SIG_DFL, no flags, empty mask.
+        let dfl = [0u64; 4];
+        sys(
+            libc::SYS_rt_sigaction,
+            libc::SIGPIPE as usize,
+            dfl.as_ptr() as usize,
+            0,
+            8,
+        );
+        sys(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK as usize,
+            (*a).mask as usize,
+            0,
+            8,
+        );
+        let mut saved = 0;
+        let mut i = 0;
+        while i < (*a).npaths {
+            let r = sys(
+                libc::SYS_execve,
+                *(*a).paths.add(i) as usize,
+                (*a).argv as usize,
+                (*a).envp as usize,
+                0,
+            );
+            match -r as libc::c_int {
+                libc::ENOENT => {}
+                e @ (libc::EACCES | libc::EPERM | libc::EISDIR) => saved = e,
+                e => {
+                    saved = e;
+                    break;
+                }
+            }
+            i += 1;
+        }
+        let err = if saved != 0 { saved } else { libc::ENOENT };
+        std::ptr::write_volatile(&mut (*a).err, err);
+        sys(libc::SYS_exit, 111, 0, 0, 0);
+        111
+    }
+}
+
+/// Starts in flight at once without waiting for their exec; more wait.
+const SLOTS: usize = 64;
+
+/// The memory one start without CLONE_VFORK reads until its exec.
+struct Slot {
+    /// The child's tid while it may still read the slot; cleared by the kernel.
+    tid: std::sync::atomic::AtomicI32,
+    /// The process started from this slot, until it has exec'd or been reaped.
+    owner: i32,
+    args: ChildArgs,
+    block: Block,
+    envp: Vec<*const libc::c_char>,
+    stack: Box<[u8]>,
+}
+
+impl Slot {
+    fn new() -> Slot {
+        Slot {
+            tid: std::sync::atomic::AtomicI32::new(0),
+            owner: 0,
+            args: ChildArgs {
+                fd: -1,
+                mask: std::ptr::null(),
+                paths: std::ptr::null(),
+                npaths: 0,
+                argv: std::ptr::null(),
+                envp: std::ptr::null(),
+                err: 0,
+            },
+            block: Block::default(),
+            envp: Vec::new(),
+            stack: vec![0u8; STACK].into_boxed_slice(),
+        }
+    }
+
+    /// Free for a new start: nobody owns it, or its child has exec'd.
+    fn reclaim(&mut self) -> bool {
+        if self.owner == 0 {
+            return true;
+        }
+        if self.tid.load(std::sync::atomic::Ordering::Acquire) != 0 {
+            return false;
+        }
+        // SAFETY: the child no longer uses the slot (tid cleared); its last write
+        // happened before.
+        if unsafe { std::ptr::read_volatile(&self.args.err) } != 0 {
+            // A failed exec: kept until the child is reaped, which reports it.
+            return false;
+        }
+        self.owner = 0;
+        true
+    }
+}
+
 /// The fast path's prepared state, reused connection after connection.
 pub struct Spawner {
     /// The inherited environment.
@@ -154,6 +316,9 @@ pub struct Spawner {
     block: Block,
     envp: Vec<*const libc::c_char>,
     stack: Vec<u8>,
+    /// Boxed: a slot must not move while a child reads it, even when the list grows.
+    #[allow(clippy::vec_box)]
+    slots: Vec<Box<Slot>>,
 }
 
 impl Spawner {
@@ -210,6 +375,7 @@ impl Spawner {
             block: Block::default(),
             envp: Vec::new(),
             stack: vec![0u8; STACK],
+            slots: Vec::new(),
         })
     }
 
@@ -284,23 +450,98 @@ impl Spawner {
         outcome
     }
 
-    /// clone(CLONE_VM|CLONE_VFORK) the program with the environment block.
-    fn spawn(&mut self, fd: RawFd, mask: &libc::sigset_t, banner_sent: usize) -> Fast {
-        self.envp.clear();
-        for var in &self.base {
+    /// The exit of `pid` was collected: free its slot; the error when its exec failed.
+    pub fn reaped(&mut self, pid: i32) -> Option<std::io::Error> {
+        let slot = self.slots.iter_mut().find(|s| s.owner == pid)?;
+        slot.owner = 0;
+        // SAFETY: the child has exited; nothing else writes the slot.
+        let err = unsafe { std::ptr::read_volatile(&slot.args.err) };
+        (err != 0).then(|| std::io::Error::from_raw_os_error(err))
+    }
+
+    /// The environment array: inherited variables the block does not touch, then the
+    /// block's live entries.
+    fn build_envp(base: &[CString], block: &Block, envp: &mut Vec<*const libc::c_char>) {
+        envp.clear();
+        for var in base {
             let b = var.as_bytes();
             let name = &b[..b.iter().position(|&c| c == b'=').unwrap_or(b.len())];
-            if !self.block.covers(name) {
-                self.envp.push(var.as_ptr());
+            if !block.covers(name) {
+                envp.push(var.as_ptr());
             }
         }
-        for e in &self.block.entries {
+        for e in &block.entries {
             if e.2 {
-                self.envp
-                    .push(self.block.arena[e.0..].as_ptr() as *const libc::c_char);
+                envp.push(block.arena[e.0..].as_ptr() as *const libc::c_char);
             }
         }
-        self.envp.push(std::ptr::null());
+        envp.push(std::ptr::null());
+    }
+
+    /// Start the program from a free slot without waiting for its exec; None when
+    /// no slot is free (or on machines without the raw system calls).
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    fn spawn_slot(&mut self, fd: RawFd, mask: &libc::sigset_t) -> Option<i32> {
+        let i = match self.slots.iter_mut().position(|s| s.reclaim()) {
+            Some(i) => i,
+            None if self.slots.len() < SLOTS => {
+                self.slots.push(Box::new(Slot::new()));
+                self.slots.len() - 1
+            }
+            None => return None,
+        };
+        let slot = &mut *self.slots[i];
+        std::mem::swap(&mut slot.block, &mut self.block);
+        Self::build_envp(&self.base, &slot.block, &mut slot.envp);
+        slot.args = ChildArgs {
+            fd,
+            mask,
+            paths: self.path_ptrs.as_ptr(),
+            npaths: self.paths.len(),
+            argv: self.argv_ptrs.as_ptr(),
+            envp: slot.envp.as_ptr(),
+            err: 0,
+        };
+        slot.tid.store(-1, std::sync::atomic::Ordering::Release);
+        let top = (slot.stack.as_mut_ptr() as usize + STACK) & !15;
+        // SAFETY: the child runs slot_child_main on the slot's stack and reads only the
+        // slot and the server's immutable argv, PATH candidates and signal mask; the
+        // parent leaves the slot alone until the kernel clears slot.tid.
+        let pid = unsafe {
+            libc::clone(
+                slot_child_main,
+                top as *mut libc::c_void,
+                libc::CLONE_VM
+                    | libc::CLONE_CHILD_SETTID
+                    | libc::CLONE_CHILD_CLEARTID
+                    | libc::SIGCHLD,
+                (&mut slot.args as *mut ChildArgs).cast(),
+                std::ptr::null_mut::<libc::pid_t>(),
+                std::ptr::null_mut::<libc::c_void>(),
+                slot.tid.as_ptr(),
+            )
+        };
+        if pid < 0 {
+            slot.tid.store(0, std::sync::atomic::Ordering::Release);
+            std::mem::swap(&mut slot.block, &mut self.block);
+            return None;
+        }
+        slot.owner = pid;
+        Some(pid)
+    }
+
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    fn spawn_slot(&mut self, _fd: RawFd, _mask: &libc::sigset_t) -> Option<i32> {
+        None
+    }
+
+    /// Start the program: from a slot when one is free, else with
+    /// clone(CLONE_VM|CLONE_VFORK), waiting for its exec.
+    fn spawn(&mut self, fd: RawFd, mask: &libc::sigset_t, banner_sent: usize) -> Fast {
+        if let Some(pid) = self.spawn_slot(fd, mask) {
+            return Fast::Spawned(pid);
+        }
+        Self::build_envp(&self.base, &self.block, &mut self.envp);
         let mut args = ChildArgs {
             fd,
             mask,
