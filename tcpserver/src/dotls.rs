@@ -246,7 +246,7 @@ fn server_mode(c: &Config, prog: &[OsString]) -> Result<i32, Failure> {
             2,
             format_args!("pid {pid} from {ip} {}", a.negotiated.details(true)),
         );
-        let mut conn = a.conn;
+        let (mut conn, mut net) = (a.conn, a.net);
         let rest = emu.take_program_rest();
         let _ = conn.writer().write_all(&rest);
         let local = proxy::Local {
@@ -254,7 +254,7 @@ fn server_mode(c: &Config, prog: &[OsString]) -> Result<i32, Failure> {
             from: from_prog,
             owned: true,
         };
-        let end = proxy::relay(&mut conn, 0, 1, local, duration(c.data_timeout));
+        let end = proxy::relay(&mut conn, &mut net, 1, local, duration(c.data_timeout));
         let grace = (!matches!(end, End::Done)).then(|| Duration::from_secs(1));
         finish(log, program::wait(prog_pid, grace))
     }
@@ -451,7 +451,8 @@ fn client_mode(c: &Config, prog_fd: RawFd, prog: &[OsString]) -> Result<i32, Fai
         .map_err(|e| Failure::temp(format!("unable to initialize TLS: {e}")))?;
     let mut conn = rustls::Connection::Client(conn);
     let timeout = Duration::from_secs(c.handshake_timeout.max(1));
-    proxy::handshake(&mut conn, 6, 7, timeout).map_err(|e| {
+    let mut net = proxy::NetIn::new(6);
+    proxy::handshake(&mut conn, &mut net, 7, timeout).map_err(|e| {
         emit(format_args!("SSL_connect: {e}\n"));
         Failure::temp("unable to connect SSL")
     })?;
@@ -494,7 +495,14 @@ fn client_mode(c: &Config, prog_fd: RawFd, prog: &[OsString]) -> Result<i32, Fai
         from: pipes.from_program.into_raw_fd(),
         owned: true,
     };
-    let end = proxy::relay(&mut conn, net_in, net_out, local, duration(c.data_timeout));
+    net.fd = net_in;
+    let end = proxy::relay(
+        &mut conn,
+        &mut net,
+        net_out,
+        local,
+        duration(c.data_timeout),
+    );
     let grace = (!matches!(end, End::Done)).then(|| Duration::from_secs(1));
     finish(log, program::wait(pid, grace))
 }

@@ -281,7 +281,8 @@ pub fn session(
     let conn = rustls::ClientConnection::new(client.config, client.server_name)
         .map_err(|e| fatal(format!("unable to initialize TLS: {e}")))?;
     let mut conn = rustls::Connection::Client(conn);
-    proxy::handshake(&mut conn, fd, fd, data_timeout)
+    let mut net = proxy::NetIn::new(fd);
+    proxy::handshake(&mut conn, &mut net, fd, data_timeout)
         .map_err(|e| fatal(format!("TLS handshake failed: {e}")))?;
     let idle = (!data_timeout.is_zero()).then_some(data_timeout);
     if prog.is_empty() {
@@ -290,7 +291,7 @@ pub fn session(
             from: 0,
             owned: false,
         };
-        return match proxy::relay(&mut conn, fd, fd, local, idle) {
+        return match proxy::relay(&mut conn, &mut net, fd, local, idle) {
             proxy::End::Done | proxy::End::Idle => Ok(0),
             proxy::End::Tls(e) => Err(fatal(format!("TLS error: {e}"))),
             proxy::End::Io(e) => Err(Failure::temp_sys("unable to relay data: ", &e)),
@@ -323,7 +324,7 @@ pub fn session(
         from: pipes.from_program.into_raw_fd(),
         owned: true,
     };
-    let end = proxy::relay(&mut conn, fd, fd, local, idle);
+    let end = proxy::relay(&mut conn, &mut net, fd, local, idle);
     let grace = match end {
         proxy::End::Done => None,
         _ => Some(Duration::from_secs(1)),

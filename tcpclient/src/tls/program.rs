@@ -5,6 +5,8 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
+const PIPE_SIZE: libc::c_int = 256 * 1024;
+
 /// The proxy's ends of the two pipes.
 pub struct Pipes {
     /// Plaintext for the program's input.
@@ -35,6 +37,11 @@ pub fn start(
 ) -> io::Result<(libc::pid_t, Pipes)> {
     let (prog_in, to_program) = pipe()?;
     let (from_program, prog_out) = pipe()?;
+    // Room for a program to run ahead of the network (best effort; 64 KiB otherwise).
+    for p in [&to_program, &from_program] {
+        // SAFETY: fcntl on a pipe we own.
+        unsafe { libc::fcntl(p.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_SIZE) };
+    }
     // SAFETY: the caller is single-threaded; the child only moves descriptors and runs.
     let pid = unsafe { libc::fork() };
     if pid < 0 {

@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 /// Plaintext read from the local side at a time. More is read only once rustls has
 /// handed everything before it to the kernel, whose socket buffer does the pipelining.
 const CHUNK: usize = 64 * 1024;
+/// Plaintext from the peer held for the local side before the network is left unread.
+const LOCAL_BACKLOG: usize = 256 * 1024;
 /// What one write to a descriptor we do not own (stdout) may carry after POLLOUT.
 const SHARED_WRITE: usize = 4096;
 
@@ -96,6 +98,49 @@ fn ignore_sigpipe() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 }
 
+/// The network's input side, read 64 KiB at a time: rustls asks for 4 KiB per
+/// `read_tls`, which would otherwise be a system call each. Bytes read ahead (a client's
+/// first data behind its handshake, say) stay here for the relay.
+pub struct NetIn {
+    pub fd: RawFd,
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+}
+
+impl NetIn {
+    pub fn new(fd: RawFd) -> NetIn {
+        NetIn {
+            fd,
+            buf: vec![0; 64 * 1024],
+            pos: 0,
+            len: 0,
+        }
+    }
+
+    /// Bytes read from the descriptor and not yet given to rustls.
+    pub fn buffered(&self) -> bool {
+        self.pos < self.len
+    }
+}
+
+impl Read for NetIn {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.pos >= self.len {
+            let n = Fd(self.fd).read(&mut self.buf)?;
+            self.pos = 0;
+            self.len = n;
+            if n == 0 {
+                return Ok(0);
+            }
+        }
+        let n = out.len().min(self.len - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 /// Put a descriptor in non-blocking mode.
 pub fn set_nonblocking(fd: RawFd) {
     // SAFETY: fcntl on a descriptor; failure leaves it as it was.
@@ -170,12 +215,12 @@ fn flush_until(conn: &mut Connection, net_out: RawFd, deadline: Instant) {
 /// Run the handshake on the network descriptors (made non-blocking) within `timeout`.
 pub fn handshake(
     conn: &mut Connection,
-    net_in: RawFd,
+    net: &mut NetIn,
     net_out: RawFd,
     timeout: Duration,
 ) -> Result<(), HandshakeError> {
     ignore_sigpipe();
-    set_nonblocking(net_in);
+    set_nonblocking(net.fd);
     set_nonblocking(net_out);
     let deadline = Instant::now() + timeout;
     loop {
@@ -195,7 +240,7 @@ pub fn handshake(
         }
         let mut fds = [
             libc::pollfd {
-                fd: net_in,
+                fd: net.fd,
                 events: libc::POLLIN,
                 revents: 0,
             },
@@ -206,13 +251,15 @@ pub fn handshake(
             },
         ];
         let n = if conn.wants_write() { 2 } else { 1 };
-        if poll(&mut fds[..n], Some(left)).map_err(HandshakeError::Io)? == 0 {
-            return Err(HandshakeError::Timeout);
+        if !net.buffered() {
+            if poll(&mut fds[..n], Some(left)).map_err(HandshakeError::Io)? == 0 {
+                return Err(HandshakeError::Timeout);
+            }
+            if fds[0].revents == 0 {
+                continue;
+            }
         }
-        if fds[0].revents == 0 {
-            continue;
-        }
-        match conn.read_tls(&mut Fd(net_in)) {
+        match conn.read_tls(net) {
             Ok(0) => {
                 return Err(HandshakeError::Io(io::Error::from_raw_os_error(
                     libc::ECONNRESET,
@@ -261,19 +308,19 @@ fn close(fd: RawFd) {
     unsafe { libc::close(fd) };
 }
 
-/// Relay between the TLS connection on `net_in`/`net_out` and `local` until both
+/// Relay between the TLS connection on `net`/`net_out` and `local` until both
 /// directions end, the peer fails, or nothing moves for `idle` (None: no limit).
 /// Owned local descriptors are closed by the time it returns.
 pub fn relay(
     conn: &mut Connection,
-    net_in: RawFd,
+    net: &mut NetIn,
     net_out: RawFd,
     local: Local,
     idle: Option<Duration>,
 ) -> End {
     ignore_sigpipe();
     let mut local_to_closed = false;
-    let end = relay_until_end(conn, net_in, net_out, local, idle, &mut local_to_closed);
+    let end = relay_until_end(conn, net, net_out, local, idle, &mut local_to_closed);
     if local.owned {
         if !local_to_closed {
             close(local.to);
@@ -285,19 +332,20 @@ pub fn relay(
 
 fn relay_until_end(
     conn: &mut Connection,
-    net_in: RawFd,
+    net: &mut NetIn,
     net_out: RawFd,
     local: Local,
     idle: Option<Duration>,
     local_to_closed: &mut bool,
 ) -> End {
-    set_nonblocking(net_in);
+    set_nonblocking(net.fd);
     set_nonblocking(net_out);
     if local.owned {
         set_nonblocking(local.to);
         set_nonblocking(local.from);
     }
     let mut buf = vec![0u8; CHUNK];
+    // Plaintext for the local side, and how much of it is written.
     let mut to_local: Vec<u8> = Vec::new();
     let mut done_local = 0usize;
     let mut net_eof = false;
@@ -305,20 +353,18 @@ fn relay_until_end(
     let mut close_sent = false;
     let mut shut = false;
     loop {
-        // Plaintext rustls holds goes out before the network is read again.
-        // Once the local reader is gone, what the peer sends is read and dropped.
-        while done_local >= to_local.len() && !net_eof {
+        if done_local >= to_local.len() {
             to_local.clear();
             done_local = 0;
-            match conn.reader().read(&mut buf) {
-                Ok(0) => net_eof = true,
-                Ok(_) if *local_to_closed => continue,
-                Ok(n) => to_local.extend_from_slice(&buf[..n]),
-                Err(e) if would_block(&e) => {}
-                // The peer closed without close_notify: treat as its end.
-                Err(_) => net_eof = true,
+        }
+        // Plaintext rustls holds moves to our buffer (or is dropped once the local
+        // reader is gone).
+        if !net_eof {
+            match drain(conn, &mut to_local, *local_to_closed) {
+                Ok(true) => net_eof = true,
+                Ok(false) => {}
+                Err(()) => net_eof = true,
             }
-            break;
         }
         if net_eof && done_local >= to_local.len() && !*local_to_closed {
             *local_to_closed = true;
@@ -338,19 +384,21 @@ fn relay_until_end(
         if shut && *local_to_closed {
             return End::Done;
         }
-        // A peer gone and a local reader gone: nothing left to do either.
-        if net_eof && local_from_eof && !conn.wants_write() {
+        // Both sides ended and everything is delivered.
+        if net_eof && local_from_eof && !conn.wants_write() && done_local >= to_local.len() {
             return End::Done;
         }
 
+        let pending_local = to_local.len() - done_local;
+        let want_net = !net_eof && pending_local < LOCAL_BACKLOG;
         let mut fds: [libc::pollfd; 4] = [libc::pollfd {
             fd: -1,
             events: 0,
             revents: 0,
         }; 4];
-        if !net_eof && to_local.is_empty() {
+        if want_net {
             fds[0] = libc::pollfd {
-                fd: net_in,
+                fd: net.fd,
                 events: libc::POLLIN,
                 revents: 0,
             };
@@ -371,11 +419,7 @@ fn relay_until_end(
         }
         if !*local_to_closed {
             // With nothing to write, still learn when the reader goes away (POLLERR).
-            let events = if done_local < to_local.len() {
-                libc::POLLOUT
-            } else {
-                0
-            };
+            let events = if pending_local > 0 { libc::POLLOUT } else { 0 };
             if local.owned || events != 0 {
                 fds[3] = libc::pollfd {
                     fd: local.to,
@@ -384,8 +428,10 @@ fn relay_until_end(
                 };
             }
         }
-        match poll(&mut fds, idle) {
-            Ok(0) => {
+        // Bytes already read ahead from the network need no waiting.
+        let ahead = want_net && net.buffered();
+        match poll(&mut fds, if ahead { Some(Duration::ZERO) } else { idle }) {
+            Ok(0) if !ahead => {
                 indicore::diag::emit(format_args!(
                     "timeout reached without input from network\ntimeout reached without output from child\n"
                 ));
@@ -397,22 +443,31 @@ fn relay_until_end(
             Err(e) => return End::Io(e),
         }
 
-        if fds[0].revents != 0 {
-            match conn.read_tls(&mut Fd(net_in)) {
-                Ok(0) => net_eof = true,
-                Ok(_) => {}
-                Err(e) if would_block(&e) => {}
-                Err(e) => {
-                    if e.raw_os_error() == Some(libc::ECONNRESET) {
+        if ahead || fds[0].revents != 0 {
+            // Records until the socket is empty or enough plaintext waits.
+            loop {
+                match conn.read_tls(net) {
+                    Ok(0) => {
                         net_eof = true;
-                    } else {
-                        return End::Io(e);
                     }
+                    Ok(_) => {}
+                    Err(e) if would_block(&e) => break,
+                    // rustls's plaintext buffer is full: drain it first.
+                    Err(e) if e.kind() == io::ErrorKind::Other => {}
+                    Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => net_eof = true,
+                    Err(e) => return End::Io(e),
                 }
-            }
-            if let Err(e) = conn.process_new_packets() {
-                flush_until(conn, net_out, Instant::now() + Duration::from_secs(1));
-                return End::Tls(e);
+                if let Err(e) = conn.process_new_packets() {
+                    flush_until(conn, net_out, Instant::now() + Duration::from_secs(1));
+                    return End::Tls(e);
+                }
+                match drain(conn, &mut to_local, *local_to_closed) {
+                    Ok(true) | Err(()) => net_eof = true,
+                    Ok(false) => {}
+                }
+                if net_eof || to_local.len() - done_local >= LOCAL_BACKLOG {
+                    break;
+                }
             }
         }
         if fds[1].revents != 0 {
@@ -468,6 +523,21 @@ fn relay_until_end(
                     close(local.to);
                 }
             }
+        }
+    }
+}
+
+/// Move the plaintext rustls holds into `out` (or drop it when `discard`). Ok(true): the
+/// peer has ended its side (close_notify); Err: it ended without close_notify.
+fn drain(conn: &mut Connection, out: &mut Vec<u8>, discard: bool) -> Result<bool, ()> {
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        match conn.reader().read(&mut chunk) {
+            Ok(0) => return Ok(true),
+            Ok(n) if !discard => out.extend_from_slice(&chunk[..n]),
+            Ok(_) => {}
+            Err(e) if would_block(&e) => return Ok(false),
+            Err(_) => return Err(()),
         }
     }
 }

@@ -14,6 +14,8 @@ use tcpclient::tls::{program, Negotiated};
 /// A finished handshake.
 pub struct Accepted {
     pub conn: rustls::Connection,
+    /// The network input, with anything read past the handshake.
+    pub net: proxy::NetIn,
     pub negotiated: Negotiated,
     pub client: ClientVerdict,
 }
@@ -39,7 +41,8 @@ pub fn accept(
     let conn =
         rustls::ServerConnection::new(context.config.clone()).map_err(HandshakeError::Tls)?;
     let mut conn = rustls::Connection::Server(conn);
-    proxy::handshake(&mut conn, net_in, net_out, timeout)?;
+    let mut net = proxy::NetIn::new(net_in);
+    proxy::handshake(&mut conn, &mut net, net_out, timeout)?;
     let negotiated = Negotiated::of(&conn, max);
     let client = context
         .client_check
@@ -48,6 +51,7 @@ pub fn accept(
         .unwrap_or_default();
     Ok(Accepted {
         conn,
+        net,
         negotiated,
         client,
     })
@@ -105,7 +109,8 @@ pub fn run_behind(
         from: pipes.from_program.into_raw_fd(),
         owned: true,
     };
-    let end = proxy::relay(&mut a.conn, net_in, net_out, local, idle);
+    a.net.fd = net_in;
+    let end = proxy::relay(&mut a.conn, &mut a.net, net_out, local, idle);
     let grace = match &end {
         End::Done => None,
         End::Tls(e) => {
