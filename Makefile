@@ -10,7 +10,7 @@ PROGRAMS_envdir    = envdir envuidgid setuidgid softlimit setlock pgrphack fghac
 PROGRAMS_supervise = supervise svc svstat svok svps
 PROGRAMS_svscan    = svscan
 PROGRAMS_multilog  = multilog tai64n tai64nlocal tai64nunix tai64n2tai tai2tai64n qfilelog
-PROGRAMS_tcpserver = tcpserver tcprules tcprulescheck rblsmtpd
+PROGRAMS_tcpserver = tcpserver tcprules tcprulescheck rblsmtpd dotls
 PROGRAMS_tcpclient = tcpclient addcr delcr fixcrio recordio argv0 mconnect-io
 # Shell scripts installed beside the programs (folder/name).
 SCRIPTS = tcpclient/scripts/mconnect tcpclient/scripts/tcpcat tcpclient/scripts/who@ \
@@ -24,7 +24,7 @@ PROGRAMS = $(PROGRAMS_envdir) $(PROGRAMS_supervise) $(PROGRAMS_svscan) $(PROGRAM
 TEST_PACKAGES_base      = procps coreutils
 TEST_PACKAGES_svscan    = util-linux mount
 TEST_PACKAGES_multilog  = strace mount
-TEST_PACKAGES_tcpserver = ucspi-tcp
+TEST_PACKAGES_tcpserver = ucspi-tcp openssl
 TEST_PACKAGES_tcpclient =
 TEST_PACKAGES_svctool   = openssl passwd
 TEST_PACKAGES = $(TEST_PACKAGES_base) $(TEST_PACKAGES_svscan) $(TEST_PACKAGES_multilog) \

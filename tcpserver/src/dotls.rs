@@ -165,6 +165,7 @@ fn settings(c: &Config) -> Settings {
         crlfile: c.crlfile.clone(),
         cipher_file: c.cipher_file.clone(),
         method: c.method.clone(),
+        tickets: false,
         ..Settings::default()
     }
 }

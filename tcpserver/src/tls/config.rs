@@ -41,6 +41,9 @@ pub struct Settings {
     pub default_certfile: &'static str,
     /// Environment lookups (the process environment; tests pass their own).
     pub env: fn(&str) -> Option<OsString>,
+    /// Issue TLS 1.3 session tickets: useful only when later connections are served by
+    /// processes that share the ticket key (tcpserver's children, not one dotls each).
+    pub tickets: bool,
 }
 
 impl Default for Settings {
@@ -54,6 +57,7 @@ impl Default for Settings {
             method: None,
             default_certfile: "servercert.pem",
             env: process_env,
+            tickets: true,
         }
     }
 }
@@ -363,7 +367,7 @@ pub fn load(s: &Settings) -> Result<Contexts, Vec<String>> {
         config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
         config.ticketer =
             rustls::crypto::ring::Ticketer::new().map_err(|e| vec![format!("tls_init: {e}")])?;
-        config.send_tls13_tickets = 1;
+        config.send_tls13_tickets = usize::from(s.tickets);
         Ok(Context {
             config: Arc::new(config),
             client_check: check,
