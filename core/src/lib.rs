@@ -10,6 +10,7 @@ pub mod envdir;
 pub mod exec;
 pub mod fd;
 pub mod getopt;
+pub mod privs;
 pub mod spawn;
 pub mod tai;
 

@@ -32,7 +32,7 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
         move |e: nix::Error| Failure::temp_sys(format_args!("{msg}: "), &e.into())
     };
 
-    unistd::setgroups(&[user.gid]).map_err(sys("unable to set group id"))?;
+    indicore::privs::drop_groups(user.uid, user.gid).map_err(sys("unable to set group id"))?;
     unistd::setgid(user.gid).map_err(sys("unable to set group id"))?;
     if supplementary || !extra.is_empty() {
         let mut groups: Vec<Gid> = Vec::new();

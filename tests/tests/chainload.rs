@@ -353,6 +353,36 @@ fn check53_setuidgid_uid() {
         .assert(0, &format!("{uid}\n"), "");
 }
 
+/// An unprivileged user may "drop" to its own account (nothing to drop), but to no other.
+#[test]
+fn setuidgid_unprivileged_to_itself_only() {
+    if !is_root() {
+        return skip("running as nobody needs root");
+    }
+    let t = tmp();
+    let (uid, gid, _) = nobody();
+    tool("setuidgid", t.path())
+        .args(["nobody", "id", "-u"])
+        .user(uid, gid)
+        .run()
+        .assert(0, &format!("{uid}\n"), "");
+    tool("setuidgid", t.path())
+        .args(["root", "id", "-u"])
+        .user(uid, gid)
+        .run()
+        .assert(
+            111,
+            "",
+            "setuidgid: fatal: unable to set group id: permission denied\n",
+        );
+    // Asking for supplementary groups is still refused.
+    let out = tool("setuidgid", t.path())
+        .args(["-g", "0", "nobody", "id", "-u"])
+        .user(uid, gid)
+        .run();
+    out.assert_code(111);
+}
+
 #[test]
 fn check53_setuidgid_only_primary_group() {
     if !is_root() {

@@ -68,7 +68,11 @@ pub fn drop_privileges(uid: Option<&OsStr>, gid: Option<&OsStr>) -> Result<(), F
         let mut groups =
             unistd::getgrouplist(&cname, user.gid).map_err(sys("unable to set user"))?;
         groups.extend(gids.iter().copied());
-        unistd::setgroups(&groups).map_err(sys("unable to add additional groups"))?;
+        match unistd::setgroups(&groups) {
+            // Unprivileged and already that account: nothing to drop.
+            Err(nix::Error::EPERM) if indicore::privs::already(user.uid, user.gid) => {}
+            r => r.map_err(sys("unable to add additional groups"))?,
+        }
         unistd::setgid(user.gid).map_err(sys("unable to set gid"))?;
         unistd::setuid(user.uid).map_err(sys("unable to set uid"))?;
         return Ok(());
@@ -81,7 +85,15 @@ pub fn drop_privileges(uid: Option<&OsStr>, gid: Option<&OsStr>) -> Result<(), F
         },
         [] => {}
         [one] if gid.is_some_and(|g| !g.as_bytes().contains(&b',')) => {
-            unistd::setgroups(&[*one]).map_err(sys("unable to set gid"))?;
+            let target_uid = match uid {
+                Some(u) => u
+                    .to_string_lossy()
+                    .parse()
+                    .map(Uid::from_raw)
+                    .unwrap_or_else(|_| unistd::getuid()),
+                None => unistd::getuid(),
+            };
+            indicore::privs::drop_groups(target_uid, *one).map_err(sys("unable to set gid"))?;
             unistd::setgid(*one).map_err(sys("unable to set gid"))?;
         }
         list => {
