@@ -216,8 +216,11 @@ pub fn configure(opts: &TlsOptions, host: &OsStr) -> Result<Client, Vec<String>>
     if roots.is_empty() && opts.match_host.is_some() {
         system_roots(&mut roots).map_err(|e| vec![e])?;
     }
+    // The name to verify and send: -m, else the host argument; a UNIX socket's path
+    // names no host, so a server there is checked as "localhost".
     let name_text = match &opts.match_host {
         Some(m) => m.clone(),
+        None if host.as_bytes().starts_with(b"/") => "localhost".into(),
         None => host.to_owned(),
     };
     let server_name =

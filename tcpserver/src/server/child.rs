@@ -345,6 +345,18 @@ fn serve_unix(srv: &Server, conn: Conn) -> ! {
         log_no_slots(srv, shown, srv.opts.maxperip);
         exit(111);
     }
+    if let Some(tls) = &srv.tls {
+        let ip = String::from_utf8_lossy(shown);
+        let slot = crate::tls::connection::Slot {
+            children: conn.children,
+            limit: conn.limit,
+            ip: &ip,
+        };
+        let log = srv.log;
+        crate::tls::connection::serve(&tls.borrow().contexts, &srv.opts, env, &log, slot, |env| {
+            srv.program.run(env, &log)
+        });
+    }
     log_session(srv, pid, conn.children, conn.limit, shown);
     srv.program.run(&env, &srv.log)
 }
@@ -426,7 +438,17 @@ fn serve_tcp(srv: &Server, conn: Conn, peer: SocketAddr) -> ! {
         exit(111);
     }
 
-    // Step 12: the program.
+    // Step 12: the program, behind TLS with -n/-s.
+    if let Some(tls) = &srv.tls {
+        let slot = crate::tls::connection::Slot {
+            children: conn.children,
+            limit: conn.limit,
+            ip: &remote_ip,
+        };
+        crate::tls::connection::serve(&tls.borrow().contexts, &srv.opts, env, &log, slot, |env| {
+            srv.program.run(env, &log)
+        });
+    }
     log_session(srv, pid, conn.children, conn.limit, remote_ip.as_bytes());
     srv.program.run(&env, &log)
 }

@@ -49,6 +49,9 @@ pub struct Server {
     pub signal_fd: RawFd,
     /// The signal mask tcpserver started with, given back to children.
     pub sigmask: libc::sigset_t,
+    /// The TLS contexts (`-n`, `-s`), reloaded before a connection when their files
+    /// changed, and on SIGHUP.
+    pub tls: Option<std::cell::RefCell<crate::tls::Reloader>>,
     /// The `-x` rules, re-read when the file changes.
     pub rules: std::cell::RefCell<rulesfile::RulesFile>,
 }
@@ -72,11 +75,21 @@ fn start(opts: Options) -> Result<i32, Failure> {
             "MySQL rules (-m) are not supported by this tcpserver; use -x rules.cdb",
         ));
     }
-    if opts.tls.certfile.is_some() {
-        return Err(Failure::temp(
-            "TLS (-n, -s) is not available in this build of tcpserver",
-        ));
-    }
+    // Step 4: the TLS contexts, checked before any socket exists.
+    let tls = match crate::tls::connection::settings(&opts) {
+        Some(settings) => match crate::tls::Reloader::new(settings) {
+            Ok(r) => Some(std::cell::RefCell::new(r)),
+            Err(lines) => {
+                if opts.verbosity > 0 {
+                    for l in lines {
+                        indicore::diag::emit(format_args!("{l}\n"));
+                    }
+                }
+                return Err(Failure::temp("unable to initialize TLS"));
+            }
+        },
+        None => None,
+    };
     let log = Log {
         verbosity: opts.verbosity,
     };
@@ -136,8 +149,9 @@ fn start(opts: Options) -> Result<i32, Failure> {
     log.at(
         2,
         format_args!(
-            "status: 0/{limit} startup, pid={}, TLS=disabled, use sql=NO",
-            std::process::id()
+            "status: 0/{limit} startup, pid={}, TLS={}, use sql=NO",
+            std::process::id(),
+            if tls.is_some() { "enabled" } else { "disabled" }
         ),
     );
     let program = Program::new(opts.program.clone());
@@ -149,6 +163,7 @@ fn start(opts: Options) -> Result<i32, Failure> {
         listen_fd: listener.as_raw_fd(),
         signal_fd: signal_fd.as_raw_fd(),
         sigmask,
+        tls,
         rules: Default::default(),
         opts,
     };
@@ -339,6 +354,10 @@ impl Parent<'_> {
                 .at(1, format_args!("end {shown} perIPlimit {per_host}"));
             return;
         }
+        if let Some(tls) = &self.srv.tls {
+            let r = tls.borrow_mut().check();
+            crate::tls::connection::log_reload(&self.srv.log, r);
+        }
         self.children += 1;
         let mut banner_sent = 0;
         if let Some(fast) = self.fast.as_mut() {
@@ -468,6 +487,10 @@ impl Parent<'_> {
     }
 
     fn reload(&mut self) {
+        if let Some(tls) = &self.srv.tls {
+            let r = tls.borrow_mut().reload();
+            crate::tls::connection::log_reload(&self.srv.log, r);
+        }
         if let Some(f) = &self.limit_file {
             match limits::read_limit_file(f) {
                 Ok(Some(n)) => self.limit = n,
