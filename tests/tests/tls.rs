@@ -588,17 +588,24 @@ fn renegotiation_is_refused() {
     let t = tmp();
     Pki::new(t.path());
     let srv = serve(t.path(), &["-s", "-N"], &[]);
-    // Interactive s_client: a line "R" asks for renegotiation (TLS 1.2).
-    let out = Cmd::new("openssl")
+    // Interactive s_client: a line "R" asks for renegotiation (TLS 1.2). Its input stays
+    // open until it has ended on its own, so it reports the server's answer.
+    let mut client = Cmd::new("openssl")
         .args([
             "s_client",
             "-tls1_2",
             "-connect",
             &format!("127.0.0.1:{}", srv.port),
         ])
-        .stdin("R\n")
-        .timeout(Duration::from_secs(30))
-        .run();
+        .stdin_pipe()
+        .timeout(Duration::from_secs(60))
+        .spawn();
+    client.write_stdin(b"R\n");
+    let end = Instant::now() + PATIENCE;
+    while !client.has_exited() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = client.wait();
     let text = format!("{}{}", out.stdout_str(), out.stderr_str());
     assert!(text.contains("RENEGOTIATING"), "{text}");
     assert!(text.contains("no renegotiation"), "{text}");
@@ -681,4 +688,27 @@ fn tls_on_a_unix_socket() {
     unsafe { libc::kill(server.id() as i32, libc::SIGTERM) };
     let _ = server.wait();
     assert!(out.stdout_str().ends_with("got unix\n"), "{out:?}");
+}
+
+#[test]
+fn sessions_resume_across_connections() {
+    if !ready() {
+        return;
+    }
+    let t = tmp();
+    Pki::new(t.path());
+    let srv = serve(t.path(), &["-s"], &[]);
+    // The session file lives outside the certificate directory (a new .pem there
+    // would reload the certificates, and with them the ticket key).
+    let other = tmp();
+    let sess = other.path().join("session");
+    let sess = sess.to_str().unwrap();
+    let first = s_client(srv.port, &["-sess_out", sess], b"one\n");
+    assert!(first.stdout_str().contains("\nNew, TLSv1.3"), "{first:?}");
+    let again = s_client(srv.port, &["-sess_in", sess], b"two\n");
+    assert!(
+        again.stdout_str().contains("\nReused, TLSv1.3"),
+        "{again:?}"
+    );
+    assert!(again.stdout_str().contains("got two\n"), "{again:?}");
 }

@@ -117,6 +117,9 @@ impl Settings {
     }
 }
 
+/// The largest session-ticket plaintext a child will decrypt.
+const TICKET_ROOM: usize = 16 * 1024;
+
 /// The default certificate and the ones named after server names.
 #[derive(Debug)]
 pub struct Certificates {
@@ -368,6 +371,12 @@ pub fn load(s: &Settings) -> Result<Contexts, Vec<String>> {
         config.ticketer =
             rustls::crypto::ring::Ticketer::new().map_err(|e| vec![format!("tls_init: {e}")])?;
         config.send_tls13_tickets = usize::from(s.tickets);
+        // The ticketer decrypts nothing longer than what it has encrypted itself, and a
+        // forked child has encrypted nothing: one large ticket here, before any fork,
+        // lets every child accept the others' tickets (client chains included).
+        if s.tickets {
+            let _ = config.ticketer.encrypt(&[0u8; TICKET_ROOM]);
+        }
         Ok(Context {
             config: Arc::new(config),
             client_check: check,
