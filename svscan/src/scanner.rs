@@ -117,6 +117,8 @@ pub struct Scanner {
     announce_scan: bool,
     next_periodic: Instant,
     retry_at: Option<Instant>,
+    /// How many slots, from the start, are sorted by (dev, inode).
+    sorted: usize,
     /// The origin of [`Millis`].
     epoch: Instant,
 }
@@ -149,6 +151,7 @@ impl Scanner {
             announce_scan: false,
             next_periodic: Instant::now(),
             retry_at: None,
+            sorted: 0,
             epoch: Instant::now(),
         }
     }
@@ -302,6 +305,14 @@ impl Scanner {
         }
         // Services whose directory is gone and whose supervisors have exited.
         self.slots.retain(|s| s.active || s.pinned || s.running());
+        self.sort_slots();
+    }
+
+    fn sort_slots(&mut self) {
+        if self.sorted != self.slots.len() {
+            self.slots.sort_unstable_by_key(|s| (s.dev, s.ino));
+        }
+        self.sorted = self.slots.len();
     }
 
     /// One directory entry (§6.4).
@@ -325,9 +336,16 @@ impl Scanner {
             return;
         }
         let key = (st.st_dev, st.st_ino);
-        let idx = match self.slots.binary_search_by_key(&key, |s| (s.dev, s.ino)) {
-            Ok(i) => i,
-            Err(at) => match self.new_slot(name, at, key) {
+        let found = match self.slots[..self.sorted].binary_search_by_key(&key, |s| (s.dev, s.ino)) {
+            Ok(i) => Some(i),
+            Err(_) => self.slots[self.sorted..]
+                .iter()
+                .position(|s| (s.dev, s.ino) == key)
+                .map(|i| i + self.sorted),
+        };
+        let idx = match found {
+            Some(i) => i,
+            None => match self.new_slot(name, key) {
                 Some(i) => i,
                 None => return,
             },
@@ -338,7 +356,10 @@ impl Scanner {
         self.keep_log(idx, name);
     }
 
-    fn new_slot(&mut self, name: &OsStr, at: usize, (dev, ino): (u64, u64)) -> Option<usize> {
+    /// A slot for a directory seen for the first time, appended after the sorted part of
+    /// the table (sorted in at the end of the scan, so that a thousand new services are
+    /// not a thousand insertions).
+    fn new_slot(&mut self, name: &OsStr, (dev, ino): (u64, u64)) -> Option<usize> {
         if self.slots.len() >= self.capacity {
             self.log.warn(format_args!(
                 "unable to start {}: running too many services",
@@ -373,20 +394,17 @@ impl Scanner {
                 return None;
             }
         };
-        self.slots.insert(
-            at,
-            Slot {
-                dev,
-                ino,
-                main: (name != SVSCAN_DIR).then(Proc::default),
-                log,
-                down_ctime: 0,
-                active: false,
-                want_up: true,
-                pinned: false,
-            },
-        );
-        Some(at)
+        self.slots.push(Slot {
+            dev,
+            ino,
+            main: (name != SVSCAN_DIR).then(Proc::default),
+            log,
+            down_ctime: 0,
+            active: false,
+            want_up: true,
+            pinned: false,
+        });
+        Some(self.slots.len() - 1)
     }
 
     /// Start the main supervise if it is not running, else apply the `down` file.
@@ -542,6 +560,7 @@ impl Scanner {
             return;
         }
         self.entry(c".svscan");
+        self.sort_slots();
         let Some(slot) = self.slots.iter_mut().find(|s| s.main.is_none()) else {
             return;
         };
