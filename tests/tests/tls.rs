@@ -18,7 +18,7 @@ use tls_support::{openssl_available, s_client, script, tmp, Pki, Server, PATIENC
 /// The program: what TLS told it, then one line echoed.
 const PRINT: &str = "#!/bin/sh\necho \"TLS_PROVIDER=$TLS_PROVIDER\"\n\
 echo \"TLS_CLIENT_VERIFY=$TLS_CLIENT_VERIFY\"\necho \"TLS_CLIENT_DN=$TLS_CLIENT_DN\"\n\
-: > started\nread line\necho \"got $line\"\n";
+: > \"${0%/*}/started\"\nread line\necho \"got $line\"\n";
 
 fn ready() -> bool {
     if !openssl_available() {

@@ -51,7 +51,7 @@ while IFS= read -r line; do
 done
 "#;
 
-const PRINT: &str = "#!/bin/sh\necho \"TLS_PROVIDER=$TLS_PROVIDER\"\necho \"TLS_CLIENT_VERIFY=$TLS_CLIENT_VERIFY\"\n: > started\nread line\necho \"got $line\"\n";
+const PRINT: &str = "#!/bin/sh\necho \"TLS_PROVIDER=$TLS_PROVIDER\"\necho \"TLS_CLIENT_VERIFY=$TLS_CLIENT_VERIFY\"\n: > \"${0%/*}/started\"\nread line\necho \"got $line\"\n";
 
 fn ready() -> bool {
     if !openssl_available() {
