@@ -6,6 +6,7 @@
 
 pub mod cdb;
 pub mod dotls;
+pub mod plugin;
 pub mod rblsmtpd;
 pub mod rules;
 pub mod server;

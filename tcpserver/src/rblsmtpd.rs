@@ -56,11 +56,18 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     };
     match rblsmtpd(args, &env, client, &Resolver::new())? {
         Next::Exit(code) => Ok(code),
-        Next::Run(argv) => {
-            let err = indicore::exec::pathexec(&argv, &env);
-            Err(Failure::exec(argv[0].to_string_lossy(), &err))
-        }
+        Next::Run(argv) => Err(hand_on(&argv, &env)),
     }
+}
+
+/// Start the program a client may go on to: a plugin (a path ending in `.so`) is
+/// called in this process (§1.14), anything else exec'd. Returns only on failure.
+pub fn hand_on(argv: &[OsString], env: &Env) -> Failure {
+    if argv.first().is_some_and(|p| crate::plugin::is_plugin(p)) {
+        crate::plugin::call::run(argv, env, &crate::server::log::Log { verbosity: 1 });
+    }
+    let err = indicore::exec::pathexec(argv, env);
+    Failure::exec(argv[0].to_string_lossy(), &err)
 }
 
 /// One step of the command line, in order.

@@ -136,6 +136,8 @@ fn start(opts: Options) -> Result<i32, Failure> {
         ),
     };
     privs::drop_privileges(opts.uid.as_deref(), opts.gid.as_deref())?;
+    // Step 7: PLUGINn preloading, as the unprivileged user.
+    crate::plugin::preload(&log)?;
     if opts.print_port {
         if let Some(port) = port {
             log::write_all(1, format!("{port}\n").as_bytes());
@@ -487,6 +489,7 @@ impl Parent<'_> {
     }
 
     fn reload(&mut self) {
+        crate::plugin::reload(&self.srv.log);
         if let Some(tls) = &self.srv.tls {
             let r = tls.borrow_mut().reload();
             crate::tls::connection::log_reload(&self.srv.log, r);

@@ -1,10 +1,10 @@
 //! The last step of a connection child (§1.4 step 12): run the program with the
 //! connection on fds 0 and 1 and the environment built for it.
 //!
-//! This is the one place that decides *how* the program runs. Today it is exec'd
-//! (PATH search as pathexec). The plugin host (a `prog` with a `/` ending in `.so`,
-//! called in-process) and the TLS transport (handshake first, then the program on
-//! pipes) plug in here without touching the steps before.
+//! This is the one place that decides *how* the program runs: exec'd (PATH search as
+//! pathexec), or, for a `prog` with a `/` ending in `.so`, called in-process by the
+//! plugin host ([`crate::plugin`]). Under TLS this runs in the process the TLS step
+//! forks, on its pipes.
 
 use super::log::Log;
 use indicore::errstr;
@@ -16,17 +16,22 @@ use std::ffi::OsString;
 pub enum Program {
     /// execve the command line, searching PATH when argv[0] has no `/`.
     Exec(Vec<OsString>),
+    /// Load argv[0] (a path ending in `.so`) and call its entry (§1.14).
+    Plugin(Vec<OsString>),
 }
 
 impl Program {
     pub fn new(argv: Vec<OsString>) -> Program {
-        Program::Exec(argv)
+        match argv.first() {
+            Some(p) if crate::plugin::is_plugin(p) => Program::Plugin(argv),
+            _ => Program::Exec(argv),
+        }
     }
 
     /// How the program is named in messages.
     pub fn name(&self) -> String {
         match self {
-            Program::Exec(argv) => argv
+            Program::Exec(argv) | Program::Plugin(argv) => argv
                 .first()
                 .map(|a| a.to_string_lossy().into_owned())
                 .unwrap_or_default(),
@@ -35,10 +40,16 @@ impl Program {
 
     /// Run it in this (child) process: never returns. A program that cannot be
     /// started drops the connection with exit 111.
+    /// The `LMIDn` namespaces of preloaded plugins are added to `env`.
     pub fn run(&self, env: &Env, log: &Log) -> ! {
+        let mut env = env.clone();
+        for (name, value) in crate::plugin::host().into_iter().flat_map(|h| h.exports()) {
+            env.set(name, value);
+        }
         match self {
+            Program::Plugin(argv) => crate::plugin::call::run(argv, &env, log),
             Program::Exec(argv) => {
-                let err = exec::pathexec(argv, env);
+                let err = exec::pathexec(argv, &env);
                 log.drop_connection(format_args!(
                     "unable to run {}: {}",
                     self.name(),

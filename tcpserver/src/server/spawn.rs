@@ -329,7 +329,14 @@ impl Spawner {
         if (srv.unix_path.is_none() && !tcp_ok) || o.tls.certfile.is_some() {
             return None;
         }
-        let Program::Exec(argv) = &srv.program;
+        // A plugin runs in a forked child; programs of a server with plugin namespaces
+        // get LMIDn variables the prepared environment would lack.
+        let Program::Exec(argv) = &srv.program else {
+            return None;
+        };
+        if crate::plugin::host().is_some_and(|h| h.exports().next().is_some()) {
+            return None;
+        }
         let argv: Vec<CString> = argv
             .iter()
             .map(|a| CString::new(a.as_bytes()).ok())
