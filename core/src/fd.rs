@@ -107,6 +107,45 @@ pub fn read_file(path: &Path) -> io::Result<Vec<u8>> {
     std::fs::read(path)
 }
 
+/// read(2) on a raw descriptor, retrying EINTR.
+pub fn read_raw(fd: std::os::fd::RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: read into a buffer we own, at most its length.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// write(2) on a raw descriptor, retrying EINTR; may write less than `buf`.
+pub fn write_raw(fd: std::os::fd::RawFd, buf: &[u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: write from a buffer we own, at most its length.
+        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// All of `buf` to a blocking raw descriptor, retrying EINTR and short writes.
+pub fn write_all_raw(fd: std::os::fd::RawFd, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        let n = write_raw(fd, buf)?;
+        buf = &buf[n..];
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,37 +7,7 @@ use std::ffi::OsString;
 use std::io;
 use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
 
-/// read(2), retrying EINTR.
-pub fn read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        // SAFETY: read into a buffer we own, at most its length.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-}
-
-/// Write all of `buf`, retrying EINTR and short writes.
-pub fn write_all(fd: RawFd, mut buf: &[u8]) -> io::Result<()> {
-    while !buf.is_empty() {
-        // SAFETY: write from a buffer we own, at most its length.
-        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        buf = &buf[n as usize..];
-    }
-    Ok(())
-}
+pub use indicore::fd::{read_raw as read, write_all_raw as write_all};
 
 /// Copy stdin to stdout through `map` (which appends its output for each chunk) and `finish`
 /// (called at EOF). Exit 0, or 111 with a message on an I/O error.

@@ -13,34 +13,6 @@ use std::time::Duration;
 
 const CHUNK: usize = 4096;
 
-fn read_fd(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        // SAFETY: read into a buffer we own, at most its length.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-}
-
-fn write_fd(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
-    loop {
-        // SAFETY: write from a buffer we own, at most its length.
-        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-}
-
 fn would_block(e: &io::Error) -> bool {
     matches!(
         e.kind(),
@@ -128,7 +100,7 @@ pub fn relay(
                 continue;
             }
             if p.fd == input {
-                match read_fd(input, &mut buf) {
+                match indicore::fd::read_raw(input, &mut buf) {
                     Ok(0) | Err(_) if p.revents & libc::POLLNVAL != 0 => input_open = false,
                     Ok(0) => input_open = false,
                     Ok(k) => {
@@ -178,7 +150,7 @@ pub fn relay(
                 }
             } else if p.fd == output {
                 let end = (to_out.done + CHUNK).min(to_out.buf.len());
-                to_out.done += write_fd(output, &to_out.buf[to_out.done..end])?;
+                to_out.done += indicore::fd::write_raw(output, &to_out.buf[to_out.done..end])?;
             }
         }
     }
