@@ -40,7 +40,7 @@ say(const char *name, const char *value)
 int
 hello(int argc, char **argv, char **envp)
 {
-	char exe[4096], fd0[256];
+	char exe[4096], fd0[256], cwd[4096];
 	ssize_t n;
 	struct sigaction sa;
 	sigset_t mask;
@@ -56,6 +56,7 @@ hello(int argc, char **argv, char **envp)
 	n = readlink("/proc/self/fd/0", fd0, sizeof fd0 - 1);
 	fd0[n < 0 ? 0 : n] = 0;
 	say("fd0", fd0);
+	say("cwd", getcwd(cwd, sizeof cwd));
 	dprintf(1, "pid=%d\n", (int) getpid());
 	dprintf(1, "generation=%d inits=%d calls=%d\n", generation, inits, calls);
 	sigaction(SIGHUP, 0, &sa);
