@@ -1464,6 +1464,9 @@ fn after_pwdlookup(c: &mut Ctx, svc: &Path) -> Result<(), Stop> {
             }
         }
     }
+    if c.o.run_file_only {
+        return Ok(());
+    }
     crate::config::write_nssd_conf(c)
 }
 
@@ -1534,7 +1537,7 @@ fn after_clamd(c: &mut Ctx, _svc: &Path) -> Result<(), Stop> {
 }
 
 fn after_mrtg(c: &mut Ctx, svc: &Path) -> Result<(), Stop> {
-    crate::config::mrtg_files(c, svc)
+    crate::mrtg::files(c, svc)
 }
 
 fn after_svscan(c: &mut Ctx, svc: &Path) -> Result<(), Stop> {

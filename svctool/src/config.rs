@@ -6,9 +6,9 @@
 
 use crate::render::{self, Ctx};
 use crate::svctool::{refused, Done};
-use crate::{catalogue, fsx, Stop};
+use crate::{catalogue, fsx, sharedlibs, Stop};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 fn header_lines(ctx: &Ctx) -> String {
     format!(
@@ -95,13 +95,23 @@ fn qmail(ctx: &Ctx) -> Result<(), Stop> {
         .map(|(_, d)| d.to_string())
         .filter(|d| d.contains('.'))
         .unwrap_or_else(|| host.clone());
-    match h
-        .installed("../libexec/indimail", "config-fast")
-        .filter(|_| false)
-        .or_else(|| {
-            let p = h.disk(&format!("{}/config-fast", h.libexecdir));
-            p.is_file().then_some(p)
-        }) {
+    if verbose {
+        println!("Creating Default qmail Control Files");
+        for f in [
+            "me",
+            "localiphost",
+            "defaulthost",
+            "envnoathost",
+            "defaultdomain",
+            "plusdomain",
+            "locals",
+            "rcpthosts",
+        ] {
+            println!("{f}");
+        }
+    }
+    let config_fast = h.disk(&format!("{}/config-fast", h.libexecdir));
+    match config_fast.is_file().then_some(config_fast) {
         Some(cf) => {
             let mode = if verbose { "--verbose" } else { "--quiet" };
             let dest = if h.root == Path::new("/") {
@@ -124,14 +134,15 @@ fn qmail(ctx: &Ctx) -> Result<(), Stop> {
                 ("defaultdomain", domain.as_str()),
                 ("plusdomain", domain.as_str()),
             ] {
-                if default_file(&t.join(f), &format!("{v}\n"))? && verbose {
-                    println!("{f}");
-                }
+                default_file(&t.join(f), &format!("{v}\n"))?;
             }
         }
     }
     if !t.join("localiphost").exists() {
         if let Ok(me) = std::fs::read(t.join("me")) {
+            if verbose {
+                println!("localiphost");
+            }
             fsx::write(&t.join("localiphost"), &me, 0o644)?;
         }
     }
@@ -142,6 +153,38 @@ fn qmail(ctx: &Ctx) -> Result<(), Stop> {
         ("QMAILDEFAULTHOST", "defaulthost"),
     ] {
         link_global(ctx, &g, var, file)?;
+    }
+    if verbose {
+        println!("Setting control files (if not existing) to defaults");
+        for f in [
+            "locals",
+            "rcpthosts",
+            "defaultdelivery",
+            "servicedir.conf",
+            "nodnscheck",
+            "hostip",
+            "users/assign",
+            "greylist.white",
+            "chkrcptdomains",
+            "chksenderdomains",
+            "smtpgreeting",
+            "databytes",
+            "timeoutsmtpd",
+            "timeoutremote",
+            "dnsbllist",
+            "tcp/tcp.[smtp,qmtp,qmqp]",
+            "servercipherlist",
+            "serverciphersuite",
+            "tlsservermethod",
+            "clientcipherlist",
+            "clientciphersuite",
+            "tlsclientmethod",
+            "procmailrc",
+            "libindimail",
+            "libmysql",
+        ] {
+            println!("{f}");
+        }
     }
     default_file(&t.join("servicedir.conf"), &format!("{}\n", ctx.servicedir))?;
     default_file(&t.join("defaultdelivery"), "./Maildir/\n")?;
@@ -156,7 +199,7 @@ fn qmail(ctx: &Ctx) -> Result<(), Stop> {
     {
         fsx::append(&nd, format!("@{host}\n").as_bytes())?;
     }
-    fsx::write(&t.join("hostip"), b"127.0.0.1\n", 0o644)?;
+    hostip(ctx, &t.join("hostip"))?;
     default_file(&t.join("smtpgreeting"), &format!("{host}\n"))?;
     default_file(
         &t.join("databytes"),
@@ -231,10 +274,97 @@ fn qmail(ctx: &Ctx) -> Result<(), Stop> {
         &h.disk(&format!("{}/procmailrc", ctx.s())),
         &format!(":0w\n|{}/sbin/vfilter '' bounce-no-mailbox\n", ctx.p()),
     )?;
+    sharedlibs::fix_libindimail(ctx)?;
+    if let Err(s) = sharedlibs::fix_libmysql(ctx) {
+        eprintln!("{}", s.msg);
+    }
+    backup_conf(ctx)?;
     if let Some(pm) = ctx.o.get("--postmaster") {
         alias_config(ctx, pm)?;
     }
     Ok(())
+}
+
+/// The first address of this host that is not loopback, any or docker's (`ipmeprint`, or
+/// `SVCTOOL_HOSTIP`).
+fn host_address(ctx: &Ctx) -> Option<String> {
+    if let Ok(ip) = std::env::var("SVCTOOL_HOSTIP") {
+        return Some(ip).filter(|s| !s.is_empty());
+    }
+    let prog = ctx.host.disk(&format!("{}/ipmeprint", ctx.host.libexecdir));
+    let out = Command::new(prog).stderr(Stdio::null()).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let skip = |w: &str| {
+        matches!(w, "::" | "::1" | "0.0.0.0" | "127.0.0.1")
+            || w.starts_with("172.17.0.")
+            || w == "0000:0000:0000:0000:0000:0000:0000:0000"
+    };
+    text.lines()
+        .find(|l| !l.split_whitespace().any(skip))
+        .and_then(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.get(2).or(f.last()).map(|s| s.to_string())
+        })
+}
+
+/// `control/hostip`: the host's address, `127.0.0.1` when there is none.
+fn hostip(ctx: &Ctx, path: &Path) -> Result<(), Stop> {
+    match host_address(ctx) {
+        Some(ip) => {
+            if std::fs::read_to_string(path).ok().as_deref() != Some(&format!("{ip}\n")) {
+                println!("hostip [{ip}]");
+                fsx::write(path, format!("{ip}\n").as_bytes(), 0o644)?;
+            }
+        }
+        None => {
+            if ctx.o.flag("--verbose") {
+                println!("hostip [127.0.0.1]");
+            }
+            fsx::write(path, b"127.0.0.1\n", 0o644)?;
+        }
+    }
+    Ok(())
+}
+
+/// `$S/backup.conf`: what `--backup` archives besides its fixed list (if missing).
+fn backup_conf(ctx: &Ctx) -> Result<(), Stop> {
+    let logical = format!("{}/backup.conf", ctx.s());
+    let p = ctx.host.disk(&logical);
+    if p.exists() {
+        return Ok(());
+    }
+    if ctx.o.flag("--verbose") {
+        println!("Creating {logical} file");
+    }
+    let q = &ctx.host.qmaildir;
+    let mut list = vec![
+        ctx.servicedir.clone(),
+        "/etc/clamd.d".into(),
+        ctx.s().to_string(),
+        format!("{q}/domains"),
+        format!("{q}/autoturn"),
+        format!("{q}/alias/.qmail-*"),
+        "/etc/inittab".into(),
+        "/etc/cron.d/cronlist.i".into(),
+        "/etc/cron.d/cronlist.q".into(),
+        "/etc/init.d/svscan".into(),
+        "/etc/passwd".into(),
+        "/etc/group".into(),
+        "/etc/hosts".into(),
+        "/etc/sysconfig/network".into(),
+        "/etc/nsswitch.conf".into(),
+        "/etc/resolv.conf".into(),
+        "/etc/security".into(),
+        "/etc/alternatives".into(),
+        format!("{q}/.bashrc"),
+        format!("{q}/.bash_profile"),
+        format!("{q}/.indimail"),
+    ];
+    list.sort();
+    list.dedup();
+    let text: String = list.iter().map(|l| format!("{l}\n")).collect();
+    fsx::mkdir_p(p.parent().unwrap_or(Path::new("/")), 0o755)?;
+    fsx::write(&p, text.as_bytes(), 0o644)
 }
 
 fn link_global(ctx: &Ctx, g: &Path, var: &str, file: &str) -> Result<(), Stop> {
@@ -249,23 +379,66 @@ fn link_global(ctx: &Ctx, g: &Path, var: &str, file: &str) -> Result<(), Stop> {
     std::os::unix::fs::symlink(format!("../{file}"), &l).map_err(|e| Stop::io("link", &l, &e))
 }
 
-fn alias_config(ctx: &Ctx, postmaster: &str) -> Result<(), Stop> {
-    let a = ctx.host.disk(&format!("{}/alias", ctx.host.qmaildir));
-    for d in ["Maildir/cur", "Maildir/new", "Maildir/tmp"] {
-        fsx::mkdir_p(&a.join(d), 0o775)?;
+/// A maildir (`maildirmake`): `cur`, `new` and `tmp`, mode 775, owned alias:qmail.
+fn alias_maildir(ctx: &Ctx, dir: &Path) -> Result<(), Stop> {
+    for d in ["", "cur", "new", "tmp"] {
+        let p = dir.join(d);
+        fsx::mkdir_p(&p, 0o775)?;
+        fsx::chmod(&p, 0o775)?;
+        ctx.host.chown(&p, "alias", "qmail");
     }
+    Ok(())
+}
+
+/// The catch-all alias maildir and the postmaster, root and mailer-daemon aliases
+/// (`--postmaster`).
+fn alias_config(ctx: &Ctx, postmaster: &str) -> Result<(), Stop> {
+    let logical = format!("{}/alias/Maildir", ctx.host.qmaildir);
+    let a = ctx.host.disk(&format!("{}/alias", ctx.host.qmaildir));
+    let md = a.join("Maildir");
+    if ["", "cur", "new", "tmp"]
+        .iter()
+        .any(|d| !md.join(d).is_dir())
+    {
+        println!("Creating catch-all alias ({logical}) for all system users");
+    }
+    fsx::mkdir_p(&a, 0o755)?;
+    alias_maildir(ctx, &md)?;
+    let force = ctx.o.flag("--force");
     let pm = a.join(".qmail-postmaster");
-    if ctx.o.flag("--force") || !pm.exists() {
+    if force || !pm.exists() {
+        if postmaster.starts_with('/') {
+            alias_maildir(ctx, &ctx.host.disk(postmaster))?;
+        }
+        fsx::remove(&pm)?;
         fsx::write(&pm, format!("{postmaster}\n").as_bytes(), 0o644)?;
         ctx.host.chown(&pm, "alias", "qmail");
     }
     for l in [".qmail-root", ".qmail-mailer-daemon"] {
         let p = a.join(l);
-        if ctx.o.flag("--force") || std::fs::symlink_metadata(&p).is_err() {
-            let _ = std::fs::remove_file(&p);
+        if force || !p.is_file() {
+            fsx::remove(&p)?;
             std::os::unix::fs::symlink(".qmail-postmaster", &p)
                 .map_err(|e| Stop::io("link", &p, &e))?;
         }
+    }
+    Ok(())
+}
+
+/// With bogofilter installed: the maildirs and `.qmail-B*` aliases that train it
+/// (`spam`, `ham`, `register-spam`, `register-ham`, each through bogofilter-qfe).
+fn bogofilter_aliases(ctx: &Ctx) -> Result<(), Stop> {
+    let h = ctx.host;
+    if !h.is_file(&format!("{}/bin/bogofilter", ctx.p())) {
+        return Ok(());
+    }
+    let q = &h.qmaildir;
+    for i in ["spam", "ham", "register-spam", "register-ham"] {
+        alias_maildir(ctx, &h.disk(&format!("{q}/alias/{i}")))?;
+        let p = h.disk(&format!("{q}/alias/.qmail-B{i}"));
+        let text = format!("|{}/bogofilter-qfe\n{q}/alias/{i}/\n", h.libexecdir);
+        fsx::write(&p, text.as_bytes(), 0o644)?;
+        h.chown(&p, "alias", "qmail");
     }
     Ok(())
 }
@@ -332,6 +505,7 @@ fn indimail(ctx: &Ctx) -> Result<(), Stop> {
             eprintln!("{}", s.msg);
         }
     }
+    bogofilter_aliases(ctx)?;
     let d = h.disk(&format!("{}/domains", h.qmaildir));
     if !d.is_dir() {
         fsx::mkdir_p(&d, 0o775)?;
@@ -421,188 +595,6 @@ fn nssd(ctx: &Ctx) -> Result<(), Stop> {
     need("--threads", "Thread Count not specified")?;
     need("--timeout", "Listen Timeout not specified")?;
     write_nssd_conf(ctx)
-}
-
-// ---------------------------------------------------------------------------------------
-// boot start-up
-
-fn svscanboot(ctx: &Ctx) -> String {
-    std::env::var("SVCTOOL_SVSCANBOOT")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| format!("{}/svscanboot", ctx.host.libexecdir))
-}
-
-fn live(ctx: &Ctx) -> bool {
-    ctx.host.root == Path::new("/") && ctx.host.euid == 0
-}
-
-fn run_cmd(ctx: &Ctx, prog: &str, args: &[&str]) {
-    if live(ctx) {
-        let _ = Command::new(prog).args(args).status();
-    }
-}
-
-fn systemd_unit(ctx: &Ctx) -> String {
-    format!(
-        "[Unit]\nDescription=SVscan Service\nAfter=local-fs.target network.target\n\n[Service]\nExecStart={} {}\nExecStop={}/bin/svc -dx {}/* {}/*/log\nRestart=on-failure\nType=simple\nKillMode=process\n\n[Install]\nWantedBy=multi-user.target\n",
-        svscanboot(ctx),
-        ctx.servicedir,
-        ctx.p(),
-        ctx.servicedir,
-        ctx.servicedir
-    )
-}
-
-fn add_boot(ctx: &Ctx) -> Result<(), Stop> {
-    let h = ctx.host;
-    let svc = h.disk("/service");
-    if std::fs::symlink_metadata(&svc).is_err() {
-        let target = match ctx.rundir() {
-            "/tmp" => ctx.servicedir.clone(),
-            run => format!("{run}/svscan"),
-        };
-        if target != "/service" {
-            std::os::unix::fs::symlink(&target, &svc).map_err(|e| Stop::io("link", &svc, &e))?;
-        }
-    }
-    if let Some(initsvc) = h
-        .installed("sbin", "initsvc")
-        .filter(|p| p.starts_with(&h.root) && live(ctx))
-    {
-        let _ = Command::new(initsvc).arg("-on").status();
-        return Ok(());
-    }
-    match ctx.host.init_system().as_str() {
-        "systemd" => {
-            let dir = if h.is_dir("/lib/systemd/system") {
-                "/lib/systemd/system"
-            } else {
-                "/usr/lib/systemd/system"
-            };
-            let logical = format!("{dir}/svscan.service");
-            let p = h.disk(&logical);
-            let unit = systemd_unit(ctx);
-            if std::fs::read_to_string(&p).ok().as_deref() != Some(unit.as_str()) {
-                println!("svscan startup enabled in systemd {logical}");
-                fsx::mkdir_p(p.parent().unwrap_or(Path::new("/")), 0o755)?;
-                fsx::write(&p, unit.as_bytes(), 0o644)?;
-                run_cmd(ctx, "systemctl", &["daemon-reload"]);
-            }
-            run_cmd(ctx, "systemctl", &["enable", "svscan.service"]);
-        }
-        "upstart" => {
-            let p = h.disk("/etc/init/svscan.conf");
-            let text = format!(
-                "# svscan: supervise the services in {sd}\nstart on runlevel [2345]\nstop on runlevel [!2345]\nrespawn\nexec {} {sd}\n",
-                svscanboot(ctx),
-                sd = ctx.servicedir
-            );
-            if std::fs::read_to_string(&p).ok().as_deref() != Some(text.as_str()) {
-                println!("svscan startup enabled in /etc/init/svscan.conf");
-                fsx::mkdir_p(p.parent().unwrap_or(Path::new("/")), 0o755)?;
-                fsx::write(&p, text.as_bytes(), 0o644)?;
-            }
-        }
-        "openrc" => {
-            let p = h.disk("/etc/init.d/svscan");
-            let text = format!(
-                "#!/sbin/openrc-run\ndescription=\"svscan: supervise the services in {sd}\"\ncommand={}\ncommand_args={sd}\ncommand_background=true\npidfile=/run/svscan.pid\n",
-                svscanboot(ctx),
-                sd = ctx.servicedir
-            );
-            if std::fs::read_to_string(&p).ok().as_deref() != Some(text.as_str()) {
-                println!("svscan startup enabled in rc /etc/init.d/svscan");
-                fsx::mkdir_p(p.parent().unwrap_or(Path::new("/")), 0o755)?;
-                fsx::write(&p, text.as_bytes(), 0o755)?;
-                run_cmd(ctx, "rc-update", &["add", "svscan", "default"]);
-            }
-        }
-        "inittab" => inittab(ctx)?,
-        "sysv" => {
-            let p = h.disk("/etc/init.d/svscan");
-            let text = format!("#!/bin/sh\n# svscan start-up: qmailctl does start, stop, restart, ...\nexec {}/bin/qmailctl \"$@\"\n", ctx.p());
-            fsx::mkdir_p(p.parent().unwrap_or(Path::new("/")), 0o755)?;
-            fsx::write(&p, text.as_bytes(), 0o755)?;
-            println!("svscan startup enabled in /etc/init.d/svscan");
-            run_cmd(ctx, "/usr/sbin/update-rc.d", &["svscan", "defaults"]);
-        }
-        other => {
-            return Err(Stop::fail(
-                111,
-                format!("svctool: no supported init system found ({other})"),
-            ))
-        }
-    }
-    Ok(())
-}
-
-fn rm_boot(ctx: &Ctx) -> Result<(), Stop> {
-    let h = ctx.host;
-    eprintln!("Giving svscan exactly 5 seconds to exit nicely");
-    match ctx.host.init_system().as_str() {
-        "systemd" => {
-            for dir in ["/lib/systemd/system", "/usr/lib/systemd/system"] {
-                let p = h.disk(&format!("{dir}/svscan.service"));
-                if p.exists() {
-                    run_cmd(ctx, "systemctl", &["stop", "svscan"]);
-                    run_cmd(ctx, "systemctl", &["disable", "svscan.service"]);
-                    fsx::remove(&p)?;
-                    run_cmd(ctx, "systemctl", &["daemon-reload"]);
-                    println!("removed svscan service");
-                }
-            }
-        }
-        "upstart" => fsx::remove(&h.disk("/etc/init/svscan.conf"))?,
-        "openrc" => {
-            run_cmd(ctx, "rc-update", &["del", "svscan"]);
-            fsx::remove(&h.disk("/etc/init.d/svscan"))?;
-        }
-        "inittab" => {
-            let p = h.disk("/etc/inittab");
-            if let Ok(t) = std::fs::read_to_string(&p) {
-                let kept: String = t
-                    .split_inclusive('\n')
-                    .filter(|l| !l.contains("svscan"))
-                    .collect();
-                fsx::write(&p, kept.as_bytes(), 0o644)?;
-                if live(ctx) {
-                    // SAFETY: kill(2) on init asks it to re-read inittab.
-                    unsafe { libc::kill(1, libc::SIGHUP) };
-                }
-            }
-        }
-        _ => {
-            run_cmd(ctx, "/usr/sbin/update-rc.d", &["-f", "svscan", "remove"]);
-            fsx::remove(&h.disk("/etc/init.d/svscan"))?;
-        }
-    }
-    Ok(())
-}
-
-/// `--config=inittab`: a respawn line for svscanboot, then `kill -1 1`.
-fn inittab(ctx: &Ctx) -> Result<(), Stop> {
-    let p = ctx.host.disk("/etc/inittab");
-    let cur = std::fs::read_to_string(&p).unwrap_or_default();
-    let line = format!("SV:345:respawn:{} {}\n", svscanboot(ctx), ctx.servicedir);
-    let has = cur
-        .lines()
-        .any(|l| l.contains("svscanboot") && l.contains("respawn"));
-    if has {
-        return Ok(());
-    }
-    let kept: String = cur
-        .split_inclusive('\n')
-        .filter(|l| !l.contains("svscanboot"))
-        .collect();
-    fsx::mkdir_p(p.parent().unwrap_or(Path::new("/")), 0o755)?;
-    fsx::write(&p, format!("{kept}{line}").as_bytes(), 0o644)?;
-    println!("svscan startup enabled in /etc/inittab");
-    if live(ctx) {
-        // SAFETY: kill(2) on init asks it to re-read inittab.
-        unsafe { libc::kill(1, libc::SIGHUP) };
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1017,9 +1009,9 @@ pub fn config(ctx: &Ctx) -> Result<Done, Stop> {
     match name.as_str() {
         "qmail" => qmail(ctx)?,
         "indimail" => indimail(ctx)?,
-        "add-boot" => add_boot(ctx)?,
-        "rm-boot" => rm_boot(ctx)?,
-        "inittab" => inittab(ctx)?,
+        "add-boot" => crate::boot::add_boot(ctx)?,
+        "rm-boot" => crate::boot::rm_boot(ctx)?,
+        "inittab" => crate::boot::inittab(ctx)?,
         "users" => return Ok(Done::Exit(users(ctx))),
         "rmusers" => {
             let code = rmusers(ctx);
@@ -1038,90 +1030,8 @@ pub fn config(ctx: &Ctx) -> Result<Done, Stop> {
     Ok(Done::Log)
 }
 
-/// `--enable-service` / `--disable-service NAME...`: OS start-up of other services.
-pub fn os_service(ctx: &Ctx, enable: bool) -> Result<(), Stop> {
-    let names = &ctx.o.rest;
-    if !live(ctx) {
-        for n in names {
-            println!(
-                "{} {n}",
-                if enable {
-                    "would enable"
-                } else {
-                    "would disable"
-                }
-            );
-        }
-        return Ok(());
-    }
-    for n in names {
-        let unit = format!("{n}.service");
-        if ctx.host.init_system() == "systemd" {
-            if !enable {
-                let _ = Command::new("systemctl").args(["stop", &unit]).status();
-            }
-            let _ = Command::new("systemctl")
-                .args([if enable { "enable" } else { "disable" }, &unit])
-                .status();
-        } else if Path::new(&format!("/etc/init.d/{n}")).exists() {
-            if !enable {
-                let _ = Command::new(format!("/etc/init.d/{n}"))
-                    .arg("stop")
-                    .status();
-            }
-            let args: Vec<&str> = if enable {
-                vec![n, "defaults"]
-            } else {
-                vec!["-f", n, "remove"]
-            };
-            let _ = Command::new("/usr/sbin/update-rc.d").args(args).status();
-        }
-    }
-    Ok(())
-}
-
 // ---------------------------------------------------------------------------------------
 // files beside service directories
-
-/// `--mrtg` needs indexmaker and mrtg.
-pub fn mrtg_check(ctx: &Ctx) -> Result<(), Stop> {
-    if ctx.host.tool("indexmaker").is_none() || !ctx.host.system_has("/usr/bin/mrtg") {
-        return Err(Stop::fail(
-            111,
-            "mrtg or indexmaker missing: Have you installed mrtg?",
-        ));
-    }
-    Ok(())
-}
-
-/// The mrtg configuration (from `$S/indimail.mrtg.cfg`) and the HTML index.
-pub fn mrtg_files(ctx: &mut Ctx, svc: &Path) -> Result<(), Stop> {
-    let html = ctx.o.val("--mrtg").unwrap_or("").to_string();
-    let hd = ctx.host.disk(&html);
-    fsx::mkdir_p(&hd, 0o755)?;
-    ctx.host.chown(&hd, "root", "0");
-    fsx::chmod(&hd, 0o755)?;
-    let etc = svc.join("etc");
-    fsx::mkdir_p(&etc, 0o755)?;
-    let src = ctx.host.disk(&format!("{}/indimail.mrtg.cfg", ctx.s()));
-    let text = std::fs::read_to_string(&src).map_err(|e| Stop::io("read", &src, &e))?;
-    let text = text
-        .replace("MRTGHOSTNAME", &ctx.host.hostname)
-        .replace("HTMLDIR", &format!("{html}/"));
-    let cfg = etc.join("indimail.mrtg.cfg");
-    fsx::write(&cfg, text.as_bytes(), 0o600)?;
-    fsx::chmod(&etc, 0o555)?;
-    ctx.host.chown(&etc, "root", "0");
-    if let Some(im) = ctx.host.tool("indexmaker") {
-        let _ = Command::new(im)
-            .arg("--title=IndiMail Statistics")
-            .arg("--section=title")
-            .arg(format!("--output={}", hd.join("index.html").display()))
-            .arg(&cfg)
-            .status();
-    }
-    Ok(())
-}
 
 /// `--resolvconf` needs unshare and a dnscache service.
 pub fn svscan_check(ctx: &Ctx) -> Result<(), Stop> {

@@ -26,8 +26,14 @@
 //! | `SVCTOOL_ALLOW_USER` | `1`: run without root | unset (root required unless `SVCTOOL_ROOT` is set) |
 //! | `SVCTOOL_IDPROG` | the `id` program run scripts ask for the daemon's uid/gid | `/usr/bin/id` |
 //! | `SVCTOOL_LOGUSER` | the user multilog runs as (log/run, log directory owner) | `qmaill` |
-//! | `SVCTOOL_INIT` | init system for `--config=add-boot|rm-boot` | probed |
+//! | `SVCTOOL_INIT` | init system: `initsvc`, `systemd`, `upstart`, `rc.d`, `launchd`, `openrc`, `inittab`, `sysv` | probed under the root |
 //! | `SVCTOOL_BINDIR` | where tcprules, svc, svstat, queue-fix are looked up first | the directory of the running program |
+//! | `SVCTOOL_LIBINDIMAIL`, `SVCTOOL_LIBMYSQL` | the shared libraries `control/libindimail` and `control/libmysql` name | probed under the root |
+//! | `SVCTOOL_HOSTIP` | the address `control/hostip` holds | `ipmeprint` when installed, else `127.0.0.1` |
+//!
+//! `SVCTOOL_UNAME=FreeBSD` or `Darwin` also selects that system's build defaults (prefix
+//! `/usr/local`, sysconfdir `/usr/local/etc/indimail`, servicedir `/usr/local/etc/indimail/sv`,
+//! ...), as the reference's `default.configure` does.
 
 use std::collections::HashMap;
 use std::ffi::{CStr, CString, OsString};
@@ -98,20 +104,39 @@ impl Host {
                 .ok()
                 .and_then(|p| p.parent().map(Path::to_path_buf))
         });
+        let uname_s = env("SVCTOOL_UNAME").unwrap_or(sysname);
+        // the reference's build defaults differ on the BSDs (default.configure)
+        let bsd = matches!(uname_s.as_str(), "FreeBSD" | "Darwin");
+        let dflt = |linux: &str, bsd_value: &str| {
+            if bsd {
+                bsd_value.to_string()
+            } else {
+                linux.to_string()
+            }
+        };
+        let machine = machine.to_lowercase();
+        let triple = match uname_s.as_str() {
+            "Darwin" => format!("{machine}-apple-darwin"),
+            "FreeBSD" => format!("{machine}-pc-freebsd"),
+            _ => format!("{machine}-pc-linux-gnu"),
+        };
         Host {
             allow_user: root.is_some() || env("SVCTOOL_ALLOW_USER").as_deref() == Some("1"),
             root: root.unwrap_or_else(|| PathBuf::from("/")),
-            prefix: env("SVCTOOL_PREFIX").unwrap_or_else(|| "/usr".into()),
-            sysconfdir: env("SVCTOOL_SYSCONFDIR").unwrap_or_else(|| "/etc/indimail".into()),
-            libexecdir: env("SVCTOOL_LIBEXECDIR").unwrap_or_else(|| "/usr/libexec/indimail".into()),
-            shareddir: env("SVCTOOL_SHAREDDIR").unwrap_or_else(|| "/usr/share/indimail".into()),
-            servicedir: env("SVCTOOL_SERVICEDIR").unwrap_or_else(|| "/service".into()),
+            prefix: env("SVCTOOL_PREFIX").unwrap_or_else(|| dflt("/usr", "/usr/local")),
+            sysconfdir: env("SVCTOOL_SYSCONFDIR")
+                .unwrap_or_else(|| dflt("/etc/indimail", "/usr/local/etc/indimail")),
+            libexecdir: env("SVCTOOL_LIBEXECDIR")
+                .unwrap_or_else(|| dflt("/usr/libexec/indimail", "/usr/local/libexec/indimail")),
+            shareddir: env("SVCTOOL_SHAREDDIR")
+                .unwrap_or_else(|| dflt("/usr/share/indimail", "/usr/local/share/indimail")),
+            servicedir: env("SVCTOOL_SERVICEDIR")
+                .unwrap_or_else(|| dflt("/service", "/usr/local/etc/indimail/sv")),
             logdir: env("SVCTOOL_LOGDIR").unwrap_or_else(|| "/var/log/svc".into()),
             qmaildir: env("QmailHOME").unwrap_or_else(|| "/var/indimail".into()),
             indimaildir: env("INDIMAILDIR").unwrap_or_else(|| "/var/indimail".into()),
-            host_triple: env("SVCTOOL_HOST")
-                .unwrap_or_else(|| format!("{}-pc-linux-gnu", machine.to_lowercase())),
-            uname_s: env("SVCTOOL_UNAME").unwrap_or(sysname),
+            host_triple: env("SVCTOOL_HOST").unwrap_or(triple),
+            uname_s,
             hostname: env("SVCTOOL_HOSTNAME")
                 .or_else(|| env("HOSTNAME"))
                 .unwrap_or(nodename),
@@ -167,6 +192,20 @@ impl Host {
         self.disk(p).exists()
     }
 
+    /// Is logical path `p` a file (`test -f`), following symlinks the way the system
+    /// would: an absolute link target lives under the root too.
+    pub fn is_file_following(&self, p: &str) -> bool {
+        let mut cur = self.disk(p);
+        for _ in 0..16 {
+            match std::fs::read_link(&cur) {
+                Ok(t) if t.is_absolute() => cur = self.disk(&t.to_string_lossy()),
+                Ok(t) => cur = cur.parent().unwrap_or(Path::new("/")).join(t),
+                Err(_) => return std::fs::metadata(&cur).is_ok_and(|m| m.is_file()),
+            }
+        }
+        false
+    }
+
     pub fn is_file(&self, p: &str) -> bool {
         self.disk(p).is_file()
     }
@@ -202,27 +241,56 @@ impl Host {
         }
     }
 
-    /// Which init system boot start-up goes to: `SVCTOOL_INIT` pins it (systemd, upstart,
-    /// openrc, sysv, inittab), else the running system is probed.
+    /// Which init system boot start-up goes to: `SVCTOOL_INIT` pins it, else the root is
+    /// probed in the reference's order: initsvc (live root only: it acts on the running
+    /// system), systemd, upstart, FreeBSD rc.d, launchd, OpenRC, inittab, SysV, `none`.
     pub fn init_system(&self) -> String {
         if let Some(v) = env("SVCTOOL_INIT") {
             return v;
         }
-        let e = |p: &str| Path::new(p).exists();
-        if e("/run/systemd/system") && (e("/bin/systemctl") || e("/usr/bin/systemctl")) {
+        if self.live()
+            && self.is_executable(&format!("{}/sbin/initsvc", self.prefix))
+            && !self.is_file("/bin/busybox")
+        {
+            return "initsvc".into();
+        }
+        self.init_from_files()
+    }
+
+    /// The init system the files under the root show (the probe without initsvc).
+    pub fn init_from_files(&self) -> String {
+        if let Some(v) = env("SVCTOOL_INIT").filter(|v| v != "initsvc") {
+            return v;
+        }
+        let file = |p: &str| self.is_file(p);
+        let dir = |p: &str| self.is_dir(p);
+        if (file("/bin/systemctl") || file("/usr/bin/systemctl"))
+            && (dir("/lib/systemd/system") || dir("/usr/lib/systemd/system"))
+        {
             "systemd"
-        } else if e("/sbin/openrc-run") {
-            "openrc"
-        } else if e("/sbin/initctl") && e("/etc/init") {
+        } else if (file("/sbin/initctl") && dir("/etc/init")) || dir("/etc/event.d") {
             "upstart"
-        } else if e("/etc/inittab") {
+        } else if dir("/etc/rc.d") && file("/etc/rc.subr") {
+            "rc.d"
+        } else if dir("/Library/LaunchDaemons") {
+            "launchd"
+        } else if file("/sbin/openrc-run") && dir("/etc/init.d") {
+            "openrc"
+        } else if file("/etc/inittab") {
             "inittab"
-        } else if e("/etc/init.d") {
+        } else if dir("/etc/init.d") {
             "sysv"
         } else {
             "none"
         }
         .into()
+    }
+
+    /// Does this run act on the running system itself (real root, as root)? Only then are
+    /// system tools (systemctl, launchctl, update-rc.d, ...) run and init signalled; in a
+    /// scratch root their effect on files is written instead.
+    pub fn live(&self) -> bool {
+        self.root == Path::new("/") && self.euid == 0
     }
 
     /// Is system program `p` installed (`/usr/bin/unshare`, `/usr/bin/mrtg`)? Probed on the

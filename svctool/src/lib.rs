@@ -4,18 +4,21 @@
 //! * [`options`]: the command line of spec §1.3.
 //! * [`catalogue`]: every service kind of §3, described once as data.
 //! * [`render`]: the one renderer that writes a kind into a service directory.
-//! * [`queue`], [`manage`], [`variables`], [`config`], [`check`]: the other actions.
+//! * [`queue`], [`manage`], [`variables`], [`config`], [`boot`], [`check`]: the other actions.
 //! * [`svctool`] and [`qmailctl`]: the two programs.
 
+pub mod boot;
 pub mod catalogue;
 pub mod check;
 pub mod config;
 pub mod host;
 pub mod manage;
+pub mod mrtg;
 pub mod options;
 pub mod qmailctl;
 pub mod queue;
 pub mod render;
+pub mod sharedlibs;
 pub mod svctool;
 pub mod usage;
 pub mod variables;

@@ -158,6 +158,12 @@ fn rerun(ctx: &Ctx, options: &Path) -> Result<(), Stop> {
         }
         _ => line.to_string(),
     };
+    // the reference drops --run-file-only here (§6.15): it is passed on
+    let cmd = if ctx.o.run_file_only {
+        format!("{cmd} --run-file-only")
+    } else {
+        cmd
+    };
     let _ = std::io::Write::flush(&mut std::io::stdout());
     let status = Command::new("/bin/sh")
         .arg("-c")

@@ -219,7 +219,7 @@ pub static OPTIONS: &[(&str, Arity, bool)] = &[
 ];
 
 /// What the command line asks for.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Opts {
     /// Option values by name (`--localip` -> `0`); the last occurrence wins.
     pub values: HashMap<&'static str, String>,
@@ -237,7 +237,7 @@ pub struct Opts {
     pub rest: Vec<String>,
     /// The command recorded in `.options` and svctool.log.
     pub prog_args: String,
-    /// `--run-file-only` seen after `--refreshsvc`.
+    /// `--run-file-only` seen after an action: regenerate the scripts, keep `variables/`.
     pub run_file_only: bool,
 }
 
@@ -252,8 +252,13 @@ pub enum Early {
     Usage { msg: String, code: i32 },
     /// Print `msg` on stderr and exit `code`.
     Fail { msg: String, code: i32 },
-    /// An immediate option to carry out now (`--showctl`, `--queuefix`, ...) with its value.
-    Immediate { name: &'static str, value: String },
+    /// An immediate option to carry out now (`--showctl`, `--queuefix`, ...) with its value
+    /// and the options before it.
+    Immediate {
+        name: &'static str,
+        value: String,
+        before: Box<Opts>,
+    },
 }
 
 /// `--name="value"` as `.options` records it (DECISIONS S5): the reference's look for
@@ -346,7 +351,11 @@ impl Opts {
                 "--version" => return Err(Early::Version),
                 "--help" => return Err(Early::Help),
                 "--showctl" | "--fixsharedlibs" | "--queuefix" | "--mysqlupgrade" => {
-                    return Err(Early::Immediate { name, value: v })
+                    return Err(Early::Immediate {
+                        name,
+                        value: v,
+                        before: Box::new(o),
+                    })
                 }
                 "--spamfilter" if !v.contains('/') => {
                     return Err(fail("spamfilter must be an absolute path"))
@@ -382,7 +391,8 @@ impl Opts {
                     }
                 }
                 "--rbl" => o.rbl.push(v.clone()),
-                "--run-file-only" if o.action == Some("--refreshsvc") => o.run_file_only = true,
+                // after --refreshsvc (the reference) or the re-run service command
+                "--run-file-only" if o.action.is_some() => o.run_file_only = true,
                 "--ssl" => {
                     o.flags.remove("--starttls");
                 }

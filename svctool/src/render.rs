@@ -450,6 +450,43 @@ pub fn render(ctx: &mut Ctx, kind: &Kind) -> Result<String, Stop> {
     if ctx.o.flag("--nooverwrite") && vars.is_dir() {
         return Ok(svc);
     }
+    // --run-file-only: the variables are set aside, the service written, then they come
+    // back (the reference's variables.bak), so only the scripts change
+    let kept = if ctx.o.run_file_only && vars.is_dir() {
+        let bak = svc_disk.join("variables.bak");
+        if bak.exists() {
+            remove_tree(&bak)?;
+        }
+        std::fs::rename(&vars, &bak).map_err(|e| Stop::io("rename", &vars, &e))?;
+        Some(bak)
+    } else {
+        None
+    };
+    let r = render_dir(ctx, kind, &svc_disk, &vars);
+    if let Some(bak) = kept {
+        if vars.exists() {
+            remove_tree(&vars)?;
+        }
+        std::fs::rename(&bak, &vars).map_err(|e| Stop::io("rename", &bak, &e))?;
+    }
+    r.map(|()| svc)
+}
+
+/// Remove a directory tree this process may have made read-only.
+fn remove_tree(p: &Path) -> Result<(), Stop> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut stack = vec![p.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let _ = std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700));
+        if let Ok(rd) = std::fs::read_dir(&d) {
+            stack.extend(rd.flatten().filter(|e| e.path().is_dir()).map(|e| e.path()));
+        }
+    }
+    std::fs::remove_dir_all(p).map_err(|e| Stop::io("remove", p, &e))
+}
+
+fn render_dir(ctx: &mut Ctx, kind: &Kind, svc_disk: &Path, vars: &Path) -> Result<(), Stop> {
+    let vars = vars.to_path_buf();
     fsx::mkdir_p(&svc_disk.join("log"), 0o755)?;
     fsx::mkdir_p(&vars, 0o755)?;
     let _writable = fsx::Writable::new(&vars)?;
@@ -498,9 +535,9 @@ pub fn render(ctx: &mut Ctx, kind: &Kind) -> Result<String, Stop> {
         ctx.host.chown(&vars, "root", kind.vars_group);
     }
     if let Some(after) = kind.after {
-        after(ctx, &svc_disk)?;
+        after(ctx, svc_disk)?;
     }
-    Ok(svc)
+    Ok(())
 }
 
 #[cfg(test)]

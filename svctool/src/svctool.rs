@@ -177,11 +177,43 @@ fn early_exit(e: Early, host: &Host) -> i32 {
             indicore::diag::emit(format_args!("{msg}\n"));
             code
         }
-        Early::Immediate { name, value } => match name {
+        Early::Immediate {
+            name,
+            value,
+            before,
+        } => match name {
             "--showctl" => config::showctl(host, &value),
             "--queuefix" => config::queuefix(host, &value),
+            "--fixsharedlibs" => fixsharedlibs(host, &before),
             _ => print_stop(&refused(name)),
         },
+    }
+}
+
+/// `--fixsharedlibs`: `control/libindimail` and `control/libmysql` for the libraries
+/// installed now (the control directory and `--mysqlPrefix` as given before it).
+fn fixsharedlibs(host: &Host, before: &Opts) -> i32 {
+    let env_cntrldir = resolve_cntrldir(host, std::env::var("CONTROLDIR").ok().as_deref());
+    let ctx = Ctx {
+        host,
+        o: before,
+        cntrldir: match before.val("--cntrldir") {
+            Some(c) => resolve_cntrldir(host, Some(c)),
+            None => env_cntrldir,
+        },
+        servicedir: host.servicedir.clone(),
+        logdir: host.logdir.clone(),
+        prog_args: before.prog_args.clone(),
+        port: String::new(),
+        keys: HashMap::new(),
+        secrets: HashMap::new(),
+    };
+    let r = crate::sharedlibs::fix_libindimail(&ctx)
+        .and_then(|()| crate::sharedlibs::fix_libmysql(&ctx));
+    let _ = std::io::stdout().flush();
+    match r {
+        Ok(()) => 0,
+        Err(s) => print_stop(&s),
     }
 }
 
@@ -189,7 +221,7 @@ fn early_exit(e: Early, host: &Host) -> i32 {
 pub fn refused(what: &str) -> Stop {
     let why = match what {
         "--backup" => "backups (tar and mysqldump)",
-        "--repair-tables" | "--mysqlupgrade" | "--fixsharedlibs" => "MySQL maintenance",
+        "--repair-tables" | "--mysqlupgrade" => "MySQL maintenance",
         "--report" => "qmailanalog reports",
         "--check-certs" => "openssl certificate checks",
         "mysql" | "mysqldb" | "ssl_rsa" => "MySQL database setup",
@@ -558,7 +590,7 @@ fn dispatch(ctx: &mut Ctx) -> Result<Done, Stop> {
             servicedir(ctx)?;
             let h = need(ctx, "--mrtg", "your web html dir not specified")?;
             println!("Creating indimail mrtg {h} in {}", ctx.servicedir);
-            config::mrtg_check(ctx)?;
+            crate::mrtg::check(ctx)?;
             create(ctx, &cat::MRTG, "")?;
         }
         "--svscanlog" => {
@@ -591,7 +623,7 @@ fn dispatch(ctx: &mut Ctx) -> Result<Done, Stop> {
         "--check-install" => return check::check_install(ctx),
         "--config" => return config::config(ctx),
         "--enable-service" | "--disable-service" => {
-            config::os_service(ctx, action == "--enable-service")?
+            crate::boot::os_service(ctx, action == "--enable-service")?
         }
         other => return Err(refused(other)),
     }

@@ -1475,7 +1475,6 @@ fn refused_options_name_themselves() {
         (&["--config=clamd"], "--config=clamd"),
         (&["--config=bogofilter"], "--config=bogofilter"),
         (&["--config=snmpdconf"], "--config=snmpdconf"),
-        (&["--fixsharedlibs"], "--fixsharedlibs"),
     ] {
         let out = r.svctool(args);
         assert_eq!(out.code, Some(100), "{args:?}");
