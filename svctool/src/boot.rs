@@ -655,7 +655,8 @@ pub fn startup_findings(ctx: &Ctx) -> Vec<Finding> {
             .any(|o| std::fs::read_to_string(h.disk(o)).is_ok_and(|t| t.contains("manual")));
         out.push(via("upstart", !manual));
     } else if unit.is_some() {
-        out.push(via("systemd", h.exists(&format!("{WANTS}/svscan.service"))));
+        let wants = h.disk(&format!("{WANTS}/svscan.service"));
+        out.push(via("systemd", std::fs::symlink_metadata(wants).is_ok()));
     } else if h.is_file(LAUNCHD_PLIST) {
         out.push(via("launchd", true));
     } else if h.is_file(&format!("{}/etc/rc.d/svscan", ctx.p())) {

@@ -94,6 +94,28 @@ impl Root {
         fs::set_permissions(self.path(rel), fs::Permissions::from_mode(0o755)).unwrap();
     }
 
+    /// An executable file with `body`.
+    pub fn script(&self, rel: &str, body: &str) {
+        self.write(rel, body);
+        fs::set_permissions(self.path(rel), fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// A symlink `rel -> target`.
+    pub fn symlink(&self, target: &str, rel: &str) {
+        let p = self.path(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(target, p).unwrap();
+    }
+
+    pub fn mkdir(&self, rel: &str) {
+        fs::create_dir_all(self.path(rel)).unwrap();
+    }
+
+    /// What the stubs recorded (see [`Root::stub`]).
+    pub fn calls(&self) -> String {
+        fs::read_to_string(self.path("calls")).unwrap_or_default()
+    }
+
     /// svctool with the pinned host facts.
     pub fn cmd(&self, prog: &str) -> Cmd {
         Cmd::bin(prog)
@@ -164,10 +186,42 @@ fn owner_names() -> BTreeMap<u32, String> {
 /// A listing of everything under `root` but the fixtures (`usr/`, `calls`): type, mode,
 /// owner (as root) and content.
 pub fn tree(root: &Path) -> String {
-    let names = owner_names();
     let mut paths = Vec::new();
     collect(root, root, &mut paths);
+    listing(root, paths)
+}
+
+/// A listing like [`tree`] of the given paths under `root` (and everything below them),
+/// `usr/` included.
+pub fn tree_of(root: &Path, subs: &[&str]) -> String {
+    let mut paths = Vec::new();
+    for sub in subs {
+        let p = root.join(sub);
+        if fs::symlink_metadata(&p).is_err() {
+            continue;
+        }
+        paths.push(sub.to_string());
+        if fs::symlink_metadata(&p).unwrap().is_dir() {
+            collect_all(root, &p, &mut paths);
+        }
+    }
+    listing(root, paths)
+}
+
+fn collect_all(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    for e in fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+        if e.file_type().unwrap().is_dir() {
+            collect_all(root, &p, out);
+        }
+    }
+}
+
+fn listing(root: &Path, mut paths: Vec<String>) -> String {
+    let names = owner_names();
     paths.sort();
+    paths.dedup();
     let mut out = String::new();
     for rel in paths {
         let p = root.join(&rel);
