@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 ours="$root/target/release"
 theirs=/usr/bin
-workloads="chain supervise-restart supervise-memory multilog tai64n tai64nlocal svscan-startup svscan-idle tcpserver tcprules tls"
+workloads="chain supervise-restart supervise-memory multilog tai64n tai64nlocal svscan-startup svscan-idle tcpserver tcprules tls plugin"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "bench/run.sh: must run as root (apt-get install, setuidgid nobody)" >&2
@@ -46,6 +46,13 @@ if [ ! -x /usr/bin/stunnel4 ] || ! command -v openssl >/dev/null; then
   echo "bench/run.sh: installing Debian's stunnel4 and openssl" >&2
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends stunnel4 openssl
+fi
+
+if ! command -v gcc >/dev/null; then
+  # gcc: the plugin workload compiles its plugin and the same logic as a program.
+  echo "bench/run.sh: installing gcc" >&2
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gcc libc6-dev
 fi
 
 (cd "$root" && cargo build --release --workspace --bins)

@@ -256,6 +256,39 @@ fn preloaded_state_is_inherited_and_sighup_reinitialises() {
     );
 }
 
+// COMPATIBILITY T11: a PLUGINn_dir gone by the time of a SIGHUP is a warning; that
+// plugin's init is skipped and the server goes on.
+#[test]
+fn sighup_with_a_vanished_plugin_dir_is_a_warning() {
+    let t = tmp();
+    let so = hello(t.path());
+    let dir = t.path().join("gone");
+    fs::create_dir(&dir).unwrap();
+    let dir = dir.to_string_lossy().into_owned();
+    let server = Server::start(
+        t.path(),
+        &args(&[&so]),
+        &[
+            ("PLUGIN0", &so),
+            ("PLUGIN0_init", "hello_init"),
+            ("PLUGIN0_dir", &dir),
+        ],
+    );
+    fs::remove_dir(&dir).unwrap();
+    sighup(&server, 1);
+    let log = server.log_text();
+    assert!(
+        log.contains(&format!(
+            "tcpserver: warning: chdir: {dir}: file does not exist\ntcpserver: sighup: 0/40\n"
+        )),
+        "{log}"
+    );
+    assert_eq!(
+        field(&fetch(server.port), "generation"),
+        "0 inits=1 calls=1"
+    );
+}
+
 /// SIGHUP to the server; returns once it has logged its `n`th `sighup:` line.
 fn sighup(server: &Server, n: usize) {
     server.signal(libc::SIGHUP);

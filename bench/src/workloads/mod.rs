@@ -6,6 +6,7 @@
 
 mod chain;
 mod multilog;
+mod plugin;
 mod supervise;
 mod svscan;
 mod tai64n;
@@ -30,6 +31,7 @@ pub const NAMES: &[&str] = &[
     "tcpserver",
     "tcprules",
     "tls",
+    "plugin",
 ];
 
 pub fn run(opts: &Options) -> Result<()> {
@@ -38,6 +40,9 @@ pub fn run(opts: &Options) -> Result<()> {
     }
     if opts.workload == "tls" {
         return tls::run(opts);
+    }
+    if opts.workload == "plugin" {
+        return plugin::run(opts);
     }
     let ours = Side::ours(&opts.ours);
     let theirs = Side::theirs(&opts.theirs);

@@ -23,19 +23,19 @@ use crate::side::Side;
 use crate::tempdir::TempDir;
 
 /// What every connection's program prints.
-const LINE: &[u8] = b"ok\n";
+pub(super) const LINE: &[u8] = b"ok\n";
 /// The program: busybox's echo, statically linked, so that the figures are the
 /// servers' and not the dynamic loader's (bench/run.sh installs busybox-static).
 const STATIC_ECHO: [&str; 3] = ["/bin/busybox", "echo", "ok"];
 /// The same through the dynamically linked coreutils echo, for reference.
 const DYNAMIC_ECHO: [&str; 2] = ["/bin/echo", "ok"];
 /// Connections per thread before the first round.
-const WARMUP: u64 = 30;
+pub(super) const WARMUP: u64 = 30;
 
 /// One tcpserver, killed on drop.
-struct Server {
-    child: Child,
-    addr: SocketAddr,
+pub(super) struct Server {
+    pub(super) child: Child,
+    pub(super) addr: SocketAddr,
 }
 
 impl Drop for Server {
@@ -46,7 +46,7 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> Result<u16> {
+pub(super) fn free_port() -> Result<u16> {
     let l = TcpListener::bind("127.0.0.1:0")
         .map_err(|e| BenchError::Fatal(format!("unable to find a free port: {e}")))?;
     Ok(l.local_addr()
@@ -55,6 +55,16 @@ fn free_port() -> Result<u16> {
 }
 
 fn start(side: &Side, opts: &[&str], program: &[&str]) -> Result<Server> {
+    start_with(side, opts, program, &[])
+}
+
+/// [`start`] with `env` added to the server's environment (PATH only otherwise).
+pub(super) fn start_with(
+    side: &Side,
+    opts: &[&str],
+    program: &[&str],
+    env: &[(&str, &str)],
+) -> Result<Server> {
     let port = free_port()?;
     let mut args: Vec<String> = vec!["-RHl0".into(), "-b".into(), "64".into()];
     args.extend(opts.iter().map(|s| s.to_string()));
@@ -65,6 +75,7 @@ fn start(side: &Side, opts: &[&str], program: &[&str]) -> Result<Server> {
         .args(&args)
         .env_clear()
         .env("PATH", &side.path)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -110,7 +121,11 @@ fn once(addr: SocketAddr, expect: &[u8], buf: &mut Vec<u8>) -> Result<Duration> 
 }
 
 /// `total` connections from `threads` clients at once; the latencies and the wall time.
-fn load(addr: SocketAddr, threads: u64, total: u64) -> Result<(Vec<Duration>, Duration)> {
+pub(super) fn load(
+    addr: SocketAddr,
+    threads: u64,
+    total: u64,
+) -> Result<(Vec<Duration>, Duration)> {
     let left = Arc::new(AtomicU64::new(total));
     let start = Instant::now();
     let handles: Vec<_> = (0..threads)
@@ -140,7 +155,7 @@ fn load(addr: SocketAddr, threads: u64, total: u64) -> Result<(Vec<Duration>, Du
 }
 
 /// CPU time used so far by a server and the programs it has reaped.
-fn server_cpu(server: &Server) -> Duration {
+pub(super) fn server_cpu(server: &Server) -> Duration {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{}/stat", server.child.id())) else {
         return Duration::ZERO;
     };
@@ -165,15 +180,15 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
-struct Figures {
-    per_sec: f64,
-    p50: Duration,
-    p99: Duration,
+pub(super) struct Figures {
+    pub(super) per_sec: f64,
+    pub(super) p50: Duration,
+    pub(super) p99: Duration,
 }
 
 /// Connections per second is the median of the rounds' rates, so that one round
 /// disturbed by something else on the machine does not decide the result.
-fn figures(mut lat: Vec<Duration>, mut rates: Vec<f64>) -> Figures {
+pub(super) fn figures(mut lat: Vec<Duration>, mut rates: Vec<f64>) -> Figures {
     lat.sort();
     rates.sort_by(f64::total_cmp);
     let per_sec = match rates.len() {
@@ -188,7 +203,7 @@ fn figures(mut lat: Vec<Duration>, mut rates: Vec<f64>) -> Figures {
     }
 }
 
-fn ms(d: Duration) -> f64 {
+pub(super) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 

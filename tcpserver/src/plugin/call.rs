@@ -18,6 +18,12 @@ pub type Entry = unsafe extern "C" fn(
     *mut *mut libc::c_char,
 ) -> libc::c_int;
 
+/// The entry at `p`.
+fn as_entry(p: std::ptr::NonNull<std::ffi::c_void>) -> Entry {
+    // SAFETY: the plugin ABI says the entry has this signature; it is only called.
+    unsafe { std::mem::transmute::<std::ptr::NonNull<std::ffi::c_void>, Entry>(p) }
+}
+
 /// `tcpserver: fatal: ...` (the reference's loader says tcpserver wherever it runs,
 /// rblsmtpd.so included), then exit 111.
 fn fatal(log: &Log, why: std::fmt::Arguments<'_>) -> ! {
@@ -99,6 +105,37 @@ fn default_signals() {
     }
 }
 
+/// The program of a server whose `prog` is a plugin. When the server preloaded it,
+/// the handle and the entry are found once, in the server, and every connection
+/// process inherits them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plugin {
+    pub argv: Vec<OsString>,
+    ready: Option<(Handle, Entry)>,
+}
+
+impl Plugin {
+    /// Call after [`super::preload`].
+    pub fn new(argv: Vec<OsString>) -> Plugin {
+        let ready = (|| {
+            let path = c_string(argv.first()?)?;
+            let p = host()?.find(path.to_bytes())?;
+            let name = CString::new(entry_name(path.to_bytes())).ok()?;
+            let entry = dl::symbol(p.handle, &name).ok()?;
+            Some((p.handle, as_entry(entry)))
+        })();
+        Plugin { argv, ready }
+    }
+
+    /// Run it in this (connection) process with `env`; never returns.
+    pub fn run(&self, env: &Env, log: &Log) -> ! {
+        match self.ready {
+            Some((_, entry)) => call(entry, &self.argv, env),
+            None => run(&self.argv, env, log),
+        }
+    }
+}
+
 /// Run the plugin `argv[0]` with `argv` and `env` in this process; never returns.
 pub fn run(argv: &[OsString], env: &Env, log: &Log) -> ! {
     let Some(path) = argv.first().and_then(|p| c_string(p)) else {
@@ -115,8 +152,11 @@ pub fn run(argv: &[OsString], env: &Env, log: &Log) -> ! {
         Ok(Err(e)) => fatal(log, format_args!("dlsym: {shown_name}: {e}")),
         Err(_) => fatal(log, format_args!("dlsym: {shown_name}: bad name")),
     };
-    // SAFETY: the plugin ABI: the entry has this signature.
-    let entry: Entry = unsafe { std::mem::transmute(entry) };
+    call(as_entry(entry), argv, env)
+}
+
+/// Call `entry` with `argv` and `env`, then `_exit(0)`.
+fn call(entry: Entry, argv: &[OsString], env: &Env) -> ! {
     let mut args = CArray::new(argv.iter().filter_map(|a| c_string(a)));
     let mut envp = CArray::new(env.to_envp().into_iter());
     let argc = (args.ptrs.len() - 1) as libc::c_int;

@@ -19,7 +19,9 @@ pub mod entry;
 
 use crate::server::log::Log;
 use dl::{Handle, Lmid, Space};
+use indicore::exec::Env;
 use indicore::{errstr, Failure};
+use std::borrow::Cow;
 use std::ffi::{CStr, CString, OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::sync::OnceLock;
@@ -85,6 +87,21 @@ static HOST: OnceLock<Host> = OnceLock::new();
 /// such as rblsmtpd.so has its own copy of this library, with nothing preloaded).
 pub fn host() -> Option<&'static Host> {
     HOST.get()
+}
+
+/// `env` with the `LMIDn` variables of the server's namespaces added (borrowed as it
+/// is when there are none).
+pub fn with_exports(env: &Env) -> Cow<'_, Env> {
+    match host() {
+        Some(h) if h.exports().next().is_some() => {
+            let mut env = env.clone();
+            for (name, value) in h.exports() {
+                env.set(name, value);
+            }
+            Cow::Owned(env)
+        }
+        _ => Cow::Borrowed(env),
+    }
 }
 
 /// `PLUGINn` names n; `PLUGINn_init`, `PLUGINx` and `PLUGIN` do not.

@@ -17,13 +17,15 @@ pub enum Program {
     /// execve the command line, searching PATH when argv[0] has no `/`.
     Exec(Vec<OsString>),
     /// Load argv[0] (a path ending in `.so`) and call its entry (§1.14).
-    Plugin(Vec<OsString>),
+    Plugin(crate::plugin::call::Plugin),
 }
 
 impl Program {
     pub fn new(argv: Vec<OsString>) -> Program {
         match argv.first() {
-            Some(p) if crate::plugin::is_plugin(p) => Program::Plugin(argv),
+            Some(p) if crate::plugin::is_plugin(p) => {
+                Program::Plugin(crate::plugin::call::Plugin::new(argv))
+            }
             _ => Program::Exec(argv),
         }
     }
@@ -31,7 +33,7 @@ impl Program {
     /// How the program is named in messages.
     pub fn name(&self) -> String {
         match self {
-            Program::Exec(argv) | Program::Plugin(argv) => argv
+            Program::Exec(argv) | Program::Plugin(crate::plugin::call::Plugin { argv, .. }) => argv
                 .first()
                 .map(|a| a.to_string_lossy().into_owned())
                 .unwrap_or_default(),
@@ -42,12 +44,9 @@ impl Program {
     /// started drops the connection with exit 111.
     /// The `LMIDn` namespaces of preloaded plugins are added to `env`.
     pub fn run(&self, env: &Env, log: &Log) -> ! {
-        let mut env = env.clone();
-        for (name, value) in crate::plugin::host().into_iter().flat_map(|h| h.exports()) {
-            env.set(name, value);
-        }
+        let env = crate::plugin::with_exports(env);
         match self {
-            Program::Plugin(argv) => crate::plugin::call::run(argv, &env, log),
+            Program::Plugin(p) => p.run(&env, log),
             Program::Exec(argv) => {
                 let err = exec::pathexec(argv, &env);
                 log.drop_connection(format_args!(
