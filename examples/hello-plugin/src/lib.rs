@@ -16,7 +16,7 @@
 //! the line in capitals, until `quit` or end of input.
 
 use std::ffi::CStr;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
 use std::os::raw::{c_char, c_int};
@@ -88,7 +88,7 @@ pub unsafe extern "C" fn hello_rs(
     if out.write_all(&reply).is_err() {
         return 1;
     }
-    let mut lines = BufReader::new((&*input).take(u64::MAX));
+    let mut lines = BufReader::new(&*input);
     let mut line = Vec::new();
     loop {
         line.clear();
