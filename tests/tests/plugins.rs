@@ -453,6 +453,16 @@ fn loading_errors_cost_only_the_connection() {
             assert_eq!(server.log_text().matches(message.as_str()).count(), 2);
         }
     }
+    // Preloaded, but without the entry: the server starts, each connection fails.
+    let server = Server::start(t.path(), &args(&[&noentry]), &[("PLUGIN0", &noentry)]);
+    assert_eq!(fetch(server.port), "");
+    let pid = child_of(&server, 1);
+    let log = reaped(&server, &pid);
+    assert!(log.contains(&cases[1].1), "{log}");
+    assert!(
+        log.contains(&format!("tcpserver: end {pid} status 111\n")),
+        "{log}"
+    );
 }
 
 /// tcpserver that must not start: its exit code and stderr.
