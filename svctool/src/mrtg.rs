@@ -59,7 +59,15 @@ struct Graph<'a> {
     ylegend: String,
     /// Legend1, Legend2, LegendI, LegendO (empty: none).
     legends: [String; 4],
-    unscaled: bool,
+    /// `WithPeak` (the default) or `Unscaled` (a percentage), or neither.
+    scale: Scale,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scale {
+    Peak,
+    Unscaled,
+    Plain,
 }
 
 impl Graph<'_> {
@@ -84,10 +92,14 @@ impl Graph<'_> {
                 let _ = writeln!(out, "{k}[{id}]: {v}");
             }
         }
-        if self.unscaled {
-            let _ = writeln!(out, "Unscaled[{id}]: ymwd");
-        } else {
-            let _ = writeln!(out, "WithPeak[{id}]: ymwd");
+        match self.scale {
+            Scale::Peak => {
+                let _ = writeln!(out, "WithPeak[{id}]: ymwd");
+            }
+            Scale::Unscaled => {
+                let _ = writeln!(out, "Unscaled[{id}]: ymwd");
+            }
+            Scale::Plain => {}
         }
         let _ = writeln!(out, "XSize[{id}]: 350");
         let _ = writeln!(out, "YSize[{id}]: 150");
@@ -191,7 +203,7 @@ pub fn extra_sections(ctx: &Ctx, host: &str) -> String {
                 short,
                 ylegend: yl.into(),
                 legends: legends(l),
-                unscaled: false,
+                scale: Scale::Peak,
             });
         }
     }
@@ -232,7 +244,7 @@ pub fn extra_sections(ctx: &Ctx, host: &str) -> String {
                 &format!("{label} concurrency&nbsp;"),
                 &format!("{label} maximum&nbsp;"),
             ]),
-            unscaled: false,
+            scale: Scale::Peak,
         });
         gs.push(Graph {
             id: format!("{label}-total"),
@@ -250,7 +262,7 @@ pub fn extra_sections(ctx: &Ctx, host: &str) -> String {
                 "allowed&nbsp;",
                 "denied&nbsp;",
             ]),
-            unscaled: false,
+            scale: Scale::Peak,
         });
     }
     if h.is_dir(&format!("{ld}/inlookup.infifo")) {
@@ -275,7 +287,7 @@ pub fn extra_sections(ctx: &Ctx, host: &str) -> String {
                     &format!("{q} queries"),
                     "all queries",
                 ]),
-                unscaled: false,
+                scale: Scale::Peak,
             });
         }
         gs.push(Graph {
@@ -294,7 +306,7 @@ pub fn extra_sections(ctx: &Ctx, host: &str) -> String {
                 "cache hits/hour",
                 "queries/hour",
             ]),
-            unscaled: false,
+            scale: Scale::Peak,
         });
     }
     for (name, flag, l) in [
@@ -332,7 +344,7 @@ pub fn extra_sections(ctx: &Ctx, host: &str) -> String {
             },
             ylegend: "Queries/hour".into(),
             legends: legends(l),
-            unscaled: false,
+            scale: Scale::Peak,
         });
     }
     if h.is_dir(&format!("{ld}/mysql.3306")) {
@@ -362,7 +374,7 @@ pub fn extra_sections(ctx: &Ctx, host: &str) -> String {
                 "queries/minute",
                 "slow queries",
             ]),
-            unscaled: false,
+            scale: Scale::Plain,
         });
         gs.push(Graph {
             id: "mysql_cpumem".into(),
@@ -375,7 +387,7 @@ pub fn extra_sections(ctx: &Ctx, host: &str) -> String {
             short: "%",
             ylegend: "Percents".into(),
             legends: legends(["CPU", "Memory", "CPU", "Memory"]),
-            unscaled: true,
+            scale: Scale::Unscaled,
         });
     }
     if h.is_dir(&format!("{ld}/clamd")) {
@@ -395,7 +407,7 @@ pub fn extra_sections(ctx: &Ctx, host: &str) -> String {
                 "viruses&nbsp;",
                 "errors&nbsp;",
             ]),
-            unscaled: false,
+            scale: Scale::Peak,
         });
     }
     for i in interfaces(ctx) {
@@ -412,7 +424,7 @@ pub fn extra_sections(ctx: &Ctx, host: &str) -> String {
             short: "bits",
             ylegend: "bits".into(),
             legends: legends(["bits&nbsp;", "", "input&nbsp;", "output&nbsp;"]),
-            unscaled: false,
+            scale: Scale::Peak,
         });
     }
     let mut out = String::new();

@@ -391,8 +391,15 @@ impl Opts {
                     }
                 }
                 "--rbl" => o.rbl.push(v.clone()),
-                // after --refreshsvc (the reference) or the re-run service command
-                "--run-file-only" if o.action.is_some() => o.run_file_only = true,
+                // after --refreshsvc (the reference), or in the command a refresh re-runs,
+                // where it is a mode of this run, not part of the service's record
+                "--run-file-only" if o.action.is_some() => {
+                    o.run_file_only = true;
+                    if o.action != Some("--refreshsvc") {
+                        let n = o.prog_args.len() - arg.len() - 1;
+                        o.prog_args.truncate(n);
+                    }
+                }
                 "--ssl" => {
                     o.flags.remove("--starttls");
                 }
@@ -508,6 +515,19 @@ mod tests {
         let o = parse(&["--enable-service", "sendmail", "--exim4"]).unwrap();
         assert_eq!(o.action, Some("--enable-service"));
         assert_eq!(o.rest, vec!["sendmail", "--exim4"]);
+    }
+
+    #[test]
+    fn run_file_only_after_an_action() {
+        let o = parse(&["--run-file-only", "--refreshsvc=all"]).unwrap();
+        assert!(!o.run_file_only);
+        let o = parse(&["--refreshsvc=all", "--run-file-only"]).unwrap();
+        assert!(o.run_file_only);
+        assert!(o.prog_args.ends_with(" --run-file-only"));
+        // in a re-run service command it is not recorded
+        let o = parse(&["--qmqp=628", "--run-file-only"]).unwrap();
+        assert!(o.run_file_only);
+        assert_eq!(o.prog_args, "/usr/sbin/svctool --qmqp=\"628\"");
     }
 
     #[test]

@@ -108,7 +108,14 @@ const CASES: &[Case] = &[
 fn setup(c: &Case) -> Root {
     let r = Root::new();
     for m in c.markers {
-        r.write(m, if *m == "etc/inittab" { "id:3:initdefault:\n" } else { "" });
+        r.write(
+            m,
+            if *m == "etc/inittab" {
+                "id:3:initdefault:\n"
+            } else {
+                ""
+            },
+        );
     }
     for d in c.dirs {
         r.mkdir(d);
@@ -156,9 +163,17 @@ fn add_boot_and_rm_boot_for_every_init_system() {
         assert_eq!(out.stdout_str(), c.stdout, "{}", c.name);
         // the log line of svctool.log is not part of the boot files
         fs::remove_dir_all(r.path("var")).unwrap();
-        golden(&format!("boot_{}", c.name), &tree_of(r.dir.path(), c.listed));
+        golden(
+            &format!("boot_{}", c.name),
+            &tree_of(r.dir.path(), c.listed),
+        );
         let (said, problems) = startup_block(&r, c);
-        assert_eq!((said.as_str(), problems.as_str()), (c.startup, ""), "{}", c.name);
+        assert_eq!(
+            (said.as_str(), problems.as_str()),
+            (c.startup, ""),
+            "{}",
+            c.name
+        );
 
         // a second add-boot changes nothing and says nothing (macOS: the firmlink exists)
         let before = tree_of(r.dir.path(), c.listed);
@@ -191,7 +206,11 @@ fn add_boot_and_rm_boot_for_every_init_system() {
             &tree_of(r.dir.path(), c.listed),
         );
         let (_, problems) = startup_block(&r, c);
-        assert!(!problems.is_empty(), "{}: start-up still configured", c.name);
+        assert!(
+            !problems.is_empty(),
+            "{}: start-up still configured",
+            c.name
+        );
     }
 }
 

@@ -44,7 +44,9 @@ fn installation() -> Root {
     ] {
         r.mkdir(d);
     }
-    for q in ["queue1", "queue2", "queue3", "queue4", "queue5", "nqueue", "slowq"] {
+    for q in [
+        "queue1", "queue2", "queue3", "queue4", "queue5", "nqueue", "slowq",
+    ] {
         r.mkdir(&format!("var/indimail/queue/{q}"));
     }
     r.stub("usr/bin/queue-fix");
@@ -108,7 +110,11 @@ fn port25(r: &Root) {
 fn wait_for(p: &Path) {
     let t = Instant::now();
     while !p.exists() {
-        assert!(t.elapsed() < Duration::from_secs(10), "{} never appeared", p.display());
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "{} never appeared",
+            p.display()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -139,7 +145,11 @@ fn a_complete_installation_looks_good() {
     let stop = Cmd::bin("svc").arg("-dx").arg(&smtpd).run();
     assert_eq!(stop.code, Some(0), "{stop:?}");
     supervise.wait();
-    assert_eq!((out.code, out.stderr_str()), (Some(0), String::new()), "{out:?}");
+    assert_eq!(
+        (out.code, out.stderr_str()),
+        (Some(0), String::new()),
+        "{out:?}"
+    );
     let o = out.stdout_str();
     for want in [
         "Checking IndiMail Home\n/var/indimail exists\nChecking Critical IndiMail directories\nalias\n/var/indimail/alias exists\n",
@@ -151,7 +161,9 @@ fn a_complete_installation_looks_good() {
     ] {
         assert!(o.contains(want), "missing {want:?} in\n{o}");
     }
-    assert!(o.ends_with("Congratulations, your IndiMail installation in /var/indimail looks good!\n"));
+    assert!(
+        o.ends_with("Congratulations, your IndiMail installation in /var/indimail looks good!\n")
+    );
     let calls = r.calls();
     let root = r.dir.path().display();
     for want in [
@@ -169,11 +181,18 @@ fn installation_problems_are_found() {
     // nothing wrong but svscan not running: said, not a problem
     let r = installation();
     let out = check(&r, &[]);
-    assert_eq!((out.code, out.stderr_str()), (Some(0), NOT_RUNNING.into()), "{out:?}");
+    assert_eq!(
+        (out.code, out.stderr_str()),
+        (Some(0), NOT_RUNNING.into()),
+        "{out:?}"
+    );
 
     // a package's instcheck fails; one that is not installed is only mentioned
     let r = installation();
-    r.script("usr/libexec/indimail/instcheck.ucspi-tcp", "#!/bin/sh\nexit 1\n");
+    r.script(
+        "usr/libexec/indimail/instcheck.ucspi-tcp",
+        "#!/bin/sh\nexit 1\n",
+    );
     fs::remove_file(r.path("usr/libexec/indimail/instcheck.daemontools")).unwrap();
     let out = check(&r, &[]);
     assert_eq!(out.code, Some(1));

@@ -640,3 +640,46 @@ fn refresh_all_and_autorefresh_all() {
     let out = r.svctool(&["--refreshsvc=all", "--servicedir=/service"]);
     assert!(out.stdout_str().contains("Refreshing service udplogger.3000 command /usr/sbin/svctool --udplogger=\"3000\" --servicedir=\"/service\"\n"), "{out:?}");
 }
+
+#[test]
+fn refresh_run_file_only_regenerates_scripts_and_keeps_variables() {
+    let r = Root::new();
+    assert_eq!(r.svctool(SEED).code, Some(0));
+    let svc = "service/qmail-qmqpd.628";
+    let run = r.read(&format!("{svc}/run"));
+    // an admin's edits: a variable changed, one added; the run script lost
+    let vars = r.path(&format!("{svc}/variables"));
+    fs::set_permissions(&vars, fs::Permissions::from_mode(0o750)).unwrap();
+    fs::write(vars.join("MAXDAEMONS"), "9\n").unwrap();
+    fs::write(vars.join("CUSTOM"), "x\n").unwrap();
+    fs::set_permissions(&vars, fs::Permissions::from_mode(0o550)).unwrap();
+    fs::remove_file(r.path(&format!("{svc}/run"))).unwrap();
+    fs::remove_file(r.path(&format!("{svc}/log/run"))).unwrap();
+    let out = r.svctool(&[
+        "--refreshsvc=/service/qmail-qmqpd.628",
+        "--run-file-only",
+        "--servicedir=/service",
+    ]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_eq!(
+        out.stdout_str(),
+        format!("Refreshing service qmail-qmqpd.628 command {OPTS}\nCreating QMQP Listener Port 628, Service /service, Queue Base /var/indimail/queue, Queue Count 5, Queue Start 1\n")
+    );
+    assert_eq!(r.read(&format!("{svc}/run")), run);
+    assert!(r.path(&format!("{svc}/log/run")).is_file());
+    let v = r.vars("qmail-qmqpd.628");
+    assert_vars(
+        &v,
+        &[("MAXDAEMONS", "9"), ("CUSTOM", "x"), (".options", OPTS)],
+    );
+    assert!(!r.exists(&format!("{svc}/variables.bak")));
+    assert_eq!(mode(&r, &format!("{svc}/variables")), 0o550);
+    // --run-file-only before --refreshsvc is not its modifier (the reference's rule)
+    let out = r.svctool(&[
+        "--run-file-only",
+        "--refreshsvc=/service/qmail-qmqpd.628",
+        "--servicedir=/service",
+    ]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert_vars(&r.vars("qmail-qmqpd.628"), &[("MAXDAEMONS", "75")]);
+}

@@ -83,12 +83,20 @@ fn config_qmail_verbose_lists_what_it_sets_and_pins() {
         .run();
     assert_eq!(out.code, Some(0), "{out:?}");
     let o = out.stdout_str();
-    assert!(o.starts_with("Creating Default qmail Control Files\nme\nlocaliphost\n"), "{o}");
+    assert!(
+        o.starts_with("Creating Default qmail Control Files\nme\nlocaliphost\n"),
+        "{o}"
+    );
     assert!(o.contains(
         "Setting control files (if not existing) to defaults\nlocals\nrcpthosts\ndefaultdelivery\n"
     ));
-    assert!(o.contains("tlsclientmethod\nprocmailrc\nlibindimail\nlibmysql\nhostip [198.51.100.7]\n"));
-    assert!(o.ends_with("Creating /etc/indimail/backup.conf file\n"), "{o}");
+    assert!(
+        o.contains("tlsclientmethod\nprocmailrc\nlibindimail\nlibmysql\nhostip [198.51.100.7]\n")
+    );
+    assert!(
+        o.ends_with("Creating /etc/indimail/backup.conf file\n"),
+        "{o}"
+    );
     let c = "etc/indimail/control";
     assert_eq!(r.read(&format!("{c}/hostip")), "198.51.100.7\n");
     assert_eq!(r.read(&format!("{c}/greylist.white")), "198.51.100.7\n");
@@ -192,7 +200,10 @@ fn fixsharedlibs_updates_keeps_and_removes() {
     // a prefix but no library: said, and a stale file removed
     let r = Root::new();
     r.mkdir("usr/lib/mysql");
-    r.write("etc/indimail/control/libmysql", "/gone/libmysqlclient.so.1.0.0\n");
+    r.write(
+        "etc/indimail/control/libmysql",
+        "/gone/libmysqlclient.so.1.0.0\n",
+    );
     let out = r.svctool(&["--fixsharedlibs"]);
     assert_eq!(out.code, Some(0), "{out:?}");
     assert_eq!(
