@@ -30,6 +30,7 @@
 //! | `SVCTOOL_BINDIR` | where tcprules, svc, svstat, queue-fix are looked up first | the directory of the running program |
 //! | `SVCTOOL_LIBINDIMAIL`, `SVCTOOL_LIBMYSQL` | the shared libraries `control/libindimail` and `control/libmysql` name | probed under the root |
 //! | `SVCTOOL_HOSTIP` | the address `control/hostip` holds | `ipmeprint` when installed, else `127.0.0.1` |
+//! | `SVCTOOL_NOW` | the time certificates are checked at (seconds since the epoch) | now |
 //!
 //! `SVCTOOL_UNAME=FreeBSD` or `Darwin` also selects that system's build defaults (prefix
 //! `/usr/local`, sysconfdir `/usr/local/etc/indimail`, servicedir `/usr/local/etc/indimail/sv`,
@@ -192,18 +193,34 @@ impl Host {
         self.disk(p).exists()
     }
 
-    /// Is logical path `p` a file (`test -f`), following symlinks the way the system
-    /// would: an absolute link target lives under the root too.
-    pub fn is_file_following(&self, p: &str) -> bool {
+    /// Where logical path `p` leads on disk, following symlinks the way the system would:
+    /// an absolute link target lives under the root too.
+    pub fn resolve(&self, p: &str) -> PathBuf {
         let mut cur = self.disk(p);
         for _ in 0..16 {
             match std::fs::read_link(&cur) {
                 Ok(t) if t.is_absolute() => cur = self.disk(&t.to_string_lossy()),
                 Ok(t) => cur = cur.parent().unwrap_or(Path::new("/")).join(t),
-                Err(_) => return std::fs::metadata(&cur).is_ok_and(|m| m.is_file()),
+                Err(_) => break,
             }
         }
-        false
+        cur
+    }
+
+    /// Is logical path `p` a file (`test -f`), links followed as [`Host::resolve`] does?
+    pub fn is_file_following(&self, p: &str) -> bool {
+        std::fs::metadata(self.resolve(p)).is_ok_and(|m| m.is_file())
+    }
+
+    /// The time now, seconds since the epoch (`SVCTOOL_NOW` pins it).
+    pub fn now(&self) -> i64 {
+        if let Some(n) = env("SVCTOOL_NOW").and_then(|v| v.parse().ok()) {
+            return n;
+        }
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
     }
 
     pub fn is_file(&self, p: &str) -> bool {

@@ -441,40 +441,6 @@ fn replace_first_per_line(text: &str, from: &str, to: &str) -> String {
         .collect()
 }
 
-/// A base64 text (blanks and newlines ignored), decoded.
-fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let val = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let clean: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    let data = clean
-        .strip_suffix(b"==")
-        .or_else(|| clean.strip_suffix(b"="))
-        .unwrap_or(&clean);
-    let mut out = Vec::with_capacity(data.len() * 3 / 4);
-    for chunk in data.chunks(4) {
-        let mut n = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            n |= val(c)? << (18 - 6 * i);
-        }
-        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-        match chunk.len() {
-            4 => out.extend_from_slice(&bytes),
-            3 => out.extend_from_slice(&bytes[..2]),
-            2 => out.push(bytes[0]),
-            _ => return None,
-        }
-    }
-    Some(out)
-}
-
 /// The configuration, the HTML directory and its index (after the service is written).
 pub fn files(ctx: &mut Ctx, svc: &Path) -> Result<(), Stop> {
     let h = ctx.host;
@@ -508,7 +474,7 @@ pub fn files(ctx: &mut Ctx, svc: &Path) -> Result<(), Stop> {
     }
     let fav = h.disk(&format!("{}/favicon.base64", ctx.s()));
     if let Ok(b64) = std::fs::read_to_string(&fav) {
-        let png = base64_decode(&b64)
+        let png = crate::base64_decode(&b64)
             .ok_or_else(|| Stop::fail(111, format!("svctool: {} is not base64", fav.display())))?;
         fsx::write(&hd.join("favicon.png"), &png, 0o644)?;
         if let Ok(page) = std::fs::read_to_string(&index) {
@@ -529,14 +495,6 @@ pub fn files(ctx: &mut Ctx, svc: &Path) -> Result<(), Stop> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64() {
-        assert_eq!(base64_decode("aGVsbG8=").unwrap(), b"hello");
-        assert_eq!(base64_decode("aGVs\nbG8h").unwrap(), b"hello!");
-        assert_eq!(base64_decode("aGk=").unwrap(), b"hi");
-        assert!(base64_decode("a$b=").is_none());
-    }
 
     #[test]
     fn sed_first_only() {

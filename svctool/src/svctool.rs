@@ -223,7 +223,6 @@ pub fn refused(what: &str) -> Stop {
         "--backup" => "backups (tar and mysqldump)",
         "--repair-tables" | "--mysqlupgrade" => "MySQL maintenance",
         "--report" => "qmailanalog reports",
-        "--check-certs" => "openssl certificate checks",
         "mysql" | "mysqldb" | "ssl_rsa" => "MySQL database setup",
         "selinux" | "iselinux" | "qselinux" => "SELinux policy modules",
         "clamd" | "foxhole" => "clamd and freshclam configuration files",
@@ -621,6 +620,7 @@ fn dispatch(ctx: &mut Ctx) -> Result<Done, Stop> {
         "--print-all-variables" => variables::print_all(ctx)?,
         "--dumpconfig" => variables::dumpconfig(ctx)?,
         "--check-install" => return check::check_install(ctx),
+        "--check-certs" => return crate::certcheck::check_certs(ctx),
         "--config" => return config::config(ctx),
         "--enable-service" | "--disable-service" => {
             crate::boot::os_service(ctx, action == "--enable-service")?

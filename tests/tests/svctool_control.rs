@@ -237,3 +237,99 @@ fn config_indimail_writes_bogofilter_aliases_when_installed() {
         }
     }
 }
+
+#[test]
+fn check_certs_validity_and_purpose() {
+    let r = Root::new();
+    let out = r.svctool(&[
+        "--config=cert",
+        "--postmaster=postmaster@example.com",
+        "--common_name=mail.example.com",
+    ]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let certs = "/etc/indimail/certs";
+    let out = r.svctool(&["--check-certs"]);
+    assert_eq!(
+        (out.code, out.stderr_str()),
+        (Some(0), String::new()),
+        "{out:?}"
+    );
+    let o = out.stdout_str();
+    assert!(o.starts_with(&format!("Checking {certs}/servercert.pem\nChecking {certs}/clientcert.pem\nAll Certificates found OK. Press ENTER to view Certificates\n==== Certificate {certs}/servercert.pem =========\nNot After : ")), "{o}");
+    assert!(
+        o.contains("Purposes  : SSL client : Yes, SSL server : Yes\n-----BEGIN CERTIFICATE-----\n")
+    );
+    assert!(o.ends_with(&format!("-----END CERTIFICATE-----\n================================================================\n\n==== Certificate {certs}/clientcert.pem =========\nLinked to servercert.pem\n================================================================\n\n")), "{o}");
+    assert!(!o.contains("PRIVATE KEY"), "the key is never shown");
+
+    // in the year 2100 it has expired: disabled (the client link then leads nowhere)
+    let out = r
+        .cmd("svctool")
+        .env("SVCTOOL_NOW", "4102444800")
+        .arg("--check-certs")
+        .run();
+    assert_eq!(out.code, Some(1), "{out:?}");
+    let e = out.stderr_str();
+    assert!(
+        e.starts_with("expiry ")
+            && e.ends_with(&format!(
+                " GMT\n{certs}/servercert.pem has EXPIRED. Disabling\n"
+            )),
+        "{e}"
+    );
+    assert!(r.exists("etc/indimail/certs/EXPIRED-servercert.pem"));
+    assert!(!r.exists("etc/indimail/certs/servercert.pem"));
+
+    // not a certificate at all
+    r.write("etc/indimail/certs/client.pem", "garbage\n");
+    let out = r.svctool(&["--check-certs=/etc/indimail/certs/client.pem"]);
+    assert_eq!(
+        (out.code, out.stdout_str(), out.stderr_str()),
+        (
+            Some(1),
+            format!("Checking {certs}/client.pem\n"),
+            format!("{certs}/client.pem is a broken cert. Disabled\n")
+        )
+    );
+    assert!(r.exists("etc/indimail/certs/BROKEN-client.pem"));
+
+    // a client-only certificate named as a server's (made by openssl)
+    let key = r.path("k.pem");
+    let crt = r.path("etc/indimail/certs/server.pem");
+    let made = blackbox::Cmd::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&crt)
+        .args([
+            "-days",
+            "30",
+            "-subj",
+            "/CN=client",
+            "-addext",
+            "extendedKeyUsage=clientAuth",
+        ])
+        .run();
+    if made.code != Some(0) {
+        blackbox::skip(&format!("openssl could not make a certificate: {made:?}"));
+        return;
+    }
+    let out = r.svctool(&["--check-certs=/etc/indimail/certs/server.pem"]);
+    assert_eq!(
+        (out.code, out.stderr_str()),
+        (
+            Some(1),
+            format!("Purpose SSL client : Yes, SSL server : No\n{certs}/server.pem is NOT a server cert. Disabled\n")
+        )
+    );
+    assert!(r.exists("etc/indimail/certs/NOT-A-SERVER-CERT-server.pem"));
+}
