@@ -3,6 +3,8 @@ CARGO   ?= cargo
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR   = $(DESTDIR)$(PREFIX)/bin
+# tcpserver plugins, where svctool's SMTP services look for them
+PLUGINDIR = $(DESTDIR)$(PREFIX)/lib/indimail/plugins
 
 # Every program the workspace installs, by family (one line per crate; each family's
 # issue adds its names when the programs land).
@@ -39,6 +41,7 @@ build:
 
 release:
 	$(CARGO) build --release --workspace --bins
+	$(CARGO) build --release -p rblsmtpd-so --lib
 
 test:
 	scripts/need-packages $(TEST_PACKAGES)
@@ -56,6 +59,8 @@ install: release
 	install -d $(BINDIR)
 	for p in $(PROGRAMS); do install -m 0755 target/release/$$p $(BINDIR)/$$p; done
 	for s in $(SCRIPTS); do install -m 0755 $$s $(BINDIR)/; done
+	install -d $(PLUGINDIR)
+	install -m 0755 target/release/librblsmtpd.so $(PLUGINDIR)/rblsmtpd.so
 
 bench:
 	bench/run.sh
