@@ -862,7 +862,7 @@ static NONE: &[Var] = &[];
 // run scripts (templates: @KEY@ substitutions, ?cond? / ?!cond? conditional lines)
 
 const SMTPD_RUN: &str = r#"MYUID=$(@IDPROG@ -u qmaild)
-MYGID=$(/usr/bin/getent group qmail|awk -F: '{print $3}')
+MYGID=$(@GROUPQUERY@)
 ME=$(head -1 @C@/me)
 HOSTNAME=$(uname -n)
 
@@ -904,8 +904,15 @@ else
 fi
 exec @P@/bin/envdir @ENVDIROPTS@ variables sh -c "
 ?!DYNAMIC?exec @P@/bin/softlimit -m \$SOFT_MEM -o 1024 \
-?DYNAMIC?# fix for linux. Haven't understood this, but this works
-?DYNAMIC?ulimit -q unlimited
+?DYN_LINUX?# fix for linux. Haven't understood this, but this works
+?DYN_LINUX?ulimit -q unlimited
+?DYN_FREEBSD?if [ ! -d @Q@/queue/mqueue ] ; then
+?DYN_FREEBSD?  mkdir -p @Q@/queue/mqueue
+?DYN_FREEBSD?fi
+?DYN_FREEBSD?mq=\$(df @Q@/queue/mqueue|grep mqueue >/dev/null)
+?DYN_FREEBSD?if [ \$? -ne 0 ] ; then
+?DYN_FREEBSD?  mount -t mqueuefs null @Q@/queue/mqueue
+?DYN_FREEBSD?fi
 ?DYNAMIC?exec @P@/bin/softlimit -q \$MSGQSIZE -m \$SOFT_MEM -o 1024 \
 @SCHEDULER@ $defaultdelivery"
 "#;
@@ -1321,8 +1328,14 @@ fn prep_send(c: &mut Ctx) {
         "compat" => "-cd",
         _ => "-s",
     };
+    let dynamic = qtype != "static";
     c.keys
-        .insert("DYNAMIC", if qtype == "static" { "" } else { "1" }.into());
+        .insert("DYNAMIC", if dynamic { "1" } else { "" }.into());
+    // POSIX message queues: unlimited on Linux, mqueuefs mounted on FreeBSD
+    let os = c.host.uname_s.as_str();
+    let on = |b: bool| if b { "1" } else { "" }.to_string();
+    c.keys.insert("DYN_LINUX", on(dynamic && os == "Linux"));
+    c.keys.insert("DYN_FREEBSD", on(dynamic && os == "FreeBSD"));
     c.keys
         .insert("SCHEDULER", format!("{}/sbin/qscheduler {flag}", c.p()));
     prep_vars_dir(c, "qmail-send");

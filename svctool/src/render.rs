@@ -179,6 +179,13 @@ impl<'a> Ctx<'a> {
             "CHOWN" => self.host.chown_path().to_string(),
             "RUNDIR" => self.rundir().to_string(),
             "IDPROG" => self.host.id_prog.clone(),
+            // the qmail group's gid (macOS has no getent)
+            "GROUPQUERY" => if self.host.uname_s == "Darwin" {
+                "dscl . -read /Groups/qmail PrimaryGroupID|awk '{print $2}'"
+            } else {
+                "/usr/bin/getent group qmail|awk -F: '{print $3}'"
+            }
+            .to_string(),
             "ADMIN_PASS" => self.secret("ADMIN_PASS"),
             _ => String::new(),
         }

@@ -1837,3 +1837,40 @@ fn queues_without_queue_fix_are_reported() {
     );
     assert!(!r.exists("service/qmail-send.25"));
 }
+
+#[test]
+fn freebsd_and_macos_run_script_differences() {
+    // macOS has no getent: the qmail gid comes from dscl; its paths are /usr/local's
+    let r = Root::new();
+    let out = r
+        .cmd("svctool")
+        .env("SVCTOOL_UNAME", "Darwin")
+        .args(["--smtp=25", "--servicedir=/service", "--skipsend"])
+        .run();
+    ok(&out);
+    let run = r.read("service/qmail-smtpd.25/run");
+    assert!(
+        run.contains("\nMYGID=$(dscl . -read /Groups/qmail PrimaryGroupID|awk '{print $2}')\nME=$(head -1 /usr/local/etc/indimail/control/me)\n"),
+        "{run}"
+    );
+    assert!(run.contains("/usr/local/bin/tcpserver -v -H -R"), "{run}");
+    // FreeBSD: POSIX message queues need mqueuefs mounted instead of an unlimited ulimit
+    let r = Root::new();
+    let out = r
+        .cmd("svctool")
+        .env("SVCTOOL_UNAME", "FreeBSD")
+        .args([
+            "--delivery=25",
+            "--servicedir=/service",
+            "--qbase=/var/indimail/queue",
+            "--qcount=1",
+            "--qstart=1",
+            "--qtype=dynamic",
+        ])
+        .run();
+    ok(&out);
+    let run = r.read("service/qmail-send.25/run");
+    assert!(run.ends_with("exec /usr/local/bin/envdir -c variables sh -c \"\nif [ ! -d /var/indimail/queue/mqueue ] ; then\n  mkdir -p /var/indimail/queue/mqueue\nfi\nmq=\\$(df /var/indimail/queue/mqueue|grep mqueue >/dev/null)\nif [ \\$? -ne 0 ] ; then\n  mount -t mqueuefs null /var/indimail/queue/mqueue\nfi\nexec /usr/local/bin/softlimit -q \\$MSGQSIZE -m \\$SOFT_MEM -o 1024 \\\n/usr/local/sbin/qscheduler -d $defaultdelivery\"\n"), "{run}");
+    assert!(!run.contains("ulimit"));
+    scripts_parse(r.dir.path());
+}
