@@ -46,6 +46,7 @@ Service creation (each writes SERVICEDIR/NAME with run, log/run and variables/):
 
 Management:
   --rmsvc=\"PATH...\"  --ensvc=\"PATH...\"  --refreshsvc=\"PATH...|all\" [--force]
+      [--run-file-only]   rewrite the scripts only, keep variables/
   --autorefresh=\"0|1 PATH...|all\"
   --set-variable=N --modify-variable=N [--variable-value=V] --service-name=S [--force]
   --unset-variable=N --remove-variable=N --service-name=S
@@ -53,7 +54,8 @@ Management:
   --save-variables --restore-all-variables
   --print-variables (--service-name=S | --envdir=DIR) --print-all-variables
   --owner=U --group=G --mode=M   ownership of files the variable actions write
-  --dumpconfig --check-install [--skip-sendmail] --showctl[=DIR] --queuefix=QUEUE
+  --dumpconfig --check-install [--skip-sendmail] --check-certs[=FILE]
+  --showctl[=DIR] --queuefix=QUEUE --fixsharedlibs
   --enable-service NAME... --disable-service NAME...
 
 Configuration:
