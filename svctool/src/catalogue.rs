@@ -658,22 +658,7 @@ static SEND_VARS: &[Var] = &[
     Var("MSGQSIZE", Opt("--msgqsize", "8388608")),
     Var("", Group(g_path)),
     Var("", Group(g_certdir_send)),
-    Var("USE_SETGROUPS", FlagOne("--setgroups")),
-    Var("UTF8", FlagOne("--utf8")),
-    Var("ROUTES", OptOrUnset("--routes")),
-    Var("DISABLE_CNAME_LOOKUP", Group(g_cname)),
-    Var("SETUSER_PRIVILEGES", FlagOne("--setuser-priv")),
-    Var("SANITIZE_ENV", OptOrUnset("--sanitize-env")),
-    Var("CONTROLDIR", Key("C")),
-    Var("MAILCOUNT_LIMIT", OptOrUnset("--deliverylimit-count")),
-    Var("MAILSIZE_LIMIT", OptOrUnset("--deliverylimit-size")),
-    Var("DOMAIN_LIMITS", FlagEmpty("--domainlimits")),
-    Var("FAST_QUOTA", Unset),
-    Var("MAILDIRSIZE_MAX_SIZE", Lit("8192")),
-    Var("MAILDIRSIZE_MAX_AGE", Lit("43200")),
-    Var("OVERQUOTA_MAILSIZE", OptOrUnset("--overquota_mailsize")),
-    Var("", Group(g_sync)),
-    Var("SOFT_MEM", Opt("--dmemory", "83886080")),
+    Var("", Group(g_delivery)),
     Var("", Group(g_persistdb)),
     Var("AUTH_SMTP", OptOrUnset("--remote-authsmtp")),
     Var("", Group(g_localfilter)),
@@ -699,6 +684,18 @@ static SLOWQ_VARS: &[Var] = &[
     Var("", Group(g_send_common)),
     Var("", Group(g_path)),
     Var("", Group(g_certdir_send)),
+    Var("", Group(g_delivery)),
+    Var("", Group(g_persistdb_slowq)),
+    Var("AUTH_SMTP", OptOrUnset("--remote-authsmtp")),
+    Var("", Group(g_localfilter)),
+    Var("", Group(g_remotefilter_slowq)),
+    Var("TODO_PROCESSOR", FlagOne("--todo-proc")),
+    Var("", Group(g_default_domain)),
+    Var("", Group(g_dksign)),
+];
+
+/// What qmail-send and slowq-send share, in the order both write it.
+static DELIVERY_VARS: &[Var] = &[
     Var("USE_SETGROUPS", FlagOne("--setgroups")),
     Var("UTF8", FlagOne("--utf8")),
     Var("ROUTES", OptOrUnset("--routes")),
@@ -715,14 +712,13 @@ static SLOWQ_VARS: &[Var] = &[
     Var("OVERQUOTA_MAILSIZE", OptOrUnset("--overquota_mailsize")),
     Var("", Group(g_sync)),
     Var("SOFT_MEM", Opt("--dmemory", "83886080")),
-    Var("", Group(g_persistdb_slowq)),
-    Var("AUTH_SMTP", OptOrUnset("--remote-authsmtp")),
-    Var("", Group(g_localfilter)),
-    Var("", Group(g_remotefilter_slowq)),
-    Var("TODO_PROCESSOR", FlagOne("--todo-proc")),
-    Var("", Group(g_default_domain)),
-    Var("", Group(g_dksign)),
 ];
+
+fn g_delivery(c: &Ctx, v: &mut Vars) {
+    for var in DELIVERY_VARS {
+        c.eval(var, v);
+    }
+}
 
 fn g_send_common(c: &Ctx, v: &mut Vars) {
     for var in SEND_COMMON {
