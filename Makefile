@@ -29,10 +29,12 @@ TEST_PACKAGES_multilog  = strace mount
 TEST_PACKAGES_tcpserver = ucspi-tcp openssl gcc libc6-dev
 TEST_PACKAGES_tcpclient =
 TEST_PACKAGES_svctool   = openssl passwd
+# the conformance suite: namespaces (unshare, mount, ip) for its isolated cases
+TEST_PACKAGES_conformance = util-linux mount iproute2 procps
 TEST_PACKAGES = $(TEST_PACKAGES_base) $(TEST_PACKAGES_svscan) $(TEST_PACKAGES_multilog) \
                 $(TEST_PACKAGES_tcpserver) $(TEST_PACKAGES_tcpclient) $(TEST_PACKAGES_svctool)
 
-.PHONY: all build release test lint demo install bench clean
+.PHONY: all build release test conformance lint demo install bench clean
 
 all: build
 
@@ -47,6 +49,14 @@ test:
 	scripts/need-packages $(TEST_PACKAGES)
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
+
+# Every program against IndiMail's reference C programs (built first when absent; see
+# scripts/reference). Root: the cases run in private namespaces.
+conformance:
+	scripts/need-packages $(TEST_PACKAGES) $(TEST_PACKAGES_conformance)
+	scripts/reference
+	$(CARGO) build --workspace --bins
+	$(CARGO) test -p blackbox --test 'conformance_*'
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -3,7 +3,9 @@
 //! read-only (spec §0.4).
 
 use std::ffi::OsStr;
+use std::fs::File;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// The mirror roots the clients try, in order.
@@ -17,35 +19,106 @@ pub fn supervise_root() -> Option<PathBuf> {
     ROOTS[..2].iter().map(PathBuf::from).find(|p| p.is_dir())
 }
 
-/// The mirror directory for service `dir` under `root`, as the clients compute it:
-/// `root/<name>`, or `root/<service>/log` for a log service.
-pub fn mirror_of(root: &Path, dir: &Path) -> Option<PathBuf> {
-    let abs = std::fs::canonicalize(dir).ok()?;
-    let base = abs.file_name()?;
-    if base == OsStr::new("log") {
-        let service = abs.parent()?.file_name()?;
-        return Some(root.join(service).join("log"));
+/// The working directory a client started in; it visits each service by changing into it,
+/// as the reference's clients do, and comes back here after each one.
+pub struct Origin(File);
+
+impl Origin {
+    pub fn open() -> io::Result<Origin> {
+        File::open(".").map(Origin)
     }
-    Some(root.join(base))
+
+    pub fn back(&self) -> io::Result<()> {
+        nix::unistd::fchdir(&self.0).map_err(io::Error::from)
+    }
 }
 
-/// The path of `supervise/<file>` for service `dir`: in the service directory when it
-/// is there (or fails for any reason but ENOENT), else in the first mirror that has it.
-pub fn state_file(dir: &Path, file: &str) -> PathBuf {
-    let real = dir.join("supervise").join(file);
-    match std::fs::symlink_metadata(&real) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        _ => return real,
+/// Why a client could not move into the mirror of a service.
+#[derive(Debug)]
+pub enum NoMirror {
+    /// No `/run/svscan`, `/private/var/run/svscan` or `/var/run/svscan`.
+    NoRunFs,
+    /// The working directory could not be read.
+    Cwd(io::Error),
+    /// The mirror directory is not there.
+    NoState(io::Error),
+    /// The argument is longer than 255 bytes.
+    TooLong,
+}
+
+/// The mirror roots the clients look for, in the reference's order.
+const CLIENT_RUN_DIRS: [&str; 3] = ["/run", "/private/var/run", "/var/run"];
+
+/// With the process in service directory `arg` (a client argument), change into that
+/// service's mirror: `RUN/svscan/NAME` where NAME is the argument's last component; for `.`
+/// the working directory's name (or its last two components when `RUN/svscan/NAME` is
+/// missing, as for a log service); for `.../log` the service's name followed by `/log`.
+pub fn enter_mirror(arg: &OsStr) -> Result<(), NoMirror> {
+    let Some(run) = CLIENT_RUN_DIRS
+        .iter()
+        .find(|r| Path::new(r).join("svscan").exists())
+    else {
+        return Err(NoMirror::NoRunFs);
+    };
+    let arg = arg.as_bytes();
+    if arg.len() > 255 {
+        return Err(NoMirror::TooLong);
     }
-    for root in ROOTS.iter().map(Path::new).filter(|r| r.is_dir()) {
-        if let Some(m) = mirror_of(root, dir) {
-            let candidate = m.join("supervise").join(file);
-            if std::fs::symlink_metadata(&candidate).is_ok() {
-                return candidate;
+    let root = format!("{run}/svscan/");
+    let cwd = || -> Result<Vec<u8>, NoMirror> {
+        let d = std::env::current_dir().map_err(NoMirror::Cwd)?;
+        let d = d.as_os_str().as_bytes().to_vec();
+        // The reference reads it into 255 bytes.
+        if d.len() >= 255 {
+            return Err(NoMirror::Cwd(io::Error::from_raw_os_error(libc::ERANGE)));
+        }
+        Ok(d)
+    };
+    let mut target = root.as_bytes().to_vec();
+    match base_name(arg) {
+        b"." => {
+            let d = cwd()?;
+            let slash = d.iter().rposition(|&c| c == b'/').unwrap_or(0);
+            let name = &d[slash + 1..];
+            if root.len() + name.len() >= 255 {
+                return Err(NoMirror::NoRunFs);
+            }
+            target.extend_from_slice(name);
+            if !Path::new(OsStr::from_bytes(&target)).exists() {
+                let Some(prev) = d[..slash].iter().rposition(|&c| c == b'/') else {
+                    return Err(NoMirror::NoState(io::Error::from_raw_os_error(libc::ENOENT)));
+                };
+                if root.len() + d.len() - prev - 1 >= 255 {
+                    return Err(NoMirror::TooLong);
+                }
+                target.truncate(root.len());
+                target.extend_from_slice(&d[prev + 1..]);
             }
         }
+        b"log" => {
+            let d = cwd()?;
+            let parent = &d[..d.iter().rposition(|&c| c == b'/').unwrap_or(0)];
+            let name = &parent[parent.iter().rposition(|&c| c == b'/').map_or(0, |i| i + 1)..];
+            if root.len() + name.len() + 4 >= 255 {
+                return Err(NoMirror::TooLong);
+            }
+            target.extend_from_slice(name);
+            target.extend_from_slice(b"/log");
+        }
+        name => target.extend_from_slice(name),
     }
-    real
+    std::env::set_current_dir(OsStr::from_bytes(&target)).map_err(NoMirror::NoState)
+}
+
+/// The last component of a path as POSIX basename(3) gives it: trailing slashes ignored,
+/// `/` for the root, `.` for the empty string.
+fn base_name(p: &[u8]) -> &[u8] {
+    let end = p.iter().rposition(|&c| c != b'/').map_or(0, |i| i + 1);
+    if end == 0 {
+        return if p.is_empty() { b"." } else { b"/" };
+    }
+    let start = p[..end].iter().rposition(|&c| c == b'/').map_or(0, |i| i + 1);
+    &p[start..end]
 }
 
 #[cfg(test)]
@@ -53,22 +126,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mirror_names() {
-        let t = tempfile::tempdir().unwrap();
-        let s = t.path().join("qmail-smtpd.25");
-        std::fs::create_dir_all(s.join("log")).unwrap();
-        let root = Path::new("/run/svscan");
-        assert_eq!(mirror_of(root, &s).unwrap(), root.join("qmail-smtpd.25"));
-        assert_eq!(
-            mirror_of(root, &s.join("log")).unwrap(),
-            root.join("qmail-smtpd.25/log")
-        );
-        assert_eq!(mirror_of(root, &t.path().join("missing")), None);
-    }
-
-    #[test]
-    fn real_directory_first() {
-        let t = tempfile::tempdir().unwrap();
-        assert_eq!(state_file(t.path(), "ok"), t.path().join("supervise/ok"));
+    fn base_names() {
+        assert_eq!(base_name(b"/service/a/"), b"a");
+        assert_eq!(base_name(b"a"), b"a");
+        assert_eq!(base_name(b"x/log"), b"log");
+        assert_eq!(base_name(b"///"), b"/");
+        assert_eq!(base_name(b""), b".");
     }
 }

@@ -77,12 +77,13 @@ impl Status {
         b
     }
 
-    /// Decode a whole status file; `None` for a length no supervise writes.
+    /// Decode a whole status file; `None` for one too short. Like the reference, a file
+    /// longer than 21 bytes is read as its first 21 (but for encore's 40).
     pub fn decode(b: &[u8]) -> Option<Status> {
         let layout = match b.len() {
             18 => Layout::Djb,
             20 | 40 => Layout::Encore,
-            INDIMAIL_LEN => Layout::IndiMail,
+            n if n >= INDIMAIL_LEN => Layout::IndiMail,
             _ => return None,
         };
         let secs = u64::from_be_bytes(b[..8].try_into().ok()?);

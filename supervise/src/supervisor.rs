@@ -51,7 +51,8 @@ pub struct Config {
     pub verbose: bool,
     pub silent: bool,
     pub setpgid: bool,
-    pub shutdown_signal: Signal,
+    /// None: `SHUTDOWN_SIGNAL` names no signal (0), so only SIGCONT is sent.
+    pub shutdown_signal: Option<Signal>,
     pub upfifo: String,
 }
 
@@ -68,11 +69,7 @@ impl Config {
             return Err(usage());
         }
         let env = |name| std::env::var_os(name).is_some();
-        let shutdown_signal = std::env::var("SHUTDOWN_SIGNAL")
-            .ok()
-            .and_then(|s| s.trim().parse::<i32>().ok())
-            .and_then(|n| Signal::try_from(n).ok())
-            .unwrap_or(Signal::SIGTERM);
+        let shutdown_signal = shutdown_signal(std::env::var_os("SHUTDOWN_SIGNAL").as_deref());
         Ok(Config {
             dir: dir.to_string_lossy().into_owned(),
             parent_ident: parent,
@@ -798,7 +795,9 @@ impl Supervisor {
             let args = [self.dir.clone(), pid.to_string()];
             self.run_script("./shutdown", &args, true);
         }
-        self.signal(self.cfg.shutdown_signal);
+        if let Some(sig) = self.cfg.shutdown_signal {
+            self.signal(sig);
+        }
         self.signal(Signal::SIGCONT);
         self.paused = false;
     }
@@ -825,7 +824,10 @@ impl Supervisor {
         }
         self.want = Want::Down;
         self.exit_requested = true;
-        for sig in [self.cfg.shutdown_signal, Signal::SIGCONT] {
+        for sig in [self.cfg.shutdown_signal, Some(Signal::SIGCONT)]
+            .into_iter()
+            .flatten()
+        {
             if killpg(pid, sig) == Err(Errno::ESRCH) {
                 let _ = kill(pid, sig);
             }
@@ -1115,9 +1117,41 @@ fn enter_state_parent(cfg: &Config, log: &Log) -> String {
     mirror.to_string_lossy().into_owned()
 }
 
+/// The signal `svc -d` and SIGTERM send: `SHUTDOWN_SIGNAL` read as djb's scan_int reads a
+/// number (leading digits after an optional sign: `9x` is 9, `abc` is 0), SIGTERM when unset.
+/// 0, or a number that is no signal, sends nothing (the reference's kill(pid, 0)).
+fn shutdown_signal(value: Option<&std::ffi::OsStr>) -> Option<Signal> {
+    let Some(v) = value else {
+        return Some(Signal::SIGTERM);
+    };
+    let v = v.as_encoded_bytes();
+    let (neg, digits) = match v.first() {
+        Some(b'-') => (true, &v[1..]),
+        Some(b'+') => (false, &v[1..]),
+        _ => (false, v),
+    };
+    let n = digits
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .fold(0i64, |n, &c| (n * 10 + i64::from(c - b'0')).min(i64::from(i32::MAX)));
+    let n = if neg { -n } else { n };
+    Signal::try_from(n as i32).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shutdown_signal_scan_int() {
+        let sig = |v: &str| shutdown_signal(Some(std::ffi::OsStr::new(v)));
+        assert_eq!(shutdown_signal(None), Some(Signal::SIGTERM));
+        assert_eq!(sig("9x"), Some(Signal::SIGKILL));
+        assert_eq!(sig("1"), Some(Signal::SIGHUP));
+        assert_eq!(sig("abc"), None);
+        assert_eq!(sig(""), None);
+        assert_eq!(sig("-9"), None);
+    }
 
     #[test]
     fn wait_file() {

@@ -1,11 +1,13 @@
 //! `svc [-udropchaitkqU12GxwW] [-T timeout] dir...`: send control bytes to supervise,
-//! optionally waiting for the services to come up or go down (spec §2).
+//! optionally waiting for the services to come up or go down (spec §2). Each directory is
+//! visited as the reference does it: the process changes into it, and into its `/run/svscan`
+//! mirror when it has no `supervise/control`.
 
-use crate::runfs;
-use crate::svok::open_probe;
+use crate::runfs::{self, NoMirror, Origin};
 use indicore::getopt::{Getopt, Opt};
 use indicore::{errstr, Failure, Prog};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -14,9 +16,9 @@ pub const PROG: Prog = Prog("svc");
 
 /// The usage text printed for a bad option.
 pub const USAGE: &str =
-    "svc options: u up, d down, r restart, o once, x exit, p pause, c continue,\n\
-     \x20            h hup, a alarm, i interrupt, t term, k kill, q quit, 1|U sigusr1, 2 sigusr2,\n\
-     \x20            G send signal to process group, w wait up, W wait down, T timeout";
+    "svc options: u up, d down, r restart, o once, x exit, p pause, c continue h hup\n\
+     \x20            a alarm, i interrupt, t term, k kill, q quit, U|1 SIGUSR1, 2 SIGUSR2\n\
+     \x20            G process group, w wait for up, W wait for down, T timeout";
 
 /// Exit codes: the first failure wins.
 const CONTROL_FAILED: i32 = 1;
@@ -50,108 +52,184 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
             }
             problem => return Err(Failure::usage(opts.usage(&problem, USAGE))),
         };
+        // Every option letter but w and W is sent, T included (supervise ignores it).
         if !matches!(c, b'w' | b'W') && !commands.contains(&c) && commands.len() < MAX_COMMANDS {
             commands.push(c);
         }
     }
     let dirs = opts.rest();
-    if dirs.is_empty() {
-        return Err(Failure::usage(USAGE));
-    }
     // SAFETY: ignoring SIGPIPE only changes this process's disposition.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    let origin = Origin::open()
+        .map_err(|e| Failure::temp_sys("unable to open current directory: ", &e))?;
 
     let mut code = 0;
-    let mut fail = |c: i32| {
-        if code == 0 {
-            code = c;
-        }
-    };
     if !commands.is_empty() {
-        for dir in dirs {
-            if let Err(c) = send(Path::new(dir), &commands) {
-                fail(c);
-            }
-        }
+        pass(dirs, &origin, Some(&commands), wait, timeout, &mut code)?;
     }
     if let Some(w) = wait {
-        if commands.iter().any(|c| matches!(c, b'u' | b'd' | b'r')) {
+        if !commands.is_empty() && commands.iter().any(|c| matches!(c, b'u' | b'd' | b'r')) {
             std::thread::sleep(Duration::from_secs(1));
         }
-        for dir in dirs {
-            if let Err(c) = wait_for(Path::new(dir), w, timeout) {
-                fail(c);
-            }
-        }
+        pass(dirs, &origin, None, Some(w), timeout, &mut code)?;
     }
     Ok(code)
 }
 
-fn send(dir: &Path, commands: &[u8]) -> Result<(), i32> {
-    let name = dir.display();
-    let path = runfs::state_file(dir, "control");
-    let mut control = match indicore::fd::open_write(&path) {
-        Ok(f) => f,
-        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
-            PROG.warn(format!(
-                "unable to control {name}: supervise not running: {}",
-                errstr(&e)
-            ));
-            return Err(NOT_RUNNING);
-        }
-        Err(e) => {
-            PROG.warn(format!("unable to control {name}: {}", errstr(&e)));
-            return Err(CONTROL_FAILED);
+/// One round over the directories: send `commands`, or else wait.
+fn pass(
+    dirs: &[OsString],
+    origin: &Origin,
+    commands: Option<&[u8]>,
+    wait: Option<WaitFor>,
+    timeout: u64,
+    code: &mut i32,
+) -> Result<(), Failure> {
+    let mut fail = |c: i32| {
+        if *code == 0 {
+            *code = c;
         }
     };
-    // Blocking write of the whole string: the FIFO is opened non-blocking only to detect
-    // a missing reader.
-    let _ = indicore::fd::set_blocking(&control);
-    control.write_all(commands).map_err(|e| {
-        PROG.warn(format!("error writing commands to {name}: {}", errstr(&e)));
-        CONTROL_FAILED
-    })
+    for dir in dirs {
+        let done = visit(dir, commands, wait, timeout, &mut fail);
+        // The reference stays in a directory whose supervise is not running, so that the
+        // next relative name is looked up inside it; here every directory starts afresh.
+        origin
+            .back()
+            .map_err(|e| Failure::temp_sys("unable to revert to original directory: ", &e))?;
+        done?;
+    }
+    Ok(())
 }
 
-/// Wait until `dir`'s `up` (or `dn`) FIFO has a reader, i.e. supervise has started the
-/// service (or processed a down request).
-fn wait_for(dir: &Path, w: WaitFor, timeout: u64) -> Result<(), i32> {
-    let name = dir.display();
+fn visit(
+    dir: &OsStr,
+    commands: Option<&[u8]>,
+    wait: Option<WaitFor>,
+    timeout: u64,
+    fail: &mut impl FnMut(i32),
+) -> Result<(), Failure> {
+    let name = dir.to_string_lossy();
+    let not_running = || PROG.warn(format!("unable to control {name}: supervise not running: "));
+    if let Err(e) = std::env::set_current_dir(dir) {
+        PROG.warn(format!("unable to chdir to directory {name}: {}", errstr(&e)));
+        return Ok(());
+    }
+    let control = Path::new("supervise/control");
+    let mut fd = match indicore::fd::open_write(control) {
+        Ok(f) => Some(f),
+        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+            not_running();
+            fail(NOT_RUNNING);
+            return Ok(());
+        }
+        Err(e) if e.raw_os_error() != Some(libc::ENOENT) => {
+            PROG.warn(format!(
+                "unable to open {name}/supervise/control: {}",
+                errstr(&e)
+            ));
+            fail(CONTROL_FAILED);
+            return Ok(());
+        }
+        Err(_) => None,
+    };
+    if fd.is_none() {
+        match runfs::enter_mirror(dir) {
+            Ok(()) => {}
+            Err(NoMirror::NoRunFs) => {
+                not_running();
+                fail(NOT_RUNNING);
+                return Ok(());
+            }
+            Err(NoMirror::Cwd(e)) => {
+                return Err(Failure::temp_sys(
+                    "unable to get current working directory: ",
+                    &e,
+                ))
+            }
+            Err(NoMirror::NoState(e)) => {
+                PROG.warn(format!(
+                    "No run state information for {name}: {}",
+                    errstr(&e)
+                ));
+                return Ok(());
+            }
+            Err(NoMirror::TooLong) => {
+                PROG.warn(format!("{name}: name too long"));
+                return Ok(());
+            }
+        }
+    }
+    if let Some(commands) = commands {
+        let f = match fd.take() {
+            Some(f) => f,
+            None => match indicore::fd::open_write(control) {
+                Ok(f) => f,
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ENXIO | libc::ENOENT)) => {
+                    not_running();
+                    fail(NOT_RUNNING);
+                    return Ok(());
+                }
+                Err(e) => {
+                    fail(CONTROL_FAILED);
+                    PROG.warn(format!("unable to control {name}: {}", errstr(&e)));
+                    return Ok(());
+                }
+            },
+        };
+        send(f, commands, &name);
+    } else if let Some(w) = wait {
+        if let Some(c) = wait_for(&name, w, timeout) {
+            fail(c);
+        }
+    }
+    Ok(())
+}
+
+/// Write the whole command string (the FIFO was opened non-blocking only to detect a
+/// missing reader).
+fn send(mut control: File, commands: &[u8], name: &str) {
+    let _ = indicore::fd::set_blocking(&control);
+    if let Err(e) = control.write_all(commands) {
+        PROG.warn(format!(
+            "error writing commands to {name}: {}",
+            errstr(&e)
+        ));
+    }
+}
+
+/// Wait until the working directory's `supervise/up` (or `dn`) FIFO has a reader, i.e.
+/// supervise has started the service (or processed a down request); the exit code to
+/// record, if any.
+fn wait_for(name: &str, w: WaitFor, timeout: u64) -> Option<i32> {
     let (word, fifo) = match w {
-        WaitFor::Up => (
-            "up",
-            std::env::var("UPFIFO")
-                .ok()
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "up".into()),
-        ),
-        WaitFor::Down => ("down", "dn".to_string()),
+        WaitFor::Up => ("up", "supervise/up"),
+        WaitFor::Down => ("down", "supervise/dn"),
     };
     indicore::diag::emit(format_args!("waiting for {name} to be {word} ... "));
     let deadline = (timeout > 0).then(|| Instant::now() + Duration::from_secs(timeout));
     loop {
-        match open_probe(dir, &fifo) {
+        match indicore::fd::open_write(Path::new(fifo)) {
             Ok(_) => {
                 indicore::diag::emit(format_args!("ok\n"));
-                return Ok(());
+                return None;
             }
             // No reader yet: the service is not there yet.
             Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {}
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                indicore::diag::emit(format_args!("failed\n"));
                 PROG.warn(format!("unable to wait for {name}: {}", errstr(&e)));
                 std::thread::sleep(Duration::from_secs(1));
-                return Err(CONTROL_FAILED);
+                return None;
             }
             Err(e) => {
                 indicore::diag::emit(format_args!("failed\n"));
                 PROG.warn(format!("unable to wait for {name}: {}", errstr(&e)));
-                return Err(CONTROL_FAILED);
+                return None;
             }
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             indicore::diag::emit(format_args!("timed out\n"));
-            return Err(TIMED_OUT);
+            return Some(TIMED_OUT);
         }
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -1,37 +1,62 @@
-//! `svok dir`: exit 0 if supervise is running for dir, 100 if not.
+//! `svok dir`: exit 0 if supervise is running for dir, 100 if not. The directory is
+//! visited as svstat does: its own `supervise/ok`, else its `/run/svscan` mirror.
 
-use crate::runfs;
+use crate::runfs::{self, NoMirror};
 use indicore::{errstr, Failure, Prog};
 use std::ffi::OsString;
-use std::io;
 use std::path::Path;
 
 pub const PROG: Prog = Prog("svok");
 
-/// Open a status FIFO (`ok`, `up`, `dn`) for writing without blocking: this succeeds
-/// exactly when supervise holds its read end open.
-pub fn open_probe(dir: &Path, fifo: &str) -> io::Result<std::fs::File> {
-    indicore::fd::open_write(&runfs::state_file(dir, fifo))
-}
-
 pub fn run(args: &[OsString]) -> Result<i32, Failure> {
-    let [_, dir] = args else {
+    // Words after the directory are ignored, as by the reference.
+    let Some(dir) = args.get(1) else {
         return Err(Failure::usage("svok: usage: svok dir"));
     };
     let name = dir.to_string_lossy();
-    let dir = Path::new(dir);
-    if let Err(e) = std::fs::read_dir(dir) {
+    if let Err(e) = std::env::set_current_dir(dir) {
         return Err(Failure::temp_sys(
             format_args!("unable to chdir to {name}: "),
             &e,
         ));
     }
-    match open_probe(dir, "ok") {
+    let ok = Path::new("supervise/ok");
+    let unable = |e: &std::io::Error| {
+        Failure::temp(format!(
+            "unable to open {name}/supervise/ok: {}",
+            errstr(e)
+        ))
+    };
+    match indicore::fd::open_write(ok) {
+        Ok(_) => return Ok(0),
+        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => return Ok(100),
+        Err(e) if e.raw_os_error() != Some(libc::ENOENT) => return Err(unable(&e)),
+        Err(_) => {}
+    }
+    let warned = |msg: String| {
+        PROG.warn(msg);
+        Ok(111)
+    };
+    match runfs::enter_mirror(dir) {
+        Ok(()) => {}
+        Err(NoMirror::NoRunFs) => return Ok(100),
+        Err(NoMirror::Cwd(e)) => {
+            return warned(format!(
+                "unable to get current working directory: {}",
+                errstr(&e)
+            ))
+        }
+        Err(NoMirror::NoState(e)) => {
+            return warned(format!(
+                "No run state information for {name}: {}",
+                errstr(&e)
+            ))
+        }
+        Err(NoMirror::TooLong) => return warned(format!("{name}: name too long")),
+    }
+    match indicore::fd::open_write(ok) {
         Ok(_) => Ok(0),
         Err(e) if matches!(e.raw_os_error(), Some(libc::ENXIO | libc::ENOENT)) => Ok(100),
-        Err(e) => Err(Failure::temp(format!(
-            "unable to open {name}/supervise/ok: {}",
-            errstr(&e)
-        ))),
+        Err(e) => Err(unable(&e)),
     }
 }

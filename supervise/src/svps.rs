@@ -1,9 +1,10 @@
-//! `svps`: a summary of every service under each running svscan (spec §5).
+//! `svps`: a summary of every service under each running svscan (spec §5), as the
+//! reference's shell script prints it.
 //!
-//! svscan is found through its pid file (`--servicedir`'s, then the run-fs mirror's,
-//! then `/service`'s), else among the processes; its scan directory is its cwd. Each
-//! service's state comes from the same code as svstat's line, read word by word as the
-//! reference's shell script reads svstat's output.
+//! The svscan answered for is found through its pid file (`--servicedir`'s, else the one in
+//! the run-fs mirror or `/service`), else as the newest svscan process; `-h`/`-t` signal only
+//! it. The listing covers every running svscan (its scan directory is its cwd): each
+//! service's svstat line, read word by word as the script reads svstat's output.
 
 use crate::runfs;
 use crate::svstat;
@@ -11,12 +12,14 @@ use indicore::tai::Label;
 use indicore::Failure;
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 pub const PROG: indicore::Prog = indicore::Prog("svps");
 
-pub const USAGE: &str = "usage: svps [-a|--all] [-m|--main] [-l|--logs] [-h|--hup] [-t|--term] \
-[-T|--tree] [-n|--no-pager] [-d|--days] [-s|--stop] [-r|--resume] [--servicedir=dir]";
+pub const USAGE: &str = "usage: svps [-a|--all | -m|--main | -h|--hup | -t|--term | -n|--no-pager] |
+  [-d|--days -s|--stop | -r|--resume | -l|--logs]
+  [--servicedir | -T|--tree]";
 
 /// The scan directory when nothing else names one.
 const DEFAULT_SERVICEDIR: &str = "/service";
@@ -69,7 +72,7 @@ fn parse(args: &[OsString]) -> Result<Options, String> {
             "-s" | "--stop" => o.action = Action::Stop,
             "-r" | "--resume" => o.action = Action::Resume,
             s => match s.strip_prefix("--servicedir=") {
-                Some(d) if !d.is_empty() => o.servicedir = Some(PathBuf::from(d)),
+                Some(d) => o.servicedir = (!d.is_empty()).then(|| PathBuf::from(d)),
                 _ => return Err(s.to_string()),
             },
         }
@@ -82,10 +85,8 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
         Ok(o) => o,
         Err(bad) => {
             indicore::diag::emit(format_args!("invalid option [{bad}]\n{USAGE}\n"));
-            // The reference waits for a key so the message is seen; only on a terminal.
-            if std::io::stdin().is_terminal() {
-                let _ = std::io::stdin().read_line(&mut String::new());
-            }
+            // The reference waits for a line on stdin so the message is seen.
+            let _ = std::io::stdin().read_line(&mut String::new());
             return Ok(1);
         }
     };
@@ -94,95 +95,178 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
         indicore::diag::emit(format_args!("You are not root\n"));
         return Ok(1);
     }
-    let instances = find_svscan(opts.servicedir.as_deref());
-    if instances.is_empty() {
-        indicore::diag::emit(format_args!("svps: fatal: svscan is not running\n"));
+    let (svpid, pidfile) = match svscan_pid(opts.servicedir.as_deref()) {
+        Ok(found) => found,
+        Err(msg) => {
+            indicore::diag::emit(format_args!("{msg}\n"));
+            return Ok(1);
+        }
+    };
+    let alive = svpid.is_some_and(|p| {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(p as i32), None).is_ok()
+    });
+    let (Some(svpid), true) = (svpid, alive) else {
+        indicore::diag::emit(format_args!("Couldn't find a running svscan process\n"));
         return Ok(1);
+    };
+    let all = instances();
+    // The name column starts as wide as "ARGV0 CWD" plus one, the svscan header's fill
+    // is that less "ARGV0" plus one.
+    let mut width = 0;
+    let mut svscan_len = 0;
+    let mut sv_dirs = Vec::new();
+    for i in &all {
+        let argv0 = i.argv.first().map_or(0, String::len);
+        width = width.max(argv0 + 1 + i.cwd.as_os_str().len() + 1);
+        svscan_len = argv0 + 1;
+        if opts
+            .servicedir
+            .as_ref()
+            .is_some_and(|d| d.as_os_str() != i.cwd.as_os_str())
+        {
+            continue;
+        }
+        sv_dirs.push(i.cwd.clone());
     }
     match opts.action {
+        Action::Stop => {
+            stop_all(&sv_dirs);
+            return Ok(0);
+        }
+        Action::Resume => {
+            resume_all(&sv_dirs);
+            return Ok(0);
+        }
         Action::Hup | Action::Term => {
-            let sig = if opts.action == Action::Hup {
-                libc::SIGHUP
+            // Only the svscan of the pid file is signalled.
+            let (name, sig) = if opts.action == Action::Hup {
+                ("HUP", libc::SIGHUP)
             } else {
-                libc::SIGTERM
+                ("TERM", libc::SIGTERM)
             };
-            for i in &instances {
-                // SAFETY: plain kill(2).
-                unsafe { libc::kill(i.pid as libc::pid_t, sig) };
+            let _ = writeln!(
+                std::io::stdout(),
+                "Sending {name} to svscan with PID {svpid}"
+            );
+            // SAFETY: plain kill(2).
+            if unsafe { libc::kill(svpid as libc::pid_t, sig) } != 0 {
+                // The reference says HUP for both.
+                indicore::diag::emit(format_args!(
+                    "Failed to send HUP signal to pid {svpid}\n"
+                ));
             }
-            Ok(0)
+            return Ok(0);
         }
-        Action::Tree => {
-            let mut code = 0;
-            for i in &instances {
-                let st = std::process::Command::new("pstree")
-                    .args(["-aAcpglnsTu", &i.pid.to_string()])
-                    .status();
-                code = match st {
-                    Ok(s) => s.code().unwrap_or(111),
-                    Err(e) => {
-                        PROG.warn(format!("unable to run pstree: {}", indicore::errstr(&e)));
-                        111
-                    }
-                };
-            }
-            Ok(code)
-        }
-        Action::Stop => Ok(stop(&instances)),
-        Action::Resume => Ok(resume(&instances)),
-        Action::List => {
-            let text = report(&instances, &opts);
-            show(&text, opts.pager);
-            Ok(0)
-        }
+        Action::List | Action::Tree => {}
     }
+    // svstat over every directory first: its failure (the last directory's) is the answer.
+    let mut lines = Vec::new();
+    for d in &sv_dirs {
+        let st = svstat_all(d);
+        if st.code != 0 {
+            let _ = std::io::stdout().write_all(st.errors.as_bytes());
+            return Ok(st.code);
+        }
+        lines.extend(st.lines);
+    }
+    for l in &lines {
+        width = width.max(l.name.len() + 1);
+    }
+    let fill = width.saturating_sub(svscan_len);
+    let mut out = svscan_section(&all, &pidfile, width, fill, opts.days);
+    for i in &all {
+        if opts.action == Action::Tree {
+            out.push_str(&format!(
+                "\nProcess Tree for PID {:10}\n===============================\n",
+                i.pid
+            ));
+            show(&out, opts.pager);
+            out.clear();
+            let _ = std::process::Command::new("pstree")
+                .args(["-aAcpglnsTu", &i.pid.to_string()])
+                .status();
+            continue;
+        }
+        let st = svstat_all(&i.cwd);
+        out.push_str(&listing(
+            &st.lines,
+            &i.cwd,
+            opts.show,
+            opts.servicedir.as_deref(),
+            width,
+            fill,
+            opts.days,
+        ));
+    }
+    show(&out, opts.pager);
+    Ok(0)
+}
+
+/// The pid of the svscan svps answers for, as the reference finds it, and the pid file it
+/// looked at: the last line of the pid file (`--servicedir`'s, else the one in the first of
+/// `/run/svscan`, `/var/run/svscan` that exists, else `/service`'s), else the newest svscan
+/// process. Err: the message.
+fn svscan_pid(servicedir: Option<&Path>) -> Result<(Option<u32>, PathBuf), String> {
+    let pidfile = match servicedir {
+        Some(d) => {
+            let f = d.join(".svscan.pid");
+            if !f.is_file() {
+                return Err(format!("{}: No such file or directory", f.display()));
+            }
+            f
+        }
+        None => runfs::ROOTS[..2]
+            .iter()
+            .map(Path::new)
+            .find(|r| r.is_dir())
+            .unwrap_or(Path::new(DEFAULT_SERVICEDIR))
+            .join(".svscan.pid"),
+    };
+    if pidfile.is_file() {
+        let text = std::fs::read(&pidfile).unwrap_or_default();
+        let last = text
+            .strip_suffix(b"\n")
+            .unwrap_or(&text)
+            .rsplit(|&b| b == b'\n')
+            .next()
+            .unwrap_or_default();
+        let pid = std::str::from_utf8(last)
+            .ok()
+            .and_then(|l| l.trim().parse().ok());
+        return Ok((pid, pidfile));
+    }
+    match svscan_processes().into_iter().max_by_key(|&p| start_time(p)) {
+        Some(p) => {
+            let dir = instance(p).and_then(|i| i.argv.get(1).map(PathBuf::from));
+            Ok((Some(p), dir.unwrap_or_default().join(".svscan.pid")))
+        }
+        None => Err(format!(
+            "svscan not running: {}: No such file or directory",
+            pidfile.display()
+        )),
+    }
+}
+
+/// A process's start time in clock ticks since boot.
+fn start_time(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| s.rsplit_once(')')?.1.split_whitespace().nth(19)?.parse().ok())
+        .unwrap_or(0)
 }
 
 /// One running svscan.
 #[derive(Debug, Clone)]
 struct Instance {
     pid: u32,
-    /// `argv[0] argv[1]` as ps shows them.
-    title: String,
-    scandir: PathBuf,
-    uptime: u64,
+    argv: Vec<String>,
+    /// Its scan directory.
+    cwd: PathBuf,
 }
 
-/// The svscan processes to report on.
-fn find_svscan(servicedir: Option<&Path>) -> Vec<Instance> {
-    let mut pidfiles: Vec<PathBuf> = Vec::new();
-    if let Some(d) = servicedir {
-        pidfiles.push(d.join(".svscan.pid"));
-    }
-    pidfiles.extend(
-        runfs::ROOTS
-            .iter()
-            .map(|r| Path::new(r).join(".svscan.pid")),
-    );
-    pidfiles.push(Path::new(DEFAULT_SERVICEDIR).join(".svscan.pid"));
-    let from_file = pidfiles.iter().find_map(|p| {
-        let text = std::fs::read(p).ok()?;
-        // 4 raw bytes, newline, the decimal pid, newline: the last line is the pid.
-        let last = text
-            .split(|&b| b == b'\n')
-            .rfind(|l| !l.is_empty())?
-            .to_vec();
-        let pid: u32 = String::from_utf8(last).ok()?.trim().parse().ok()?;
-        Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
-    });
-    let pids = match from_file {
-        Some(p) => vec![p],
-        None => svscan_processes(),
-    };
-    let mut out: Vec<Instance> = pids.into_iter().filter_map(instance).collect();
-    if let Some(d) = servicedir {
-        let d = std::fs::canonicalize(d).unwrap_or_else(|_| d.to_path_buf());
-        for i in &mut out {
-            i.scandir = d.clone();
-        }
-        out.truncate(1);
-    }
-    out
+/// Every running svscan, by pid.
+fn instances() -> Vec<Instance> {
+    svscan_processes().into_iter().filter_map(instance).collect()
 }
 
 fn svscan_processes() -> Vec<u32> {
@@ -202,106 +286,137 @@ fn svscan_processes() -> Vec<u32> {
 
 fn instance(pid: u32) -> Option<Instance> {
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    let title = cmdline
+    let argv = cmdline
         .split(|&b| b == 0)
         .filter(|a| !a.is_empty())
-        .take(2)
         .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect::<Vec<_>>()
-        .join(" ");
-    let scandir = std::fs::read_link(format!("/proc/{pid}/cwd")).ok()?;
-    Some(Instance {
-        pid,
-        title,
-        scandir,
-        uptime: process_age(pid).unwrap_or(0),
-    })
+        .collect();
+    let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok()?;
+    Some(Instance { pid, argv, cwd })
 }
 
-/// Seconds since the process started.
-fn process_age(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let start: u64 = stat
-        .rsplit_once(')')?
-        .1
-        .split_whitespace()
-        .nth(19)?
-        .parse()
-        .ok()?;
-    let uptime: f64 = std::fs::read_to_string("/proc/uptime")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    Some((uptime - start as f64 / hz).max(0.0) as u64)
+/// svstat's answer for `DIR/* DIR/*/log DIR/.svscan/log`.
+struct Svstat {
+    lines: Vec<Line>,
+    errors: String,
+    /// The exit code for the last directory.
+    code: i32,
 }
 
-/// One service as svps reads svstat's line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Line {
-    name: String,
-    state: String,
-    secs: u64,
-    pid: u64,
-    remaining: Option<u64>,
-}
-
-/// Read an svstat line the way the reference's `set $line` does, but find the pid after
-/// its keyword rather than at a fixed word.
-fn parse_line(line: &str) -> Option<Line> {
-    let words: Vec<&str> = line.split_whitespace().collect();
-    let name = words.first()?.strip_suffix(':')?.to_string();
-    let state = words.get(1)?.to_string();
-    let secs = words.get(2)?.split('.').next()?.parse().ok()?;
-    let k = words
-        .iter()
-        .position(|w| matches!(*w, "pid" | "?pid" | "spid"))?;
-    let pid = words.get(k + 1)?.parse().ok()?;
-    let remaining = words
-        .iter()
-        .position(|w| *w == "remaining")
-        .and_then(|i| words.get(i + 1)?.parse().ok());
-    Some(Line {
-        name,
-        state,
-        secs,
-        pid,
-        remaining,
-    })
-}
-
-/// The svstat lines of these directories (those svstat can report on).
-fn lines(dirs: &[PathBuf]) -> Vec<Line> {
-    let now = Label::now();
-    dirs.iter()
-        .filter_map(|d| svstat::status_line(d, now).ok())
-        .map(|(l, _)| l)
-        .filter(|l| !l.contains("..") && !l.starts_with("wait until"))
-        .filter_map(|l| parse_line(&l))
-        .collect()
-}
-
-/// `DIR/*` (not dot-names), `DIR/*/log`, in name order.
-fn services(scandir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
-    let mut main: Vec<PathBuf> = std::fs::read_dir(scandir)
+/// The shell's expansion of `DIR/*` or `DIR/*/log`: names not starting with a dot, in byte
+/// order; the pattern itself when nothing matches.
+fn glob(dir: &Path, log: bool) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|d| {
             d.flatten()
-                .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                .filter(|e| !e.file_name().as_bytes().starts_with(b"."))
                 .map(|e| e.path())
-                .filter(|p| p.is_dir())
+                .map(|p| if log { p.join("log") } else { p })
+                .filter(|p| !log || p.symlink_metadata().is_ok())
                 .collect()
         })
         .unwrap_or_default();
-    main.sort();
-    let logs = main
-        .iter()
-        .map(|p| p.join("log"))
-        .filter(|p| p.is_dir())
-        .collect();
-    (main, logs)
+    v.sort_by(|a, b| a.as_os_str().as_bytes().cmp(b.as_os_str().as_bytes()));
+    if v.is_empty() {
+        v.push(dir.join(if log { "*/log" } else { "*" }));
+    }
+    v
+}
+
+fn svstat_all(dir: &Path) -> Svstat {
+    let mut dirs = glob(dir, false);
+    dirs.extend(glob(dir, true));
+    dirs.push(dir.join(".svscan/log"));
+    let now = Label::now();
+    let mut st = Svstat {
+        lines: Vec::new(),
+        errors: String::new(),
+        code: 0,
+    };
+    for d in &dirs {
+        match svstat::status_line(d, now) {
+            Ok((line, code)) => {
+                st.code = code;
+                // The script drops lines holding ".." and "wait until" lines.
+                if !line.contains("..") && !line.starts_with("wait until") {
+                    st.lines.push(Line::new(line.trim_end_matches('\n')));
+                }
+            }
+            Err((warnings, code)) => {
+                st.code = code;
+                for w in warnings {
+                    st.errors.push_str(&format!("svstat: warning: {w}\n"));
+                }
+            }
+        }
+    }
+    st
+}
+
+/// An svstat line as the script's `set $line` splits it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Line {
+    text: String,
+    words: Vec<String>,
+    /// The first word up to its first colon.
+    name: String,
+}
+
+impl Line {
+    fn new(text: &str) -> Line {
+        let words: Vec<String> = text.split_whitespace().map(String::from).collect();
+        let name = words
+            .first()
+            .map(|w| w.split(':').next().unwrap_or("").to_string())
+            .unwrap_or_default();
+        Line {
+            text: text.to_string(),
+            words,
+            name,
+        }
+    }
+
+    /// `$n`, 1-based.
+    fn word(&self, n: usize) -> &str {
+        self.words.get(n - 1).map_or("", String::as_str)
+    }
+
+    /// grep -w WORD.
+    fn has_word(&self, w: &str) -> bool {
+        let t = self.text.as_bytes();
+        let is_word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+        self.text.match_indices(w).any(|(i, _)| {
+            (i == 0 || !is_word(t[i - 1])) && !matches!(t.get(i + w.len()), Some(&c) if is_word(c))
+        })
+    }
+
+    /// The whole seconds of `$3`, as `cut -d. -f1` and printf's %d read them.
+    fn secs(&self) -> u64 {
+        number(self.word(3).split('.').next().unwrap_or(""))
+    }
+}
+
+/// A decimal number as printf's %d reads it (0 when it is none).
+fn number(s: &str) -> u64 {
+    s.parse().unwrap_or(0)
+}
+
+/// `sort -n -k3`: by the number at the start of the third word, ties by the whole line.
+fn sort_n_k3(lines: &mut [&Line]) {
+    let key = |l: &Line| -> f64 {
+        let w = l.word(3);
+        let end = w
+            .char_indices()
+            .find(|&(i, c)| !(c.is_ascii_digit() || (c == '.' && !w[..i].contains('.'))))
+            .map_or(w.len(), |(i, _)| i);
+        w[..end].parse().unwrap_or(0.0)
+    };
+    lines.sort_by(|a, b| {
+        key(a)
+            .partial_cmp(&key(b))
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| a.text.as_bytes().cmp(b.text.as_bytes()))
+    });
 }
 
 fn duration(secs: u64, days: bool) -> String {
@@ -318,65 +433,155 @@ fn duration(secs: u64, days: bool) -> String {
     }
 }
 
-fn format_line(l: &Line, width: usize, days: bool) -> String {
-    let t = duration(l.secs, days);
-    match l.state.as_str() {
-        "down" => format!("{:<width$} down {t} spid {:7}\n", l.name, l.pid),
-        "wait" => match l.remaining {
-            Some(r) => format!(
-                "{:<width$} wait {t}  pid {:7} remaining {r:7} seconds\n",
-                l.name, l.pid
-            ),
-            None => format!("{:<width$} wait {t}  pid {:7}\n", l.name, l.pid),
-        },
-        _ => format!("{:<width$} up   {t}  pid {:7}\n", l.name, l.pid),
+fn header(fill: usize, title: &str, days: bool) -> String {
+    if days {
+        format!("============ {title:<fill$}     state uptime =========================  pid/spid ==\n")
+    } else {
+        format!("============ {title:<fill$}     state uptime ====  pid/spid ==\n")
     }
 }
 
-/// The whole listing.
-fn report(instances: &[Instance], opts: &Options) -> String {
+/// The svscan lines: each svscan's command line, its pid file's age, its pid.
+fn svscan_section(all: &[Instance], pidfile: &Path, width: usize, fill: usize, days: bool) -> String {
+    let mut out = header(fill, "svscan", days);
+    let now = std::time::SystemTime::now();
+    for i in all {
+        let dir = PathBuf::from(i.argv.get(1..).unwrap_or_default().join("\n"));
+        let own = dir.join(".svscan.pid");
+        let file = if own.is_file() { own } else { pidfile.to_path_buf() };
+        let age = std::fs::metadata(&file)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .map_or(0, |d| d.as_secs());
+        out.push_str(&format!(
+            "{:<width$} up   {}  pid {:7} [ 1]\n",
+            i.argv.join(" "),
+            duration(age, days),
+            i.pid
+        ));
+    }
+    out
+}
+
+/// One svscan's services: the main section (down, wait, up; logs left out) and the logs
+/// section (svscan's own log, then each service's).
+fn listing(
+    lines: &[Line],
+    svdir: &Path,
+    show: Show,
+    servicedir: Option<&Path>,
+    width: usize,
+    fill: usize,
+    days: bool,
+) -> String {
     let mut out = String::new();
-    for (n, i) in instances.iter().enumerate() {
-        let (main, logs) = services(&i.scandir);
-        let main = lines(&main);
-        let mut logs_lines = lines(&[i.scandir.join(".svscan/log")]);
-        let mut service_logs = lines(&logs);
-        service_logs.sort_by_key(|l| l.secs);
-        logs_lines.extend(service_logs);
-        // The name column: as wide as the longest name, plus one (the reference's wc -c).
-        let width = main
-            .iter()
-            .chain(&logs_lines)
-            .map(|l| l.name.len())
-            .chain(std::iter::once(i.title.len()))
-            .max()
-            .unwrap_or(0)
-            + 1;
-        out.push_str(&format!(
-            "{:<width$}     state uptime ====  pid/spid ==\n",
-            "============ svscan"
-        ));
-        out.push_str(&format!(
-            "{:<width$} up   {}  pid {:7} [{:2}]\n",
-            i.title,
-            duration(i.uptime, opts.days),
-            i.pid,
-            n + 1
-        ));
-        if matches!(opts.show, Show::Main | Show::All) {
-            out.push_str("\n------------ main -----------------\n");
-            let mut sorted = main.clone();
-            sorted.sort_by_key(|l| l.secs);
-            for state in ["down", "wait", "up"] {
-                for l in sorted.iter().filter(|l| l.state == state) {
-                    out.push_str(&format_line(l, width, opts.days));
-                }
+    let svdir = svdir.display().to_string();
+    let select = |keep: &dyn Fn(&Line) -> bool| {
+        let mut v: Vec<&Line> = lines.iter().filter(|l| keep(l)).collect();
+        sort_n_k3(&mut v);
+        v
+    };
+    // printf %7d of a word that is no number stops the section, as in the script.
+    let pid_of = |l: &Line, n: usize| l.word(n).parse::<u64>().ok();
+    if matches!(show, Show::Main | Show::All) {
+        out.push('\n');
+        out.push_str(&header(fill, if days { "svscan" } else { &svdir }, days));
+        let no_log = |l: &Line| !l.text.contains("/log");
+        for l in select(&|l: &Line| {
+            l.has_word("down")
+                && !l.text.contains("normally down")
+                && !l.text.contains("want down")
+                && no_log(l)
+        }) {
+            let n = if matches!(l.word(5), "normally" | "want") { 8 } else { 6 };
+            let pid = pid_of(l, n);
+            out.push_str(&format!(
+                "{:<width$} down {} spid {:7}\n",
+                l.name,
+                duration(l.secs(), days),
+                pid.unwrap_or(0)
+            ));
+            if pid.is_none() {
+                break;
             }
         }
-        if matches!(opts.show, Show::Logs | Show::All) {
-            out.push_str("\n------------ logs -----------------\n");
-            for l in &logs_lines {
-                out.push_str(&format_line(l, width, opts.days));
+        for l in select(&|l: &Line| l.has_word("wait") && no_log(l)) {
+            let pid = pid_of(l, 6);
+            if l.words.len() == 9 {
+                out.push_str(&format!(
+                    "{:<width$} wait {}  pid {:7} remaining {:7} seconds\n",
+                    l.name,
+                    duration(l.secs(), days),
+                    pid.unwrap_or(0),
+                    number(l.word(8))
+                ));
+            } else {
+                out.push_str(&format!(
+                    "{:<width$} wait {}  pid {:7}\n",
+                    l.name,
+                    duration(l.secs(), days),
+                    pid.unwrap_or(0)
+                ));
+            }
+            if pid.is_none() {
+                break;
+            }
+        }
+        for l in select(&|l: &Line| {
+            l.has_word("up")
+                && !l.text.contains("normally up")
+                && !l.text.contains("want up")
+                && no_log(l)
+        }) {
+            let n = if matches!(l.word(5), "normally" | "want") { 8 } else { 6 };
+            let pid = pid_of(l, n);
+            out.push_str(&format!(
+                "{:<width$} up   {}  pid {:7}\n",
+                l.name,
+                duration(l.secs(), days),
+                pid.unwrap_or(0)
+            ));
+            if pid.is_none() {
+                break;
+            }
+        }
+    }
+    if matches!(show, Show::Logs | Show::All) {
+        let sd = servicedir.map(|d| d.display().to_string()).unwrap_or_default();
+        out.push('\n');
+        out.push_str(&format!(
+            "============ {:<fill$}     state uptime ===== pid/spid ==\n",
+            ".svscan/log"
+        ));
+        if let Some(l) = lines.iter().find(|l| l.text.contains(&format!("{sd}/.svscan/log"))) {
+            out.push_str(&format!(
+                "{:<width$} up   {}  pid {:7}\n",
+                l.name,
+                duration(l.secs(), days),
+                pid_of(l, 6).unwrap_or(0)
+            ));
+        }
+        out.push('\n');
+        out.push_str(&format!(
+            "==== logs == {svdir:<fill$}     state uptime ===== pid/spid ==\n"
+        ));
+        let logs = select(&|l: &Line| {
+            let t = &l.text;
+            t.find(&format!("{sd}/"))
+                .is_some_and(|i| t[i + sd.len() + 1..].contains("/log"))
+                && !t.contains(".svscan")
+        });
+        for l in logs {
+            let pid = pid_of(l, 6);
+            out.push_str(&format!(
+                "{:<width$} up   {}  pid {:7}\n",
+                l.name,
+                duration(l.secs(), days),
+                pid.unwrap_or(0)
+            ));
+            if pid.is_none() {
+                break;
             }
         }
     }
@@ -412,69 +617,63 @@ fn show(text: &str, pager: bool) {
     let _ = stdout.lock().write_all(text.as_bytes());
 }
 
-/// Where `-s` remembers what it stopped, for `-r`.
-fn stopped_file(scandir: &Path) -> PathBuf {
-    let rel = scandir.strip_prefix("/").unwrap_or(scandir);
-    Path::new("/var/tmp").join(rel).join("down")
-}
-
-/// `-s`: `svc -d` every service that is up, and remember which.
-fn stop(instances: &[Instance]) -> i32 {
-    let mut code = 0;
-    for i in instances {
-        let (main, _) = services(&i.scandir);
-        let up: Vec<Line> = lines(&main)
-            .into_iter()
-            .filter(|l| l.state == "up")
-            .collect();
-        let file = stopped_file(&i.scandir);
-        let list: String = up.iter().map(|l| format!("{}\n", l.name)).collect();
-        let saved = file
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(&file, list));
-        if let Err(e) = saved {
-            PROG.warn(format!(
-                "unable to write {}: {}",
-                file.display(),
-                indicore::errstr(&e)
-            ));
-            code = 111;
-        }
-        for l in &up {
-            let r = svc(&["-d", &l.name]);
-            if r != 0 {
-                code = r;
+/// `-s`: `svc -d` every service that is up, marking it with `/var/tmp/DIR/down` for `-r`.
+fn stop_all(sv_dirs: &[PathBuf]) {
+    let mut any = false;
+    for dir in sv_dirs {
+        for j in glob(dir, false).into_iter().filter(|p| p.is_dir()) {
+            if svstat::status_line(&j, Label::now()).map(|(_, c)| c) != Ok(0) {
+                continue;
+            }
+            let mark = marker(&j);
+            if std::fs::create_dir_all(&mark).is_err() {
+                continue;
+            }
+            if !any {
+                let _ = writeln!(std::io::stdout(), "Stopping all running services");
+            }
+            any = true;
+            if svc("-d", &j) == 0 {
+                let _ = std::fs::write(mark.join("down"), b"");
             }
         }
     }
-    code
-}
-
-/// `-r`: `svc -u` what `-s` stopped.
-fn resume(instances: &[Instance]) -> i32 {
-    let mut code = 0;
-    for i in instances {
-        let file = stopped_file(&i.scandir);
-        let Ok(list) = std::fs::read_to_string(&file) else {
-            continue;
-        };
-        for name in list.lines().filter(|l| !l.is_empty()) {
-            let r = svc(&["-u", name]);
-            if r != 0 {
-                code = r;
-            }
-        }
-        let _ = std::fs::remove_file(&file);
+    if !any {
+        indicore::diag::emit(format_args!("No running services found\n"));
     }
-    code
 }
 
-fn svc(args: &[&str]) -> i32 {
-    let argv: Vec<OsString> = std::iter::once("svc")
-        .chain(args.iter().copied())
-        .map(OsString::from)
-        .collect();
+/// `-r`: `svc -u` every service `-s` marked, and remove its mark.
+fn resume_all(sv_dirs: &[PathBuf]) {
+    let mut any = false;
+    for dir in sv_dirs {
+        for j in glob(dir, false) {
+            let mark = marker(&j);
+            if !mark.join("down").is_file() {
+                continue;
+            }
+            if !any {
+                let _ = writeln!(std::io::stdout(), "Starting all stopped services");
+            }
+            any = true;
+            svc("-u", &j);
+            let _ = std::fs::remove_dir_all(&mark);
+        }
+    }
+    if !any {
+        indicore::diag::emit(format_args!("No stopped services found\n"));
+    }
+}
+
+/// `/var/tmp/` followed by the service's path.
+fn marker(service: &Path) -> PathBuf {
+    let mut p = PathBuf::from("/var/tmp");
+    p.push(service.strip_prefix("/").unwrap_or(service));
+    p
+}
+
+fn svc(flag: &str, dir: &Path) -> i32 {
+    let argv = [OsString::from("svc"), OsString::from(flag), dir.into()];
     crate::svc::run(&argv).unwrap_or(111)
 }
 
@@ -483,44 +682,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_svstat_lines() {
-        let l = parse_line("/service/a: up 64849.402144999 seconds  pid 762703 ").unwrap();
-        assert_eq!((l.state.as_str(), l.secs, l.pid), ("up", 64849, 762703));
-        let l = parse_line("/service/c: wait 3.285475999 seconds spid 762630 remaining 7 seconds")
-            .unwrap();
-        assert_eq!(
-            (l.state.as_str(), l.pid, l.remaining),
-            ("wait", 762630, Some(7))
-        );
-        let l = parse_line("/s/b: down 3.7 seconds spid 9 , normally up").unwrap();
-        assert_eq!((l.name.as_str(), l.pid), ("/s/b", 9));
-        let l = parse_line("/s/d: up 3.7 seconds, normally down, paused  pid 12 ").unwrap();
-        assert_eq!(l.pid, 12);
-        assert!(parse_line("garbage").is_none());
+    fn words_and_sorting() {
+        let a = Line::new("/s/a: up 64849.402144999 seconds  pid 762703 ");
+        assert_eq!((a.name.as_str(), a.word(6), a.secs()), ("/s/a", "762703", 64849));
+        assert!(a.has_word("up") && !a.has_word("u"));
+        let b = Line::new("/s/b: down 3.7 seconds spid 9 ");
+        let c = Line::new("/s/c: down 3.7 seconds spid 8 ");
+        let mut v = vec![&a, &c, &b];
+        sort_n_k3(&mut v);
+        assert_eq!(v, [&b, &c, &a]);
     }
 
     #[test]
     fn layouts() {
-        let l = Line {
-            name: "/service/x".into(),
-            state: "down".into(),
-            secs: 5,
-            pid: 42,
-            remaining: None,
-        };
-        assert_eq!(
-            format_line(&l, 12, false),
-            "/service/x   down       5 secs spid      42\n"
-        );
         assert_eq!(duration(90061, true), " 1 days, 01 hrs, 01 mins, 01 secs");
-        let w = Line {
-            state: "wait".into(),
-            remaining: Some(3),
-            ..l
-        };
+        assert_eq!(duration(5, false), "      5 secs");
+        let l = Line::new("/service/x: down 5.2 seconds spid 42 ");
+        let out = listing(&[l], Path::new("/service"), Show::Main, None, 12, 4, false);
         assert_eq!(
-            format_line(&w, 10, false),
-            "/service/x wait       5 secs  pid      42 remaining       3 seconds\n"
+            out,
+            "\n============ /service     state uptime ====  pid/spid ==\n\
+             /service/x   down       5 secs spid      42\n"
         );
     }
 
@@ -532,9 +714,6 @@ mod tests {
         assert!(!o.pager && o.days);
         assert_eq!(o.servicedir, Some(PathBuf::from("/x")));
         assert_eq!(parse(&a(&["svps", "-z"])).unwrap_err(), "-z");
-        assert_eq!(
-            parse(&a(&["svps", "--servicedir="])).unwrap_err(),
-            "--servicedir="
-        );
+        assert_eq!(parse(&a(&["svps", "--servicedir="])).unwrap().servicedir, None);
     }
 }

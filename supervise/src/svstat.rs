@@ -1,13 +1,14 @@
-//! `svstat dir...`: one status line per service on stdout, errors on stderr, and an exit
-//! code for the last service (spec §4).
+//! `svstat dir...`: one status line per service on stdout, warnings on stderr, and an exit
+//! code for the last service (spec §4). Each service is visited as the reference does it: the
+//! process changes into the directory, and into the `/run/svscan` mirror only when the
+//! directory has no `supervise/ok`.
 
-use crate::runfs;
+use crate::runfs::{self, NoMirror, Origin};
 use crate::status::{Status, Want};
-use crate::svok::open_probe;
 use indicore::tai::Label;
 use indicore::{errstr, Failure, Prog};
-use std::ffi::OsString;
-use std::io::{self, Write};
+use std::ffi::{OsStr, OsString};
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 pub const PROG: Prog = Prog("svstat");
@@ -22,70 +23,118 @@ pub const BAD_FORMAT: i32 = 100;
 pub const ERROR: i32 = 111;
 
 pub fn run(args: &[OsString]) -> Result<i32, Failure> {
-    if args.len() < 2 {
-        return Err(Failure::usage("svstat: usage: svstat dir [dir ...]"));
-    }
-    let now = Label::now();
+    let origin = Origin::open()
+        .map_err(|e| Failure::temp_sys("unable to open current directory: ", &e))?;
+    // No directory: nothing to report, exit 0 (as the reference).
     let mut code = 0;
-    let mut out = io::stdout().lock();
+    // The reference writes its lines through a 256-byte buffer and its warnings unbuffered.
+    let mut out = BufWriter::with_capacity(256, io::stdout().lock());
     for dir in &args[1..] {
-        code = match status_line(Path::new(dir), now) {
+        code = match visit(dir, Label::now()) {
             Ok((line, c)) => {
                 let _ = out.write_all(line.as_bytes());
                 c
             }
-            Err((msg, c)) => {
-                let _ = out.flush();
-                PROG.warn(msg);
+            Err((warnings, c)) => {
+                for w in warnings {
+                    PROG.warn(w);
+                }
                 c
             }
         };
+        origin
+            .back()
+            .map_err(|e| Failure::temp_sys("unable to revert directory: ", &e))?;
     }
     let _ = out.flush();
     Ok(code)
 }
 
-/// The line for one service and its exit code, or a warning and its exit code.
-pub fn status_line(dir: &Path, now: Label) -> Result<(String, i32), (String, i32)> {
-    let name = dir.display();
-    if let Err(e) = std::fs::read_dir(dir) {
-        return Err((
-            format!("unable to to chdir to {name}: {}", errstr(&e)),
+/// The line for one service and its exit code, or the warnings and exit code; the working
+/// directory is restored afterwards.
+pub fn status_line(dir: &Path, now: Label) -> Result<(String, i32), (Vec<String>, i32)> {
+    let origin = Origin::open().map_err(|e| {
+        (
+            vec![format!("unable to open current directory: {}", errstr(&e))],
             ERROR,
-        ));
-    }
-    let normally_down = match std::fs::metadata(dir.join("down")) {
+        )
+    })?;
+    let r = visit(dir.as_os_str(), now);
+    let _ = origin.back();
+    r
+}
+
+/// Change into `dir` (or its mirror) and read its state; the working directory is left there.
+fn visit(dir: &OsStr, now: Label) -> Result<(String, i32), (Vec<String>, i32)> {
+    let name = dir.to_string_lossy();
+    let one = |msg: String, code: i32| (vec![msg], code);
+    std::env::set_current_dir(dir)
+        .map_err(|e| one(format!("unable to to chdir to {name}: {}", errstr(&e)), ERROR))?;
+    let normally_down = match std::fs::metadata("down") {
         Ok(_) => true,
         Err(e) if e.kind() == io::ErrorKind::NotFound => false,
-        Err(e) => return Err((format!("unable to stat {name}/down: {}", errstr(&e)), ERROR)),
+        Err(e) => return Err(one(format!("unable to stat {name}/down: {}", errstr(&e)), ERROR)),
     };
-    if let Err(e) = open_probe(dir, "ok") {
-        let msg = match e.raw_os_error() {
-            Some(libc::ENXIO) => format!(
-                "unable to open {name}/supervise/ok: supervise not running: {}",
-                errstr(&e)
-            ),
-            _ => format!("unable to open {name}/supervise/ok: {}", errstr(&e)),
-        };
-        return Err((msg, NOT_RUNNING));
+    let not_running = |e: &io::Error| {
+        format!(
+            "unable to open {name}/supervise/ok: supervise not running: {}",
+            errstr(e)
+        )
+    };
+    // The code a later failure keeps: 2 once supervise/ok was found missing.
+    let mut code = ERROR;
+    let ok = Path::new("supervise/ok");
+    if let Err(e) = indicore::fd::open_write(ok) {
+        match e.raw_os_error() {
+            Some(libc::ENXIO) => return Err(one(not_running(&e), NOT_RUNNING)),
+            Some(libc::ENOENT) => code = NOT_RUNNING,
+            _ => return Err(one(format!("unable to open {name}/supervise/ok: {}", errstr(&e)), ERROR)),
+        }
+        match runfs::enter_mirror(dir) {
+            Ok(()) => {}
+            Err(NoMirror::NoRunFs) => return Err(one(not_running(&e), code)),
+            Err(NoMirror::Cwd(e)) => {
+                return Err(one(
+                    format!("unable to get current working directory: {}", errstr(&e)),
+                    code,
+                ))
+            }
+            Err(NoMirror::NoState(e)) => {
+                return Err(one(
+                    format!("No run state information for {name}: {}", errstr(&e)),
+                    code,
+                ))
+            }
+            Err(NoMirror::TooLong) => return Err(one(format!("{name}: name too long"), code)),
+        }
+        if let Err(e) = indicore::fd::open_write(ok) {
+            return Err(match e.raw_os_error() {
+                Some(libc::ENXIO | libc::ENOENT) => one(not_running(&e), NOT_RUNNING),
+                _ => one(format!("unable to open {name}/supervise/ok: {}", errstr(&e)), code),
+            });
+        }
     }
-    let path = runfs::state_file(dir, "status");
-    let bytes = crate::status::read(&path).map_err(|e| {
-        (
-            format!("unable to read {name}/supervise/status: {}", errstr(&e)),
-            NOT_RUNNING,
+    let path = Path::new("supervise/status");
+    let bytes = crate::status::read(path).map_err(|e| {
+        if e.kind() == io::ErrorKind::NotFound {
+            code = NOT_RUNNING;
+        }
+        one(
+            format!("unable to open {name}/supervise/status: {}", errstr(&e)),
+            code,
         )
     })?;
     let status = Status::decode(&bytes).ok_or_else(|| {
-        (
+        one(
             format!("unable to read {name}/supervise/status: bad format"),
             BAD_FORMAT,
         )
     })?;
-    Ok(format_line(&name.to_string(), &status, normally_down, now))
+    Ok(format_line(&name, &status, normally_down, now))
 }
 
-/// The exact svstat line (word positions are parsed by svps and other scripts).
+/// The exact svstat line (word positions are parsed by svps and other scripts) and its
+/// exit code.
 pub fn format_line(name: &str, s: &Status, normally_down: bool, now: Label) -> (String, i32) {
     let (secs, nanos) = elapsed(s.when, now);
     let state = if s.wait != 0 {
@@ -96,16 +145,31 @@ pub fn format_line(name: &str, s: &Status, normally_down: bool, now: Label) -> (
         "down"
     };
     let mut line = format!("{name}: {state} {secs}.{nanos:09} seconds");
+    let mut code = ERROR;
+    if s.paused {
+        code = PAUSED;
+    }
     if s.up && normally_down {
         line.push_str(", normally down");
+    }
+    if s.pid == 0 && !normally_down {
+        line.push_str(", normally up");
     }
     if s.up && s.paused {
         line.push_str(", paused");
     }
+    if s.pid == 0 && s.want == Want::Up {
+        line.push_str(", want up");
+    }
     if s.up && s.want == Want::Down {
+        code = WANT_DOWN;
         line.push_str(", want down");
     }
-    if s.up && s.wait == 0 {
+    if s.pid != 0 && s.up {
+        if code != PAUSED && code != WANT_DOWN {
+            code = UP;
+        }
+        // A pid that cannot be signalled for lack of permission is alive all the same.
         let alive = nix::sys::signal::kill(nix::unistd::Pid::from_raw(s.pid as i32), None);
         let mark = if alive == Err(nix::errno::Errno::ESRCH) {
             " ?pid"
@@ -114,9 +178,10 @@ pub fn format_line(name: &str, s: &Status, normally_down: bool, now: Label) -> (
         };
         line.push_str(&format!("{mark} {} ", s.pid));
     } else if s.pid != 0 {
+        code = DOWN;
         line.push_str(&format!(" spid {} ", s.pid));
     } else {
-        line.push(' ');
+        code = DOWN;
     }
     if s.wait > 0 && (secs as i64) < s.wait as i64 {
         line.push_str(&format!(
@@ -124,25 +189,7 @@ pub fn format_line(name: &str, s: &Status, normally_down: bool, now: Label) -> (
             s.wait as i64 - secs as i64
         ));
     }
-    // The suffixes the reference never prints go last, after the pid, so that scripts
-    // reading the pid as word 6 (svps: `set $line`) keep working.
-    let down = !s.up && s.wait == 0;
-    if down && !normally_down {
-        line.push_str(", normally up");
-    }
-    if down && s.want == Want::Up {
-        line.push_str(", want up");
-    }
     line.push('\n');
-    let code = if s.wait != 0 || !s.up {
-        DOWN
-    } else if s.paused {
-        PAUSED
-    } else if s.want == Want::Down {
-        WANT_DOWN
-    } else {
-        UP
-    };
     (line, code)
 }
 
@@ -188,10 +235,15 @@ mod tests {
             (l.as_str(), c),
             ("b: down 64.402144994 seconds spid 1 \n", DOWN)
         );
+        // The reference's words: no `normally up`/`want up` while a pid is recorded.
         let (l, _) = format_line("b", &st(false, Want::Up, 0, false), false, now);
+        assert_eq!(l, "b: down 64.402144994 seconds spid 1 \n");
+        let mut never = st(false, Want::Up, 0, false);
+        never.pid = 0;
+        let (l, c) = format_line("b", &never, false, now);
         assert_eq!(
-            l,
-            "b: down 64.402144994 seconds spid 1 , normally up, want up\n"
+            (l.as_str(), c),
+            ("b: down 64.402144994 seconds, normally up, want up\n", DOWN)
         );
         let (l, c) = format_line("c", &st(false, Want::Up, 70, false), false, now);
         assert_eq!(
@@ -206,6 +258,8 @@ mod tests {
             l,
             "d: up 64.402144994 seconds, normally down, paused, want down  pid 1 \n"
         );
+        assert_eq!(c, WANT_DOWN);
+        let (_, c) = format_line("d", &st(true, Want::Up, 0, true), false, now);
         assert_eq!(c, PAUSED);
         let (_, c) = format_line("d", &st(true, Want::Down, 0, false), false, now);
         assert_eq!(c, WANT_DOWN);

@@ -6,10 +6,13 @@
 //!   directory, an explicit umask (default 022) and optionally another uid/gid, and returns
 //!   an [`Output`] (exit code or signal, stdout, stderr, elapsed time).
 //! * [`is_root`] and [`skip`] for tests that need privileges.
+//! * [`conformance`]: the suite that compares our programs with IndiMail's reference.
 //!
 //! Process hygiene: every child is started in a process group of its own (unless
 //! [`Cmd::same_pgrp`] is used) and, once it has exited or timed out, whatever is left in that
 //! group is killed with SIGKILL before the child is reaped.
+
+pub mod conformance;
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -284,6 +287,11 @@ impl Cmd {
     pub fn run(self) -> Output {
         self.spawn().wait()
     }
+
+    /// Run to completion; a child that exceeds the timeout is killed and its output is the Err.
+    pub fn try_run(self) -> Result<Output, Output> {
+        self.spawn().try_wait()
+    }
 }
 
 fn collect(pipe: Option<impl Read + Send + 'static>) -> Receiver<Vec<u8>> {
@@ -358,7 +366,15 @@ impl Running {
 
     /// Wait for the child to exit, kill what is left of its process group, reap it and return
     /// its output. Panics if it runs longer than the timeout (it is killed first).
-    pub fn wait(mut self) -> Output {
+    pub fn wait(self) -> Output {
+        let desc = self.desc.clone();
+        let timeout = self.timeout;
+        self.try_wait()
+            .unwrap_or_else(|out| panic!("`{desc}` timed out after {timeout:?}: {out:?}"))
+    }
+
+    /// As [`Running::wait`], but a timeout gives the output so far as the Err.
+    pub fn try_wait(mut self) -> Result<Output, Output> {
         self.stdin = None;
         let mut timed_out = false;
         while !self.has_exited() {
@@ -391,12 +407,10 @@ impl Running {
             elapsed,
         };
         if timed_out {
-            panic!(
-                "`{}` timed out after {:?}: {out:?}",
-                self.desc, self.timeout
-            );
+            Err(out)
+        } else {
+            Ok(out)
         }
-        out
     }
 }
 
