@@ -791,19 +791,16 @@ fn check21_svc_on_a_service_without_supervise() {
     t.svc(&["-u", "nonrunning"]).assert(
         2,
         "",
-        "svc: warning: unable to control nonrunning: supervise not running: device not configured\n",
+        "svc: warning: unable to control nonrunning: supervise not running: \n",
     );
-    // No supervise directory at all: a different failure, code 1.
-    fs::create_dir(t.path("bare")).unwrap();
-    let out = t.svc(&["-u", "bare"]);
-    out.assert_code(1);
-    assert!(
-        out.stderr_str()
-            .starts_with("svc: warning: unable to control bare: file does not exist"),
-        "{out:?}"
+    // A missing directory is only warned about; the first failure decides the exit code.
+    let out = t.svc(&["-u", "missing", "nonrunning"]);
+    out.assert(
+        2,
+        "",
+        "svc: warning: unable to chdir to directory missing: file does not exist\n\
+         svc: warning: unable to control nonrunning: supervise not running: \n",
     );
-    // The first failure decides the exit code.
-    t.svc(&["-u", "nonrunning", "bare"]).assert_code(2);
 }
 
 #[test]
@@ -881,10 +878,8 @@ fn check24_svstat_without_supervise_and_bad_format() {
     // No status file at all: code 2.
     fs::remove_file(t.path("x/supervise/status")).unwrap();
     t.svstat("x").assert_code(2);
-    // No arguments: usage.
-    t.tool("svstat")
-        .run()
-        .assert(100, "", "svstat: usage: svstat dir [dir ...]\n");
+    // No arguments: nothing to say, exit 0.
+    t.tool("svstat").run().assert(0, "", "");
 }
 
 /// D2b: djb's 18-byte and encore's 20-byte status files are read too.
@@ -958,7 +953,7 @@ fn svstat_reads_djb_and_encore_status_files() {
     assert!(
         matches_line(
             out.stdout_str().trim_end_matches('\n'),
-            &["djbdown: down ", "N.N", " seconds "]
+            &["djbdown: down ", "N.N", " seconds"]
         ),
         "{out:?}"
     );
@@ -1478,15 +1473,12 @@ fn svc_bad_option_and_no_directory() {
             .starts_with("svc: illegal option -- y\nsvc options: u up, d down, r restart,"),
         "{out:?}"
     );
-    let out = t.svc(&["-u"]);
-    out.assert_code(100);
-    assert!(out.stderr_str().starts_with("svc options: "), "{out:?}");
-    let out = t.svc(&["-d", "nonexistent"]);
-    out.assert_code(1);
-    assert!(
-        out.stderr_str()
-            .starts_with("svc: warning: unable to control nonexistent: "),
-        "{out:?}"
+    // Without a directory there is nothing to do.
+    t.svc(&["-u"]).assert(0, "", "");
+    t.svc(&["-d", "nonexistent"]).assert(
+        0,
+        "",
+        "svc: warning: unable to chdir to directory nonexistent: file does not exist\n",
     );
 }
 
@@ -1556,100 +1548,8 @@ fn run_that_cannot_be_executed() {
 }
 
 // ----- svps -----
-
-/// svps over a tree whose "svscan" is a stand-in process (its pid in the pid file, its
-/// cwd the scan directory).
-#[test]
-fn svps_lists_stops_and_resumes() {
-    if !is_root() {
-        return skip("svps runs as root only");
-    }
-    let t = Tree::new();
-    t.service("alpha", RUN);
-    t.service("beta", RUN);
-    t.write("beta/down", "");
-    fs::create_dir(t.path("alpha/log")).unwrap();
-    t.script("alpha/log/run", "#!/bin/sh\nexec sleep 1000\n");
-    let mut stand_in = Command::new("sleep")
-        .arg("1000")
-        .current_dir(t.dir.path())
-        .process_group(0)
-        .spawn()
-        .unwrap();
-    let pid = stand_in.id();
-    let mut pidfile = pid.to_ne_bytes().to_vec();
-    pidfile.extend_from_slice(format!("\n{pid}\n").as_bytes());
-    fs::write(t.path(".svscan.pid"), pidfile).unwrap();
-    let sup_a = t.supervise("alpha");
-    let sup_b = t.supervise("beta");
-    let sup_log = Tree::supervise_in(&t.path("alpha"), &["log", "alpha"]);
-    let pid_a = wait_up(&t, "alpha", &sup_a, 0);
-    wait_until("log up", || {
-        let b = t.status("alpha/log");
-        b.len() == 21 && decode(&b).up == 1
-    });
-    wait_until("beta status", || t.status("beta").len() == 21);
-    let root = t.dir.path().display().to_string();
-    let svps = |args: &[&str]| {
-        Cmd::bin("svps")
-            .arg(format!("--servicedir={root}"))
-            .args(args)
-            .env("PATH", test_path())
-            .run()
-    };
-    let out = svps(&["-n", "-a"]);
-    out.assert_code(0);
-    let text = out.stdout_str();
-    let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].starts_with("============ svscan"), "{text}");
-    assert!(
-        lines[0].ends_with("     state uptime ====  pid/spid =="),
-        "{text}"
-    );
-    assert!(lines[1].starts_with("sleep 1000 "), "{text}");
-    assert!(lines[1].ends_with(&format!("pid {pid:7} [ 1]")), "{text}");
-    let beta = lines
-        .iter()
-        .find(|l| l.starts_with(&format!("{root}/beta ")))
-        .unwrap();
-    assert!(
-        beta.contains(" down ") && beta.ends_with(&format!("spid {:7}", sup_b.pid)),
-        "{beta}"
-    );
-    let alpha = lines
-        .iter()
-        .find(|l| l.starts_with(&format!("{root}/alpha ")))
-        .unwrap();
-    assert!(
-        alpha.contains(" up   ") && alpha.ends_with(&format!(" pid {pid_a:7}")),
-        "{alpha}"
-    );
-    // Down lines come before up lines in the main section; the log is in the logs section.
-    let pos = |needle: &str| lines.iter().position(|l| l.starts_with(needle)).unwrap();
-    assert!(pos(&format!("{root}/beta ")) < pos(&format!("{root}/alpha ")));
-    assert!(pos("------------ logs") < pos(&format!("{root}/alpha/log ")));
-    // -m leaves the logs out; -d shows days.
-    let out = svps(&["-n", "-m", "-d"]);
-    assert!(!out.stdout_str().contains("/alpha/log"));
-    assert!(
-        out.stdout_str().contains(" 0 days, 00 hrs, 00 mins, "),
-        "{out:?}"
-    );
-
-    // -s stops what is up and -r brings it back.
-    svps(&["-s"]).assert_code(0);
-    wait_down(&t, "alpha");
-    svps(&["-r"]).assert_code(0);
-    wait_up(&t, "alpha", &sup_a, pid_a);
-    assert_eq!(
-        decode(&t.status("beta")).up,
-        0,
-        "beta was down and stays down"
-    );
-    drop(sup_log);
-    let _ = stand_in.kill();
-    let _ = stand_in.wait();
-}
+// The listing, -h/-t and -s/-r are compared with the reference's script in
+// conformance_supervise.rs (they need a private /run and /var/tmp).
 
 #[test]
 fn svps_refuses_bad_options_and_non_root() {
@@ -1657,7 +1557,7 @@ fn svps_refuses_bad_options_and_non_root() {
     out.assert_code(1);
     assert!(
         out.stderr_str()
-            .starts_with("invalid option [-z]\nusage: svps [-a|--all]"),
+            .starts_with("invalid option [-z]\nusage: svps [-a|--all | -m|--main"),
         "{out:?}"
     );
     if !is_root() {
