@@ -159,6 +159,14 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
                 Ok(false) => continue,
                 Err(_) => break,
             }
+            // A signal sent before the data came is taken first, as the reference's handler
+            // takes it: a HUP then a line puts the line into the reopened file.
+            let _ = log.catcher.wait_input(None, Some(Duration::ZERO));
+            match log.event() {
+                Some(Event::Stop) => break,
+                Some(Event::Reopen) if log.reopen().is_err() => break,
+                _ => {}
+            }
             let n = match sys::read(0, &mut buf) {
                 Ok(0) => break,
                 Ok(n) => n,
