@@ -2,25 +2,9 @@
 CARGO   ?= cargo
 PREFIX  ?= /usr/local
 DESTDIR ?=
-BINDIR   = $(DESTDIR)$(PREFIX)/bin
 # tcpserver plugins, where svctool's SMTP services look for them
 PLUGINDIR = $(DESTDIR)$(PREFIX)/lib/indimail/plugins
-
-# Every program the workspace installs, by family (one line per crate; each family's
-# issue adds its names when the programs land).
-PROGRAMS_envdir    = envdir envuidgid setuidgid softlimit setlock pgrphack fghack readproctitle waitfor
-PROGRAMS_supervise = supervise svc svstat svok svps
-PROGRAMS_svscan    = svscan
-PROGRAMS_multilog  = multilog tai64n tai64nlocal tai64nunix tai64n2tai tai2tai64n qfilelog
-PROGRAMS_tcpserver = tcpserver tcprules tcprulescheck rblsmtpd dotls
-PROGRAMS_tcpclient = tcpclient addcr delcr fixcrio recordio argv0 mconnect-io
-# Shell scripts installed beside the programs (folder/name).
-SCRIPTS = tcpclient/scripts/mconnect tcpclient/scripts/tcpcat tcpclient/scripts/who@ \
-          tcpclient/scripts/date@ tcpclient/scripts/finger@ tcpclient/scripts/http@
-SCRIPTS += svscan/scripts/svscanboot
-PROGRAMS_svctool   = svctool qmailctl
-PROGRAMS = $(PROGRAMS_envdir) $(PROGRAMS_supervise) $(PROGRAMS_svscan) $(PROGRAMS_multilog) \
-           $(PROGRAMS_tcpserver) $(PROGRAMS_tcpclient) $(PROGRAMS_svctool)
+# Which program goes into bin, sbin or libexec/indimail: scripts/install-layout.
 
 # Debian packages the black-box suites run next to our binaries (one line per family).
 TEST_PACKAGES_base      = procps coreutils
@@ -66,9 +50,7 @@ demo: release
 	demo/demo.sh target/release
 
 install: release
-	install -d $(BINDIR)
-	for p in $(PROGRAMS); do install -m 0755 target/release/$$p $(BINDIR)/$$p; done
-	for s in $(SCRIPTS); do install -m 0755 $$s $(BINDIR)/; done
+	scripts/install target/release "$(DESTDIR)$(PREFIX)"
 	install -d $(PLUGINDIR)
 	install -m 0755 target/release/librblsmtpd.so $(PLUGINDIR)/rblsmtpd.so
 

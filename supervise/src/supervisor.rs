@@ -464,7 +464,7 @@ impl Supervisor {
         // process. Any failure (variables, exec) takes the forked path below, whose child
         // reports it and exits 111 exactly as the reference's child does.
         if let Some(child) = self.spawn_run(&argv, variables, setpgid) {
-            self.started(child, how);
+            self.started(child);
             return;
         }
         // SAFETY: single-threaded; the child only prepares and execs.
@@ -478,7 +478,7 @@ impl Supervisor {
                 self.pending_start = Some(("system failure", Instant::now()));
             }
             Ok(ForkResult::Child) => self.exec_run(&argv, variables, setpgid),
-            Ok(ForkResult::Parent { child }) => self.started(child, how),
+            Ok(ForkResult::Parent { child }) => self.started(child),
         }
     }
 
@@ -509,7 +509,7 @@ impl Supervisor {
     }
 
     /// Bookkeeping once `run` has been started.
-    fn started(&mut self, child: Pid, how: &str) {
+    fn started(&mut self, child: Pid) {
         self.child = Some(child);
         self.grandchild = false;
         self.paused = false;
@@ -518,7 +518,12 @@ impl Supervisor {
         self.up_fifo = fd::open_read(Path::new("supervise").join(&self.cfg.upfifo).as_path()).ok();
         self.dn_fifo = None;
         self.last_start = Some(Instant::now());
-        self.log.info(format!("pid {child} started ({how})"));
+        let pgid = nix::unistd::getpgid(Some(child)).map_or(0, |g| g.as_raw());
+        let mode = if self.subreaper { "" } else { "non-" };
+        self.log.info(format!(
+            "pid {} started child pid {child} pgid {pgid} in {mode}subreaper mode",
+            self.pid
+        ));
     }
 
     /// In the forked child: load `variables/`, then exec `./run dir how`.

@@ -148,7 +148,8 @@ impl Scanner {
             pidfile,
             pid: std::process::id() as i32,
             scan_now: true,
-            announce_scan: false,
+            // The first scan is announced too, as by the reference.
+            announce_scan: true,
             next_periodic: Instant::now(),
             retry_at: None,
             sorted: 0,

@@ -55,6 +55,10 @@ impl Scanner {
         } else if let Some(pid) = script_pid {
             wait_for(pid);
         }
+        if let Some(pid) = self.own_log_pid() {
+            self.log
+                .info(format_args!("pid: {me}: terminating log pid {pid}"));
+        }
         self.log.notice(format_args!("pid: {me}: exiting..."));
         std::thread::sleep(Duration::from_secs(1));
         self.stop_own_log();
@@ -191,7 +195,6 @@ impl Scanner {
 
     /// Stop `.svscan/log` last: fds 1 and 2 back to fd 0, its pipe closed, TERM, wait.
     fn stop_own_log(&mut self) {
-        let me = self.pid;
         let Some(idx) = self.slots.iter().position(|s| s.main.is_none()) else {
             return;
         };
@@ -209,8 +212,6 @@ impl Scanner {
         let Some(pid) = self.own_log_pid() else {
             return;
         };
-        self.log
-            .info(format_args!("pid: {me}: terminating log pid {pid}"));
         self.term(pid);
         wait_for(pid);
     }

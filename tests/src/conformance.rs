@@ -22,12 +22,14 @@
 //! `LC_ALL=C` and `REF` (the reference's prefix, for scripts that need a fixed tool on both
 //! sides). The script runs in
 //! private namespaces: network (only `lo`, up, so fixed ports are safe), mount (`/run` and
-//! `/var/tmp` are empty tmpfs, `/etc/resolv.conf` says `nameserver 127.0.0.1` where nothing answers) and pid
+//! `/var/tmp` are empty tmpfs, host programs named like ours (Debian's daemontools and
+//! ucspi-tcp) are hidden, `/etc/resolv.conf` says `nameserver 127.0.0.1` where nothing answers) and pid
 //! (`/proc` is private; whatever the script leaves running is killed when it ends). Nothing on
 //! the host (`/run/svscan`, `/service`, `/etc`) is read or written.
 //!
 //! What is compared: the script's exit code, stdout and stderr, after normalisation: the
-//! scratch directory's path becomes `$TMP`, the directories holding a side's programs `$BIN`,
+//! scratch directory's path becomes `$TMP`, the directories holding a side's programs `$BIN`
+//! (ours are laid out as `make install` does, from `scripts/install-layout`),
 //! and each [`Case::mask`] (a regex and its replacement, applied in order) is applied to both
 //! sides. Mask only what truly varies (pids, ports, times). The script shows files itself; the
 //! [`PRELUDE`] functions help (`show`, `await_listen`, `await_file`, `await_grep`, `status`).
@@ -103,6 +105,12 @@ const ISOLATE: &str = r#"
 ip link set lo up || exit 97
 mount -t tmpfs -o mode=0755 tmpfs /run || exit 97
 mount -t tmpfs -o mode=1777 tmpfs /var/tmp || exit 97
+for _n in $HIDE; do
+  for _d in /usr/bin /usr/sbin /usr/local/bin /usr/local/sbin; do
+    [ -e "$_d/$_n" ] && { mount --bind /dev/null "$_d/$_n" || exit 97; }
+  done
+done
+unset HIDE _n _d
 printf 'nameserver 127.0.0.1\n' > /run/.resolv.conf && mount --bind /run/.resolv.conf /etc/resolv.conf && rm /run/.resolv.conf || exit 97
 exec bash -c "$1" case
 "#;
@@ -145,11 +153,11 @@ impl Side {
                 vec![p.join("bin"), p.join("sbin"), p.join("libexec")]
             }
             Side::Ours => {
-                let root = workspace_root();
+                let root = ours_root();
                 vec![
-                    bin_dir(),
-                    root.join("tcpclient/scripts"),
-                    root.join("svscan/scripts"),
+                    root.join("bin"),
+                    root.join("sbin"),
+                    root.join("libexec/indimail"),
                 ]
             }
         }
@@ -166,6 +174,59 @@ impl Side {
         p.push("/usr/sbin:/sbin".to_string());
         p.join(":")
     }
+}
+
+/// The install layout: (directory under the prefix, source path: a built program's name or
+/// a source-tree file with a slash), from `scripts/install-layout`.
+pub fn install_layout() -> Vec<(String, String)> {
+    let path = workspace_root().join("scripts/install-layout");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let mut out = Vec::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let mut w = line.split_whitespace();
+        let (Some(dir), Some(_mode)) = (w.next(), w.next()) else {
+            continue;
+        };
+        out.extend(w.map(|n| (dir.to_string(), n.to_string())));
+    }
+    out
+}
+
+/// Our programs laid out as `make install` lays them out (symbolic links into the build and
+/// source trees), made once per test process in the build directory.
+pub fn ours_root() -> PathBuf {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let root = bin_dir().join("conformance-root");
+        let tmp = bin_dir().join(format!("conformance-root.{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        for (dir, name) in install_layout() {
+            let d = tmp.join(&dir);
+            std::fs::create_dir_all(&d).expect("create conformance root");
+            let from = if name.contains('/') {
+                workspace_root().join(&name)
+            } else {
+                crate::bin(&name)
+            };
+            let base = Path::new(&name).file_name().expect("a file name");
+            std::os::unix::fs::symlink(&from, d.join(base)).expect("symlink into conformance root");
+        }
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::rename(&tmp, &root).expect("rename conformance root");
+        root
+    })
+    .clone()
+}
+
+/// Every program name both sides may provide: same-named host programs (Debian's
+/// daemontools, ucspi-tcp) are hidden inside the cases so that no side picks them up.
+fn hidden_names() -> String {
+    install_layout()
+        .iter()
+        .map(|(_, n)| n.rsplit('/').next().unwrap_or(n).to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn ensure_reference() {
@@ -300,6 +361,7 @@ impl Case {
             .env("PATH", side.path())
             .env("LC_ALL", "C")
             .env("REF", ref_prefix())
+            .env("HIDE", hidden_names())
             .cwd(dir.path())
             .timeout(self.timeout)
             .try_run();
