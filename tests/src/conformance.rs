@@ -19,8 +19,9 @@
 //!
 //! Each side runs the script once, in a scratch directory of its own (the working directory),
 //! with an environment holding only `PATH` (that side's programs first, then the system's),
-//! `LC_ALL=C` and `REF` (the reference's prefix, for scripts that need a fixed tool on both
-//! sides). The script runs in
+//! `LC_ALL=C`, `REF` (the reference's prefix, for scripts that need a fixed tool on both
+//! sides) and `DNSD` (the `conformance-dns` server: `$DNSD TABLE [LOG] &` answers on
+//! 127.0.0.1:53, the address `/etc/resolv.conf` names in the case). The script runs in
 //! private namespaces: network (only `lo`, up, so fixed ports are safe), mount (`/run` and
 //! `/var/tmp` are empty tmpfs, host programs named like ours (Debian's daemontools and
 //! ucspi-tcp) are hidden, `/etc/resolv.conf` says `nameserver 127.0.0.1` where nothing answers) and pid
@@ -362,6 +363,7 @@ impl Case {
             .env("LC_ALL", "C")
             .env("REF", ref_prefix())
             .env("HIDE", hidden_names())
+            .env("DNSD", crate::bin("conformance-dns"))
             .cwd(dir.path())
             .timeout(self.timeout)
             .try_run();
@@ -461,8 +463,57 @@ fn diff(r: &Seen, o: &Seen) -> String {
         ("stdout", &r.stdout, &o.stdout),
         ("stderr", &r.stderr, &o.stderr),
     ] {
-        if a != b {
+        if a != b && a.lines().count() + b.lines().count() > 40 {
+            let _ = writeln!(out, "  {name} (- ref, + ours):\n{}", line_diff(a, b));
+        } else if a != b {
             let _ = writeln!(out, "  {name}, ref:\n{}  {name}, ours:\n{}", indent(a), indent(b));
+        }
+    }
+    out
+}
+
+/// The lines that differ (longest common subsequence), with two lines of context.
+fn line_diff(a: &str, b: &str) -> String {
+    let (a, b): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let mut ops = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            ops.push((' ', a[i]));
+            i += 1;
+            j += 1;
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            ops.push(('+', b[j]));
+            j += 1;
+        } else {
+            ops.push(('-', a[i]));
+            i += 1;
+        }
+    }
+    let near = |k: usize| {
+        ops[k.saturating_sub(2)..(k + 3).min(ops.len())]
+            .iter()
+            .any(|(c, _)| *c != ' ')
+    };
+    let mut out = String::new();
+    let mut gap = false;
+    for (k, (c, l)) in ops.iter().enumerate() {
+        if near(k) {
+            let _ = writeln!(out, "    {c}|{}", l.escape_debug());
+            gap = false;
+        } else if !gap {
+            out.push_str("    ...\n");
+            gap = true;
         }
     }
     out

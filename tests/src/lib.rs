@@ -13,6 +13,7 @@
 //! group is killed with SIGKILL before the child is reaped.
 
 pub mod conformance;
+pub mod dns;
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;

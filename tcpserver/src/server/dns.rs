@@ -1,112 +1,18 @@
 //! Name lookups for the connection child: PTR names (`-h`, the local name), the
-//! forward check of `-p`, and RFC 1413 ident (`-r`). They run only in the child, so
-//! they never stall the accept loop, and each has a deadline: a resolver that does not
-//! answer in time counts as "no name".
+//! forward check of `-p`, and RFC 1413 ident (`-r`). Names go through the same resolver as
+//! the reference's (djb's dns library: `$DNSCACHEIP` or resolv.conf, no /etc/hosts). They
+//! run only in the child, so they never stall the accept loop, and each has a deadline: a
+//! resolver that does not answer in time counts as "no name".
 
-use std::ffi::{CStr, CString};
 use std::io::{self, Read, Write};
-use std::mem::zeroed;
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+use tcpclient::dns::Resolver;
+use tcpclient::ip;
 
 /// How long one name lookup may take before it counts as failed.
 pub const NAME_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Why getaddrinfo failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LookupError {
-    /// The name does not exist (or has no address of the asked family).
-    NoName,
-    /// Any other resolver error (its gai code).
-    Other(i32),
-}
-
-impl LookupError {
-    pub fn text(&self) -> String {
-        let code = match self {
-            LookupError::NoName => libc::EAI_NONAME,
-            LookupError::Other(c) => *c,
-        };
-        if code == libc::EAI_SYSTEM {
-            return indicore::errstr(&io::Error::last_os_error()).to_string();
-        }
-        if code == libc::EAI_AGAIN {
-            return "temporary failure".into();
-        }
-        // SAFETY: gai_strerror returns a static string.
-        unsafe { CStr::from_ptr(libc::gai_strerror(code)) }
-            .to_string_lossy()
-            .into_owned()
-    }
-}
-
-/// The addresses of `host` (family AF_INET, AF_INET6 or AF_UNSPEC), in resolver order.
-pub fn getaddrinfo(host: &str, family: libc::c_int) -> Result<Vec<IpAddr>, LookupError> {
-    let name = CString::new(host).map_err(|_| LookupError::NoName)?;
-    // SAFETY: all-zero is a valid addrinfo hints value.
-    let mut hints: libc::addrinfo = unsafe { zeroed() };
-    hints.ai_family = family;
-    hints.ai_socktype = libc::SOCK_STREAM;
-    let mut res: *mut libc::addrinfo = std::ptr::null_mut();
-    // SAFETY: valid C string and hints; res is freed below.
-    let rc = unsafe { libc::getaddrinfo(name.as_ptr(), std::ptr::null(), &hints, &mut res) };
-    if rc != 0 {
-        return Err(match rc {
-            libc::EAI_NONAME | libc::EAI_NODATA => LookupError::NoName,
-            c => LookupError::Other(c),
-        });
-    }
-    let mut out = Vec::new();
-    let mut p = res;
-    while !p.is_null() {
-        // SAFETY: p walks the list getaddrinfo returned.
-        let ai = unsafe { &*p };
-        if !ai.ai_addr.is_null() {
-            let mut raw = super::net::RawAddr::empty();
-            let len = (ai.ai_addrlen as usize).min(std::mem::size_of::<libc::sockaddr_storage>());
-            // SAFETY: copy len bytes of the address into the storage.
-            unsafe {
-                std::ptr::copy_nonoverlapping(
-                    ai.ai_addr as *const u8,
-                    &mut raw.storage as *mut _ as *mut u8,
-                    len,
-                )
-            };
-            if let Some(a) = raw.to_std() {
-                out.push(a.ip());
-            }
-        }
-        p = ai.ai_next;
-    }
-    // SAFETY: res came from getaddrinfo and is freed once.
-    unsafe { libc::freeaddrinfo(res) };
-    Ok(out)
-}
-
-/// The PTR name of `ip` (NI_NAMEREQD), blocking.
-pub fn reverse_blocking(ip: IpAddr) -> Option<String> {
-    let raw = super::net::RawAddr::from_std(&SocketAddr::new(ip, 0));
-    let mut host = [0 as libc::c_char; 1025];
-    // SAFETY: valid address of raw.len bytes; host is a writable buffer of its size.
-    let rc = unsafe {
-        libc::getnameinfo(
-            &raw.storage as *const _ as *const libc::sockaddr,
-            raw.len,
-            host.as_mut_ptr(),
-            host.len() as libc::socklen_t,
-            std::ptr::null_mut(),
-            0,
-            libc::NI_NAMEREQD,
-        )
-    };
-    if rc != 0 {
-        return None;
-    }
-    // SAFETY: on success host holds a NUL-terminated name.
-    let name = unsafe { CStr::from_ptr(host.as_ptr()) };
-    Some(name.to_string_lossy().into_owned())
-}
 
 /// Run `f` on a helper thread and wait at most `limit` for its answer; None on
 /// timeout (the thread is abandoned; it ends with the process or at exec).
@@ -132,20 +38,22 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The PTR name of `ip`, within [`NAME_TIMEOUT`].
+/// The PTR name of `ip`, within [`NAME_TIMEOUT`] (an empty name is no name).
 pub fn reverse(ip: IpAddr) -> Option<String> {
-    let ip = canonical(ip);
-    with_deadline(NAME_TIMEOUT, move || reverse_blocking(ip)).flatten()
+    let ip = ip::from_std(canonical(ip));
+    with_deadline(NAME_TIMEOUT, move || Resolver::new().name(&ip).ok().flatten())
+        .flatten()
+        .filter(|n| !n.is_empty())
 }
 
 /// Whether `name` resolves to `ip` (the `-p` check), within [`NAME_TIMEOUT`].
 pub fn forward_confirms(name: &str, ip: IpAddr) -> bool {
-    let ip = canonical(ip);
-    let name = name.to_string();
+    let ip = ip::from_std(canonical(ip));
+    let name = name.as_bytes().to_vec();
     with_deadline(NAME_TIMEOUT, move || {
-        getaddrinfo(&name, libc::AF_UNSPEC)
-            .map(|v| v.into_iter().any(|a| canonical(a) == ip))
-            .unwrap_or(false)
+        Resolver::new()
+            .ip(&name)
+            .is_ok_and(|v| v.contains(&ip))
     })
     .unwrap_or(false)
 }

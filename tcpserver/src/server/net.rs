@@ -1,7 +1,6 @@
 //! Sockets: resolving the bind address and port (§1.1), creating the listening socket
 //! with the reference's options (§1.3 step 5), accepting, and sockaddr conversions.
 
-use super::dns;
 use crate::rules::{mapped_v4, scan_ip4, scan_ip6};
 use indicore::Failure;
 use std::ffi::{CString, OsStr};
@@ -65,23 +64,17 @@ pub fn resolve_host(host: &str, ipv4_only: bool) -> Result<IpAddr, Failure> {
         }
         return Ok(a);
     }
-    match dns::getaddrinfo(
-        host,
-        if ipv4_only {
-            libc::AF_INET
-        } else {
-            libc::AF_UNSPEC
-        },
-    ) {
-        Ok(addrs) => match addrs.first() {
-            Some(IpAddr::V6(a)) => Ok(unmap(*a)),
-            Some(a) => Ok(*a),
-            None => Err(Failure::temp(format!("no IP address for {host}"))),
-        },
-        Err(dns::LookupError::NoName) => Err(Failure::temp(format!("no IP address for {host}"))),
+    // Names are qualified and looked up as the reference does (djb's dns library:
+    // `$DNSREWRITEFILE`/`$LOCALDOMAIN`, `$DNSCACHEIP` or resolv.conf; no /etc/hosts).
+    match tcpclient::dns::Resolver::new().ip_qualify(host.as_bytes()) {
+        Ok((addrs, _)) => addrs
+            .iter()
+            .map(tcpclient::ip::to_std)
+            .find(|a| !ipv4_only || a.is_ipv4())
+            .ok_or_else(|| Failure::temp(format!("no IP address for {host}"))),
         Err(e) => Err(Failure::temp(format!(
             "temporarily unable to figure out IP address for {host}: {}",
-            e.text()
+            indicore::errstr(&e)
         ))),
     }
 }

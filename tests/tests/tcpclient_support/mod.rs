@@ -37,48 +37,23 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// What the fake server answers for a (name, type).
-#[derive(Clone, Debug)]
-pub enum Answer {
-    /// RCODE 0 with these records (type, rdata).
-    Records(Vec<(u16, Vec<u8>)>),
-    /// An error RCODE (2 SERVFAIL, 3 NXDOMAIN, 5 REFUSED).
-    Rcode(u8),
-}
-
-pub const A: u16 = 1;
-pub const PTR: u16 = 12;
-pub const TXT: u16 = 16;
-pub const AAAA: u16 = 28;
-
-pub fn a(ip: [u8; 4]) -> (u16, Vec<u8>) {
-    (A, ip.to_vec())
-}
-
-pub fn txt(strings: &[&[u8]]) -> (u16, Vec<u8>) {
-    let mut d = Vec::new();
-    for s in strings {
-        d.push(s.len() as u8);
-        d.extend_from_slice(s);
-    }
-    (TXT, d)
-}
-
-pub fn ptr(name: &str) -> (u16, Vec<u8>) {
-    (PTR, wire(name))
-}
-
-fn wire(name: &str) -> Vec<u8> {
-    let mut d = Vec::new();
-    for l in name.split('.').filter(|l| !l.is_empty()) {
-        d.push(l.len() as u8);
-        d.extend_from_slice(l.as_bytes());
-    }
-    d.push(0);
-    d
-}
+#[allow(unused_imports)]
+pub use blackbox::dns::{a, ptr, txt, Answer, A, AAAA, PTR, TXT};
 
 type Table = Arc<Mutex<HashMap<(String, u16), Answer>>>;
+
+/// The reply to query `q` from the table, recording the question.
+fn answer_from(
+    q: &[u8],
+    table: &Table,
+    asked: &Arc<Mutex<Vec<(String, u16)>>>,
+    truncate: bool,
+) -> Option<Vec<u8>> {
+    let (name, qtype) = blackbox::dns::question(q)?;
+    asked.lock().unwrap().push((name.clone(), qtype));
+    let found = table.lock().unwrap().get(&(name, qtype)).cloned();
+    blackbox::dns::reply(q, found, truncate)
+}
 
 /// A DNS server on `ip`:53 (UDP, and TCP for truncated answers) answering from a table;
 /// names not in the table get NXDOMAIN. It records the questions it was asked.
@@ -120,7 +95,7 @@ impl FakeDns {
                 let Ok((n, from)) = udp.recv_from(&mut buf) else {
                     continue;
                 };
-                if let Some(reply) = answer(&buf[..n], &table, &asked, trunc.load(Ordering::SeqCst))
+                if let Some(reply) = answer_from(&buf[..n], &table, &asked, trunc.load(Ordering::SeqCst))
                 {
                     let _ = udp.send_to(&reply, from);
                 }
@@ -143,7 +118,7 @@ impl FakeDns {
                 if s.read_exact(&mut q).is_err() {
                     continue;
                 }
-                if let Some(reply) = answer(&q, &table, &asked, false) {
+                if let Some(reply) = answer_from(&q, &table, &asked, false) {
                     let mut msg = (reply.len() as u16).to_be_bytes().to_vec();
                     msg.extend_from_slice(&reply);
                     let _ = s.write_all(&msg);
@@ -184,52 +159,6 @@ impl Drop for FakeDns {
             let _ = t.join();
         }
     }
-}
-
-fn answer(
-    q: &[u8],
-    table: &Table,
-    asked: &Arc<Mutex<Vec<(String, u16)>>>,
-    truncate: bool,
-) -> Option<Vec<u8>> {
-    if q.len() < 17 {
-        return None;
-    }
-    let mut pos = 12;
-    let mut labels = Vec::new();
-    loop {
-        let len = *q.get(pos)? as usize;
-        pos += 1;
-        if len == 0 {
-            break;
-        }
-        labels.push(String::from_utf8_lossy(q.get(pos..pos + len)?).to_ascii_lowercase());
-        pos += len;
-    }
-    let name = labels.join(".");
-    let qtype = u16::from_be_bytes([*q.get(pos)?, *q.get(pos + 1)?]);
-    let question = q.get(12..pos + 4)?;
-    asked.lock().unwrap().push((name.clone(), qtype));
-    let found = table.lock().unwrap().get(&(name, qtype)).cloned();
-    let (rcode, records) = match found {
-        Some(Answer::Records(r)) => (0u8, r),
-        Some(Answer::Rcode(c)) => (c, Vec::new()),
-        None => (3, Vec::new()),
-    };
-    let records = if truncate { Vec::new() } else { records };
-    let mut r = q[..2].to_vec();
-    r.push(0x81 | if truncate { 2 } else { 0 });
-    r.push(0x80 | rcode);
-    r.extend_from_slice(&[0, 1, 0, records.len() as u8, 0, 0, 0, 0]);
-    r.extend_from_slice(question);
-    for (t, data) in records {
-        r.extend_from_slice(&[0xc0, 12]);
-        r.extend_from_slice(&t.to_be_bytes());
-        r.extend_from_slice(&[0, 1, 0, 0, 0, 60]);
-        r.extend_from_slice(&(data.len() as u16).to_be_bytes());
-        r.extend_from_slice(&data);
-    }
-    Some(r)
 }
 
 /// A TCP server on `ip`:`port` (0: any port) that runs `serve` for each connection it
