@@ -11,6 +11,7 @@ pub mod exec;
 pub mod fd;
 pub mod getopt;
 pub mod privs;
+pub mod pwgr;
 pub mod spawn;
 pub mod tai;
 

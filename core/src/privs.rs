@@ -7,7 +7,12 @@ use nix::unistd::{self, Gid, Uid};
 /// effective), there is nothing left to drop, so that EPERM is not an error: a service tree
 /// can then run as an ordinary user with the same run scripts.
 pub fn drop_groups(uid: Uid, gid: Gid) -> nix::Result<()> {
-    match unistd::setgroups(&[gid]) {
+    set_groups(&[gid], uid, gid)
+}
+
+/// setgroups(`groups`), with the same exception as [`drop_groups`].
+pub fn set_groups(groups: &[Gid], uid: Uid, gid: Gid) -> nix::Result<()> {
+    match unistd::setgroups(groups) {
         Err(nix::Error::EPERM) if already(uid, gid) => Ok(()),
         r => r,
     }

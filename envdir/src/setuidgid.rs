@@ -3,21 +3,23 @@
 use indicore::exec::Env;
 use indicore::getopt::{Getopt, Opt};
 use indicore::{Failure, Prog};
-use nix::unistd::{self, Gid, Group};
-use std::ffi::{CString, OsString};
+use nix::unistd::{self, Gid};
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 
 pub const PROG: Prog = Prog("setuidgid");
 const USAGE: &str = "usage: setuidgid [-s] [-g gid_list] account child";
 
 pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     let (mut set_env, mut supplementary) = (false, false);
-    let mut extra: Vec<OsString> = Vec::new();
+    let mut extra: Option<OsString> = None;
     let mut opts = Getopt::new(args, "esg:");
     for opt in opts.by_ref() {
         match opt {
             Opt::Flag(b'e', _) => set_env = true,
             Opt::Flag(b's', _) => supplementary = true,
-            Opt::Flag(b'g', Some(list)) => extra.push(list),
+            // The last -g counts, as in the reference.
+            Opt::Flag(b'g', Some(list)) => extra = Some(list),
             problem => return Err(Failure::usage(opts.usage(&problem, USAGE))),
         }
     }
@@ -34,16 +36,30 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
 
     indicore::privs::drop_groups(user.uid, user.gid).map_err(sys("unable to set group id"))?;
     unistd::setgid(user.gid).map_err(sys("unable to set group id"))?;
-    if supplementary || !extra.is_empty() {
+    if supplementary || extra.is_some() {
         let mut groups: Vec<Gid> = Vec::new();
         if supplementary {
-            let name = CString::new(user.name.as_bytes())
-                .map_err(|_| Failure::temp("unable to get groups"))?;
-            groups = unistd::getgrouplist(&name, user.gid).map_err(sys("unable to get groups"))?;
+            // libqmail's grpscan: the account looked up again, in the files with USE_QPWGR.
+            let unable = |e: std::io::Error| Failure::temp_sys("unable to get groups: ", &e);
+            let acct = indicore::pwgr::account(&user.name)
+                .map_err(unable)?
+                .ok_or_else(|| unable(std::io::Error::from_raw_os_error(0)))?;
+            groups = indicore::pwgr::groups(&acct)
+                .map_err(unable)?
+                .into_iter()
+                .map(Gid::from_raw)
+                .collect();
         }
-        for list in &extra {
-            for g in list.to_string_lossy().split(',').filter(|g| !g.is_empty()) {
-                groups.push(group_id(g)?);
+        for g in extra
+            .iter()
+            .flat_map(|l| l.as_bytes().split(|&b| b == b','))
+        {
+            match indicore::pwgr::group_id(g) {
+                Ok(Some(gid)) => groups.push(Gid::from_raw(gid)),
+                _ => {
+                    let g = String::from_utf8_lossy(g);
+                    return Err(Failure::temp(format!("unknown group {g}")));
+                }
             }
         }
         unistd::setgroups(&groups).map_err(sys("unable to add addition group ids"))?;
@@ -57,15 +73,4 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
         env.set("LOGNAME", &user.name);
     }
     Err(crate::chain(child, &env))
-}
-
-/// A group by number, or by name through getgrnam.
-fn group_id(g: &str) -> Result<Gid, Failure> {
-    if let Ok(n) = g.parse::<u32>() {
-        return Ok(Gid::from_raw(n));
-    }
-    match Group::from_name(g) {
-        Ok(Some(group)) => Ok(group.gid),
-        _ => Err(Failure::temp(format!("unknown group {g}"))),
-    }
 }

@@ -86,7 +86,9 @@ pub fn enter_mirror(arg: &OsStr) -> Result<(), NoMirror> {
             target.extend_from_slice(name);
             if !Path::new(OsStr::from_bytes(&target)).exists() {
                 let Some(prev) = d[..slash].iter().rposition(|&c| c == b'/') else {
-                    return Err(NoMirror::NoState(io::Error::from_raw_os_error(libc::ENOENT)));
+                    return Err(NoMirror::NoState(io::Error::from_raw_os_error(
+                        libc::ENOENT,
+                    )));
                 };
                 if root.len() + d.len() - prev - 1 >= 255 {
                     return Err(NoMirror::TooLong);
@@ -117,7 +119,10 @@ fn base_name(p: &[u8]) -> &[u8] {
     if end == 0 {
         return if p.is_empty() { b"." } else { b"/" };
     }
-    let start = p[..end].iter().rposition(|&c| c == b'/').map_or(0, |i| i + 1);
+    let start = p[..end]
+        .iter()
+        .rposition(|&c| c == b'/')
+        .map_or(0, |i| i + 1);
     &p[start..end]
 }
 

@@ -1138,7 +1138,9 @@ fn shutdown_signal(value: Option<&std::ffi::OsStr>) -> Option<Signal> {
     let n = digits
         .iter()
         .take_while(|c| c.is_ascii_digit())
-        .fold(0i64, |n, &c| (n * 10 + i64::from(c - b'0')).min(i64::from(i32::MAX)));
+        .fold(0i64, |n, &c| {
+            (n * 10 + i64::from(c - b'0')).min(i64::from(i32::MAX))
+        });
     let n = if neg { -n } else { n };
     Signal::try_from(n as i32).ok()
 }

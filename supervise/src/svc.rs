@@ -60,8 +60,8 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     let dirs = opts.rest();
     // SAFETY: ignoring SIGPIPE only changes this process's disposition.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
-    let origin = Origin::open()
-        .map_err(|e| Failure::temp_sys("unable to open current directory: ", &e))?;
+    let origin =
+        Origin::open().map_err(|e| Failure::temp_sys("unable to open current directory: ", &e))?;
 
     let mut code = 0;
     if !commands.is_empty() {
@@ -112,7 +112,10 @@ fn visit(
     let name = dir.to_string_lossy();
     let not_running = || PROG.warn(format!("unable to control {name}: supervise not running: "));
     if let Err(e) = std::env::set_current_dir(dir) {
-        PROG.warn(format!("unable to chdir to directory {name}: {}", errstr(&e)));
+        PROG.warn(format!(
+            "unable to chdir to directory {name}: {}",
+            errstr(&e)
+        ));
         return Ok(());
     }
     let control = Path::new("supervise/control");
@@ -191,10 +194,7 @@ fn visit(
 fn send(mut control: File, commands: &[u8], name: &str) {
     let _ = indicore::fd::set_blocking(&control);
     if let Err(e) = control.write_all(commands) {
-        PROG.warn(format!(
-            "error writing commands to {name}: {}",
-            errstr(&e)
-        ));
+        PROG.warn(format!("error writing commands to {name}: {}", errstr(&e)));
     }
 }
 

@@ -22,10 +22,7 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     }
     let ok = Path::new("supervise/ok");
     let unable = |e: &std::io::Error| {
-        Failure::temp(format!(
-            "unable to open {name}/supervise/ok: {}",
-            errstr(e)
-        ))
+        Failure::temp(format!("unable to open {name}/supervise/ok: {}", errstr(e)))
     };
     match indicore::fd::open_write(ok) {
         Ok(_) => return Ok(0),

@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 
 pub const PROG: indicore::Prog = indicore::Prog("svps");
 
-pub const USAGE: &str = "usage: svps [-a|--all | -m|--main | -h|--hup | -t|--term | -n|--no-pager] |
+pub const USAGE: &str =
+    "usage: svps [-a|--all | -m|--main | -h|--hup | -t|--term | -n|--no-pager] |
   [-d|--days -s|--stop | -r|--resume | -l|--logs]
   [--servicedir | -T|--tree]";
 
@@ -151,9 +152,7 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
             // SAFETY: plain kill(2).
             if unsafe { libc::kill(svpid as libc::pid_t, sig) } != 0 {
                 // The reference says HUP for both.
-                indicore::diag::emit(format_args!(
-                    "Failed to send HUP signal to pid {svpid}\n"
-                ));
+                indicore::diag::emit(format_args!("Failed to send HUP signal to pid {svpid}\n"));
             }
             return Ok(0);
         }
@@ -235,7 +234,10 @@ fn svscan_pid(servicedir: Option<&Path>) -> Result<(Option<u32>, PathBuf), Strin
             .and_then(|l| l.trim().parse().ok());
         return Ok((pid, pidfile));
     }
-    match svscan_processes().into_iter().max_by_key(|&p| start_time(p)) {
+    match svscan_processes()
+        .into_iter()
+        .max_by_key(|&p| start_time(p))
+    {
         Some(p) => {
             let dir = instance(p).and_then(|i| i.argv.get(1).map(PathBuf::from));
             Ok((Some(p), dir.unwrap_or_default().join(".svscan.pid")))
@@ -251,7 +253,14 @@ fn svscan_pid(servicedir: Option<&Path>) -> Result<(Option<u32>, PathBuf), Strin
 fn start_time(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
-        .and_then(|s| s.rsplit_once(')')?.1.split_whitespace().nth(19)?.parse().ok())
+        .and_then(|s| {
+            s.rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(19)?
+                .parse()
+                .ok()
+        })
         .unwrap_or(0)
 }
 
@@ -266,7 +275,10 @@ struct Instance {
 
 /// Every running svscan, by pid.
 fn instances() -> Vec<Instance> {
-    svscan_processes().into_iter().filter_map(instance).collect()
+    svscan_processes()
+        .into_iter()
+        .filter_map(instance)
+        .collect()
 }
 
 fn svscan_processes() -> Vec<u32> {
@@ -435,20 +447,32 @@ fn duration(secs: u64, days: bool) -> String {
 
 fn header(fill: usize, title: &str, days: bool) -> String {
     if days {
-        format!("============ {title:<fill$}     state uptime =========================  pid/spid ==\n")
+        format!(
+            "============ {title:<fill$}     state uptime =========================  pid/spid ==\n"
+        )
     } else {
         format!("============ {title:<fill$}     state uptime ====  pid/spid ==\n")
     }
 }
 
 /// The svscan lines: each svscan's command line, its pid file's age, its pid.
-fn svscan_section(all: &[Instance], pidfile: &Path, width: usize, fill: usize, days: bool) -> String {
+fn svscan_section(
+    all: &[Instance],
+    pidfile: &Path,
+    width: usize,
+    fill: usize,
+    days: bool,
+) -> String {
     let mut out = header(fill, "svscan", days);
     let now = std::time::SystemTime::now();
     for i in all {
         let dir = PathBuf::from(i.argv.get(1..).unwrap_or_default().join("\n"));
         let own = dir.join(".svscan.pid");
-        let file = if own.is_file() { own } else { pidfile.to_path_buf() };
+        let file = if own.is_file() {
+            own
+        } else {
+            pidfile.to_path_buf()
+        };
         let age = std::fs::metadata(&file)
             .and_then(|m| m.modified())
             .ok()
@@ -494,7 +518,11 @@ fn listing(
                 && !l.text.contains("want down")
                 && no_log(l)
         }) {
-            let n = if matches!(l.word(5), "normally" | "want") { 8 } else { 6 };
+            let n = if matches!(l.word(5), "normally" | "want") {
+                8
+            } else {
+                6
+            };
             let pid = pid_of(l, n);
             out.push_str(&format!(
                 "{:<width$} down {} spid {:7}\n",
@@ -534,7 +562,11 @@ fn listing(
                 && !l.text.contains("want up")
                 && no_log(l)
         }) {
-            let n = if matches!(l.word(5), "normally" | "want") { 8 } else { 6 };
+            let n = if matches!(l.word(5), "normally" | "want") {
+                8
+            } else {
+                6
+            };
             let pid = pid_of(l, n);
             out.push_str(&format!(
                 "{:<width$} up   {}  pid {:7}\n",
@@ -548,13 +580,18 @@ fn listing(
         }
     }
     if matches!(show, Show::Logs | Show::All) {
-        let sd = servicedir.map(|d| d.display().to_string()).unwrap_or_default();
+        let sd = servicedir
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
         out.push('\n');
         out.push_str(&format!(
             "============ {:<fill$}     state uptime ===== pid/spid ==\n",
             ".svscan/log"
         ));
-        if let Some(l) = lines.iter().find(|l| l.text.contains(&format!("{sd}/.svscan/log"))) {
+        if let Some(l) = lines
+            .iter()
+            .find(|l| l.text.contains(&format!("{sd}/.svscan/log")))
+        {
             out.push_str(&format!(
                 "{:<width$} up   {}  pid {:7}\n",
                 l.name,
@@ -684,7 +721,10 @@ mod tests {
     #[test]
     fn words_and_sorting() {
         let a = Line::new("/s/a: up 64849.402144999 seconds  pid 762703 ");
-        assert_eq!((a.name.as_str(), a.word(6), a.secs()), ("/s/a", "762703", 64849));
+        assert_eq!(
+            (a.name.as_str(), a.word(6), a.secs()),
+            ("/s/a", "762703", 64849)
+        );
         assert!(a.has_word("up") && !a.has_word("u"));
         let b = Line::new("/s/b: down 3.7 seconds spid 9 ");
         let c = Line::new("/s/c: down 3.7 seconds spid 8 ");
@@ -714,6 +754,9 @@ mod tests {
         assert!(!o.pager && o.days);
         assert_eq!(o.servicedir, Some(PathBuf::from("/x")));
         assert_eq!(parse(&a(&["svps", "-z"])).unwrap_err(), "-z");
-        assert_eq!(parse(&a(&["svps", "--servicedir="])).unwrap().servicedir, None);
+        assert_eq!(
+            parse(&a(&["svps", "--servicedir="])).unwrap().servicedir,
+            None
+        );
     }
 }

@@ -23,8 +23,8 @@ pub const BAD_FORMAT: i32 = 100;
 pub const ERROR: i32 = 111;
 
 pub fn run(args: &[OsString]) -> Result<i32, Failure> {
-    let origin = Origin::open()
-        .map_err(|e| Failure::temp_sys("unable to open current directory: ", &e))?;
+    let origin =
+        Origin::open().map_err(|e| Failure::temp_sys("unable to open current directory: ", &e))?;
     // No directory: nothing to report, exit 0 (as the reference).
     let mut code = 0;
     // The reference writes its lines through a 256-byte buffer and its warnings unbuffered.
@@ -68,12 +68,21 @@ pub fn status_line(dir: &Path, now: Label) -> Result<(String, i32), (Vec<String>
 fn visit(dir: &OsStr, now: Label) -> Result<(String, i32), (Vec<String>, i32)> {
     let name = dir.to_string_lossy();
     let one = |msg: String, code: i32| (vec![msg], code);
-    std::env::set_current_dir(dir)
-        .map_err(|e| one(format!("unable to to chdir to {name}: {}", errstr(&e)), ERROR))?;
+    std::env::set_current_dir(dir).map_err(|e| {
+        one(
+            format!("unable to to chdir to {name}: {}", errstr(&e)),
+            ERROR,
+        )
+    })?;
     let normally_down = match std::fs::metadata("down") {
         Ok(_) => true,
         Err(e) if e.kind() == io::ErrorKind::NotFound => false,
-        Err(e) => return Err(one(format!("unable to stat {name}/down: {}", errstr(&e)), ERROR)),
+        Err(e) => {
+            return Err(one(
+                format!("unable to stat {name}/down: {}", errstr(&e)),
+                ERROR,
+            ))
+        }
     };
     let not_running = |e: &io::Error| {
         format!(
@@ -88,7 +97,12 @@ fn visit(dir: &OsStr, now: Label) -> Result<(String, i32), (Vec<String>, i32)> {
         match e.raw_os_error() {
             Some(libc::ENXIO) => return Err(one(not_running(&e), NOT_RUNNING)),
             Some(libc::ENOENT) => code = NOT_RUNNING,
-            _ => return Err(one(format!("unable to open {name}/supervise/ok: {}", errstr(&e)), ERROR)),
+            _ => {
+                return Err(one(
+                    format!("unable to open {name}/supervise/ok: {}", errstr(&e)),
+                    ERROR,
+                ))
+            }
         }
         match runfs::enter_mirror(dir) {
             Ok(()) => {}
@@ -110,7 +124,10 @@ fn visit(dir: &OsStr, now: Label) -> Result<(String, i32), (Vec<String>, i32)> {
         if let Err(e) = indicore::fd::open_write(ok) {
             return Err(match e.raw_os_error() {
                 Some(libc::ENXIO | libc::ENOENT) => one(not_running(&e), NOT_RUNNING),
-                _ => one(format!("unable to open {name}/supervise/ok: {}", errstr(&e)), code),
+                _ => one(
+                    format!("unable to open {name}/supervise/ok: {}", errstr(&e)),
+                    code,
+                ),
             });
         }
     }

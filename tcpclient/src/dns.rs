@@ -430,6 +430,8 @@ fn tcp_try(server: IpAddr, query: &[u8], qname: &[u8], timeout: Duration) -> io:
 #[derive(Default)]
 pub struct Resolver {
     servers: OnceCell<Vec<IpAddr>>,
+    /// [`Resolver::ip`] fails when both lookups fail (tcpclient, COMPATIBILITY T4).
+    report_failures: bool,
 }
 
 impl Resolver {
@@ -441,7 +443,17 @@ impl Resolver {
     pub fn with_servers(servers: Vec<IpAddr>) -> Self {
         let cell = OnceCell::new();
         let _ = cell.set(servers);
-        Resolver { servers: cell }
+        Resolver {
+            servers: cell,
+            report_failures: false,
+        }
+    }
+
+    /// Make [`Resolver::ip`] fail when both of its lookups fail, instead of finding no
+    /// address (tcpclient's wording for a temporary failure, COMPATIBILITY T4).
+    pub fn report_failures(mut self) -> Self {
+        self.report_failures = true;
+        self
     }
 
     fn server_list(&self) -> io::Result<&[IpAddr]> {
@@ -477,8 +489,9 @@ impl Resolver {
 
     /// Addresses of a name, as the reference's `dns_ip6`: an address literal is returned as
     /// it is; a string of only digits, dots and brackets that is no address yields nothing;
-    /// anything else is looked up as AAAA and then A (mapped), shuffled. Fails only when
-    /// both lookups fail.
+    /// anything else is looked up as AAAA and then A (mapped), shuffled. As in the reference,
+    /// a lookup that fails (no answer, a server error) contributes no address: only a name
+    /// that cannot be put into a query is an error (unless [`Resolver::report_failures`]).
     pub fn ip(&self, name: &[u8]) -> io::Result<Vec<Ip>> {
         if let Some(a) = ip::scan_all(name) {
             return Ok(vec![a]);
@@ -493,7 +506,7 @@ impl Resolver {
         let mut out = Vec::new();
         let six = self.query(&q, T_AAAA).and_then(|p| addresses(&p, &mut out));
         let four = self.query(&q, T_A).and_then(|p| addresses(&p, &mut out));
-        if let (Err(e), Err(_)) = (six, four) {
+        if let (Err(e), Err(_), true) = (six, four, self.report_failures) {
             return Err(e);
         }
         shuffle(&mut out);

@@ -251,7 +251,7 @@ fn connect_and_run(config: &Config, rest: &[OsString]) -> Result<i32, Failure> {
         None
     };
     let mut env = Env::inherited();
-    let resolver = Resolver::new();
+    let resolver = Resolver::new().report_failures();
     let sock = if unix {
         let sock = connect_unix(&host, config)?;
         env.set("PROTO", "UNIX");

@@ -27,9 +27,18 @@ use tcpclient::tls::{program, Negotiated, TlsOptions};
 pub const PROG: Prog = Prog("dotls");
 
 const OPTIONS: &str = "qQvCTNd:s:h:t:n:c:L:f:M:D:z";
-const USAGE: &str = "usage: dotls [ -qQvNCTz ] [ -s smtp|pop3|imap ] [ -h host ] [ -d certdir ] \
-[ -n certfile ] [ -c cafile ] [ -L crlfile ] [ -f cipherlist ] [ -M TLS method ] \
-[ -t timeout ] [ -D timeoutdata ] prog [args]";
+const USAGE: &str = "usage: dotls [ -qQvNCTz ]
+ [ -h host ]
+ [ -D timeoutdata ]
+ [ -t timeoutconn ]
+ [ -d certdir ]
+ [ -n cert ]
+ [ -f cipherlist ]
+ [ -M TLS methods ]
+ [ -c cafile ] 
+ [ -L crlfile ] 
+ [ -s starttlsType (smtp|pop3|imap) ]
+ program";
 
 /// The command line, parsed.
 #[derive(Debug, Clone)]

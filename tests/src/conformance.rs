@@ -43,7 +43,8 @@
 //! COMPATIBILITY.md, that every listed case exists, and that the README's case counts are true.
 //!
 //! The reference is `$INDI_REF` or `/opt/indimail-ref` (`make conformance` builds it).
-//! `CONFORMANCE_SHOW=1` prints what the reference did in every case (with `--nocapture`).
+//! `CONFORMANCE_SHOW=1` prints what the reference did in every case (with `--nocapture`);
+//! `CONFORMANCE_ONLY=TEXT` runs only the cases whose id contains TEXT.
 
 use crate::{bin_dir, Cmd, Output, SYSTEM_PATH};
 use regex::Regex;
@@ -57,8 +58,8 @@ use std::time::Duration;
 pub const PRELUDE: &str = r#"
 # await_listen PORT: until something listens on TCP PORT (any address).
 await_listen() {
-  _p=$(printf ':%04X ' "$1"); _n=0
-  until cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '$4 == "0A" {print $2}' | grep -q "$_p\$\|$_p"; do
+  _p=$(printf ':%04X' "$1"); _n=0
+  until cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '$4 == "0A" {print $2}' | grep -q "$_p\$"; do
     _n=$((_n+1)); [ $_n -lt 1000 ] || { echo "await_listen $1: timed out" >&2; return 1; }; sleep 0.01
   done
 }
@@ -367,9 +368,13 @@ impl Case {
             .cwd(dir.path())
             .timeout(self.timeout)
             .try_run();
-        let out = out.map_err(|o| format!("{} side timed out: {o:?}", side.name()))?;
+        let out = out.map_err(|o| format!("{}: {} side timed out: {o:?}", self.id, side.name()))?;
         if out.code == Some(97) {
-            return Err(format!("{} side: namespace setup failed: {out:?}", side.name()));
+            return Err(format!(
+                "{}: {} side: namespace setup failed: {out:?}",
+                self.id,
+                side.name()
+            ));
         }
         Ok(self.normalise(side, dir.path(), &out))
     }
@@ -466,7 +471,12 @@ fn diff(r: &Seen, o: &Seen) -> String {
         if a != b && a.lines().count() + b.lines().count() > 40 {
             let _ = writeln!(out, "  {name} (- ref, + ours):\n{}", line_diff(a, b));
         } else if a != b {
-            let _ = writeln!(out, "  {name}, ref:\n{}  {name}, ours:\n{}", indent(a), indent(b));
+            let _ = writeln!(
+                out,
+                "  {name}, ref:\n{}  {name}, ours:\n{}",
+                indent(a),
+                indent(b)
+            );
         }
     }
     out
@@ -521,6 +531,12 @@ fn line_diff(a: &str, b: &str) -> String {
 
 /// Run every case (both sides each), then fail listing every case that failed.
 pub fn check(cases: Vec<Case>) {
+    // CONFORMANCE_ONLY=TEXT runs only the cases whose id contains TEXT (debugging).
+    let only = std::env::var("CONFORMANCE_ONLY").ok();
+    let cases: Vec<Case> = cases
+        .into_iter()
+        .filter(|c| only.as_deref().map_or(true, |o| c.id.contains(o)))
+        .collect();
     let failures: Vec<String> = cases.iter().filter_map(|c| c.run().err()).collect();
     if !failures.is_empty() {
         panic!(

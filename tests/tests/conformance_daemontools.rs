@@ -35,11 +35,23 @@ fn envdir() {
 fn envuidgid() {
     check(vec![
         case("envuidgid.no-args", "envuidgid; echo $?"),
-        case("envuidgid.one-arg", &format!("envuidgid {ACCOUNT}; echo $?")),
-        case("envuidgid.bad-option", &format!("envuidgid -Z {ACCOUNT} true; echo $?")),
+        case(
+            "envuidgid.one-arg",
+            &format!("envuidgid {ACCOUNT}; echo $?"),
+        ),
+        case(
+            "envuidgid.bad-option",
+            &format!("envuidgid -Z {ACCOUNT} true; echo $?"),
+        ),
         case("envuidgid.unknown", "envuidgid nosuchuser env; echo $?"),
-        case("envuidgid.main", &format!("envuidgid {ACCOUNT} env | grep -E '^(UID|GID)=' | sort; echo $?")),
-        case("envuidgid.unable-to-run", &format!("envuidgid {ACCOUNT} ./nonexistent; echo $?")),
+        case(
+            "envuidgid.main",
+            &format!("envuidgid {ACCOUNT} env | grep -E '^(UID|GID)=' | sort; echo $?"),
+        ),
+        case(
+            "envuidgid.unable-to-run",
+            &format!("envuidgid {ACCOUNT} ./nonexistent; echo $?"),
+        ),
     ]);
 }
 
@@ -54,6 +66,17 @@ fn setuidgid() {
         case("setuidgid.s", "setuidgid -s daemon id; echo $?"),
         case("setuidgid.g", &format!("setuidgid -g nogroup,adm,7 {ACCOUNT} id; echo $?")),
         case("setuidgid.g-unknown", &format!("setuidgid -g nosuchgroup {ACCOUNT} id; echo $?")),
+        case("setuidgid.s-qpwgr", r#"printf 'daemon:x:1:1::/:/bin/sh\n' > passwd; printf 'extra:x:4321:daemon\n' > group
+USE_QPWGR=1 PASSWD_FILE=$PWD/passwd GROUP_FILE=$PWD/group setuidgid -s daemon id; echo $?"#),
+        case("setuidgid.s-qpwgr-missing", "USE_QPWGR=1 PASSWD_FILE=/nonexistent setuidgid -s daemon id; echo $?"),
+        case("setuidgid.s-qpwgr-files", r#"printf '# accounts\n\n  \ndaemon:x:1:7::/:/bin/sh\nbroken:x:2\nother:x:3:3::/:/bin/sh\n' > passwd
+printf 'a:x:4001: daemon\nb:x:4002:x, daemon ,y\nc:x:4003:daemonx\nd:x:4004\ne:x:4005:daemon\n' > group
+USE_QPWGR= PASSWD_FILE=$PWD/passwd GROUP_FILE=$PWD/group setuidgid -s daemon id; echo $?
+printf 'daemon:x:1:1::/:/bin/sh' > passwd; USE_QPWGR=1 PASSWD_FILE=$PWD/passwd setuidgid -s daemon id; echo $?
+printf 'x:1\ndaemon:x:1:1::/:/bin/sh\n' > passwd; USE_QPWGR=1 PASSWD_FILE=$PWD/passwd setuidgid -s daemon id; echo $?
+printf 'daemon:x:1:1::/:/bin/sh\n' > passwd; USE_QPWGR=1 PASSWD_FILE=$PWD/passwd GROUP_FILE=/nonexistent setuidgid -s daemon id; echo $?
+USE_QPWGR=1 PASSWD_FILE=$PWD/passwd setuidgid -s -g 9 -g adm,,7 daemon id; echo $?"#),
+        case("setuidgid.s-qpwgr-not-listed", "printf 'other:x:5:5::/:/bin/sh\\n' > passwd; USE_QPWGR=1 PASSWD_FILE=$PWD/passwd setuidgid -s daemon id; echo $?"),
         case("setuidgid.not-root", &format!("setpriv --reuid=nobody --regid=nogroup --clear-groups setuidgid daemon id; echo $?")),
         case("setuidgid.unable-to-run", &format!("setuidgid {ACCOUNT} ./nonexistent; echo $?")),
         case("setuidgid.env", &format!("setuidgid -e {ACCOUNT} env | grep -E '^(USER|HOME|SHELL|UID|GID|LOGNAME)=' | sort; echo $?")),

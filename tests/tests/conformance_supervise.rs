@@ -145,10 +145,15 @@ fn supervise() {
     check(vec![
         rcase("supervise.no-args", "supervise; echo $?"),
         rcase("supervise.too-many-args", "supervise a b c; echo $?"),
-        rcase("supervise.absolute-dir", "mkdir s; supervise $PWD/s; echo $?"),
+        rcase(
+            "supervise.absolute-dir",
+            "mkdir s; supervise $PWD/s; echo $?",
+        ),
         rcase("supervise.dot-dir", "mkdir s; supervise ./s; echo $?"),
         rcase("supervise.missing-dir", "supervise nodir; echo $?"),
-        rcase("supervise.main", r#"
+        rcase(
+            "supervise.main",
+            r#"
 service s 'echo started; exec sleep 100'
 sv_start s
 await_grep started s.out
@@ -162,19 +167,28 @@ status s/supervise/status
 sv_stop s
 cat s.out s.err
 show -n s/supervise
-"#),
-        rcase("supervise.locked", r#"
+"#,
+        ),
+        rcase(
+            "supervise.locked",
+            r#"
 service s 'exec sleep 100'
 sv_start s
 supervise s; echo $?
 sv_stop s
-"#),
-        rcase("supervise.no-run", r#"
+"#,
+        ),
+        rcase(
+            "supervise.no-run",
+            r#"
 mkdir s
 supervise s 2>s.err & await_grep run s.err
 svc -x s; wait $!; echo "exit $?"; head -1 s.err
-"#),
-        rcase("supervise.down-file", r#"
+"#,
+        ),
+        rcase(
+            "supervise.down-file",
+            r#"
 service s 'echo started; exec sleep 100'
 touch s/down
 sv_start s
@@ -183,23 +197,32 @@ status s/supervise/status
 svc -o s; await_grep started s.out
 svstat s | sed 's/ [0-9.]* seconds/ T seconds/'
 sv_stop s
-"#),
-        rcase("supervise.environment", r#"
+"#,
+        ),
+        rcase(
+            "supervise.environment",
+            r#"
 service s 'env | sort > env.out; exec sleep 100'
 sv_start s
 await_file s/env.out; sleep 0.1
 cat s/env.out
 sv_stop s
-"#),
-        rcase("supervise.variables", r#"
+"#,
+        ),
+        rcase(
+            "supervise.variables",
+            r#"
 service s 'env | grep ^V_ | sort > env.out; exec sleep 100'
 mkdir s/variables; echo one > s/variables/V_A; echo > s/variables/V_B
 sv_start s
 await_file s/env.out; sleep 0.1
 cat s/env.out
 sv_stop s
-"#),
-        rcase("supervise.restart", r#"
+"#,
+        ),
+        rcase(
+            "supervise.restart",
+            r#"
 service s 'echo started; exec sleep 100'
 sv_start s
 await_grep started s.out
@@ -207,15 +230,21 @@ svc -t s
 await_cmd sh -c '[ $(grep -c started s.out) = 2 ]'
 sv_stop s
 cat s.out s.err
-"#),
-        rcase("supervise.exit-code", r#"
+"#,
+        ),
+        rcase(
+            "supervise.exit-code",
+            r#"
 service s 'echo run; sleep 100'
 sv_start s
 await_grep run s.out
 svc -d s; await_cmd sh -c 'svstat s | grep -q down'
 svc -x s; wait $_pid_s; echo "exit $?"
-"#),
-        rcase("supervise.shutdown-script", r#"
+"#,
+        ),
+        rcase(
+            "supervise.shutdown-script",
+            r#"
 service s 'trap "echo TERM; exit 0" TERM; echo up; while :; do sleep 0.05; done'
 printf '#!/bin/sh\necho shutdown "$@" | sed "s/ [0-9][0-9]*\\$/ PID/" >> shutdown.out\n' > s/shutdown; chmod 755 s/shutdown
 sv_start s
@@ -224,8 +253,11 @@ svc -d s; await_cmd sh -c 'svstat s | grep -q down'
 cat s/shutdown.out
 sv_stop s
 cat s.out s.err
-"#),
-        rcase("supervise.mirror", r#"
+"#,
+        ),
+        rcase(
+            "supervise.mirror",
+            r#"
 mkdir /run/svscan
 service s 'echo started; exec sleep 100'
 sv_start s
@@ -234,8 +266,11 @@ show -n /run/svscan s
 svstat s | sed 's/ [0-9.]* seconds/ T seconds/'
 sv_stop s
 show -n /run/svscan
-"#),
-        rcase("supervise.mirror-log", r#"
+"#,
+        ),
+        rcase(
+            "supervise.mirror-log",
+            r#"
 mkdir /run/svscan
 service s/log 'echo logger; exec sleep 100'
 (cd s && SV_PWD=s exec supervise log s >../log.out 2>../log.err) & p=$!
@@ -244,16 +279,22 @@ show -n /run/svscan s
 svstat s/log | sed 's/ [0-9.]* seconds/ T seconds/'
 svc -dx s/log; wait $p; echo "exit $?"
 cat log.err
-"#),
-        rcase("supervise.mirror-log-no-sv-pwd", r#"
+"#,
+        ),
+        rcase(
+            "supervise.mirror-log-no-sv-pwd",
+            r#"
 mkdir /run/svscan
 service s/log 'echo logger; exec sleep 100'
 (cd s && exec supervise log s >../log.out 2>../log.err) & p=$!
 await_grep logger log.out
 show -n /run/svscan
 kill $p; wait $p; echo "exit $?"
-"#),
-        rcase("supervise.shutdown-signal-abc", r#"
+"#,
+        ),
+        rcase(
+            "supervise.shutdown-signal-abc",
+            r#"
 service s 'trap "echo TERM" TERM; trap "echo CONT" CONT; echo up; while :; do sleep 0.05; done'
 SHUTDOWN_SIGNAL=abc sv_start s
 await_grep up s.out
@@ -262,23 +303,30 @@ svstat s | sed 's/ [0-9.]* seconds/ T seconds/'
 svc -k s; await_cmd sh -c 'svstat s | grep -q down'
 sv_stop s
 cat s.out s.err
-"#),
-        rcase("supervise.shutdown-signal-9x", r#"
+"#,
+        ),
+        rcase(
+            "supervise.shutdown-signal-9x",
+            r#"
 service s 'trap "echo TERM" TERM; echo up; while :; do sleep 0.05; done'
 SHUTDOWN_SIGNAL=9x sv_start s
 await_grep up s.out
 svc -d s; await_cmd sh -c 'svstat s | grep -q down'
 sv_stop s
 cat s.out s.err
-"#),
-        rcase("supervise.shutdown-signal-hup", r#"
+"#,
+        ),
+        rcase(
+            "supervise.shutdown-signal-hup",
+            r#"
 service s 'trap "echo HUP; exit 0" HUP; echo up; while :; do sleep 0.05; done'
 SHUTDOWN_SIGNAL=1 sv_start s
 await_grep up s.out
 svc -d s; await_cmd sh -c 'svstat s | grep -q down'
 sv_stop s
 cat s.out s.err
-"#),
+"#,
+        ),
     ]);
 }
 
@@ -298,7 +346,9 @@ await_cmd sh -c 'svstat sv/a | grep -q " up "'
 #[test]
 fn svps() {
     let c = |id: &str, script: &str| {
-        rcase(id, script).mask(r"PID \d+", "PID N").mask(r"\d+ secs", "N secs")
+        rcase(id, script)
+            .mask(r"PID \d+", "PID N")
+            .mask(r"\d+ secs", "N secs")
     };
     check(vec![
         c("svps.bad-option", "svps -Z </dev/null; echo $?"),

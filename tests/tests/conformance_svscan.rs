@@ -28,7 +28,9 @@ fn svscan() {
     check(vec![
         scase("svscan.bad-option", "svscan -Z; echo $?"),
         scase("svscan.missing-dir", "svscan nodir; echo $?"),
-        scase("svscan.main", r#"
+        scase(
+            "svscan.main",
+            r#"
 svscan sv 2>err & p=$!
 wait_tree
 cat a.log
@@ -40,34 +42,49 @@ kill -TERM $p; wait $p; echo "svscan exit $?"
 svok sv/a; echo "supervise left running: $?"
 cat err
 test -e /run/svscan/.svscan.pid && echo "pid file left"
-"#),
-        scase("svscan.cwd", r#"
+"#,
+        ),
+        scase(
+            "svscan.cwd",
+            r#"
 cd sv && { svscan 2>../err & p=$!; cd ..; }
 wait_tree
 st sv/a
 kill -TERM $p; wait $p; echo "svscan exit $?"
-"#),
-        scase("svscan.already-running", r#"
+"#,
+        ),
+        scase(
+            "svscan.already-running",
+            r#"
 svscan sv 2>err & p=$!
 wait_tree
 svscan sv; echo $?
 kill -TERM $p; wait $p
-"#),
-        scase("svscan.stale-pid-file", r#"
+"#,
+        ),
+        scase(
+            "svscan.stale-pid-file",
+            r#"
 mkdir /run/svscan; printf 'abcd\n99999\n' > /run/svscan/.svscan.pid
 svscan sv 2>err & p=$!
 wait_tree
 sed -n '$p' /run/svscan/.svscan.pid | grep -qx $p && echo "pid file rewritten"
 kill -TERM $p; wait $p; echo "svscan exit $?"
-"#),
-        scase("svscan.disable-run", r#"
+"#,
+        ),
+        scase(
+            "svscan.disable-run",
+            r#"
 DISABLE_RUN=1 svscan sv 2>err & p=$!
 wait_tree
 ls -a sv | sort; ls -A /run
 show -n sv/a/supervise
 kill -TERM $p; wait $p; echo "svscan exit $?"
-"#),
-        scase("svscan.new-service", r#"
+"#,
+        ),
+        scase(
+            "svscan.new-service",
+            r#"
 svscan sv 2>err & p=$!
 wait_tree
 mksv sv/c "echo c started > $PWD/c.out; exec sleep 100"
@@ -75,50 +92,68 @@ kill -HUP $p
 await_cmd svok sv/c; await_file c.out
 cat c.out; st sv/c
 kill -TERM $p; wait $p; echo "svscan exit $?"
-"#),
-        scase("svscan.removed-service", r#"
+"#,
+        ),
+        scase(
+            "svscan.removed-service",
+            r#"
 svscan sv 2>err & p=$!
 wait_tree
 mv sv/b removed-b
 kill -HUP $p
 st removed-b
 kill -TERM $p; wait $p; echo "svscan exit $?"
-"#),
-        scase("svscan.verbose", r#"
+"#,
+        ),
+        scase(
+            "svscan.verbose",
+            r#"
 VERBOSE=1 svscan sv 2>err & p=$!
 wait_tree
 kill -TERM $p; wait $p; echo "svscan exit $?"
 sort err
-"#),
-        scase("svscan.scanlog", r#"
+"#,
+        ),
+        scase(
+            "svscan.scanlog",
+            r#"
 mksv sv/.svscan/log "exec cat > $PWD/scan.log"
 SCANLOG=1 VERBOSE=1 svscan sv 2>err & p=$!
 wait_tree; await_cmd svok sv/.svscan/log
 await_grep Starting scan.log
 kill -TERM $p; wait $p; echo "svscan exit $?"
 sort scan.log | sed 's/^@[0-9a-f]* //'
-"#),
-        scase("svscan.svars", r#"
+"#,
+        ),
+        scase(
+            "svscan.svars",
+            r#"
 mksv sv/e "echo \"E=\$E\" > $PWD/e.out; exec sleep 100"
 mkdir sv/e/.svars; echo value > sv/e/.svars/E
 svscan sv 2>err & p=$!
 wait_tree; await_file e.out
 cat e.out
 kill -TERM $p; wait $p
-"#),
+"#,
+        ),
     ]);
 }
 
 #[test]
 fn svscanboot() {
     check(vec![
-        scase("svscanboot.one-dir", r#"
+        scase(
+            "svscanboot.one-dir",
+            r#"
 svscanboot $PWD/sv & p=$!
 wait_tree
 st sv/a sv/b
 ps -eo comm= | grep -v '^ps$' | sort | uniq -c
-"#),
-        scase("svscanboot.scanlog", r#"
+"#,
+        ),
+        scase(
+            "svscanboot.scanlog",
+            r#"
 mkdir -p sv/.svscan/variables; echo 1 > sv/.svscan/variables/SCANLOG; echo there > sv/.svscan/variables/FROMVARS
 mksv sv/.svscan/log "exec cat > $PWD/scan.log"
 mksv sv/v "echo \"FROMVARS=\$FROMVARS\" > $PWD/v.out; exec sleep 100"
@@ -126,14 +161,18 @@ svscanboot $PWD/sv & p=$!
 wait_tree; await_file v.out
 cat v.out
 ps -eo comm= | grep -v '^ps$' | sort | uniq -c
-"#),
-        scase("svscanboot.stops-leftovers", r#"
+"#,
+        ),
+        scase(
+            "svscanboot.stops-leftovers",
+            r#"
 mkdir -p sv2; mksv sv2/x 'exec sleep 100'
 (cd sv2 && exec supervise x >/dev/null 2>&1) & q=$!
 await_cmd svok sv2/x
 svscanboot $PWD/sv2 & p=$!
 wait $q; echo "old supervise exit $?"
 await_cmd svok sv2/x
-"#),
+"#,
+        ),
     ]);
 }

@@ -41,9 +41,11 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
 /// The PTR name of `ip`, within [`NAME_TIMEOUT`] (an empty name is no name).
 pub fn reverse(ip: IpAddr) -> Option<String> {
     let ip = ip::from_std(canonical(ip));
-    with_deadline(NAME_TIMEOUT, move || Resolver::new().name(&ip).ok().flatten())
-        .flatten()
-        .filter(|n| !n.is_empty())
+    with_deadline(NAME_TIMEOUT, move || {
+        Resolver::new().name(&ip).ok().flatten()
+    })
+    .flatten()
+    .filter(|n| !n.is_empty())
 }
 
 /// Whether `name` resolves to `ip` (the `-p` check), within [`NAME_TIMEOUT`].
@@ -51,9 +53,7 @@ pub fn forward_confirms(name: &str, ip: IpAddr) -> bool {
     let ip = ip::from_std(canonical(ip));
     let name = name.as_bytes().to_vec();
     with_deadline(NAME_TIMEOUT, move || {
-        Resolver::new()
-            .ip(&name)
-            .is_ok_and(|v| v.contains(&ip))
+        Resolver::new().ip(&name).is_ok_and(|v| v.contains(&ip))
     })
     .unwrap_or(false)
 }

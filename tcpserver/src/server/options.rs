@@ -162,14 +162,10 @@ pub fn parse(
         program: Vec::new(),
     };
     let mut g = Getopt::new(args, OPTSTRING);
-    let silenced = |o: &Options, f: Failure| match (o.verbosity, f) {
-        (0, Failure::Usage(_)) => Failure::Silent(indicore::EXIT_USAGE),
-        (_, f) => f,
-    };
     for opt in g.by_ref() {
         let Opt::Flag(c, arg) = opt else {
             let text = g.usage(&opt, USAGE);
-            return Err(silenced(&o, Failure::usage(text)));
+            return Err(Failure::usage(text));
         };
         match c {
             b'b' => o.backlog = num(&arg).min(i32::MAX as u64) as i32,
@@ -220,11 +216,19 @@ pub fn parse(
             b'S' => o.tls.handshake_timeout = num(&arg),
             b'N' => o.tls.renegotiate = true,
             b'z' => o.tls.provider_details = true,
-            _ => return Err(silenced(&o, Failure::usage(USAGE))),
+            _ => return Err(Failure::usage(USAGE)),
         }
     }
     let rest = g.rest();
-    let usage = |o: &Options| Err(silenced(o, Failure::usage(USAGE)));
+    // With -q, a missing argument is silent (an unknown option was reported while reading
+    // the options, before -q could take effect).
+    let usage = |o: &Options| {
+        Err(if o.verbosity == 0 {
+            Failure::Silent(indicore::EXIT_USAGE)
+        } else {
+            Failure::usage(USAGE)
+        })
+    };
     match rest.first() {
         Some(first) if first.as_bytes().starts_with(b"/") => {
             o.endpoint = Endpoint::Unix(PathBuf::from(first));

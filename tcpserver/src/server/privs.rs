@@ -1,112 +1,90 @@
-//! Dropping privileges after bind (§1.2 `-u`, `-g`, `-U`): groups first, then the gid,
-//! then the uid, each checked, never continuing after a failure.
+//! Dropping privileges after bind (§1.2 `-u`, `-g`, `-U`), as the reference does it:
+//!
+//! * `-u name`: the account (from the group and password databases, or the files
+//!   `USE_QPWGR` names), its groups plus any `-g` groups as the supplementary groups, then
+//!   its gid and uid. Any failure: `unable to set user: ERR`.
+//! * otherwise `-g N`: setgroups([N]) and setgid(N) (`unable to set gid: ERR`); `-g a,b,..`
+//!   (names or numbers): gid `a`, supplementary groups all of them (`unable to add
+//!   additional groups: ERR`); then `-u N`: setuid(N) (`unable to set uid: ERR`).
+//!
+//! A name that does not exist fails with errno 0, which the reference prints as `no error`.
+//! `-u N` without `-g` first reduces the supplementary groups to the current gid
+//! (COMPATIBILITY T2). An unprivileged process that already runs as the target account may
+//! skip the setgroups it is not allowed to make (COMPATIBILITY P1).
 
-use indicore::Failure;
-use nix::unistd::{self, Gid, Group, Uid, User};
-use std::ffi::{CString, OsStr};
+use indicore::{pwgr, Failure};
+use nix::unistd::{self, Gid, Uid};
+use std::ffi::OsStr;
+use std::io;
 use std::os::unix::ffi::OsStrExt;
 
-fn sys(what: &'static str) -> impl Fn(nix::Error) -> Failure {
-    move |e| Failure::temp_sys(format_args!("{what}: "), &e.into())
+fn fail(what: &str, e: io::Error) -> Failure {
+    Failure::temp_sys(format_args!("{what}: "), &e)
 }
 
-fn is_number(s: &OsStr) -> bool {
-    !s.is_empty() && s.as_bytes().iter().all(u8::is_ascii_digit)
+/// "not found": errno 0, printed `no error`.
+fn not_found() -> io::Error {
+    io::Error::from_raw_os_error(0)
 }
 
-fn group_id(name: &OsStr) -> Result<Gid, Failure> {
-    let s = name.to_string_lossy();
-    if is_number(name) {
-        return s
-            .parse::<u32>()
-            .map(Gid::from_raw)
-            .map_err(|_| Failure::temp(format!("unable to set gid: unknown group {s}")));
+/// A comma list of groups (names through the group database, or numbers).
+fn group_list(list: &OsStr) -> io::Result<Vec<Gid>> {
+    list.as_bytes()
+        .split(|&b| b == b',')
+        .map(|g| match pwgr::group_id(g)? {
+            Some(gid) => Ok(Gid::from_raw(gid)),
+            None => Err(not_found()),
+        })
+        .collect()
+}
+
+/// `-u name` with the `-g` list.
+fn set_user(name: &OsStr, groups: Option<&OsStr>) -> io::Result<()> {
+    let acct = pwgr::account(&name.to_string_lossy())?.ok_or_else(not_found)?;
+    let (uid, gid) = (Uid::from_raw(acct.uid), Gid::from_raw(acct.gid));
+    let mut all: Vec<Gid> = pwgr::groups(&acct)?
+        .into_iter()
+        .map(Gid::from_raw)
+        .collect();
+    if let Some(list) = groups {
+        all.extend(group_list(list)?);
     }
-    match Group::from_name(&s) {
-        Ok(Some(g)) => Ok(g.gid),
-        _ => Err(Failure::temp(format!(
-            "unable to set gid: unknown group {s}"
-        ))),
-    }
+    indicore::privs::set_groups(&all, uid, gid)?;
+    unistd::setgid(gid)?;
+    unistd::setuid(uid)?;
+    Ok(())
 }
 
-/// Become `uid` (number or name) with `gid` (number, name, or comma list).
-///
-/// * `-g N`: setgroups([N]), setgid(N).
-/// * `-g a,b,..`: the first is the gid, all are the supplementary groups.
-/// * `-u name`: the account's uid, primary gid and group-database groups, plus any
-///   `-g` groups.
-/// * `-u N` without `-g`: setuid(N), after dropping the supplementary groups to the
-///   current gid (the reference keeps root's groups: a privilege nobody asked for).
+/// Become `uid` (number or name) with `gid` (number, or a comma list of names and
+/// numbers), as described at the top.
 pub fn drop_privileges(uid: Option<&OsStr>, gid: Option<&OsStr>) -> Result<(), Failure> {
-    let gids: Vec<Gid> = match gid {
-        Some(list) => list
-            .as_bytes()
-            .split(|&b| b == b',')
-            .filter(|g| !g.is_empty())
-            .map(|g| group_id(OsStr::from_bytes(g)))
-            .collect::<Result<_, _>>()?,
-        None => Vec::new(),
-    };
-    let user = match uid {
-        Some(u) if !is_number(u) => {
-            let name = u.to_string_lossy();
-            match User::from_name(&name) {
-                Ok(Some(user)) => Some(user),
-                _ => {
-                    return Err(Failure::temp(format!(
-                        "unable to set user: unknown user {name}"
-                    )))
-                }
-            }
-        }
-        _ => None,
-    };
-    if let Some(user) = &user {
-        let cname = CString::new(user.name.as_bytes())
-            .map_err(|_| Failure::temp("unable to set user: bad name"))?;
-        let mut groups =
-            unistd::getgrouplist(&cname, user.gid).map_err(sys("unable to set user"))?;
-        groups.extend(gids.iter().copied());
-        match unistd::setgroups(&groups) {
-            // Unprivileged and already that account: nothing to drop.
-            Err(nix::Error::EPERM) if indicore::privs::already(user.uid, user.gid) => {}
-            r => r.map_err(sys("unable to add additional groups"))?,
-        }
-        unistd::setgid(user.gid).map_err(sys("unable to set gid"))?;
-        unistd::setuid(user.uid).map_err(sys("unable to set uid"))?;
-        return Ok(());
+    if let Some(name) = uid.filter(|u| !pwgr::is_number(u.as_bytes())) {
+        return set_user(name, gid).map_err(|e| fail("unable to set user", e));
     }
-    match gids.as_slice() {
-        [] if uid.is_some() => match unistd::setgroups(&[unistd::getgid()]) {
+    let uid = uid.map(|u| Uid::from_raw(pwgr::number(u.as_bytes())));
+    let target_uid = uid.unwrap_or_else(unistd::getuid);
+    match gid {
+        Some(g) if pwgr::is_number(g.as_bytes()) => {
+            let g = Gid::from_raw(pwgr::number(g.as_bytes()));
+            indicore::privs::drop_groups(target_uid, g)
+                .and_then(|()| unistd::setgid(g))
+                .map_err(|e| fail("unable to set gid", e.into()))?;
+        }
+        Some(list) => {
+            let gids = group_list(list).map_err(|e| fail("unable to add additional groups", e))?;
+            unistd::setgid(gids[0])
+                .and_then(|()| indicore::privs::set_groups(&gids, target_uid, gids[0]))
+                .map_err(|e| fail("unable to add additional groups", e.into()))?;
+        }
+        None if uid.is_some() => match unistd::setgroups(&[unistd::getgid()]) {
             // Without CAP_SETGID there is no privileged group to drop; setuid decides.
             Ok(()) | Err(nix::Error::EPERM) => {}
-            Err(e) => return Err(sys("unable to set uid")(e)),
+            Err(e) => return Err(fail("unable to set uid", e.into())),
         },
-        [] => {}
-        [one] if gid.is_some_and(|g| !g.as_bytes().contains(&b',')) => {
-            let target_uid = match uid {
-                Some(u) => u
-                    .to_string_lossy()
-                    .parse()
-                    .map(Uid::from_raw)
-                    .unwrap_or_else(|_| unistd::getuid()),
-                None => unistd::getuid(),
-            };
-            indicore::privs::drop_groups(target_uid, *one).map_err(sys("unable to set gid"))?;
-            unistd::setgid(*one).map_err(sys("unable to set gid"))?;
-        }
-        list => {
-            unistd::setgroups(list).map_err(sys("unable to add additional groups"))?;
-            unistd::setgid(list[0]).map_err(sys("unable to set gid"))?;
-        }
+        None => {}
     }
     if let Some(u) = uid {
-        let n: u32 = u
-            .to_string_lossy()
-            .parse()
-            .map_err(|_| Failure::temp("unable to set uid: invalid argument"))?;
-        unistd::setuid(Uid::from_raw(n)).map_err(sys("unable to set uid"))?;
+        unistd::setuid(u).map_err(|e| fail("unable to set uid", e.into()))?;
     }
     Ok(())
 }

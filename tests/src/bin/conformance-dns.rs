@@ -1,5 +1,6 @@
-//! `conformance-dns TABLE [LOG]`: a DNS server on 127.0.0.1:53 (UDP, and TCP) for the
-//! conformance cases, which start it inside their private network namespace.
+//! `conformance-dns TABLE [LOG [ADDR]]`: a DNS server on ADDR:53 (default 127.0.0.1; UDP,
+//! and TCP) for the conformance cases, which start it inside their private network
+//! namespace.
 //!
 //! TABLE has one record per line, `NAME TYPE DATA` (`#` comments): TYPE is `A` (dotted
 //! quad), `PTR` (a name), `TXT` (the rest of the line), or `RCODE` (a number: the answer is
@@ -15,7 +16,10 @@ type Table = HashMap<(String, u16), Answer>;
 fn load(path: &str) -> Table {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let mut t: Table = HashMap::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+    for line in text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+    {
         let mut w = line.splitn(3, ' ');
         let (Some(name), Some(kind), Some(data)) = (w.next(), w.next(), w.next()) else {
             panic!("{path}: bad line {line:?}");
@@ -30,13 +34,19 @@ fn load(path: &str) -> Table {
             "TXT" => dns::txt(&[data.as_bytes()]),
             "RCODE" => {
                 t.insert((name.clone(), dns::A), Answer::Rcode(data.parse().unwrap()));
-                t.insert((name.clone(), dns::AAAA), Answer::Rcode(data.parse().unwrap()));
+                t.insert(
+                    (name.clone(), dns::AAAA),
+                    Answer::Rcode(data.parse().unwrap()),
+                );
                 t.insert((name, dns::TXT), Answer::Rcode(data.parse().unwrap()));
                 continue;
             }
             _ => panic!("{path}: unknown type {kind}"),
         };
-        match t.entry((name, record.0)).or_insert(Answer::Records(Vec::new())) {
+        match t
+            .entry((name, record.0))
+            .or_insert(Answer::Records(Vec::new()))
+        {
             Answer::Records(r) => r.push(record),
             Answer::Rcode(_) => {}
         }
@@ -47,7 +57,11 @@ fn load(path: &str) -> Table {
 fn respond(q: &[u8], table: &Table, log: Option<&str>) -> Option<Vec<u8>> {
     let (name, qtype) = dns::question(q)?;
     if let Some(log) = log {
-        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(log) {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(log)
+        {
             let _ = writeln!(f, "{name} {qtype}");
         }
     }
@@ -58,8 +72,9 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let table = load(args.get(1).expect("usage: conformance-dns TABLE [LOG]"));
     let log = args.get(2).cloned();
-    let udp = UdpSocket::bind("127.0.0.1:53").expect("bind udp 127.0.0.1:53");
-    let tcp = TcpListener::bind("127.0.0.1:53").expect("bind tcp 127.0.0.1:53");
+    let addr = format!("{}:53", args.get(3).map_or("127.0.0.1", String::as_str));
+    let udp = UdpSocket::bind(&addr).expect("bind udp port 53");
+    let tcp = TcpListener::bind(&addr).expect("bind tcp port 53");
     let (t2, l2) = (table.clone(), log.clone());
     std::thread::spawn(move || {
         for mut s in tcp.incoming().flatten() {

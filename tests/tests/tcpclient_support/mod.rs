@@ -95,7 +95,8 @@ impl FakeDns {
                 let Ok((n, from)) = udp.recv_from(&mut buf) else {
                     continue;
                 };
-                if let Some(reply) = answer_from(&buf[..n], &table, &asked, trunc.load(Ordering::SeqCst))
+                if let Some(reply) =
+                    answer_from(&buf[..n], &table, &asked, trunc.load(Ordering::SeqCst))
                 {
                     let _ = udp.send_to(&reply, from);
                 }
