@@ -14,8 +14,9 @@
 //! ]);
 //! ```
 //!
-//! Write the call as `case("ID", ...)` with the id as a string literal: the table check and the
-//! README count find cases by that text in `tests/tests/conformance_*.rs`.
+//! Write the call as `case("ID", ...)` (or a helper whose name ends in `case`, such as
+//! `dcase("ID", ...)`) with the id as a string literal: the table check and the README count
+//! find cases by that text in `tests/tests/conformance_*.rs`.
 //!
 //! Each side runs the script once, in a scratch directory of its own (the working directory),
 //! with an environment holding only `PATH` (that side's programs first, then the system's),
@@ -550,7 +551,7 @@ pub fn check(cases: Vec<Case>) {
 
 /// Case ids found in the conformance sources (`case("ID"` literals), with the file of each.
 pub fn case_ids_in_sources() -> Vec<(String, String)> {
-    let re = Regex::new(r#"\bcase\(\s*"([^"]+)""#).expect("regex");
+    let re = Regex::new(r#"\b[a-z]*case\(\s*"([^"]+)""#).expect("regex");
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("read tests/tests")

@@ -16,6 +16,7 @@
 //! imap: `* CAPABILITY` lines and `[CAPABILITY ...]` codes get `STARTTLS`; `tag STARTTLS`
 //! (and the reference client's untagged `STARTTLS`) start TLS; literals are followed in
 //! both directions.
+//! smtp and pop3: `QUIT` reaches the program as `quit` (the reference writes its own).
 
 use std::collections::VecDeque;
 
@@ -401,6 +402,8 @@ impl Emulator {
                 self.start = Some(b"220 ready for tls\r\n".to_vec());
             }
             b"EHLO" => self.forward(line, Some(Expect::Ehlo)),
+            // The reference sends its own `quit`, whatever the client's line said.
+            b"QUIT" => self.forward(b"quit\r\n", Some(Expect::Plain)),
             b"DATA" => {
                 self.data_pending = true;
                 self.forward(line, Some(Expect::Data));
@@ -421,6 +424,7 @@ impl Emulator {
                 self.start = Some(b"+OK Begin SSL/TLS negotiation now.\r\n".to_vec());
             }
             b"CAPA" => self.forward(line, Some(Expect::Capa)),
+            b"QUIT" => self.forward(b"quit\r\n", Some(Expect::Plain)),
             b"RETR" | b"TOP" => self.forward(line, Some(Expect::Multi)),
             b"LIST" | b"UIDL" if !has_arg => self.forward(line, Some(Expect::Multi)),
             _ => self.forward(line, Some(Expect::Plain)),
