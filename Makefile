@@ -32,7 +32,7 @@ TEST_PACKAGES_svctool   = openssl passwd
 TEST_PACKAGES = $(TEST_PACKAGES_base) $(TEST_PACKAGES_svscan) $(TEST_PACKAGES_multilog) \
                 $(TEST_PACKAGES_tcpserver) $(TEST_PACKAGES_tcpclient) $(TEST_PACKAGES_svctool)
 
-.PHONY: all build release test lint demo install bench clean
+.PHONY: all build release test hermetic-check print-test-packages lint demo install bench clean
 
 all: build
 
@@ -43,10 +43,19 @@ release:
 	$(CARGO) build --release --workspace --bins
 	$(CARGO) build --release -p rblsmtpd-so --lib
 
+# The whole suite; ends with how many tests ran and which were skipped, and why.
 test:
 	scripts/need-packages $(TEST_PACKAGES)
 	$(CARGO) build --workspace --bins
-	$(CARGO) test --workspace
+	scripts/run-tests $(CARGO) test --workspace
+
+# `make test` twice beside a live svscan on /service, then no file may be left outside the
+# tests' temporary directories (root; see the script).
+hermetic-check:
+	scripts/hermetic-check
+
+print-test-packages:
+	@echo $(TEST_PACKAGES)
 
 lint:
 	$(CARGO) fmt --all -- --check

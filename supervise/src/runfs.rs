@@ -9,9 +9,23 @@ use std::path::{Path, PathBuf};
 /// The mirror roots the clients try, in order.
 pub const ROOTS: [&str; 3] = ["/run/svscan", "/var/run/svscan", "/private/var/run/svscan"];
 
+/// True when `DISABLE_RUN` is set: no program then uses or consults a mirror
+/// (COMPATIBILITY S6 for the clients).
+pub fn disabled() -> bool {
+    std::env::var_os("DISABLE_RUN").is_some()
+}
+
+/// The mirror roots that exist, in the clients' order; none when [`disabled`].
+pub fn roots() -> impl Iterator<Item = &'static Path> {
+    ROOTS
+        .iter()
+        .map(Path::new)
+        .filter(|r| !disabled() && r.is_dir())
+}
+
 /// The mirror root supervise uses: only when one exists already and `DISABLE_RUN` is unset.
 pub fn supervise_root() -> Option<PathBuf> {
-    if std::env::var_os("DISABLE_RUN").is_some() {
+    if disabled() {
         return None;
     }
     ROOTS[..2].iter().map(PathBuf::from).find(|p| p.is_dir())
@@ -37,7 +51,7 @@ pub fn state_file(dir: &Path, file: &str) -> PathBuf {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
         _ => return real,
     }
-    for root in ROOTS.iter().map(Path::new).filter(|r| r.is_dir()) {
+    for root in roots() {
         if let Some(m) = mirror_of(root, dir) {
             let candidate = m.join("supervise").join(file);
             if std::fs::symlink_metadata(&candidate).is_ok() {

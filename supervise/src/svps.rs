@@ -154,11 +154,7 @@ fn find_svscan(servicedir: Option<&Path>) -> Vec<Instance> {
     if let Some(d) = servicedir {
         pidfiles.push(d.join(".svscan.pid"));
     }
-    pidfiles.extend(
-        runfs::ROOTS
-            .iter()
-            .map(|r| Path::new(r).join(".svscan.pid")),
-    );
+    pidfiles.extend(runfs::roots().map(|r| r.join(".svscan.pid")));
     pidfiles.push(Path::new(DEFAULT_SERVICEDIR).join(".svscan.pid"));
     let from_file = pidfiles.iter().find_map(|p| {
         let text = std::fs::read(p).ok()?;

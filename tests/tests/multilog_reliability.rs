@@ -18,7 +18,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -70,7 +70,7 @@ fn spawn(
     stderr: File,
     groups: &mut Groups,
 ) -> Child {
-    let child = Command::new(bin(program))
+    let child = blackbox::command(bin(program))
         .args(args)
         .current_dir(cwd)
         .env_clear()
@@ -388,7 +388,7 @@ impl Tmpfs {
             .prefix("multilog-full.")
             .tempdir()
             .unwrap();
-        let ok = Command::new("mount")
+        let ok = blackbox::command("mount")
             .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
             .arg(dir.path())
             .status()
@@ -401,7 +401,7 @@ impl Tmpfs {
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount")
+        let _ = blackbox::command("umount")
             .arg("-l")
             .arg(self.dir.path())
             .status();

@@ -112,7 +112,7 @@ impl Server {
         tcp: bool,
         adjust: impl FnOnce(&mut Command),
     ) -> Server {
-        let mut cmd = Command::new(bin("tcpserver"));
+        let mut cmd = blackbox::command(bin("tcpserver"));
         cmd.args(args)
             .current_dir(dir)
             .env_clear()
