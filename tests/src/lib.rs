@@ -11,6 +11,8 @@
 //! [`Cmd::same_pgrp`] is used) and, once it has exited or timed out, whatever is left in that
 //! group is killed with SIGKILL before the child is reaped.
 
+pub mod prop;
+
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io::{Read, Write};
