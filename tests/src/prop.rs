@@ -37,11 +37,18 @@ pub fn config(default: u32) -> Config {
 /// What one path is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Node {
-    File { mode: u32, bytes: Vec<u8> },
-    Dir { mode: u32 },
+    File {
+        mode: u32,
+        bytes: Vec<u8>,
+    },
+    Dir {
+        mode: u32,
+    },
     Link(PathBuf),
     /// A FIFO, socket or device: its type bits and mode.
-    Other { mode: u32 },
+    Other {
+        mode: u32,
+    },
 }
 
 /// Every path below a directory (relative to it), without following symlinks.
@@ -94,9 +101,7 @@ fn walk(root: &Path, rel: &Path, map: &mut BTreeMap<PathBuf, Node>) {
             bytes: fs::read(&path).unwrap_or_default(),
         }
     } else {
-        Node::Other {
-            mode: meta.mode(),
-        }
+        Node::Other { mode: meta.mode() }
     };
     map.insert(rel.to_path_buf(), node);
 }
@@ -131,7 +136,10 @@ pub fn damage() -> impl Strategy<Value = Damage> {
         (0u16..1000).prop_map(Damage::Truncate),
         (any::<usize>(), 0u8..8).prop_map(|(p, b)| Damage::Flip(p, b)),
         (any::<usize>(), word).prop_map(|(p, w)| Damage::Word(p, w)),
-        (any::<usize>(), proptest::collection::vec(any::<u8>(), 1..16))
+        (
+            any::<usize>(),
+            proptest::collection::vec(any::<u8>(), 1..16)
+        )
             .prop_map(|(p, v)| Damage::Insert(p, v)),
     ]
 }
