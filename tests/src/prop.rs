@@ -2,14 +2,14 @@
 //!
 //! * [`config`]: a proptest configuration with a case count that suits a suite running
 //!   real binaries, raised (or lowered) by `PROPTEST_CASES`; failures are recorded in
-//!   `tests/proptest-regressions/` and replayed first on every run.
+//!   `tests/tests/SUITE.proptest-regressions` and replayed first on every run.
 //! * [`Snapshot`]: every file, directory and symlink under a directory (type, mode,
 //!   contents, target), to show that a program changed nothing but what it is for.
 //! * [`mutate`]: byte-level damage to a valid input (flips, cuts, insertions, overwrites
 //!   with extreme 32-bit values), for parsers of binary files.
 
 use proptest::prelude::*;
-use proptest::test_runner::Config;
+use proptest::test_runner::{Config, TestRunner};
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -25,13 +25,38 @@ pub fn cases(default: u32) -> u32 {
 
 /// The configuration of a black-box property: `default` cases unless `PROPTEST_CASES` says
 /// otherwise, shrinking bounded to a minute. Failures are kept, as proptest does by default,
-/// in `tests/proptest-regressions/SUITE.txt` and replayed first on every run.
+/// beside the suite in `SUITE.proptest-regressions` and replayed first on every run.
 pub fn config(default: u32) -> Config {
     Config {
         cases: cases(default),
         max_shrink_time: 60_000,
         ..Config::default()
     }
+}
+
+/// A runner for a property checked against one long-lived process (a server started once
+/// for all cases): `runner(n, file!())`. Failures are kept as with [`config`].
+pub fn runner(default: u32, source_file: &'static str) -> TestRunner {
+    TestRunner::new(Config {
+        source_file: Some(source_file),
+        ..config(default)
+    })
+}
+
+/// True once our child `pid` has exited (it is not reaped: the pid stays ours).
+pub fn exited(pid: u32) -> bool {
+    // SAFETY: all-zero is a valid siginfo_t; waitid with WNOWAIT only inspects the child.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let rc = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    // SAFETY: si_pid is valid to read for a WEXITED report (0 when nothing happened).
+    rc != 0 || unsafe { info.si_pid() } != 0
 }
 
 /// What one path is.

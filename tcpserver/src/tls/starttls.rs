@@ -168,6 +168,14 @@ impl Emulator {
         self.to_client.extend_from_slice(&rest);
     }
 
+    /// Client bytes that will still go to the program once the replies they wait for
+    /// arrive (a command line held behind DATA or STARTTLS, literal bytes).
+    pub fn client_pending(&self) -> bool {
+        self.start.is_none()
+            && (self.from_client.contains(&b'\n')
+                || (self.client_literal > 0 && !self.from_client.is_empty()))
+    }
+
     /// Program bytes not yet given to the client (they follow in TLS).
     pub fn take_program_rest(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.from_program)
@@ -579,6 +587,19 @@ mod tests {
             e.start.as_deref(),
             Some(&b"STARTTLS OK Begin TLS negotiation now\r\n"[..])
         );
+    }
+
+    /// Lines pipelined behind DATA are still owed to the program after the client's end.
+    #[test]
+    fn lines_held_behind_data_are_pending() {
+        let mut e = Emulator::new(Protocol::Smtp);
+        e.program(b"220 x\r\n");
+        e.client(b"DATA\r\nbody\r\n.\r\npartial");
+        assert_eq!(take(&mut e.to_program), "DATA\r\n");
+        assert!(e.client_pending());
+        e.program(b"354 go\r\n");
+        assert_eq!(take(&mut e.to_program), "body\r\n.\r\n");
+        assert!(!e.client_pending(), "a partial last line is not owed");
     }
 
     mod props {
