@@ -12,6 +12,7 @@
 //! group is killed with SIGKILL before the child is reaped.
 
 pub mod prop;
+pub mod tmpfs;
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;

@@ -13,6 +13,7 @@
 //! * `disk_full_status_file_and_qfilelog` (root): the same for an `=file`, and qfilelog's
 //!   warning, pause and TERM on a full disk.
 
+use blackbox::tmpfs::{fill, Tmpfs};
 use blackbox::{bin, is_root, skip, SYSTEM_PATH};
 use std::fs::{self, File};
 use std::io::Write;
@@ -113,16 +114,6 @@ fn wait_exit(child: &mut Child, secs: u64, what: &str) -> std::process::ExitStat
         assert!(start.elapsed() < Duration::from_secs(secs), "{what}");
         thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Fill a mounted tmpfs to the last byte.
-fn fill(dir: &Path) -> PathBuf {
-    let filler = dir.join("filler");
-    let mut f = File::create(&filler).unwrap();
-    let block = vec![0u8; 4096];
-    while f.write_all(&block).is_ok() {}
-    let _ = f.write_all(&[0]);
-    filler
 }
 
 /// Wait until `path` holds `text`, or fail after `secs` seconds.
@@ -447,44 +438,13 @@ fn kill_9_two_hundred_times_while_rotating() {
     );
 }
 
-/// A 1 MiB tmpfs mounted on a fresh directory, unmounted on drop.
-struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    fn mount() -> Tmpfs {
-        let dir = tempfile::Builder::new()
-            .prefix("multilog-full.")
-            .tempdir()
-            .unwrap();
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
-            .arg(dir.path())
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "mount tmpfs");
-        Tmpfs { dir }
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount")
-            .arg("-l")
-            .arg(self.dir.path())
-            .status();
-    }
-}
-
 #[test]
 fn disk_full_pauses_and_loses_nothing() {
     if !is_root() {
         return skip("disk_full_pauses_and_loses_nothing needs root to mount a tmpfs");
     }
-    let fs1 = Tmpfs::mount();
-    let full = fs1.dir.path();
+    let fs1 = Tmpfs::mount("1m");
+    let full = fs1.path();
     let out = tempfile::Builder::new()
         .prefix("multilog-full-out.")
         .tempdir()
@@ -560,8 +520,8 @@ fn disk_full_status_file_and_qfilelog() {
     if !is_root() {
         return skip("disk_full_status_file_and_qfilelog needs root to mount a tmpfs");
     }
-    let fs1 = Tmpfs::mount();
-    let full = fs1.dir.path();
+    let fs1 = Tmpfs::mount("1m");
+    let full = fs1.path();
     let out = tempfile::Builder::new()
         .prefix("multilog-full-out.")
         .tempdir()
