@@ -1,6 +1,6 @@
 //! A small tmpfs to fill up (root only): the "disk full, then freed" fault.
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
