@@ -537,4 +537,54 @@ mod tests {
         let o = parse(&["--virus-filter=3"]).unwrap();
         assert_eq!(o.val("--virus-filter"), Some("3"));
     }
+
+    mod props {
+        use super::*;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        /// Arguments made of real option names with values of any text, and garbage.
+        fn arg() -> impl Strategy<Value = String> {
+            let name = proptest::sample::select(OPTIONS.iter().map(|o| o.0).collect::<Vec<_>>());
+            prop_oneof![
+                4 => (name.clone(), "\\PC{0,12}").prop_map(|(n, v)| format!("{n}={v}")),
+                2 => (name.clone(), "[ -~\\n]{0,12}").prop_map(|(n, v)| format!("{n}={v}")),
+                2 => name.prop_map(str::to_string),
+                1 => "\\PC{0,12}",
+            ]
+        }
+
+        proptest! {
+            /// Any command line parses or ends early with a message; what `.options`
+            /// records, run again through `sh`, gives back exactly the arguments it came
+            /// from (so a refresh re-creates the service it recorded).
+            #[test]
+            fn recorded_command_replays_the_same_arguments(args in vec(arg(), 0..6)) {
+                let Ok(o) = Opts::parse(&args, "/usr") else {
+                    return Ok(());
+                };
+                let recorded = o.prog_args.strip_prefix("/usr/sbin/svctool").unwrap();
+                let out = std::process::Command::new("/bin/sh")
+                    .arg("-c")
+                    .arg(format!("set -- {recorded}; for a; do printf '%s\\0' \"$a\"; done"))
+                    .output()
+                    .unwrap();
+                prop_assert!(out.status.success());
+                let mut got: Vec<String> = String::from_utf8(out.stdout)
+                    .unwrap()
+                    .split('\0')
+                    .map(str::to_string)
+                    .collect();
+                got.pop();
+                let mut want: Vec<String> = args.clone();
+                // what follows --enable-service / --disable-service is not recorded, nor
+                // a --run-file-only after an action other than --refreshsvc
+                want.truncate(args.len() - o.rest.len());
+                if o.run_file_only && o.action != Some("--refreshsvc") {
+                    want.retain(|a| a != "--run-file-only");
+                }
+                prop_assert_eq!(got, want);
+            }
+        }
+    }
 }

@@ -18,6 +18,9 @@
 //! [`Cmd::same_pgrp`] is used) and, once it has exited or timed out, whatever is left in that
 //! group is killed with SIGKILL before the child is reaped.
 
+pub mod prop;
+pub mod tmpfs;
+
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io::{Read, Write};

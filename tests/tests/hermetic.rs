@@ -25,6 +25,9 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 fn every_program_is_started_through_the_harness() {
     let mut files = Vec::new();
     rust_files(&workspace_root().join("tests/tests"), &mut files);
+    rust_files(&workspace_root().join("tests/src"), &mut files);
+    // The harness's own `command` is the one place allowed to build a Command.
+    files.retain(|f| !f.ends_with("tests/src/lib.rs"));
     assert!(files.len() > 10, "test sources not found: {files:?}");
     // Spelt in two pieces so this file does not match itself.
     let needle = format!("{}::new(", "Command");

@@ -158,6 +158,11 @@ impl Sup {
     fn exited(&mut self) -> bool {
         self.child.try_wait().unwrap().is_some()
     }
+
+    /// True once supervise has exited (without reaping it).
+    fn exited_now(&self) -> bool {
+        blackbox::prop::exited(self.pid as u32)
+    }
 }
 
 impl Drop for Sup {
@@ -1774,6 +1779,75 @@ fn run_that_cannot_be_executed() {
     wait_up(&t, "s", &sup, 0);
     wait_until("run recorded", || !t.read("s/args").is_empty());
     assert_eq!(t.lines("s/args"), ["s abnormal startup"]);
+}
+
+/// `run` loses its exec bit while the service is up: once the service dies, every start
+/// fails with `access denied` (a death, retried at most once a second, supervise lives
+/// on); the bit back, the service comes up on the next try. Then `run` disappears while
+/// up: supervise exits 111 at the next start (the reference's fatal), and nothing is
+/// left running.
+#[test]
+fn run_loses_its_exec_bit_then_disappears_while_up() {
+    let t = Tree::new();
+    t.service("s", RUN);
+    let mut sup = t.supervise("s");
+    let pid = wait_up(&t, "s", &sup, 0);
+    fs::set_permissions(t.path("s/run"), fs::Permissions::from_mode(0o644)).unwrap();
+    kill(pid, libc::SIGKILL);
+    let denied = "s: supervise: fatal: unable to start ./run: access denied\n";
+    wait_until("three refused starts", || {
+        sup.stderr().matches(denied).count() >= 3
+    });
+    assert!(!sup.exited(), "supervise exited: {}", sup.stderr());
+    assert_eq!(t.lines("s/args").len(), 1, "run ran without its exec bit");
+    // Retried, not spinning: supervise itself used next to nothing (utime + stime).
+    let ticks: u64 = [14, 15]
+        .iter()
+        .map(|&f| {
+            stat_field(sup.pid as u32, f)
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        })
+        .sum();
+    assert!(ticks < 50, "supervise used {ticks} ticks of CPU");
+    fs::set_permissions(t.path("s/run"), fs::Permissions::from_mode(0o755)).unwrap();
+    let pid2 = wait_up(&t, "s", &sup, pid);
+    assert_eq!(t.lines("s/args").last().unwrap(), "s abnormal startup");
+    fs::remove_file(t.path("s/run")).unwrap();
+    kill(pid2, libc::SIGKILL);
+    assert_eq!(sup.wait_exit(), Some(111));
+    assert!(!alive(pid2));
+    assert!(children(sup.pid as u32).is_empty());
+}
+
+/// A `run` without the sticky bit that double-forks a daemon and exits: supervise sees a
+/// service that keeps exiting and restarts it at most once a second (each start leaves a
+/// daemon, as with the reference: only a sticky `run` makes supervise follow it); `svc -d`
+/// stops the restarts and supervise lives on.
+#[test]
+fn run_that_forks_away_is_restarted_throttled_until_down() {
+    let t = Tree::new();
+    t.service(
+        "s",
+        "#!/bin/sh\necho \"$@\" >>args\ncut -d' ' -f22 /proc/$$/stat >>starts\n(exec sleep 1000 &)\nexit 0\n",
+    );
+    let sup = t.supervise("s");
+    wait_until("three starts", || t.lines("s/starts").len() >= 3);
+    let starts = start_times(&t);
+    for w in starts.windows(2) {
+        assert!(w[1] - w[0] >= 0.95, "throttled: {starts:?}");
+    }
+    t.svc(&["-d", "s"]).assert_code(0);
+    wait_down(&t, "s");
+    let n = t.lines("s/starts").len();
+    thread::sleep(Duration::from_millis(1500));
+    assert_eq!(t.lines("s/starts").len(), n, "restarted while down");
+    assert!(!sup.exited_now(), "supervise exited");
+    assert_eq!(t.lines("s/args")[0], "s auto startup");
+    assert!(t.lines("s/args")[1..]
+        .iter()
+        .all(|l| l == "s auto startup" || l == "s abnormal startup"));
 }
 
 // ----- svps -----

@@ -1023,6 +1023,70 @@ fn slot_limit_refuses_extra_services() {
 
 // ----- reliability -----
 
+/// 1,000 services (down, so that only their supervisors run) and one more whose supervise
+/// is killed ten times: each time svscan starts a new one (at most once a second), the
+/// other thousand keep their supervisors, nothing is left as a zombie, and every service
+/// reports through svstat at the end.
+#[test]
+fn a_thousand_services_and_one_supervise_that_keeps_dying() {
+    const N: usize = 1000;
+    let t = Tree::new();
+    for i in 0..N {
+        t.service(&format!("s{i:04}"), SLEEP_RUN);
+        t.write(&format!("s{i:04}/down"), "");
+    }
+    t.service("dying", SLEEP_RUN);
+    t.write("dying/down", "");
+    let sv = Svscan::start(&t, &["-n", "1001"], &[("SCANINTERVAL", "3600")]);
+    let supervisors = || {
+        children(sv.pid())
+            .into_iter()
+            .filter(|(_, c)| c.starts_with("supervise "))
+            .collect::<HashMap<u32, String>>()
+    };
+    wait_until("1,001 supervisors", || supervisors().len() == N + 1);
+    let others: Vec<u32> = {
+        let mut v: Vec<u32> = supervisors()
+            .into_iter()
+            .filter(|(_, c)| c != "supervise dying")
+            .map(|(p, _)| p)
+            .collect();
+        v.sort();
+        v
+    };
+    for _ in 0..10 {
+        let old = sv.wait_child("supervise dying");
+        wait_until("dying's status file", || t.exists("dying/supervise/status"));
+        kill(old, libc::SIGKILL);
+        wait_until("a new supervise for dying", || {
+            sv.child_running("supervise dying")
+                .is_some_and(|p| p != old)
+        });
+    }
+    let mut now: Vec<u32> = supervisors()
+        .into_iter()
+        .filter(|(_, c)| c != "supervise dying")
+        .map(|(p, _)| p)
+        .collect();
+    now.sort();
+    assert_eq!(now, others, "another service's supervise changed");
+    wait_until("no zombies", || zombie_children(sv.pid()) == 0);
+    assert!(alive(sv.pid()));
+    let mut dirs: Vec<String> = (0..N).map(|i| format!("s{i:04}")).collect();
+    dirs.push("dying".into());
+    let out = Cmd::bin("svstat")
+        .cwd(t.root())
+        .env("PATH", test_path())
+        .env("DISABLE_RUN", "1")
+        .args(&dirs)
+        .run();
+    let lines = out.stdout_str();
+    assert_eq!(lines.lines().count(), N + 1, "{}", out.stderr_str());
+    assert!(lines.lines().all(|l| l.contains(": down ")), "{lines}");
+    assert_eq!(out.stderr_str(), "");
+    assert_eq!(sv.stderr(), "");
+}
+
 /// A service writes 100,000 numbered lines as fast as it can while its log service copies
 /// three lines at a time, one line per read, and exits: 50 restarts of the log service,
 /// then a plain `cat`. Every number arrives once, in order, and the writer never sees
