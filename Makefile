@@ -29,10 +29,12 @@ TEST_PACKAGES_multilog  = strace mount
 TEST_PACKAGES_tcpserver = ucspi-tcp openssl gcc libc6-dev
 TEST_PACKAGES_tcpclient =
 TEST_PACKAGES_svctool   = openssl passwd
+TEST_PACKAGES_man       = mandoc man-db
 TEST_PACKAGES = $(TEST_PACKAGES_base) $(TEST_PACKAGES_svscan) $(TEST_PACKAGES_multilog) \
-                $(TEST_PACKAGES_tcpserver) $(TEST_PACKAGES_tcpclient) $(TEST_PACKAGES_svctool)
+                $(TEST_PACKAGES_tcpserver) $(TEST_PACKAGES_tcpclient) $(TEST_PACKAGES_svctool) \
+                $(TEST_PACKAGES_man)
 
-.PHONY: all build release test hermetic-check print-test-packages lint demo install bench clean
+.PHONY: all build release test hermetic-check print-test-packages lint demo install install-man bench clean
 
 all: build
 
@@ -70,6 +72,12 @@ install: release
 	for s in $(SCRIPTS); do install -m 0755 $$s $(BINDIR)/; done
 	install -d $(PLUGINDIR)
 	install -m 0755 target/release/librblsmtpd.so $(PLUGINDIR)/rblsmtpd.so
+
+# Manual pages (man/README.md): man/manN/NAME.N into $(MANDIR)/manN.
+MANDIR = $(DESTDIR)$(PREFIX)/share/man
+install: install-man
+install-man:
+	for s in 1 8; do install -d $(MANDIR)/man$$s && install -m 0644 man/man$$s/*.$$s $(MANDIR)/man$$s/; done
 
 bench:
 	bench/run.sh
