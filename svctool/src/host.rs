@@ -159,6 +159,14 @@ impl Host {
         self.root.join(p.trim_start_matches('/'))
     }
 
+    /// The logical path of a disk path (what svctool prints): the root taken off.
+    pub fn logical(&self, disk: &Path) -> String {
+        match disk.strip_prefix(&self.root) {
+            Ok(rest) if self.root != Path::new("/") => format!("/{}", rest.display()),
+            _ => disk.display().to_string(),
+        }
+    }
+
     /// Add `--destdir` to the disk root.
     pub fn add_destdir(&mut self, destdir: &str) {
         if !destdir.is_empty() {
