@@ -1567,12 +1567,13 @@ fn line_diff(a: &str, b: &str) -> String {
 }
 
 /// Compare one case; the error says what differs beyond the table, or which entry is stale.
+/// Returns the rows the case needed.
 fn judge(
     case: &str,
     theirs: &Obs,
     ours: &Obs,
     entries: &[(String, String, String)],
-) -> Result<(), String> {
+) -> Result<Vec<String>, String> {
     let rows: Vec<&str> = entries
         .iter()
         .filter(|(c, _, _)| entry_matches(c, case))
@@ -1600,17 +1601,20 @@ fn judge(
     if t != o {
         return Err(describe(&t, &o));
     }
+    let mut needed = Vec::new();
     for (i, row) in rows.iter().enumerate() {
-        // a wildcard entry may not apply to every case
+        // a wildcard entry need not apply to every case, only to some
         let exact = entries.iter().any(|(c, r, _)| c == case && r == row);
         let (t, o) = apply(Some(i));
-        if t == o && exact {
+        if t != o {
+            needed.push(row.to_string());
+        } else if exact {
             return Err(format!(
                 "table entry {row} is stale: the case agrees without it"
             ));
         }
     }
-    Ok(())
+    Ok(needed)
 }
 
 #[test]
@@ -1649,6 +1653,7 @@ fn svctool_matches_the_reference() {
         .tempdir()
         .unwrap();
     let failures = Mutex::new(Vec::new());
+    let used = Mutex::new(std::collections::BTreeSet::new());
     let next = Mutex::new(cases.iter());
     std::thread::scope(|s| {
         for _ in 0..4 {
@@ -1659,11 +1664,12 @@ fn svctool_matches_the_reference() {
                 let dir = work.path().join(case.name);
                 let theirs = run_side(case, &dir.join("reference"), Some(&script));
                 let ours = run_side(case, &dir.join("ours"), None);
-                if let Err(e) = judge(case.name, &theirs, &ours, &entries) {
-                    failures
+                match judge(case.name, &theirs, &ours, &entries) {
+                    Ok(rows) => used.lock().unwrap().extend(rows),
+                    Err(e) => failures
                         .lock()
                         .unwrap()
-                        .push(format!("svctool/{}:\n{e}", case.name));
+                        .push(format!("svctool/{}:\n{e}", case.name)),
                 }
             });
         }
@@ -1673,6 +1679,16 @@ fn svctool_matches_the_reference() {
     }
     let mut f = failures.into_inner().unwrap();
     f.sort();
+    let used = used.into_inner().unwrap();
+    if filter.is_empty() {
+        for (c, row, _) in entries.iter().filter(|(c, _, _)| c.ends_with('*')) {
+            if !used.contains(row) {
+                f.push(format!(
+                    "table entry svctool/{c} {row} is stale: no case needs it"
+                ));
+            }
+        }
+    }
     assert!(
         f.is_empty(),
         "{} of {} cases differ from the reference:\n{}",
