@@ -41,8 +41,9 @@ all: build
 build:
 	$(CARGO) build --workspace --bins
 
+# svctool's scripts name the programs where `make install` puts them (configure's @prefix@)
 release:
-	$(CARGO) build --release --workspace --bins
+	SVCTOOL_BUILD_PREFIX=$(PREFIX) $(CARGO) build --release --workspace --bins
 	$(CARGO) build --release -p rblsmtpd-so --lib
 
 # The whole suite; ends with how many tests ran and which were skipped, and why.

@@ -137,6 +137,32 @@ pub mod fsx {
         Ok(())
     }
 
+    /// Replace the contents of a file as `echo > file` does: an existing file keeps its
+    /// mode and owner; a new one gets `mode`.
+    pub fn rewrite(path: &Path, data: &[u8], mode: u32) -> Result<(), Stop> {
+        rewrite_adding(path, data, mode, 0)
+    }
+
+    /// [`rewrite`], then `chmod +x` (a script).
+    pub fn rewrite_script(path: &Path, data: &[u8]) -> Result<(), Stop> {
+        rewrite_adding(path, data, 0o755, 0o111)
+    }
+
+    fn rewrite_adding(path: &Path, data: &[u8], mode: u32, add: u32) -> Result<(), Stop> {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(m) = std::fs::metadata(path) else {
+            return write(path, data, mode);
+        };
+        write(path, data, (m.permissions().mode() & 0o7777) | add)?;
+        let now = std::fs::metadata(path).map_err(|e| Stop::io("examine", path, &e))?;
+        // SAFETY: geteuid cannot fail. (Only root can give a file back to its owner.)
+        if (now.uid(), now.gid()) != (m.uid(), m.gid()) && unsafe { libc::geteuid() } == 0 {
+            std::os::unix::fs::chown(path, Some(m.uid()), Some(m.gid()))
+                .map_err(|e| Stop::io("chown", path, &e))?;
+        }
+        Ok(())
+    }
+
     pub fn append(path: &Path, data: &[u8]) -> Result<(), Stop> {
         let mut f = std::fs::OpenOptions::new()
             .create(true)

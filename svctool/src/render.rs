@@ -327,9 +327,9 @@ pub fn write_var(dir: &Path, name: &str, v: &Val, mode: u32) -> Result<(), Stop>
     let path = dir.join(name);
     match v {
         Val::Remove => fsx::remove(&path),
-        Val::Set(s) => fsx::write(&path, format!("{s}\n").as_bytes(), mode),
-        Val::Empty => fsx::write(&path, b"\n", mode),
-        Val::Unset => fsx::write(&path, b"", mode),
+        Val::Set(s) => fsx::rewrite(&path, format!("{s}\n").as_bytes(), mode),
+        Val::Empty => fsx::rewrite(&path, b"\n", mode),
+        Val::Unset => fsx::rewrite(&path, b"", mode),
     }
 }
 
@@ -509,7 +509,7 @@ fn render_dir(ctx: &mut Ctx, kind: &Kind, svc_disk: &Path, vars: &Path) -> Resul
     }
     if kind.run_if.map_or(true, |c| ctx.cond(c)) {
         let run = format!("{}{}", header(ctx, "run"), template(ctx, kind.run));
-        fsx::write(&svc_disk.join("run"), run.as_bytes(), 0o755)?;
+        fsx::rewrite_script(&svc_disk.join("run"), run.as_bytes())?;
     }
     for x in kind.extras {
         let body = template(ctx, x.body);
@@ -522,12 +522,8 @@ fn render_dir(ctx: &mut Ctx, kind: &Kind, svc_disk: &Path, vars: &Path) -> Resul
     }
     ensure_logdir(ctx)?;
     let logname = ctx.name(&kind.log);
-    fsx::write(
-        &svc_disk.join("log/run"),
-        log_run(ctx, &logname).as_bytes(),
-        0o755,
-    )?;
-    fsx::write(
+    fsx::rewrite_script(&svc_disk.join("log/run"), log_run(ctx, &logname).as_bytes())?;
+    fsx::rewrite(
         &vars.join(".options"),
         format!("{}\n", ctx.prog_args).as_bytes(),
         0o644,

@@ -330,6 +330,25 @@ fn logfifo_after(ctx: &mut Ctx) -> Result<(), Stop> {
     create(ctx, &cat::LOGFIFO, &f).map(|_| ())
 }
 
+/// `--queueParam --logfilter`: the reference asks for the qmail-logfifo service without a
+/// service directory, which fails (no service is made) and leaves that request as the
+/// command svctool.log records.
+fn queue_param_logfifo(ctx: &mut Ctx) {
+    let Some(f) = ctx.o.get("--logfilter") else {
+        return;
+    };
+    if ctx.host.is_file("/qmail-logfifo/run") {
+        return;
+    }
+    ctx.prog_args = format!(
+        "{}/sbin/svctool {} {}",
+        ctx.host.prefix,
+        crate::options::quote_arg("--fifologger", f),
+        crate::options::quote_arg("--servicedir", "")
+    );
+    eprintln!("USAGE: create_fifologger fifo_path servicedir");
+}
+
 fn dispatch(ctx: &mut Ctx) -> Result<Done, Stop> {
     let o = ctx.o;
     let Some(action) = o.action else {
@@ -395,7 +414,7 @@ fn dispatch(ctx: &mut Ctx) -> Result<Done, Stop> {
             dkim_args(ctx)?;
             println!("Creating queue envdir {name}");
             variables::queue_param(ctx, &name)?;
-            logfifo_after(ctx)?;
+            queue_param_logfifo(ctx);
         }
         "--qmqp" | "--qmtp" => {
             servicedir(ctx)?;
@@ -568,7 +587,7 @@ fn dispatch(ctx: &mut Ctx) -> Result<Done, Stop> {
                 "--clamdPrefix",
                 "clamd Installation Prefix directory not specified",
             )?;
-            let sc = need(ctx, "--sysconfdir", "sysconfdir not specified")?;
+            let sc = ctx.o.get("--sysconfdir").unwrap_or(ctx.s()).to_string();
             println!(
                 "Creating Virus Scanner Service ClamdPrefix {pfx}, Service {}, Sysconf {sc}",
                 ctx.servicedir

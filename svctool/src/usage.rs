@@ -38,7 +38,7 @@ Service creation (each writes SERVICEDIR/NAME with run, log/run and variables/):
   --greylist=PORT / --tlsa=PORT [--min-resend-min=m --resend-win-hr=h --timeout-days=t
       --context-file=F --save-interval=s --hash-size=n --whitelist=F --use-greydaemon]
   --udplogger=PORT [--timeout=t]        --fifologger=FIFO        --qscanq [--scanint=n]
-  --clamd --clamdPrefix=DIR --sysconfdir=DIR      --fetchmail [--silent]
+  --clamd --clamdPrefix=DIR [--sysconfdir=DIR]    --fetchmail [--silent]
   --mrtg=HTMLDIR [--scanint=n]
   --svscanlog [--initcmd=CMD --scanint=n --resolvconf --unshare]
   common: --servicedir=DIR --servicetag=TAG --cntrldir=DIR --logdir=DIR --destdir=DIR
