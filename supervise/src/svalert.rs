@@ -208,23 +208,7 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
         }
     }
     if nonempty_env("USE_SYSLOG").is_some() && indicore::exec::executable(Path::new(LOGGER)) {
-        let mut argv: Vec<OsString> = [LOGGER, "-p"].map(OsString::from).to_vec();
-        argv.push(
-            if alert.warning {
-                "daemon.warning"
-            } else {
-                "daemon.info"
-            }
-            .into(),
-        );
-        argv.extend(["--server", server.as_str(), "-t", "svalert"].map(OsString::from));
-        argv.extend(
-            alert
-                .syslog
-                .iter()
-                .flat_map(|w| words(w))
-                .map(OsString::from),
-        );
+        let argv = logger_argv(&alert, &server);
         let err = indicore::exec::run(&argv, &Env::inherited(), None);
         return Err(Failure::exec(LOGGER, &err));
     }
@@ -245,6 +229,20 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     send(&targets, datagram.as_bytes())
         .map(|()| 0)
         .map_err(|e| Failure::temp_sys(format_args!("unable to send to {server}: "), &e))
+}
+
+/// `logger -p daemon.PRIORITY --server SERVER -t svalert WORDS...`.
+fn logger_argv(alert: &Alert, server: &str) -> Vec<OsString> {
+    let priority = if alert.warning {
+        "daemon.warning"
+    } else {
+        "daemon.info"
+    };
+    [LOGGER, "-p", priority, "--server", server, "-t", "svalert"]
+        .into_iter()
+        .chain(alert.syslog.iter().flat_map(|w| words(w)))
+        .map(OsString::from)
+        .collect()
 }
 
 /// Send to the first address that takes the datagram.
@@ -288,6 +286,30 @@ mod tests {
         assert_eq!(s, Subject::FilterHas("abnormal-shutdown"));
         assert!(alert(&a(&["/service/x"]), "/p", 7).is_none());
         assert!(alert(&a(&[]), "/p", 7).is_none());
+    }
+
+    #[test]
+    fn syslog_lines() {
+        let line = |args: &[&str], pwd: &str| {
+            let (x, _) = alert(&a(args), pwd, 7).unwrap();
+            logger_argv(&x, "probe")
+                .join(std::ffi::OsStr::new(" "))
+                .to_string_lossy()
+                .into_owned()
+        };
+        let head = "/usr/bin/logger -p daemon";
+        assert_eq!(
+            line(&["/service/x", "abnormal startup"], "/service/x"),
+            format!("{head}.warning --server probe -t svalert /service/x /service/x abnormal-startup - - 7")
+        );
+        assert_eq!(
+            line(&["/service/x", "42"], "/p"),
+            format!("{head}.info --server probe -t svalert /service/x normal shutdown PID 42 7")
+        );
+        assert_eq!(
+            line(&["/service/x", "42", "9", "signalled"], "/p"),
+            format!("{head}.warning --server probe -t svalert /p /service/x abnormal-shutdown signalled 9 7")
+        );
     }
 
     #[test]

@@ -1,0 +1,146 @@
+//! Black-box suite for inotify: the event lines a run script reads, the copy of standard
+//! input to standard error and the end it makes, SIGTERM, and the usage messages.
+
+use blackbox::Cmd;
+use std::fs;
+use std::path::Path;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const PATIENCE: Duration = Duration::from_secs(20);
+
+#[track_caller]
+fn wait_for(what: &str, f: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < PATIENCE, "gave up waiting for {what}");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn read(p: &Path) -> String {
+    fs::read_to_string(p).unwrap_or_default()
+}
+
+/// Rename cookies vary: `renamed[123]` becomes `renamed[N]`.
+fn without_cookies(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("renamed[") {
+        let (head, tail) = rest.split_at(i + "renamed[".len());
+        out.push_str(head);
+        let end = tail.find(']').unwrap_or(0);
+        out.push('N');
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn inotify_prints_one_line_per_event_in_the_watched_directory() {
+    let d = tempfile::tempdir().unwrap();
+    let watched = d.path().join("w");
+    fs::create_dir(&watched).unwrap();
+    let out = d.path().join("events");
+    // stdout to a file, so the lines can be read while it runs
+    let r = Cmd::new("/bin/sh")
+        .clean_env()
+        .args(["-c", "exec inotify -n \"$0\" >\"$1\""])
+        .arg(&watched)
+        .arg(&out)
+        .spawn();
+    // inotify is watching once an event in the directory is reported
+    wait_for("the watch", || {
+        fs::write(watched.join("probe"), "").unwrap();
+        read(&out).contains("/probe closed\n")
+    });
+    fs::remove_file(watched.join("probe")).unwrap();
+    wait_for("the probe's removal", || {
+        read(&out).ends_with("/probe deleted\n")
+    });
+    let before = read(&out).len();
+    fs::write(watched.join("a"), "x").unwrap();
+    fs::create_dir(watched.join("sub")).unwrap();
+    fs::rename(watched.join("a"), watched.join("b")).unwrap();
+    fs::remove_file(watched.join("b")).unwrap();
+    fs::remove_dir(watched.join("sub")).unwrap();
+    let w = watched.display();
+    let want = format!(
+        "file {w}/a created\nfile {w}/a opened\nfile {w}/a closed\ndir  {w}/sub created\n\
+         file {w}/a oldname renamed[N]\nfile {w}/b newname renamed[N]\nfile {w}/b deleted\n\
+         dir  {w}/sub deleted\n"
+    );
+    wait_for("the events", || {
+        without_cookies(&read(&out)[before..]) == want
+    });
+    // SAFETY: kill(2) on the pid of a child we have not reaped yet.
+    unsafe { libc::kill(r.pid() as libc::pid_t, libc::SIGTERM) };
+    let o = r.wait();
+    assert_eq!((o.code, o.stderr_str()), (Some(1), String::new()));
+}
+
+#[test]
+fn inotify_copies_its_input_to_stderr_and_stops_at_its_end() {
+    let d = tempfile::tempdir().unwrap();
+    let mut r = Cmd::bin("inotify")
+        .clean_env()
+        .arg(d.path())
+        .stdin_pipe()
+        .spawn();
+    r.write_stdin(b"hello from the client\n");
+    r.close_stdin();
+    r.wait()
+        .assert(0, "", "hello from the client\nshutting down\n");
+}
+
+#[test]
+fn inotify_usage_and_missing_paths() {
+    let usage = "usage: inotify [-n] path1..path2\n";
+    Cmd::bin("inotify").clean_env().run().assert(100, "", usage);
+    Cmd::bin("inotify")
+        .clean_env()
+        .args(["-n", "-d", "5"])
+        .run()
+        .assert(100, "", usage);
+    Cmd::bin("inotify")
+        .clean_env()
+        .args(["-n", "-d"])
+        .run()
+        .assert(
+            100,
+            "",
+            &format!("inotify: option requires an argument -- d\n{usage}"),
+        );
+    // an unknown option is reported and ignored
+    Cmd::bin("inotify")
+        .clean_env()
+        .args(["-x", "-n", "/nonexistent/dir"])
+        .run()
+        .assert(
+            111,
+            "",
+            "inotify: illegal option -- x\ninotify: fatal: /nonexistent/dir: file does not exist\n",
+        );
+}
+
+#[test]
+fn inotify_accepts_a_data_timeout() {
+    let d = tempfile::tempdir().unwrap();
+    for timeout in ["1", "-1", "0", "junk"] {
+        Cmd::bin("inotify")
+            .clean_env()
+            .env("DATA_TIMEOUT", timeout)
+            .arg(d.path())
+            .stdin("x\n")
+            .run()
+            .assert(0, "", "x\nshutting down\n");
+    }
+    Cmd::bin("inotify")
+        .clean_env()
+        .args(["-d", "2"])
+        .arg(d.path())
+        .stdin("")
+        .run()
+        .assert(0, "", "shutting down\n");
+}
