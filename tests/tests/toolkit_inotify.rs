@@ -144,3 +144,51 @@ fn inotify_accepts_a_data_timeout() {
         .run()
         .assert(0, "", "shutting down\n");
 }
+
+// ----- svctool's resolvconf service -----
+
+#[path = "svctool_common/mod.rs"]
+#[allow(dead_code)]
+mod svctool_common;
+
+/// `svctool --svscanlog --resolvconf` with a dnscache service, svctool finding its tools
+/// in `bindir`, then `path`.
+fn resolvconf_tree(bindir: &Path, path: &str) -> svctool_common::Root {
+    use std::os::unix::fs::PermissionsExt;
+    let r = svctool_common::Root::new();
+    r.write("service/dnscache/run", "#!/bin/sh\n");
+    fs::set_permissions(
+        r.path("service/dnscache/run"),
+        fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let out = r
+        .cmd("svctool")
+        .env("SVCTOOL_BINDIR", bindir)
+        .env("PATH", path)
+        .args(["--svscanlog", "--servicedir=/service", "--resolvconf"])
+        .run();
+    assert_eq!(out.code, Some(0), "{out:?}");
+    r
+}
+
+#[test]
+fn svctool_creates_the_resolvconf_service_with_our_inotify() {
+    if !Path::new("/usr/bin/unshare").exists() {
+        return blackbox::skip("/usr/bin/unshare missing");
+    }
+    // our inotify next to svctool, none under the tree's prefix
+    let r = resolvconf_tree(&blackbox::bin_dir(), blackbox::SYSTEM_PATH);
+    assert!(!r.exists("usr/bin/inotify"));
+    let run = r.read("service/resolvconf/run");
+    assert!(run.contains("inotify -n $dir | while read line\n"), "{run}");
+    assert!(r.exists("service/resolvconf/log/run"));
+    // without any inotify there is no such service
+    let empty = tempfile::tempdir().unwrap();
+    let r = resolvconf_tree(empty.path(), blackbox::SYSTEM_PATH);
+    assert!(!r.exists("service/resolvconf"));
+    assert!(r.exists("service/.svscan/run"));
+    // or in PATH
+    let r = resolvconf_tree(empty.path(), &blackbox::test_path());
+    assert!(r.exists("service/resolvconf/run"));
+}
