@@ -42,7 +42,9 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
         return Err(Failure::temp("dir must not have '/' in it."));
     }
     let start = bound(args.get(2))?;
-    let stop = bound(args.get(3))?;
+    // without a stop file the start file is the stop too (an empty range), as in the
+    // reference
+    let stop = bound(args.get(3).or(args.get(2)))?;
     if args.len() > 4 {
         indicore::diag::emit(format_args!("{USAGE}\n"));
         return Err(Failure::Silent(111));

@@ -94,6 +94,9 @@ fn logselect_usage_and_bad_arguments() {
     let nofile = "logselect: fatal: a timestamp file does not exist.\n";
     logselect(d.path(), &["logs"]).assert(111, "", nofile);
     logselect(d.path(), &["logs", "start", "missing"]).assert(111, "", nofile);
+    // no stop file: the range ends where it starts; the unstamped lines of the files
+    // looked at are copied
+    logselect(d.path(), &["logs", "start"]).assert(0, "an unstamped line\n", "");
     logselect(d.path(), &["nologs", "start", "stop"]).assert(
         111,
         "",
