@@ -225,14 +225,12 @@ fn set_perms(m: Opts, e: &Entry, p: &Perms) -> Result<(), Failure> {
                 ));
             }
         }
-        if p.mode.is_some_and(|x| u64::from(st.mode() & 0o7777) != x) {
-            if !m.fix {
-                let now = octal(u64::from(st.mode() & 0o7777));
-                warn(format_args!(
-                    "{} has wrong mode  [{now}] should be [{modestr}]",
-                    show(t)
-                ));
-            }
+        if p.mode.is_some_and(|x| u64::from(st.mode() & 0o7777) != x) && !m.fix {
+            let now = octal(u64::from(st.mode() & 0o7777));
+            warn(format_args!(
+                "{} has wrong mode  [{now}] should be [{modestr}]",
+                show(t)
+            ));
         }
         if !m.fix {
             return Ok(());
@@ -412,22 +410,17 @@ fn install(m: Opts, e: &Entry) -> Result<(), Failure> {
                 set_perms(m, e, &p)?;
             }
         }
-        b'l' => {
-            // the check looks for what the link points to, from the current directory
-            if missing(&e.source) {
-                step(
-                    "make link",
-                    t,
-                    Step {
-                        source: Some(&e.source),
-                        ..Step::default()
-                    },
-                )?;
-                if let Err(err) = std::os::unix::fs::symlink(path(&e.source), path(t)) {
-                    if err.kind() != io::ErrorKind::AlreadyExists {
-                        let msg = format!("unable to symlink {} to {}: ", show(t), show(&e.source));
-                        return Err(fatal(msg, &err));
-                    }
+        // the check looks for what the link points to, from the current directory
+        b'l' if missing(&e.source) => {
+            let s = Step {
+                source: Some(&e.source),
+                ..Step::default()
+            };
+            step("make link", t, s)?;
+            if let Err(err) = std::os::unix::fs::symlink(path(&e.source), path(t)) {
+                if err.kind() != io::ErrorKind::AlreadyExists {
+                    let msg = format!("unable to symlink {} to {}: ", show(t), show(&e.source));
+                    return Err(fatal(msg, &err));
                 }
             }
         }

@@ -140,7 +140,7 @@ fn has_word(hay: &str, needle: &str) -> bool {
     (0..=h.len().saturating_sub(n.len())).any(|i| {
         h[i..].starts_with(n)
             && (i == 0 || !is_word_byte(h[i - 1]))
-            && h.get(i + n.len()).is_none_or(|&b| !is_word_byte(b))
+            && h.get(i + n.len()).map_or(true, |&b| !is_word_byte(b))
     })
 }
 

@@ -148,7 +148,6 @@ fn inotify_accepts_a_data_timeout() {
 // ----- svctool's resolvconf service -----
 
 #[path = "svctool_common/mod.rs"]
-#[allow(dead_code)]
 mod svctool_common;
 
 /// `svctool --svscanlog --resolvconf` with a dnscache service, svctool finding its tools
