@@ -13,7 +13,10 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, UNIX_EPOCH};
+
+#[path = "toolkit_common/mod.rs"]
+mod toolkit_common;
+use toolkit_common::*;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Side {
@@ -226,16 +229,6 @@ fn conform(cases: Vec<Case>) {
 }
 
 // ----- fixtures -----
-
-fn label(secs: u64, nanos: u32) -> String {
-    format!("@{:016x}{nanos:08x}", 0x4000_0000_0000_000a_u64 + secs)
-}
-
-fn stamp_file(p: &Path, secs: u64) {
-    let f = fs::File::create(p).unwrap();
-    f.set_modified(UNIX_EPOCH + Duration::from_secs(secs))
-        .unwrap();
-}
 
 fn log_tree(dir: &Path, _: Side) {
     let logs = dir.join("logs");

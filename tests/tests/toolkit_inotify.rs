@@ -4,23 +4,10 @@
 use blackbox::Cmd;
 use std::fs;
 use std::path::Path;
-use std::thread;
-use std::time::{Duration, Instant};
 
-const PATIENCE: Duration = Duration::from_secs(20);
-
-#[track_caller]
-fn wait_for(what: &str, f: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < PATIENCE, "gave up waiting for {what}");
-        thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn read(p: &Path) -> String {
-    fs::read_to_string(p).unwrap_or_default()
-}
+#[path = "toolkit_common/mod.rs"]
+mod toolkit_common;
+use toolkit_common::*;
 
 /// Rename cookies vary: `renamed[123]` becomes `renamed[N]`.
 fn without_cookies(s: &str) -> String {

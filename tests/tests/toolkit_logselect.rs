@@ -5,19 +5,10 @@
 use blackbox::Cmd;
 use std::fs;
 use std::path::Path;
-use std::time::{Duration, UNIX_EPOCH};
 
-/// The TAI64N label of a Unix second and nanosecond.
-fn label(secs: u64, nanos: u32) -> String {
-    format!("@{:016x}{nanos:08x}", 0x4000_0000_0000_000a_u64 + secs)
-}
-
-/// A file whose modification time is `secs`.
-fn stamp_file(p: &Path, secs: u64) {
-    let f = fs::File::create(p).unwrap();
-    f.set_modified(UNIX_EPOCH + Duration::from_secs(secs))
-        .unwrap();
-}
+#[path = "toolkit_common/mod.rs"]
+mod toolkit_common;
+use toolkit_common::*;
 
 /// A multilog directory `logs` with two rotated files and `current`, and the bound files
 /// `start` (second 1000) and `stop` (second 2000).

@@ -9,11 +9,10 @@ use blackbox::{Cmd, Running};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::thread;
-use std::time::{Duration, Instant};
 
-/// How long any condition may take to come true before the test fails.
-const PATIENCE: Duration = Duration::from_secs(20);
+#[path = "toolkit_common/mod.rs"]
+mod toolkit_common;
+use toolkit_common::*;
 
 fn scratch() -> tempfile::TempDir {
     tempfile::Builder::new()
@@ -30,20 +29,6 @@ fn service(dir: &Path, name: &str, body: &str) -> PathBuf {
     fs::write(&run, format!("#!/bin/sh\n{body}\n")).unwrap();
     fs::set_permissions(&run, fs::Permissions::from_mode(0o755)).unwrap();
     d
-}
-
-fn read(p: &Path) -> String {
-    fs::read_to_string(p).unwrap_or_default()
-}
-
-/// Wait until `f` holds, failing the test after [`PATIENCE`].
-#[track_caller]
-fn wait_for(what: &str, f: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < PATIENCE, "gave up waiting for {what}");
-        thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn term(r: &Running) {
