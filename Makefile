@@ -8,19 +8,24 @@ PLUGINDIR = $(DESTDIR)$(PREFIX)/lib/indimail/plugins
 
 # Every program the workspace installs, by family (one line per crate; each family's
 # issue adds its names when the programs land).
-PROGRAMS_envdir    = envdir envuidgid setuidgid softlimit setlock pgrphack fghack readproctitle waitfor
-PROGRAMS_supervise = supervise svc svstat svok svps
+PROGRAMS_envdir    = envdir envuidgid setuidgid softlimit setlock pgrphack fghack readproctitle waitfor \
+                     inotify
+PROGRAMS_supervise = supervise svc svstat svok svps spipe multipipe svalert
 PROGRAMS_svscan    = svscan
-PROGRAMS_multilog  = multilog tai64n tai64nlocal tai64nunix tai64n2tai tai2tai64n qfilelog
+PROGRAMS_multilog  = multilog tai64n tai64nlocal tai64nunix tai64n2tai tai2tai64n qfilelog \
+                     teepipe logselect qlogselect
 PROGRAMS_tcpserver = tcpserver tcprules tcprulescheck rblsmtpd dotls
 PROGRAMS_tcpclient = tcpclient addcr delcr fixcrio recordio argv0 mconnect-io
 # Shell scripts installed beside the programs (folder/name).
 SCRIPTS = tcpclient/scripts/mconnect tcpclient/scripts/tcpcat tcpclient/scripts/who@ \
           tcpclient/scripts/date@ tcpclient/scripts/finger@ tcpclient/scripts/http@
-SCRIPTS += svscan/scripts/svscanboot
+SCRIPTS += svscan/scripts/svscanboot svscan/scripts/set-network-wait
 PROGRAMS_svctool   = svctool qmailctl
+PROGRAMS_installer = installer uinstaller instcheck
+# instcheck under the names of the packages it checks (links to it)
+INSTCHECK_LINKS    = instcheck.daemontools instcheck.ucspi-tcp
 PROGRAMS = $(PROGRAMS_envdir) $(PROGRAMS_supervise) $(PROGRAMS_svscan) $(PROGRAMS_multilog) \
-           $(PROGRAMS_tcpserver) $(PROGRAMS_tcpclient) $(PROGRAMS_svctool)
+           $(PROGRAMS_tcpserver) $(PROGRAMS_tcpclient) $(PROGRAMS_svctool) $(PROGRAMS_installer)
 
 # Debian packages the black-box suites run next to our binaries (one line per family).
 TEST_PACKAGES_base      = procps coreutils
@@ -30,9 +35,11 @@ TEST_PACKAGES_tcpserver = ucspi-tcp openssl gcc libc6-dev
 TEST_PACKAGES_tcpclient =
 TEST_PACKAGES_svctool   = openssl passwd
 TEST_PACKAGES_man       = mandoc man-db
+# perl runs the reference's qlogselect in the conformance cases
+TEST_PACKAGES_toolkit   = perl util-linux mount
 TEST_PACKAGES = $(TEST_PACKAGES_base) $(TEST_PACKAGES_svscan) $(TEST_PACKAGES_multilog) \
                 $(TEST_PACKAGES_tcpserver) $(TEST_PACKAGES_tcpclient) $(TEST_PACKAGES_svctool) \
-                $(TEST_PACKAGES_man)
+                $(TEST_PACKAGES_man) $(TEST_PACKAGES_toolkit)
 
 .PHONY: all build release test hermetic-check print-test-packages lint demo install install-man bench clean
 
@@ -71,6 +78,7 @@ install: release
 	install -d $(BINDIR)
 	for p in $(PROGRAMS); do install -m 0755 target/release/$$p $(BINDIR)/$$p; done
 	for s in $(SCRIPTS); do install -m 0755 $$s $(BINDIR)/; done
+	for l in $(INSTCHECK_LINKS); do ln -sf instcheck $(BINDIR)/$$l; done
 	install -d $(PLUGINDIR)
 	install -m 0755 target/release/librblsmtpd.so $(PLUGINDIR)/rblsmtpd.so
 

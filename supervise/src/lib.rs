@@ -1,9 +1,14 @@
-//! supervise, svc, svstat, svok and svps: supervision of one service.
+//! supervise, svc, svstat, svok and svps: supervision of one service; spipe and
+//! multipipe: supervised pipelines; svalert: supervise's alert hook.
 
+pub mod multipipe;
+pub mod pipeline;
 pub mod runfs;
 pub mod statedir;
+pub mod spipe;
 pub mod status;
 pub mod supervisor;
+pub mod svalert;
 pub mod svc;
 pub mod svok;
 pub mod svps;
