@@ -6,12 +6,15 @@
 //! * [`render`]: the one renderer that writes a kind into a service directory.
 //! * [`queue`], [`manage`], [`variables`], [`config`], [`boot`], [`check`]: the other actions.
 //! * [`svctool`] and [`qmailctl`]: the two programs.
+//! * [`entrypoint`]: docker-entrypoint, the first program of a container; [`runpod`]: run
+//!   an IndiMail image with podman or docker.
 
 pub mod boot;
 pub mod catalogue;
 pub mod certcheck;
 pub mod check;
 pub mod config;
+pub mod entrypoint;
 pub mod host;
 pub mod manage;
 pub mod mrtg;
@@ -19,6 +22,7 @@ pub mod options;
 pub mod qmailctl;
 pub mod queue;
 pub mod render;
+pub mod runpod;
 pub mod sharedlibs;
 pub mod svctool;
 pub mod usage;
