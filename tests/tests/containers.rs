@@ -691,3 +691,178 @@ fn runpod_refusals_and_failures() {
         "runpod: fatal: unable to run podman: file does not exist\n",
     );
 }
+
+// ----- the image, with podman -----
+
+/// podman with its storage in `dir` (nothing of the host's /var/lib/containers is used),
+/// and the settings this kind of machine needs: crun refuses its hybrid cgroup layout, so
+/// runc runs the containers; its hard limits are below podman's default ulimits.
+struct Podman {
+    dir: PathBuf,
+}
+
+const ULIMITS: [&str; 4] = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
+
+impl Podman {
+    fn cmd(&self) -> Cmd {
+        Cmd::new("podman")
+            .args(["--root", &format!("{}/storage", self.dir.display())])
+            .args(["--runroot", &format!("{}/runroot", self.dir.display())])
+            .args(["--storage-driver", "vfs", "--runtime", "runc"])
+            .timeout(Duration::from_secs(300))
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let out = self.cmd().args(args).run();
+        assert_eq!(out.code, Some(0), "podman {args:?}: {out:?}");
+        out
+    }
+
+    /// A runtime base made of this machine's busybox and the C libraries our binaries
+    /// link (the Containerfile's default base comes from a registry this machine cannot
+    /// reach).
+    fn import_base(&self) {
+        let base = self.dir.join("base");
+        for d in ["bin", "lib64", "lib/x86_64-linux-gnu", "etc", "tmp", "usr/sbin"] {
+            fs::create_dir_all(base.join(d)).unwrap();
+        }
+        fs::copy("/bin/busybox", base.join("bin/busybox")).unwrap();
+        for tool in ["sh", "cat", "sleep", "ps", "ls"] {
+            std::os::unix::fs::symlink("busybox", base.join("bin").join(tool)).unwrap();
+        }
+        fs::copy("/lib64/ld-linux-x86-64.so.2", base.join("lib64/ld-linux-x86-64.so.2")).unwrap();
+        for lib in ["libc.so.6", "libgcc_s.so.1", "libm.so.6"] {
+            let from = Path::new("/lib/x86_64-linux-gnu").join(lib);
+            fs::copy(&from, base.join("lib/x86_64-linux-gnu").join(lib)).unwrap();
+        }
+        let tar = self.dir.join("base.tar");
+        Cmd::new("tar")
+            .arg("-C")
+            .arg(&base)
+            .arg("-cf")
+            .arg(&tar)
+            .arg(".")
+            .run()
+            .assert(0, "", "");
+        self.run(&["import", tar.to_str().unwrap(), "localhost/indimail-base:test"]);
+    }
+
+    /// The image from the repository's Containerfile, with this build's binaries.
+    fn build_image(&self) {
+        let ctx = self.dir.join("ctx");
+        let tree = ctx.join("image-tree/usr/bin");
+        fs::create_dir_all(&tree).unwrap();
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        fs::copy(repo.join("Containerfile"), ctx.join("Containerfile")).unwrap();
+        for p in [
+            "docker-entrypoint", "svscan", "supervise", "svc", "svstat", "svok", "envdir",
+            "multilog", "svstatd", "rsvc",
+        ] {
+            fs::copy(bin(p), tree.join(p)).unwrap();
+        }
+        let mut args = vec!["build", "--network", "none", "--format", "docker"];
+        args.extend(ULIMITS);
+        args.extend([
+            "--build-arg",
+            "BINARIES=prebuilt",
+            "--build-arg",
+            "RUNTIME_IMAGE=localhost/indimail-base:test",
+            "-t",
+            "localhost/indimail-svc:test",
+        ]);
+        let file = ctx.join("Containerfile");
+        args.extend(["-f", file.to_str().unwrap(), ctx.to_str().unwrap()]);
+        self.run(&args);
+    }
+
+    /// `podman run -d` of the image, read-only, with `service` as /service.
+    fn start(&self, name: &str, service: &Path, extra: &[&str]) {
+        let volume = format!("{}:/service:ro", service.display());
+        let mut args = vec!["run", "-d", "--name", name, "--network", "none"];
+        args.extend(ULIMITS);
+        args.extend(["--read-only", "--tmpfs", "/run", "-v", &volume]);
+        args.extend_from_slice(extra);
+        args.push("localhost/indimail-svc:test");
+        self.run(&args);
+    }
+
+    fn exit_code(&self, name: &str) -> String {
+        let out = self.run(&["inspect", name, "--format", "{{.State.ExitCode}}"]);
+        out.stdout_str().trim().to_string()
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        let _ = self.cmd().args(["rm", "-f", "-a"]).run();
+    }
+}
+
+#[test]
+fn the_image_builds_and_runs_with_podman() {
+    if Command::new("podman").arg("--version").output().is_err() {
+        return skip("podman is not installed (make test installs it)");
+    }
+    let t = tmp();
+    let podman = Podman {
+        dir: t.path().to_path_buf(),
+    };
+    podman.import_base();
+    podman.build_image();
+    let inspect = podman.run(&[
+        "image",
+        "inspect",
+        "localhost/indimail-svc:test",
+        "--format",
+        "{{.Config.Entrypoint}} {{.Config.Cmd}} {{.Config.StopSignal}} {{.Config.Healthcheck.Test}}",
+    ]);
+    assert!(
+        inspect
+            .stdout_str()
+            .starts_with("[docker-entrypoint] [svscan] SIGTERM [CMD /bin/sh -c "),
+        "{inspect:?}"
+    );
+    let service = t.path().join("service");
+    write(&service.join("web/run"), TERM_AWARE, 0o755);
+    podman.start("ok", &service, &[]);
+    wait_until("web up in the container", || {
+        podman
+            .cmd()
+            .args(["exec", "ok", "svstat", "/service/web"])
+            .run()
+            .code
+            == Some(0)
+    });
+    podman
+        .run(&["exec", "ok", "cat", "/proc/1/comm"])
+        .assert(0, "svscan\n", "");
+    // The probes of the README.
+    podman.run(&["exec", "ok", "svok", "/service/web"]);
+    podman.run(&["healthcheck", "run", "ok"]);
+    podman.run(&["stop", "-t", "10", "ok"]);
+    assert_eq!(podman.exit_code("ok"), "0");
+    let logs = podman.run(&["logs", "ok"]).stdout_str();
+    assert!(
+        logs.starts_with("docker-entrypoint: [svscan] executing /usr/bin/svscan /service\nhi\n"),
+        "{logs}"
+    );
+    assert!(logs.contains("\nbye\n"), "{logs}");
+    // A service that ignores TERM: the shutdown ends inside the grace period and says so.
+    let stubborn = t.path().join("stubborn");
+    write(
+        &stubborn.join("s/run"),
+        "#!/bin/sh\ntrap '' TERM\nwhile :; do sleep 1; done\n",
+        0o755,
+    );
+    podman.start("late", &stubborn, &["-e", "GRACE_PERIOD=4"]);
+    wait_until("s up in the container", || {
+        podman
+            .cmd()
+            .args(["exec", "late", "svstat", "/service/s"])
+            .run()
+            .code
+            == Some(0)
+    });
+    podman.run(&["stop", "-t", "10", "late"]);
+    assert_eq!(podman.exit_code("late"), "124");
+}
