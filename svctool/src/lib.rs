@@ -5,7 +5,8 @@
 //! * [`catalogue`]: every service kind of §3, described once as data.
 //! * [`render`]: the one renderer that writes a kind into a service directory.
 //! * [`queue`], [`manage`], [`variables`], [`config`], [`boot`], [`check`]: the other actions.
-//! * [`svctool`] and [`qmailctl`]: the two programs.
+//! * [`svctool`] and [`qmailctl`]: the two programs; [`minisvc`]: svctool's service-tree
+//!   actions for hosts and containers without the mail suite.
 //! * [`entrypoint`]: docker-entrypoint, the first program of a container; [`runpod`]: run
 //!   an IndiMail image with podman or docker.
 
@@ -17,6 +18,7 @@ pub mod config;
 pub mod entrypoint;
 pub mod host;
 pub mod manage;
+pub mod minisvc;
 pub mod mrtg;
 pub mod options;
 pub mod qmailctl;
