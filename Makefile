@@ -9,7 +9,7 @@ PLUGINDIR = $(DESTDIR)$(PREFIX)/lib/indimail/plugins
 # Every program the workspace installs, by family (one line per crate; each family's
 # issue adds its names when the programs land).
 PROGRAMS_envdir    = envdir envuidgid setuidgid softlimit setlock pgrphack fghack readproctitle waitfor
-PROGRAMS_supervise = supervise svc svstat svok svps
+PROGRAMS_supervise = supervise svc svstat svok svps svstatd rsvc
 PROGRAMS_svscan    = svscan
 PROGRAMS_multilog  = multilog tai64n tai64nlocal tai64nunix tai64n2tai tai2tai64n qfilelog
 PROGRAMS_tcpserver = tcpserver tcprules tcprulescheck rblsmtpd dotls
@@ -18,7 +18,7 @@ PROGRAMS_tcpclient = tcpclient addcr delcr fixcrio recordio argv0 mconnect-io
 SCRIPTS = tcpclient/scripts/mconnect tcpclient/scripts/tcpcat tcpclient/scripts/who@ \
           tcpclient/scripts/date@ tcpclient/scripts/finger@ tcpclient/scripts/http@
 SCRIPTS += svscan/scripts/svscanboot
-PROGRAMS_svctool   = svctool qmailctl
+PROGRAMS_svctool   = svctool qmailctl minisvc docker-entrypoint runpod
 PROGRAMS = $(PROGRAMS_envdir) $(PROGRAMS_supervise) $(PROGRAMS_svscan) $(PROGRAMS_multilog) \
            $(PROGRAMS_tcpserver) $(PROGRAMS_tcpclient) $(PROGRAMS_svctool)
 
@@ -29,8 +29,11 @@ TEST_PACKAGES_multilog  = strace mount
 TEST_PACKAGES_tcpserver = ucspi-tcp openssl gcc libc6-dev
 TEST_PACKAGES_tcpclient =
 TEST_PACKAGES_svctool   = openssl passwd
+# podman and runc build and run the Containerfile's image; busybox is its test base
+TEST_PACKAGES_containers = podman runc busybox tar util-linux
 TEST_PACKAGES = $(TEST_PACKAGES_base) $(TEST_PACKAGES_svscan) $(TEST_PACKAGES_multilog) \
-                $(TEST_PACKAGES_tcpserver) $(TEST_PACKAGES_tcpclient) $(TEST_PACKAGES_svctool)
+                $(TEST_PACKAGES_tcpserver) $(TEST_PACKAGES_tcpclient) $(TEST_PACKAGES_svctool) \
+                $(TEST_PACKAGES_containers)
 
 .PHONY: all build release test lint demo install bench clean
 
