@@ -186,10 +186,9 @@ impl Spec<'_> {
             let c = body[j];
             j += 1;
             match self.short_spec(c) {
-                None => p.errors.push(format!(
-                    "{}: invalid option -- '{}'",
-                    self.name, c as char
-                )),
+                None => p
+                    .errors
+                    .push(format!("{}: invalid option -- '{}'", self.name, c as char)),
                 Some(false) => p.options.push(Found::Short(c, None)),
                 Some(true) => {
                     if j < body.len() {
@@ -264,7 +263,12 @@ mod tests {
     fn as_util_linux_getopt_a() {
         check(&["--dom=x", "a", "b"], &["--domain x"], &["a", "b"], &[]);
         check(&["-dom", "x"], &["--domain x"], &[], &[]);
-        check(&["-domain=y", "--", "ls", "-l"], &["--domain y"], &["ls", "-l"], &[]);
+        check(
+            &["-domain=y", "--", "ls", "-l"],
+            &["--domain y"],
+            &["ls", "-l"],
+            &[],
+        );
         check(&["svscan", "-d", "x"], &["-d x"], &["svscan"], &[]);
         check(&["-rt", "UTC"], &["-r", "-t UTC"], &[], &[]);
         check(&["--re"], &["--repair"], &[], &[]);
@@ -278,8 +282,18 @@ mod tests {
     #[test]
     fn problems_in_glibcs_words() {
         check(&["-x"], &[], &[], &["entrypoint: unrecognized option '-x'"]);
-        check(&["--bogus"], &[], &[], &["entrypoint: unrecognized option '--bogus'"]);
-        check(&["-d"], &[], &[], &["entrypoint: option requires an argument -- 'd'"]);
+        check(
+            &["--bogus"],
+            &[],
+            &[],
+            &["entrypoint: unrecognized option '--bogus'"],
+        );
+        check(
+            &["-d"],
+            &[],
+            &[],
+            &["entrypoint: option requires an argument -- 'd'"],
+        );
         check(
             &["--domain"],
             &[],
@@ -298,8 +312,18 @@ mod tests {
             &[],
             &["entrypoint: option '--repair' doesn't allow an argument"],
         );
-        check(&["ls", "-l"], &[], &["ls"], &["entrypoint: unrecognized option '-l'"]);
-        check(&["-rx"], &["-r"], &[], &["entrypoint: invalid option -- 'x'"]);
+        check(
+            &["ls", "-l"],
+            &[],
+            &["ls"],
+            &["entrypoint: unrecognized option '-l'"],
+        );
+        check(
+            &["-rx"],
+            &["-r"],
+            &[],
+            &["entrypoint: invalid option -- 'x'"],
+        );
         check(
             &["-x", "-y"],
             &[],

@@ -384,7 +384,10 @@ mod tests {
     fn top_level_only() {
         let text = "{\"name\":\"x\\\",\\\"state\\\":\\\"up\",\"log\":{\"state\":\"up\"},\"state\":\"down\"}";
         assert_eq!(json_top_string(text, "state").unwrap(), "down");
-        assert_eq!(json_top_string("{\"log\":{\"state\":\"up\"}}", "state"), None);
+        assert_eq!(
+            json_top_string("{\"log\":{\"state\":\"up\"}}", "state"),
+            None
+        );
         assert_eq!(json_top_string("not json", "state"), None);
     }
 
@@ -407,7 +410,10 @@ mod tests {
             )
         );
         let r = Report::from_line("/s/b", "/s/b: down 3.7 seconds spid 5 , normally up").unwrap();
-        assert_eq!((r.state, r.pid, r.normally), (State::Down, None, Some("up")));
+        assert_eq!(
+            (r.state, r.pid, r.normally),
+            (State::Down, None, Some("up"))
+        );
         let r = Report::from_line(
             "/s/c",
             "/s/c: wait 3.285475999 seconds spid 762630 remaining 7 seconds",

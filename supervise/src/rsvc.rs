@@ -129,8 +129,7 @@ fn first_line(answer: &[u8]) -> &str {
 fn ask_through_tcpclient(timeout: Duration, request: &[u8]) -> Result<Vec<u8>, Failure> {
     indicore::fd::write_all_raw(7, request)
         .map_err(|e| Failure::temp_sys("unable to write to descriptor 7: ", &e))?;
-    read_answer(6, timeout)
-        .map_err(|e| Failure::temp_sys("unable to read from descriptor 6: ", &e))
+    read_answer(6, timeout).map_err(|e| Failure::temp_sys("unable to read from descriptor 6: ", &e))
 }
 
 fn read_answer(fd: RawFd, timeout: Duration) -> io::Result<Vec<u8>> {
@@ -216,7 +215,10 @@ mod tests {
         assert_eq!(state_of(a, ""), None);
         assert_eq!(state_of(a, "/other: up 1.0 seconds pid 2"), Some("up"));
         assert_eq!(
-            state_of(a, "{\"name\":\"/service/x\",\"state\":\"down\",\"log\":null}"),
+            state_of(
+                a,
+                "{\"name\":\"/service/x\",\"state\":\"down\",\"log\":null}"
+            ),
             Some("down")
         );
         assert_eq!(

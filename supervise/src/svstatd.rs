@@ -195,7 +195,10 @@ pub fn parse_request(line: &[u8]) -> Result<Request, Refusal> {
     if words.iter().any(|w| w.is_empty()) || !matches!(words.len(), 2 | 4) {
         return Err(Refusal::invalid(format!("invalid input [{shown}]")));
     }
-    if words.iter().any(|w| w.iter().any(|&b| b < 0x20 || b == 0x7f)) {
+    if words
+        .iter()
+        .any(|w| w.iter().any(|&b| b < 0x20 || b == 0x7f))
+    {
         return Err(Refusal::invalid(format!(
             "invalid input [{}]",
             shown.escape_debug()
@@ -212,7 +215,9 @@ pub fn parse_request(line: &[u8]) -> Result<Request, Refusal> {
         let cmd = String::from_utf8_lossy(words[2]).into_owned();
         let id = String::from_utf8_lossy(words[3]).into_owned();
         if cmd != "docker" && cmd != "podman" {
-            return Err(Refusal::invalid(format!("invalid container command [{cmd}]")));
+            return Err(Refusal::invalid(format!(
+                "invalid container command [{cmd}]"
+            )));
         }
         if !valid_container_id(words[3]) {
             return Err(Refusal::invalid(format!("invalid container id [{id}]")));

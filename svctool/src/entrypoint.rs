@@ -212,9 +212,8 @@ fn repair_shell() {
 /// queue-fix (only where qmail-queue is installed).
 fn fix_podman(host: &Host) {
     let qdir = format!("{}/queue", host.indimaildir);
-    let is_fifo = |p: &str| {
-        std::fs::symlink_metadata(host.disk(p)).is_ok_and(|m| m.file_type().is_fifo())
-    };
+    let is_fifo =
+        |p: &str| std::fs::symlink_metadata(host.disk(p)).is_ok_and(|m| m.file_type().is_fifo());
     if !host.is_file(&format!("{}/sbin/qmail-queue", host.prefix))
         || is_fifo(&format!("{qdir}/queue1/lock/trigger"))
     {

@@ -18,8 +18,7 @@ use std::io::Write;
 pub const PROG: Prog = Prog("minisvc");
 
 /// The version line of minisvc's headers and `--version`.
-pub const RCSID: &str =
-    "# $Id: minisvc.rs,v 0.1.0 indimail-rs (minisvc.in 1.40 compatible) Exp $";
+pub const RCSID: &str = "# $Id: minisvc.rs,v 0.1.0 indimail-rs (minisvc.in 1.40 compatible) Exp $";
 
 /// The options minisvc takes (everything else is an invalid option).
 const OPTIONS: &[&str] = &[

@@ -184,9 +184,7 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     for part in [&r.cgroup, &r.extra] {
         argv.extend(words(part));
     }
-    argv.extend(
-        ["--publish-all", "--name", &r.name, "--device", "/dev/fuse"].map(String::from),
-    );
+    argv.extend(["--publish-all", "--name", &r.name, "--device", "/dev/fuse"].map(String::from));
     for part in [&r.host, &r.caps, &r.ports, &r.volumes] {
         argv.extend(words(part));
     }
@@ -196,7 +194,10 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     let status = engine(&r.command, &argv)?;
     if status == 0 {
         if r.detached {
-            return engine(&r.command, &["exec", "-ti", &r.name, "bash"].map(String::from));
+            return engine(
+                &r.command,
+                &["exec", "-ti", &r.name, "bash"].map(String::from),
+            );
         }
         return Ok(0);
     }

@@ -26,11 +26,21 @@ fn reference() -> Option<PathBuf> {
 fn table() -> BTreeMap<String, String> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/differences_containers.tsv");
     let text = fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let compat =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../COMPATIBILITY.md"))
+            .unwrap();
     text.lines()
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
             assert!(f.len() == 3, "malformed line: {l:?}");
+            let row = format!("| {} |", f[1]);
+            assert!(
+                compat.contains(&row),
+                "{}: no row {} in COMPATIBILITY.md",
+                f[0],
+                f[1]
+            );
             (f[0].to_string(), f[1].to_string())
         })
         .collect()
@@ -100,8 +110,9 @@ impl Verdicts {
                 "{id}: differs and is not in the table\n  reference: {theirs:?}\n  ours:      {ours:?}"
             ));
         } else if ours == theirs && listed {
-            self.problems
-                .push(format!("{id}: listed in the table but no longer differs ({ours:?})"));
+            self.problems.push(format!(
+                "{id}: listed in the table but no longer differs ({ours:?})"
+            ));
         }
     }
 
@@ -111,7 +122,10 @@ impl Verdicts {
 }
 
 fn tmp() -> tempfile::TempDir {
-    let t = tempfile::Builder::new().prefix("conf-ctr.").tempdir().unwrap();
+    let t = tempfile::Builder::new()
+        .prefix("conf-ctr.")
+        .tempdir()
+        .unwrap();
     fs::set_permissions(t.path(), fs::Permissions::from_mode(0o755)).unwrap();
     t
 }
@@ -125,7 +139,10 @@ fn script(p: &Path, body: &str) {
 fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
     while !f() {
-        assert!(start.elapsed() < Duration::from_secs(20), "timed out: {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out: {what}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -154,7 +171,9 @@ fn svstatd_side_by_side() {
         .cwd(&sv)
         .spawn();
     for (s, code) in [("a", 0), ("b", 1)] {
-        wait_until(s, || Cmd::bin("svstat").arg(sv.join(s)).run().code == Some(code));
+        wait_until(s, || {
+            Cmd::bin("svstat").arg(sv.join(s)).run().code == Some(code)
+        });
     }
     let d = sv.display();
     let ours_path = path_of(&[&bin_dir()]);
@@ -201,15 +220,31 @@ fn rsvc_side_by_side() {
     let cases: &[(&str, &[&str], Option<&str>)] = &[
         ("rsvc.usage-none", &[], Some("")),
         ("rsvc.usage-three", &["/service", "x", "docker"], Some("")),
-        ("rsvc.up", &["/service", "x"], Some("/service/x: up 12.5 seconds  pid 5 \n")),
-        ("rsvc.up-paused", &["/service", "x"], Some("/service/x: up 1.2 seconds, paused  pid 5 \n")),
-        ("rsvc.down", &["/service", "x"], Some("/service/x: down 12.5 seconds spid 5 \n")),
+        (
+            "rsvc.up",
+            &["/service", "x"],
+            Some("/service/x: up 12.5 seconds  pid 5 \n"),
+        ),
+        (
+            "rsvc.up-paused",
+            &["/service", "x"],
+            Some("/service/x: up 1.2 seconds, paused  pid 5 \n"),
+        ),
+        (
+            "rsvc.down",
+            &["/service", "x"],
+            Some("/service/x: down 12.5 seconds spid 5 \n"),
+        ),
         (
             "rsvc.wait",
             &["/service", "x", "docker", "c1"],
             Some("  /service/x: wait 1.5 seconds spid 5 remaining 3 seconds \n"),
         ),
-        ("rsvc.refusal", &["/service", "x"], Some("svstatd: fatal: unable to access /service/x")),
+        (
+            "rsvc.refusal",
+            &["/service", "x"],
+            Some("svstatd: fatal: unable to access /service/x"),
+        ),
         ("rsvc.no-answer", &["/service", "x"], Some("")),
         ("rsvc.no-descriptors", &["/service", "x"], None),
     ];
@@ -233,7 +268,10 @@ fn rsvc_side_by_side() {
             cmd = cmd.args(*args);
             let out = cmd.run();
             let sent = fs::read_to_string(&req).unwrap_or_default();
-            format!("{}\n--request--\n{sent}", view(&out, Compare::All, str::to_string))
+            format!(
+                "{}\n--request--\n{sent}",
+                view(&out, Compare::All, str::to_string)
+            )
         };
         let ours = run(bin("rsvc"), "ours");
         let theirs = run(r.join("bin/rsvc"), "ref");
@@ -252,7 +290,11 @@ fn entrypoint_side_by_side() {
     let cases: &[(&str, &[&str], Compare)] = &[
         ("entrypoint.illegal", &["-x"], Compare::FirstErrLine),
         ("entrypoint.missing-arg", &["-d"], Compare::FirstErrLine),
-        ("entrypoint.long-missing-arg", &["--timezone"], Compare::FirstErrLine),
+        (
+            "entrypoint.long-missing-arg",
+            &["--timezone"],
+            Compare::FirstErrLine,
+        ),
         ("entrypoint.no-dashes", &["ls", "-l"], Compare::FirstErrLine),
         ("entrypoint.bad-zone", &["-t", "Nowhere/Zone"], Compare::All),
         ("entrypoint.command", &["--", "echo", "hi"], Compare::All),
@@ -297,15 +339,74 @@ fn runpod_side_by_side() {
     let cases: &[(&str, &[&str], Compare)] = &[
         ("runpod.no-image", &[], Compare::Code),
         ("runpod.illegal", &["-x"], Compare::Code),
-        ("runpod.indimail", &["-i", "abc", "-n", "indimail", "-a", "--rm -e X=1", "-p", "25:25", "-C", "auto"], Compare::All),
+        (
+            "runpod.indimail",
+            &[
+                "-i",
+                "abc",
+                "-n",
+                "indimail",
+                "-a",
+                "--rm -e X=1",
+                "-p",
+                "25:25",
+                "-C",
+                "auto",
+            ],
+            Compare::All,
+        ),
         ("runpod.defaults", &["-i", "abc"], Compare::All),
-        ("runpod.svscan", &["-i", "abc", "-n", "svscan"], Compare::All),
-        ("runpod.webmail", &["--id=abc", "--name=webmail"], Compare::All),
-        ("runpod.privileged", &["-c", "docker", "-i", "abc", "-n", "x", "-a", "--privileged", "-C", "NET_ADMIN", "-h", "box", "--", "ls", "-l"], Compare::All),
-        ("runpod.volume-form", &["-i", "abc", "-v", "/tmp:/x:ro"], Compare::All),
-        ("runpod.volume-missing", &["-i", "abc", "-v", "/nonexistent:/x"], Compare::FirstErrLine),
-        ("runpod.bad-engine", &["-i", "abc", "-c", "lxc"], Compare::FirstErrLine),
-        ("runpod.auto", &["-i", "abc123", "-n", "box", "auto"], Compare::All),
+        (
+            "runpod.svscan",
+            &["-i", "abc", "-n", "svscan"],
+            Compare::All,
+        ),
+        (
+            "runpod.webmail",
+            &["--id=abc", "--name=webmail"],
+            Compare::All,
+        ),
+        (
+            "runpod.privileged",
+            &[
+                "-c",
+                "docker",
+                "-i",
+                "abc",
+                "-n",
+                "x",
+                "-a",
+                "--privileged",
+                "-C",
+                "NET_ADMIN",
+                "-h",
+                "box",
+                "--",
+                "ls",
+                "-l",
+            ],
+            Compare::All,
+        ),
+        (
+            "runpod.volume-form",
+            &["-i", "abc", "-v", "/tmp:/x:ro"],
+            Compare::All,
+        ),
+        (
+            "runpod.volume-missing",
+            &["-i", "abc", "-v", "/nonexistent:/x"],
+            Compare::FirstErrLine,
+        ),
+        (
+            "runpod.bad-engine",
+            &["-i", "abc", "-c", "lxc"],
+            Compare::FirstErrLine,
+        ),
+        (
+            "runpod.auto",
+            &["-i", "abc123", "-n", "box", "auto"],
+            Compare::All,
+        ),
     ];
     for (id, args, how) in cases {
         let run = |prog: PathBuf| {
@@ -338,8 +439,16 @@ fn minisvc_side_by_side() {
     let mut v = Verdicts::new();
     let cases: &[(&str, &[&str], Compare)] = &[
         ("minisvc.invalid", &["--bogus"], Compare::FirstErrLine),
-        ("minisvc.svctool-action", &["--smtp=25"], Compare::FirstErrLine),
-        ("minisvc.config-unknown", &["--config=mysql"], Compare::FirstErrLine),
+        (
+            "minisvc.svctool-action",
+            &["--smtp=25"],
+            Compare::FirstErrLine,
+        ),
+        (
+            "minisvc.config-unknown",
+            &["--config=mysql"],
+            Compare::FirstErrLine,
+        ),
         ("minisvc.version", &["--version"], Compare::All),
     ];
     for (id, args, how) in cases {

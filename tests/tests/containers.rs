@@ -72,7 +72,9 @@ fn bad_options_print_getopts_words_and_the_usage() {
     // `ls -l` without `--`: -l is taken as an option, as the reference's getopt does.
     let out = entrypoint(t.path(), &["ls", "-l"]).run();
     assert_eq!(out.code, Some(100));
-    assert!(out.stderr_str().starts_with("entrypoint: unrecognized option '-l'\n"));
+    assert!(out
+        .stderr_str()
+        .starts_with("entrypoint: unrecognized option '-l'\n"));
     entrypoint(t.path(), &["-g", "0"]).run().assert(
         100,
         "",
@@ -83,16 +85,20 @@ fn bad_options_print_getopts_words_and_the_usage() {
 #[test]
 fn commands_other_than_svscan_are_execd() {
     let t = tmp();
-    entrypoint(t.path(), &["--", "sh", "-c", "echo $0 in $(pwd)"]).run().assert(
-        0,
-        "docker-entrypoint: executing sh -c echo $0 in $(pwd)\nsh in /\n",
-        "",
-    );
-    entrypoint(t.path(), &["--", "/nonexistent/prog"]).run().assert(
-        127,
-        "docker-entrypoint: executing /nonexistent/prog\n",
-        "docker-entrypoint: fatal: unable to run /nonexistent/prog: file does not exist\n",
-    );
+    entrypoint(t.path(), &["--", "sh", "-c", "echo $0 in $(pwd)"])
+        .run()
+        .assert(
+            0,
+            "docker-entrypoint: executing sh -c echo $0 in $(pwd)\nsh in /\n",
+            "",
+        );
+    entrypoint(t.path(), &["--", "/nonexistent/prog"])
+        .run()
+        .assert(
+            127,
+            "docker-entrypoint: executing /nonexistent/prog\n",
+            "docker-entrypoint: fatal: unable to run /nonexistent/prog: file does not exist\n",
+        );
     let dir = t.path().join("adir");
     fs::create_dir(&dir).unwrap();
     let out = entrypoint(t.path(), &["--", dir.to_str().unwrap()]).run();
@@ -151,7 +157,9 @@ fn svscan_is_execd_on_the_service_directory_with_a_killwait_for_the_grace_period
         PathBuf::from("/proc/self/mounts")
     );
     // GRACE_PERIOD, then -g; an explicit KILLWAIT wins.
-    let out = entrypoint(root, &["indimail"]).env("GRACE_PERIOD", "30").run();
+    let out = entrypoint(root, &["indimail"])
+        .env("GRACE_PERIOD", "30")
+        .run();
     assert!(out.stdout_str().contains(" KILLWAIT=27 "), "{out:?}");
     let out = entrypoint(root, &["-g", "5", "indimail-mta"])
         .env("GRACE_PERIOD", "30")
@@ -183,8 +191,10 @@ fn svscan_is_execd_on_the_service_directory_with_a_killwait_for_the_grace_period
     fs::create_dir_all(&other).unwrap();
     let out = entrypoint(root, &["--servicedir", "/srv"]).run();
     assert!(
-        out.stdout_str()
-            .ends_with(&format!("svscan {} KILLWAIT=7 TZ=unset X=unset cwd=/\n", other.display())),
+        out.stdout_str().ends_with(&format!(
+            "svscan {} KILLWAIT=7 TZ=unset X=unset cwd=/\n",
+            other.display()
+        )),
         "{out:?}"
     );
 }
@@ -196,7 +206,11 @@ fn the_mail_domain_follows_the_host_name_through_svctool() {
     fake_svscan(root);
     fs::create_dir_all(root.join("service")).unwrap();
     fs::create_dir_all(root.join("etc/indimail/control")).unwrap();
-    write(&root.join("etc/indimail/control/defaultdomain"), "old.org\n", 0o644);
+    write(
+        &root.join("etc/indimail/control/defaultdomain"),
+        "old.org\n",
+        0o644,
+    );
     let calls = root.join("svctool.calls");
     write(
         &root.join("usr/sbin/svctool"),
@@ -211,8 +225,12 @@ fn the_mail_domain_follows_the_host_name_through_svctool() {
         fs::read_to_string(&calls).unwrap(),
         "--default-domain=example.org --config=recontrol\n"
     );
-    entrypoint(root, &["-d", "old.org", "--", "true"]).run().assert_code(0);
-    entrypoint(root, &["-domain", "new.net", "--", "true"]).run().assert_code(0);
+    entrypoint(root, &["-d", "old.org", "--", "true"])
+        .run()
+        .assert_code(0);
+    entrypoint(root, &["-domain", "new.net", "--", "true"])
+        .run()
+        .assert_code(0);
     assert_eq!(
         fs::read_to_string(&calls).unwrap(),
         "--default-domain=example.org --config=recontrol\n\
@@ -263,7 +281,14 @@ fn the_podman_fifo_hotfix_runs_queue_fix() {
         0o755,
     );
     let q = root.join("var/indimail/queue");
-    for d in ["queue1/lock", "queue2/lock", "nqueue", "slowq", "qmta", "other"] {
+    for d in [
+        "queue1/lock",
+        "queue2/lock",
+        "nqueue",
+        "slowq",
+        "qmta",
+        "other",
+    ] {
         fs::create_dir_all(q.join(d)).unwrap();
     }
     // queue2 still has its FIFO.
@@ -295,20 +320,26 @@ impl Pid1 {
     fn start(dir: &Path, setup: &str, args: &[&str], env: &[(&str, &str)]) -> Pid1 {
         let err = dir.join("pid1.err");
         let mut cmd = Command::new("unshare");
-        cmd.args(["--pid", "--fork", "--mount-proc", "--propagation", "private"])
-            .args(["sh", "-c"])
-            .arg(format!(
-                "mount -t tmpfs tmpfs /run && {setup} exec \"$0\" \"$@\""
-            ))
-            .arg(bin("docker-entrypoint"))
-            .args(args)
-            .current_dir(dir)
-            .env_clear()
-            .env("PATH", test_path())
-            .stdin(Stdio::null())
-            .stdout(fs::File::create(dir.join("pid1.out")).unwrap())
-            .stderr(fs::File::create(&err).unwrap())
-            .process_group(0);
+        cmd.args([
+            "--pid",
+            "--fork",
+            "--mount-proc",
+            "--propagation",
+            "private",
+        ])
+        .args(["sh", "-c"])
+        .arg(format!(
+            "mount -t tmpfs tmpfs /run && {setup} exec \"$0\" \"$@\""
+        ))
+        .arg(bin("docker-entrypoint"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", test_path())
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(dir.join("pid1.out")).unwrap())
+        .stderr(fs::File::create(&err).unwrap())
+        .process_group(0);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -328,7 +359,10 @@ impl Pid1 {
         let pid = found.unwrap();
         let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
         let nspid = status.lines().find(|l| l.starts_with("NSpid:")).unwrap();
-        assert!(nspid.ends_with("\t1"), "not pid 1 in its namespace: {nspid}");
+        assert!(
+            nspid.ends_with("\t1"),
+            "not pid 1 in its namespace: {nspid}"
+        );
         pid
     }
 
@@ -452,7 +486,9 @@ fn pid1_reaps_orphans_and_stops_in_order_with_status_0() {
     unsafe { libc::kill(pid as i32, libc::SIGTERM) };
     assert_eq!(p.wait_exit(), Some(0), "{}", p.stderr());
     assert_eq!(fs::read_to_string(sv.join("s/out")).unwrap(), "hi\nbye\n");
-    assert!(p.stderr().contains("svscan: info: pid: 1: no processes left...\n"));
+    assert!(p
+        .stderr()
+        .contains("svscan: info: pid: 1: no processes left...\n"));
     let out = fs::read_to_string(t.path().join("pid1.out")).unwrap();
     assert_eq!(
         out,
@@ -493,9 +529,9 @@ fn pid1_exits_124_when_a_service_outlives_the_grace_period() {
     let pid = p.svscan();
     assert!(environ(pid).contains(&"KILLWAIT=1".to_string()));
     wait_until("both services up", || {
-        ["stubborn", "quick"].iter().all(|s| {
-            Cmd::bin("svstat").arg(sv.join(s)).run().code == Some(0)
-        })
+        ["stubborn", "quick"]
+            .iter()
+            .all(|s| Cmd::bin("svstat").arg(sv.join(s)).run().code == Some(0))
     });
     // ^C of `podman run -it` reaches pid 1 as SIGINT.
     // SAFETY: kill(2) to the svscan this test started.
@@ -515,15 +551,18 @@ fn pid1_with_a_read_only_service_tree_and_root() {
     let root = t.path().join("root");
     let sv = root.join("service");
     write(&sv.join("web/run"), TERM_AWARE, 0o755);
-    write(&sv.join("web/log/run"), "#!/bin/sh\nexec cat > /dev/null\n", 0o755);
+    write(
+        &sv.join("web/log/run"),
+        "#!/bin/sh\nexec cat > /dev/null\n",
+        0o755,
+    );
     write(&sv.join(".svscan/variables/SCANINTERVAL"), "3600\n", 0o644);
     write(&root.join("usr/share/zoneinfo/UTC"), "TZif", 0o644);
     fs::create_dir_all(root.join("etc")).unwrap();
     let roots = root.to_string_lossy().into_owned();
     // The whole scratch root read-only, as `--read-only` makes a container's; /run a tmpfs.
-    let setup = format!(
-        "mount --bind {roots} {roots} && mount -o remount,bind,ro {roots} {roots} &&"
-    );
+    let setup =
+        format!("mount --bind {roots} {roots} && mount -o remount,bind,ro {roots} {roots} &&");
     let mut p = Pid1::start(
         t.path(),
         &setup,
@@ -631,18 +670,36 @@ fn runpod_builds_the_engines_command_line() {
     let text = out.stdout_str();
     assert!(text.starts_with("docker run  -d\n"), "{text}");
     assert!(text.contains("\n  -p 2025:25   -p 2106:106 "), "{text}");
-    assert!(text.ends_with("docker [exec] [-ti] [webmail] [bash]\n"), "{text}");
+    assert!(
+        text.ends_with("docker [exec] [-ti] [webmail] [bash]\n"),
+        "{text}"
+    );
     // `auto`: the image's init, by its tag.
-    let out = runpod(&path, &["-i", "abc123", "-n", "box", "-v", "mailq:/var/queue", "auto"]);
+    let out = runpod(
+        &path,
+        &[
+            "-i",
+            "abc123",
+            "-n",
+            "box",
+            "-v",
+            "mailq:/var/queue",
+            "auto",
+        ],
+    );
     assert!(
         out.stdout_str()
             .ends_with("[-v] [mailq:/var/queue] [abc123] [/sbin/init]\n"),
         "{out:?}"
     );
     // --cgroups auto and -g (the reference hangs on -g).
-    let out = runpod(&path, &["-i", "abc", "-n", "box", "-g", "auto", "--", "ls", "-l"]);
+    let out = runpod(
+        &path,
+        &["-i", "abc", "-n", "box", "-g", "auto", "--", "ls", "-l"],
+    );
     assert!(
-        out.stdout_str().starts_with("podman run -v /sys/fs/cgroup:/sys/fs/cgroup:rw \n"),
+        out.stdout_str()
+            .starts_with("podman run -v /sys/fs/cgroup:/sys/fs/cgroup:rw \n"),
         "{out:?}"
     );
     assert!(out.stdout_str().ends_with("[abc] [ls] [-l]\n"), "{out:?}");
@@ -656,11 +713,26 @@ fn runpod_refusals_and_failures() {
     for (args, first) in [
         (&[][..], None),
         (&["-x"][..], Some("runpod: unrecognized option '-x'")),
-        (&["-i", "abc", "--c", "x"][..], Some("runpod: option '--c' is ambiguous; possibilities: '--cmd' '--capa' '--cgroups'")),
-        (&["-i", "abc", "-c", "lxc"][..], Some("command should be podman or docker")),
-        (&["-i", "abc", "-v", "/nonexistent:/x"][..], Some("/nonexistent: No such directory")),
-        (&["-i", "abc", "-v", "/tmp:x"][..], Some("x should be a valid path")),
-        (&["-i", "abc", "-v", "other:/x"][..], Some("other: No such volume")),
+        (
+            &["-i", "abc", "--c", "x"][..],
+            Some("runpod: option '--c' is ambiguous; possibilities: '--cmd' '--capa' '--cgroups'"),
+        ),
+        (
+            &["-i", "abc", "-c", "lxc"][..],
+            Some("command should be podman or docker"),
+        ),
+        (
+            &["-i", "abc", "-v", "/nonexistent:/x"][..],
+            Some("/nonexistent: No such directory"),
+        ),
+        (
+            &["-i", "abc", "-v", "/tmp:x"][..],
+            Some("x should be a valid path"),
+        ),
+        (
+            &["-i", "abc", "-v", "other:/x"][..],
+            Some("other: No such volume"),
+        ),
     ] {
         let out = runpod(&path, args);
         assert_eq!(out.code, Some(1), "{args:?}: {out:?}");
@@ -685,7 +757,11 @@ fn runpod_refusals_and_failures() {
         .run();
     assert_eq!(out.code, Some(125), "{out:?}");
     assert_eq!(out.stderr_str(), "Removing container id box\n");
-    runpod(&format!("{}/none", t.path().display()), &["-i", "abc", "-n", "box"]).assert(
+    runpod(
+        &format!("{}/none", t.path().display()),
+        &["-i", "abc", "-n", "box"],
+    )
+    .assert(
         127,
         "podman run  \n  --publish-all --name box\n  --device /dev/fuse\n  abc \n",
         "runpod: fatal: unable to run podman: file does not exist\n",
@@ -701,7 +777,12 @@ struct Podman {
     dir: PathBuf,
 }
 
-const ULIMITS: [&str; 4] = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
+const ULIMITS: [&str; 4] = [
+    "--ulimit",
+    "nofile=1024:1024",
+    "--ulimit",
+    "nproc=1024:1024",
+];
 
 impl Podman {
     fn cmd(&self) -> Cmd {
@@ -723,14 +804,25 @@ impl Podman {
     /// reach).
     fn import_base(&self) {
         let base = self.dir.join("base");
-        for d in ["bin", "lib64", "lib/x86_64-linux-gnu", "etc", "tmp", "usr/sbin"] {
+        for d in [
+            "bin",
+            "lib64",
+            "lib/x86_64-linux-gnu",
+            "etc",
+            "tmp",
+            "usr/sbin",
+        ] {
             fs::create_dir_all(base.join(d)).unwrap();
         }
         fs::copy("/bin/busybox", base.join("bin/busybox")).unwrap();
         for tool in ["sh", "cat", "sleep", "ps", "ls"] {
             std::os::unix::fs::symlink("busybox", base.join("bin").join(tool)).unwrap();
         }
-        fs::copy("/lib64/ld-linux-x86-64.so.2", base.join("lib64/ld-linux-x86-64.so.2")).unwrap();
+        fs::copy(
+            "/lib64/ld-linux-x86-64.so.2",
+            base.join("lib64/ld-linux-x86-64.so.2"),
+        )
+        .unwrap();
         for lib in ["libc.so.6", "libgcc_s.so.1", "libm.so.6"] {
             let from = Path::new("/lib/x86_64-linux-gnu").join(lib);
             fs::copy(&from, base.join("lib/x86_64-linux-gnu").join(lib)).unwrap();
@@ -744,7 +836,11 @@ impl Podman {
             .arg(".")
             .run()
             .assert(0, "", "");
-        self.run(&["import", tar.to_str().unwrap(), "localhost/indimail-base:test"]);
+        self.run(&[
+            "import",
+            tar.to_str().unwrap(),
+            "localhost/indimail-base:test",
+        ]);
     }
 
     /// The image from the repository's Containerfile, with this build's binaries.
@@ -755,8 +851,16 @@ impl Podman {
         let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         fs::copy(repo.join("Containerfile"), ctx.join("Containerfile")).unwrap();
         for p in [
-            "docker-entrypoint", "svscan", "supervise", "svc", "svstat", "svok", "envdir",
-            "multilog", "svstatd", "rsvc",
+            "docker-entrypoint",
+            "svscan",
+            "supervise",
+            "svc",
+            "svstat",
+            "svok",
+            "envdir",
+            "multilog",
+            "svstatd",
+            "rsvc",
         ] {
             fs::copy(bin(p), tree.join(p)).unwrap();
         }

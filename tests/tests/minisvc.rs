@@ -15,7 +15,12 @@ fn options_outside_minisvcs_list_are_refused() {
     assert_eq!(out.stderr_str(), "invalid option [--smtp=25]\n");
     assert!(out.stdout_str().starts_with("Usage: minisvc [OPTION]\n"));
     // svctool's own action names are refused as minisvc refuses them.
-    for bad in ["--cntrldir=x", "--qmqp=628", "--svscanlog=1", "--check-install"] {
+    for bad in [
+        "--cntrldir=x",
+        "--qmqp=628",
+        "--svscanlog=1",
+        "--check-install",
+    ] {
         let out = r.cmd("minisvc").arg(bad).run();
         assert_eq!(
             (out.code, out.stderr_str()),
@@ -100,7 +105,11 @@ fn with_qmail_send_installed_the_queue_settings_are_written() {
         .args(["--svscanlog", "--servicedir=/service"])
         .run()
         .assert_code(0);
-    for (f, v) in [("USE_FSYNC", ""), ("USE_FDATASYNC", ""), ("USE_SYNCDIR", "")] {
+    for (f, v) in [
+        ("USE_FSYNC", ""),
+        ("USE_FDATASYNC", ""),
+        ("USE_SYNCDIR", ""),
+    ] {
         assert_eq!(r.read(&format!("etc/indimail/control/global_vars/{f}")), v);
     }
     // svctool's two extra settings are not minisvc's.
@@ -132,9 +141,9 @@ fn variables_and_a_refresh_by_minisvc() {
         .args(["--refreshsvc=/service/.svscan", "--servicedir=/service"])
         .run();
     assert_eq!(out.code, Some(0), "{out:?}");
-    assert!(out.stdout_str().starts_with(
-        "Refreshing service .svscan command /usr/sbin/minisvc --svscanlog"
-    ));
+    assert!(out
+        .stdout_str()
+        .starts_with("Refreshing service .svscan command /usr/sbin/minisvc --svscanlog"));
     // The refresh re-ran minisvc's command: the interval it recorded is back.
     assert_eq!(r.read("service/.svscan/variables/SCANINTERVAL"), "60\n");
     let log = r.read("var/log/svc/services.log");

@@ -150,7 +150,11 @@ fn rsvc_through_tcpclient_and_directly_gives_the_references_exit_codes() {
     direct(&[sv, "down"]).assert(1, "", "");
     direct(&[sv, "../sv/up"]).assert(111, "", "svstatd: fatal: invalid input\n");
     // A paused service is still up; a stopped one wants up: the reference's answers.
-    Cmd::bin("svc").args(["-p"]).arg(t.sv().join("up")).run().assert(0, "", "");
+    Cmd::bin("svc")
+        .args(["-p"])
+        .arg(t.sv().join("up"))
+        .run()
+        .assert(0, "", "");
     direct(&[sv, "up"]).assert(0, "", "");
     // Usage, as the reference: exit 1.
     let usage = "USAGE: rsvc servicedir service [docker|podman container_id]\n";
@@ -159,10 +163,11 @@ fn rsvc_through_tcpclient_and_directly_gives_the_references_exit_codes() {
         .args([sv, "up", "docker"])
         .run()
         .assert(1, "", usage);
-    Cmd::bin("rsvc")
-        .args(["-x", sv, "up"])
-        .run()
-        .assert(1, "", &format!("rsvc: illegal option -- x\n{usage}"));
+    Cmd::bin("rsvc").args(["-x", sv, "up"]).run().assert(
+        1,
+        "",
+        &format!("rsvc: illegal option -- x\n{usage}"),
+    );
     // Without tcpclient's descriptors and without -H.
     Cmd::bin("rsvc").args([sv, "up"]).run().assert(
         111,
@@ -185,7 +190,9 @@ fn rsvc_reports_an_unreachable_server() {
         .assert(
             111,
             "",
-            &format!("rsvc: fatal: unable to connect to 127.0.0.1 port {port}: connection refused\n"),
+            &format!(
+                "rsvc: fatal: unable to connect to 127.0.0.1 port {port}: connection refused\n"
+            ),
         );
 }
 
@@ -218,7 +225,15 @@ fn requests_outside_the_directory_are_refused() {
     let t = Tree::new();
     let sv = t.svs();
     let sv = sv.as_str();
-    for name in ["..", ".", "../sv/up", "up/../../etc", "up/run", "a/b/log", "up/"] {
+    for name in [
+        "..",
+        ".",
+        "../sv/up",
+        "up/../../etc",
+        "up/run",
+        "a/b/log",
+        "up/",
+    ] {
         let out = svstatd(&[], &format!("{sv} {name}\n"));
         assert_eq!(
             (out.code, out.stdout_str()),
@@ -238,7 +253,9 @@ fn requests_outside_the_directory_are_refused() {
             (Some(111), "svstatd: fatal: invalid input\n".to_string()),
             "{request:?}"
         );
-        assert!(out.stderr_str().starts_with("svstatd: fatal: invalid input"));
+        assert!(out
+            .stderr_str()
+            .starts_with("svstatd: fatal: invalid input"));
     }
     // Only the directories named on the command line are served.
     let out = svstatd(&["/nonexistent", sv], &format!("{sv}/ up\n"));
@@ -313,7 +330,13 @@ fn json_answers() {
     assert_eq!(out.code, Some(1));
     let v = json(&out);
     assert_eq!(
-        (&v["state"], &v["normally"], &v["want"], &v["pid"], &v["log"]),
+        (
+            &v["state"],
+            &v["normally"],
+            &v["want"],
+            &v["pid"],
+            &v["log"]
+        ),
         (
             &"down".into(),
             &"down".into(),
@@ -337,7 +360,10 @@ fn json_answers() {
     let out = svstatd(&["-j"], "nonsense\n");
     assert_eq!(out.code, Some(111));
     let v = json(&out);
-    assert_eq!((&v["state"], &v["error"]), (&"error".into(), &"invalid input".into()));
+    assert_eq!(
+        (&v["state"], &v["error"]),
+        (&"error".into(), &"invalid input".into())
+    );
     assert_eq!(out.stderr_str(), "svstatd: fatal: invalid input\n");
 
     // rsvc understands JSON answers.
@@ -385,7 +411,10 @@ fn container_queries_run_svstat_inside_the_container() {
     let out = ask(&["-j"], format!("{sv} down podman web-1\n"));
     assert_eq!(out.code, Some(1));
     let v = json(&out);
-    assert_eq!((&v["name"], &v["state"]), (&format!("{sv}/down").into(), &"down".into()));
+    assert_eq!(
+        (&v["name"], &v["state"]),
+        (&format!("{sv}/down").into(), &"down".into())
+    );
     // Ids and commands that are not plain names never reach a shell or the engine.
     fs::remove_file(&args_file).unwrap();
     for bad in ["podman -it", "podman a;b", "lxc web-1", "podman $(id)"] {
@@ -441,7 +470,10 @@ fn behind_tls_with_client_certificates() {
         .map(str::to_string)
         .unwrap_or_else(|| panic!("no answer: {out:?}"));
     let v: serde_json::Value = serde_json::from_str(&answer).unwrap();
-    assert_eq!((&v["name"], &v["state"]), (&format!("{sv}/up").into(), &"up".into()));
+    assert_eq!(
+        (&v["name"], &v["state"]),
+        (&format!("{sv}/up").into(), &"up".into())
+    );
     for cert in [None, Some(pki.path("stranger.pem"))] {
         let mut extra = vec!["-quiet", "-CAfile", &ca];
         if let Some(c) = &cert {
