@@ -15,6 +15,24 @@ pub struct Long {
     pub takes_value: bool,
 }
 
+impl Long {
+    /// A long option that takes a value.
+    pub const fn value(name: &'static str) -> Long {
+        Long {
+            name,
+            takes_value: true,
+        }
+    }
+
+    /// A long option without a value.
+    pub const fn flag(name: &'static str) -> Long {
+        Long {
+            name,
+            takes_value: false,
+        }
+    }
+}
+
 /// An option found: the short letter or the long name, and its value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Found {
@@ -218,18 +236,9 @@ mod tests {
         name: "entrypoint",
         short: "rd:t:",
         long: &[
-            Long {
-                name: "repair",
-                takes_value: false,
-            },
-            Long {
-                name: "domain",
-                takes_value: true,
-            },
-            Long {
-                name: "timezone",
-                takes_value: true,
-            },
+            Long::flag("repair"),
+            Long::value("domain"),
+            Long::value("timezone"),
         ],
         long_only: true,
     };

@@ -41,26 +41,11 @@ const SPEC: Spec = Spec {
     name: "entrypoint",
     short: "rd:t:g:s:",
     long: &[
-        Long {
-            name: "repair",
-            takes_value: false,
-        },
-        Long {
-            name: "domain",
-            takes_value: true,
-        },
-        Long {
-            name: "timezone",
-            takes_value: true,
-        },
-        Long {
-            name: "grace",
-            takes_value: true,
-        },
-        Long {
-            name: "servicedir",
-            takes_value: true,
-        },
+        Long::flag("repair"),
+        Long::value("domain"),
+        Long::value("timezone"),
+        Long::value("grace"),
+        Long::value("servicedir"),
     ],
     long_only: true,
 };

@@ -124,11 +124,7 @@ pub const MINISVC: Flavour = Flavour {
 };
 
 pub fn run(args: &[OsString]) -> Result<i32, Failure> {
-    let args: Vec<String> = args
-        .iter()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    let args = svctool::plain_args(args);
     let host = Host::from_env();
     let code = match refusal(&args, &host) {
         Some(code) => code,

@@ -31,42 +31,15 @@ const SPEC: Spec = Spec {
     name: "runpod",
     short: "a:n:h:c:i:p:C:g:v:",
     long: &[
-        Long {
-            name: "args",
-            takes_value: true,
-        },
-        Long {
-            name: "name",
-            takes_value: true,
-        },
-        Long {
-            name: "host",
-            takes_value: true,
-        },
-        Long {
-            name: "cmd",
-            takes_value: true,
-        },
-        Long {
-            name: "id",
-            takes_value: true,
-        },
-        Long {
-            name: "port",
-            takes_value: true,
-        },
-        Long {
-            name: "capa",
-            takes_value: true,
-        },
-        Long {
-            name: "cgroups",
-            takes_value: true,
-        },
-        Long {
-            name: "volume",
-            takes_value: true,
-        },
+        Long::value("args"),
+        Long::value("name"),
+        Long::value("host"),
+        Long::value("cmd"),
+        Long::value("id"),
+        Long::value("port"),
+        Long::value("capa"),
+        Long::value("cgroups"),
+        Long::value("volume"),
     ],
     long_only: true,
 };

@@ -36,14 +36,17 @@ pub const SVCTOOL: Flavour = Flavour {
 };
 
 pub fn run(args: &[OsString]) -> Result<i32, Failure> {
-    let args: Vec<String> = args
-        .iter()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let code = main(&SVCTOOL, &args, Host::from_env());
+    let code = main(&SVCTOOL, &plain_args(args), Host::from_env());
     let _ = std::io::stdout().flush();
     Ok(code)
+}
+
+/// The arguments after the program name, as text.
+pub fn plain_args(args: &[OsString]) -> Vec<String> {
+    args.iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
 }
 
 fn print_stop(f: &Flavour, s: &Stop) -> i32 {

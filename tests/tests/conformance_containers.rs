@@ -147,6 +147,23 @@ fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// Run `ours` and `theirs` as `setup` makes them and record the verdict for `id`.
+fn side_by_side(
+    v: &mut Verdicts,
+    id: &str,
+    how: Compare,
+    (ours, theirs): (PathBuf, PathBuf),
+    setup: impl Fn(Cmd) -> Cmd,
+) {
+    let ours = setup(Cmd::new(ours)).run();
+    let theirs = setup(Cmd::new(theirs)).run();
+    v.case(
+        id,
+        &view(&ours, how, str::to_string),
+        &view(&theirs, how, str::to_string),
+    );
+}
+
 /// PATH with the reference's or our programs first.
 fn path_of(dirs: &[&Path]) -> String {
     let mut p: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
@@ -300,23 +317,15 @@ fn entrypoint_side_by_side() {
         ("entrypoint.command", &["--", "echo", "hi"], Compare::All),
     ];
     for (id, args, how) in cases {
-        let run = |prog: PathBuf| {
-            Cmd::new(prog)
-                .env_clear()
+        let progs = (bin("docker-entrypoint"), r.join("sbin/docker-entrypoint"));
+        side_by_side(&mut v, id, *how, progs, |c| {
+            c.env_clear()
                 .env("PATH", path_of(&[]))
                 .env("HOSTNAME", "mail.example.org")
                 // ours keeps its files under a scratch root (nothing exists there)
                 .env("SVCTOOL_ROOT", t.path())
                 .args(*args)
-                .run()
-        };
-        let ours = run(bin("docker-entrypoint"));
-        let theirs = run(r.join("sbin/docker-entrypoint"));
-        v.case(
-            id,
-            &view(&ours, *how, str::to_string),
-            &view(&theirs, *how, str::to_string),
-        );
+        });
     }
     v.done();
 }
@@ -409,20 +418,10 @@ fn runpod_side_by_side() {
         ),
     ];
     for (id, args, how) in cases {
-        let run = |prog: PathBuf| {
-            Cmd::new(prog)
-                .env_clear()
-                .env("PATH", &path)
-                .args(*args)
-                .run()
-        };
-        let ours = run(bin("runpod"));
-        let theirs = run(r.join("sbin/runpod"));
-        v.case(
-            id,
-            &view(&ours, *how, str::to_string),
-            &view(&theirs, *how, str::to_string),
-        );
+        let progs = (bin("runpod"), r.join("sbin/runpod"));
+        side_by_side(&mut v, id, *how, progs, |c| {
+            c.env_clear().env("PATH", &path).args(*args)
+        });
     }
     v.done();
 }
@@ -452,22 +451,14 @@ fn minisvc_side_by_side() {
         ("minisvc.version", &["--version"], Compare::All),
     ];
     for (id, args, how) in cases {
-        let run = |prog: PathBuf| {
-            Cmd::new(prog)
-                .env_clear()
+        let progs = (bin("minisvc"), r.join("sbin/minisvc"));
+        side_by_side(&mut v, id, *how, progs, |c| {
+            c.env_clear()
                 .env("PATH", path_of(&[]))
                 .env("TMPDIR", t.path())
                 .env("SVCTOOL_ROOT", t.path())
                 .args(*args)
-                .run()
-        };
-        let ours = run(bin("minisvc"));
-        let theirs = run(r.join("sbin/minisvc"));
-        v.case(
-            id,
-            &view(&ours, *how, str::to_string),
-            &view(&theirs, *how, str::to_string),
-        );
+        });
     }
     v.done();
 }

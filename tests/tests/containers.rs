@@ -438,6 +438,22 @@ fn environ(pid: u32) -> Vec<String> {
         .collect()
 }
 
+/// pid 1 on the scratch root `dir/root` (its tree `dir/root/service`), verbose, with
+/// supervise's state in the tree.
+fn start_in_scratch_root(dir: &Path, args: &[&str]) -> Pid1 {
+    let root = dir.join("root").to_string_lossy().into_owned();
+    Pid1::start(
+        dir,
+        "",
+        args,
+        &[
+            ("SVCTOOL_ROOT", &root),
+            ("VERBOSE", "1"),
+            ("DISABLE_RUN", "1"),
+        ],
+    )
+}
+
 const TERM_AWARE: &str = "#!/bin/sh\ntrap 'echo bye; exit 0' TERM\necho hi\n\
                           while :; do sleep 1 & wait $!; done\n";
 const CAT_LOG: &str = "#!/bin/sh\nexec cat >> ../out\n";
@@ -457,17 +473,7 @@ fn pid1_reaps_orphans_and_stops_in_order_with_status_0() {
     );
     write(&sv.join("s/run"), TERM_AWARE, 0o755);
     write(&sv.join("s/log/run"), CAT_LOG, 0o755);
-    let roots = root.to_string_lossy().into_owned();
-    let mut p = Pid1::start(
-        t.path(),
-        "",
-        &[],
-        &[
-            ("SVCTOOL_ROOT", &roots),
-            ("VERBOSE", "1"),
-            ("DISABLE_RUN", "1"),
-        ],
-    );
+    let mut p = start_in_scratch_root(t.path(), &[]);
     let pid = p.svscan();
     assert!(environ(pid).contains(&"KILLWAIT=7".to_string()));
     wait_until("50 orphans reaped", || {
@@ -515,17 +521,7 @@ fn pid1_exits_124_when_a_service_outlives_the_grace_period() {
         0o755,
     );
     write(&sv.join("quick/run"), TERM_AWARE, 0o755);
-    let roots = root.to_string_lossy().into_owned();
-    let mut p = Pid1::start(
-        t.path(),
-        "",
-        &["-g", "4"],
-        &[
-            ("SVCTOOL_ROOT", &roots),
-            ("VERBOSE", "1"),
-            ("DISABLE_RUN", "1"),
-        ],
-    );
+    let mut p = start_in_scratch_root(t.path(), &["-g", "4"]);
     let pid = p.svscan();
     assert!(environ(pid).contains(&"KILLWAIT=1".to_string()));
     wait_until("both services up", || {
