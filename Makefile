@@ -29,8 +29,8 @@ TEST_PACKAGES_multilog  = strace mount
 TEST_PACKAGES_tcpserver = ucspi-tcp openssl gcc libc6-dev
 TEST_PACKAGES_tcpclient =
 TEST_PACKAGES_svctool   = openssl passwd
-# podman and runc build and run the Containerfile's image; busybox is its test base
-TEST_PACKAGES_containers = podman runc busybox tar util-linux
+# podman and runc build and run the Containerfile's image; a static busybox is its test base
+TEST_PACKAGES_containers = podman runc busybox-static tar util-linux
 TEST_PACKAGES = $(TEST_PACKAGES_base) $(TEST_PACKAGES_svscan) $(TEST_PACKAGES_multilog) \
                 $(TEST_PACKAGES_tcpserver) $(TEST_PACKAGES_tcpclient) $(TEST_PACKAGES_svctool) \
                 $(TEST_PACKAGES_containers)

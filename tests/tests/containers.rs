@@ -810,6 +810,7 @@ impl Podman {
         ] {
             fs::create_dir_all(base.join(d)).unwrap();
         }
+        // busybox-static: a dynamic busybox would need libraries the base lacks
         fs::copy("/bin/busybox", base.join("bin/busybox")).unwrap();
         for tool in ["sh", "cat", "sleep", "ps", "ls"] {
             std::os::unix::fs::symlink("busybox", base.join("bin").join(tool)).unwrap();
