@@ -10,7 +10,7 @@ PLUGINDIR = $(DESTDIR)$(PREFIX)/lib/indimail/plugins
 # issue adds its names when the programs land).
 PROGRAMS_envdir    = envdir envuidgid setuidgid softlimit setlock pgrphack fghack readproctitle waitfor \
                      inotify
-PROGRAMS_supervise = supervise svc svstat svok svps spipe multipipe svalert
+PROGRAMS_supervise = supervise svc svstat svok svps spipe multipipe svalert svstatd rsvc
 PROGRAMS_svscan    = svscan
 PROGRAMS_multilog  = multilog tai64n tai64nlocal tai64nunix tai64n2tai tai2tai64n qfilelog \
                      teepipe logselect qlogselect
@@ -20,7 +20,7 @@ PROGRAMS_tcpclient = tcpclient addcr delcr fixcrio recordio argv0 mconnect-io
 SCRIPTS = tcpclient/scripts/mconnect tcpclient/scripts/tcpcat tcpclient/scripts/who@ \
           tcpclient/scripts/date@ tcpclient/scripts/finger@ tcpclient/scripts/http@
 SCRIPTS += svscan/scripts/svscanboot svscan/scripts/set-network-wait
-PROGRAMS_svctool   = svctool qmailctl
+PROGRAMS_svctool   = svctool qmailctl minisvc docker-entrypoint runpod
 PROGRAMS_installer = installer uinstaller instcheck
 # instcheck under the names of the packages it checks (links to it)
 INSTCHECK_LINKS    = instcheck.daemontools instcheck.ucspi-tcp
@@ -37,9 +37,11 @@ TEST_PACKAGES_svctool   = openssl passwd
 TEST_PACKAGES_man       = mandoc man-db
 # perl runs the reference's qlogselect in the conformance cases
 TEST_PACKAGES_toolkit   = perl util-linux mount
+# podman and runc build and run the Containerfile's image; a static busybox is its test base
+TEST_PACKAGES_containers = podman runc busybox-static tar util-linux
 TEST_PACKAGES = $(TEST_PACKAGES_base) $(TEST_PACKAGES_svscan) $(TEST_PACKAGES_multilog) \
                 $(TEST_PACKAGES_tcpserver) $(TEST_PACKAGES_tcpclient) $(TEST_PACKAGES_svctool) \
-                $(TEST_PACKAGES_man) $(TEST_PACKAGES_toolkit)
+                $(TEST_PACKAGES_man) $(TEST_PACKAGES_toolkit) $(TEST_PACKAGES_containers)
 
 .PHONY: all build release test hermetic-check print-test-packages lint demo install install-man bench clean
 

@@ -1,8 +1,11 @@
 //! supervise, svc, svstat, svok and svps: supervision of one service; spipe and
-//! multipipe: supervised pipelines; svalert: supervise's alert hook.
+//! multipipe: supervised pipelines; svalert: supervise's alert hook; svstatd and rsvc: its
+//! status from another host.
 
 pub mod multipipe;
 pub mod pipeline;
+pub mod report;
+pub mod rsvc;
 pub mod runfs;
 pub mod statedir;
 pub mod spipe;
@@ -13,3 +16,4 @@ pub mod svc;
 pub mod svok;
 pub mod svps;
 pub mod svstat;
+pub mod svstatd;

@@ -47,6 +47,18 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
 
 /// The line for one service and its exit code, or a warning and its exit code.
 pub fn status_line(dir: &Path, now: Label) -> Result<(String, i32), (String, i32)> {
+    let (status, normally_down) = read_service(dir)?;
+    Ok(format_line(
+        &dir.display().to_string(),
+        &status,
+        normally_down,
+        now,
+    ))
+}
+
+/// One service's decoded status and whether it has a `down` file, or the warning svstat
+/// prints and its exit code.
+pub fn read_service(dir: &Path) -> Result<(Status, bool), (String, i32)> {
     let name = dir.display();
     if let Err(e) = std::fs::read_dir(dir) {
         return Err((
@@ -82,12 +94,13 @@ pub fn status_line(dir: &Path, now: Label) -> Result<(String, i32), (String, i32
             BAD_FORMAT,
         )
     })?;
-    Ok(format_line(&name.to_string(), &status, normally_down, now))
+    Ok((status, normally_down))
 }
 
 /// The exact svstat line (word positions are parsed by svps and other scripts).
 pub fn format_line(name: &str, s: &Status, normally_down: bool, now: Label) -> (String, i32) {
     let (secs, nanos) = elapsed(s.when, now);
+    let code = exit_code(s);
     let state = if s.wait != 0 {
         "wait"
     } else if s.up {
@@ -134,7 +147,12 @@ pub fn format_line(name: &str, s: &Status, normally_down: bool, now: Label) -> (
         line.push_str(", want up");
     }
     line.push('\n');
-    let code = if s.wait != 0 || !s.up {
+    (line, code)
+}
+
+/// svstat's exit code for a status it could read.
+pub fn exit_code(s: &Status) -> i32 {
+    if s.wait != 0 || !s.up {
         DOWN
     } else if s.paused {
         PAUSED
@@ -142,12 +160,11 @@ pub fn format_line(name: &str, s: &Status, normally_down: bool, now: Label) -> (
         WANT_DOWN
     } else {
         UP
-    };
-    (line, code)
+    }
 }
 
 /// Whole seconds and nanoseconds from `when` to `now` (zero if `when` is in the future).
-fn elapsed(when: Label, now: Label) -> (u64, u32) {
+pub fn elapsed(when: Label, now: Label) -> (u64, u32) {
     let a = when.secs as u128 * 1_000_000_000 + when.nanos as u128;
     let b = now.secs as u128 * 1_000_000_000 + now.nanos as u128;
     let d = b.saturating_sub(a);

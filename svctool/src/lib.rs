@@ -5,20 +5,26 @@
 //! * [`catalogue`]: every service kind of §3, described once as data.
 //! * [`render`]: the one renderer that writes a kind into a service directory.
 //! * [`queue`], [`manage`], [`variables`], [`config`], [`boot`], [`check`]: the other actions.
-//! * [`svctool`] and [`qmailctl`]: the two programs.
+//! * [`svctool`] and [`qmailctl`]: the two programs; [`minisvc`]: svctool's service-tree
+//!   actions for hosts and containers without the mail suite.
+//! * [`entrypoint`]: docker-entrypoint, the first program of a container; [`runpod`]: run
+//!   an IndiMail image with podman or docker.
 
 pub mod boot;
 pub mod catalogue;
 pub mod certcheck;
 pub mod check;
 pub mod config;
+pub mod entrypoint;
 pub mod host;
 pub mod manage;
+pub mod minisvc;
 pub mod mrtg;
 pub mod options;
 pub mod qmailctl;
 pub mod queue;
 pub mod render;
+pub mod runpod;
 pub mod sharedlibs;
 pub mod svctool;
 pub mod usage;

@@ -239,6 +239,8 @@ pub struct Opts {
     pub prog_args: String,
     /// `--run-file-only` seen after an action: regenerate the scripts, keep `variables/`.
     pub run_file_only: bool,
+    /// The program parsing: `svctool` (also when empty) or `minisvc`.
+    pub program: &'static str,
 }
 
 /// How parsing ended early.
@@ -306,10 +308,34 @@ impl Opts {
         self.flags.contains(name)
     }
 
+    /// `svctool` or `minisvc`.
+    pub fn program_name(&self) -> &'static str {
+        if self.program.is_empty() {
+            "svctool"
+        } else {
+            self.program
+        }
+    }
+
+    /// The version line of this program's headers and `--version`.
+    pub fn rcsid(&self) -> &'static str {
+        if self.program == "minisvc" {
+            crate::minisvc::RCSID
+        } else {
+            crate::RCSID
+        }
+    }
+
     /// Parse `args` (without the program name). `prefix` is `$P` for the recorded command.
     pub fn parse(args: &[String], prefix: &str) -> Result<Opts, Early> {
+        Opts::parse_as("svctool", args, prefix)
+    }
+
+    /// Parse for `program` (`svctool` or `minisvc`), which the recorded command names.
+    pub fn parse_as(program: &'static str, args: &[String], prefix: &str) -> Result<Opts, Early> {
         let mut o = Opts {
-            prog_args: format!("{prefix}/sbin/svctool"),
+            prog_args: format!("{prefix}/sbin/{program}"),
+            program,
             ..Opts::default()
         };
         let mut i = 0;

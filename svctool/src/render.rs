@@ -304,7 +304,7 @@ pub fn template(ctx: &Ctx, body: &str) -> String {
 pub fn header(ctx: &Ctx, what: &str) -> String {
     format!(
         "#!/bin/sh\n{}\n# generated {what} script for {} at {}\n# by the below command\n# {}\n\n",
-        crate::RCSID,
+        ctx.o.rcsid(),
         ctx.host.host_triple,
         ctx.host.date(),
         ctx.prog_args
@@ -404,15 +404,35 @@ pub fn envdir_value(bytes: &[u8]) -> Option<String> {
 pub fn link_with_global(ctx: &Ctx, vars_disk: &Path) -> Result<(), Stop> {
     let logical = format!("{}/control/global_vars", ctx.s());
     let g = ctx.host.disk(&logical);
+    let minisvc = ctx.o.program == "minisvc";
     if !g.is_dir() {
         fsx::mkdir_p(&g, 0o755)?;
-        ctx.host.chown(&g, "root", "qmail");
+        // minisvc runs where the mail suite (and its qmail group) may be missing
+        let group = if minisvc && ctx.host.gid("qmail").is_none() {
+            "0"
+        } else {
+            "qmail"
+        };
+        ctx.host.chown(&g, "root", group);
         fsx::chmod(&g, 0o755)?;
     }
-    if !g.join("CONFSPLIT").exists() {
+    if minisvc {
+        // minisvc: .envdir always; the queue settings only where qmail-send is installed
+        let envdir = vars_disk.join(".envdir");
+        if std::fs::symlink_metadata(&envdir).is_err() {
+            fsx::write(&envdir, format!("{logical}\n").as_bytes(), 0o644)?;
+        }
+        if !ctx
+            .host
+            .is_executable(&format!("{}/sbin/qmail-send", ctx.host.prefix))
+        {
+            return Ok(());
+        }
+    }
+    if !minisvc && !g.join("CONFSPLIT").exists() {
         fsx::write(&g.join("CONFSPLIT"), b"151\n", 0o644)?;
     }
-    if !g.join("BIGTODO").exists() {
+    if !minisvc && !g.join("BIGTODO").exists() {
         fsx::write(&g.join("BIGTODO"), b"0\n", 0o644)?;
     }
     let o = ctx.o;
