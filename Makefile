@@ -62,8 +62,10 @@ install: release
 	install -d $(PLUGINDIR)
 	install -m 0755 target/release/librblsmtpd.so $(PLUGINDIR)/rblsmtpd.so
 
+# `make bench`: every workload against every peer, then bench/report/ (README.md, SVG
+# charts). `make bench QUICK=1`: tiny sizes, proves the harness works in a few minutes.
 bench:
-	bench/run.sh
+	bench/run.sh $(if $(QUICK),--quick)
 
 clean:
 	$(CARGO) clean

@@ -64,8 +64,13 @@ pub(super) fn free_port() -> Result<u16> {
         .port())
 }
 
+/// A tcpserver with `opts`; a `-C n` there also goes into `MAXPERIP`, the limit the
+/// connection's own process checks.
 fn start(side: &Side, opts: &[&str], program: &[&str]) -> Result<Server> {
-    start_with(side, opts, program, &[])
+    match opts.iter().position(|o| *o == "-C").and_then(|i| opts.get(i + 1)) {
+        Some(n) => start_with(side, opts, program, &[("MAXPERIP", n)]),
+        None => start_with(side, opts, program, &[]),
+    }
 }
 
 /// [`start`] with `env` added to the server's environment (PATH only otherwise).
@@ -119,6 +124,8 @@ pub(super) fn start_with(
 fn once(addr: SocketAddr, expect: &[u8], buf: &mut Vec<u8>) -> Result<Duration> {
     let t = Instant::now();
     let mut s = TcpStream::connect(addr).map_err(|e| BenchError::Fatal(format!("connect: {e}")))?;
+    // A stalled server fails the run instead of hanging it.
+    let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
     buf.clear();
     s.read_to_end(buf)
         .map_err(|e| BenchError::Fatal(format!("read: {e}")))?;
@@ -228,8 +235,9 @@ fn measure(
         .iter()
         .map(|(side, o)| start(side, o, program))
         .collect::<Result<Vec<_>>>()?;
-    for s in &servers {
-        load(s.addr, threads, WARMUP * threads)?;
+    for (s, (side, _)) in servers.iter().zip(sides) {
+        load(s.addr, threads, WARMUP * threads)
+            .map_err(|e| BenchError::Fatal(format!("{title} ({}): {e}", side.label)))?;
     }
     let rounds = u64::from(opts.rounds);
     let mut cpu = vec![Duration::ZERO; sides.len()];

@@ -42,6 +42,8 @@ fn bulk_blocks(opts: &Options) -> u64 {
     }
 }
 const BLOCK: u64 = 64 << 10;
+/// How long a session may stall before the run fails.
+const STALL: Duration = Duration::from_secs(10);
 
 fn fatal(e: impl std::fmt::Display) -> BenchError {
     BenchError::Fatal(e.to_string())
@@ -195,6 +197,9 @@ fn session(
 ) -> Result<u64> {
     let mut sock = TcpStream::connect(addr).map_err(|e| fatal(format!("connect: {e}")))?;
     let _ = sock.set_nodelay(true);
+    // A stalled server fails the run instead of hanging it.
+    let _ = sock.set_read_timeout(Some(STALL));
+    let _ = sock.set_write_timeout(Some(STALL));
     let name = ServerName::try_from("localhost").map_err(fatal)?;
     let mut conn = ClientConnection::new(config.clone(), name).map_err(fatal)?;
     let mut tls = rustls::Stream::new(&mut conn, &mut sock);
@@ -371,8 +376,8 @@ pub fn run(peers: &Peers, opts: &Options) -> Result<()> {
     let echo = [BUSYBOX, "echo", "ok"];
     let servers = start_all(peers, &dir, &cert, &echo)?;
     let labels: Vec<&str> = servers.iter().map(|(l, _)| *l).collect();
-    for (_, s) in &servers {
-        handshakes(s.addr, &config, 8, 80)?;
+    for (label, s) in &servers {
+        handshakes(s.addr, &config, 8, 80).map_err(|e| fatal(format!("{label}: {e}")))?;
     }
     let per_round = (opts.runs / u64::from(r)).max(8);
     let hs = rounds(&servers, r, opts.verbose, "handshakes", |s| {
@@ -403,7 +408,12 @@ pub fn run(peers: &Peers, opts: &Options) -> Result<()> {
     let mbps = |s: &Server, send: u64, buf: &mut Vec<u8>| -> Result<f64> {
         let t = Instant::now();
         let got = session(s.addr, &config, send, buf)?;
-        let moved = if send > 0 { send } else { got };
+        // An upload counts only when the program read it all and answered.
+        let moved = match (send, got) {
+            (0, got) => got,
+            (send, 3) => send,
+            (_, got) => return Err(fatal(format!("the program answered {got} bytes, not 3"))),
+        };
         if moved != bulk {
             return Err(fatal(format!("moved {moved} bytes, expected {bulk}")));
         }
@@ -439,8 +449,21 @@ pub fn run(peers: &Peers, opts: &Options) -> Result<()> {
         .map_err(fatal)?;
     let script = script.to_string_lossy().into_owned();
     let read = [script.as_str()];
-    let servers = start_all(peers, &dir, &cert, &read)?;
-    let up = rounds(&servers, r, opts.verbose, "upload", |s| {
+    let mut servers = start_all(peers, &dir, &cert, &read)?;
+    // IndiMail's relay can leave the end of an upload undelivered (the program waits for
+    // it, the client for the answer): such a side is reported and left out.
+    let mut kept = Vec::new();
+    for (label, s) in servers.drain(..) {
+        match mbps(&s, bulk, &mut buf) {
+            Ok(_) => kept.push((label, s)),
+            Err(e) if label != "ours" => {
+                println!("tls bulk client->program: {label} left out: {e}");
+            }
+            Err(e) => return Err(fatal(format!("upload (ours): {e}"))),
+        }
+    }
+    let labels: Vec<&str> = kept.iter().map(|(l, _)| *l).collect();
+    let up = rounds(&kept, r, opts.verbose, "upload", |s| {
         mbps(s, bulk, &mut buf)
     })?;
     report(
