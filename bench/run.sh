@@ -9,7 +9,8 @@
 # beside the repository or above it, or $INDIMAIL_REF_BUILD; into $INDIMAIL_REF, default
 # /opt/indimail-ref), builds our release binaries, syncs (memory figures count a freshly
 # written binary's unwritten pages as Private_Dirty), records the machine, runs every
-# workload, then writes bench/report/ (README.md, SVG charts, results.tsv).
+# workload, then writes bench/report/ (README.md, SVG charts, results.tsv) and the report
+# block of the project's README.md.
 # --quick runs every workload at tiny sizes: it proves the harness works and measures
 # nothing. Options are passed to each workload. Needs root: apt-get, setuidgid nobody.
 set -eu
@@ -80,7 +81,22 @@ for w in $workloads; do
   fi
 done
 
-"$ours/bench" report --results "$results" --out "$out"
+# Every workload kills what it started; make sure (processes working in its scratch
+# directories, whose names start with bench-).
+left=
+for p in /proc/[0-9]*; do
+  case $(readlink "$p/cwd" 2>/dev/null) in
+  "${TMPDIR:-/tmp}"/bench-*) left="$left ${p#/proc/}" ;;
+  esac
+done
+if [ -n "$left" ]; then
+  echo "bench/run.sh: warning: processes left behind, killing:$left" >&2
+  # shellcheck disable=SC2086
+  kill -9 $left 2>/dev/null || true
+  failed="$failed (processes-left-behind)"
+fi
+
+"$ours/bench" report --results "$results" --out "$out" --readme "$root/README.md"
 echo "bench/run.sh: report in $out/README.md" >&2
 if [ -n "$failed" ]; then
   echo "bench/run.sh: failed workloads:$failed" >&2

@@ -8,7 +8,7 @@ use crate::workloads;
 pub const USAGE: &str = "usage: bench WORKLOAD [--ours DIR] [--theirs DIR] [--indimail PREFIX] \
                          [-n N] [-r ROUNDS] [-q] [-v] [--results FILE]\n       \
                          bench machine --results FILE [-q]\n       \
-                         bench report --results FILE --out DIR";
+                         bench report --results FILE --out DIR [--readme FILE]";
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -31,6 +31,8 @@ pub struct Options {
     pub results: Option<PathBuf>,
     /// Directory the report is written to (`report`).
     pub out: Option<PathBuf>,
+    /// README whose marked block `report` rewrites with the charts.
+    pub readme: Option<PathBuf>,
 }
 
 fn usage(msg: impl AsRef<str>) -> BenchError {
@@ -67,15 +69,22 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options> {
     let mut quick = false;
     let mut results = None;
     let mut out = None;
+    let mut readme = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--ours" => ours = Some(args.next().ok_or_else(|| usage("--ours needs a DIR"))?),
             "--theirs" => theirs = Some(args.next().ok_or_else(|| usage("--theirs needs a DIR"))?),
             "--indimail" => {
-                indimail = Some(args.next().ok_or_else(|| usage("--indimail needs a PREFIX"))?)
+                indimail = Some(
+                    args.next()
+                        .ok_or_else(|| usage("--indimail needs a PREFIX"))?,
+                )
             }
-            "--results" => results = Some(args.next().ok_or_else(|| usage("--results needs a FILE"))?),
+            "--results" => {
+                results = Some(args.next().ok_or_else(|| usage("--results needs a FILE"))?)
+            }
             "--out" => out = Some(args.next().ok_or_else(|| usage("--out needs a DIR"))?),
+            "--readme" => readme = Some(args.next().ok_or_else(|| usage("--readme needs a FILE"))?),
             "-n" | "--runs" => runs = Some(number(&arg, args.next())?),
             "-r" | "--rounds" => rounds = Some(number(&arg, args.next())?),
             "-v" | "--verbose" => verbose = true,
@@ -106,6 +115,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options> {
         quick,
         results: results.map(PathBuf::from),
         out: out.map(PathBuf::from),
+        readme: readme.map(PathBuf::from),
     })
 }
 

@@ -8,6 +8,7 @@
 //!   `adv>=X` (ours at least X times better than this peer) or `ours<=X` (an absolute
 //!   ceiling on our figure).
 //! * `curve ID TITLE XLABEL YLABEL LOGX` and `point ID PEER X Y`: scale curves.
+//! * `note TEXT`: something a reader of the figures must know (a peer left out, and why).
 
 use std::fmt;
 use std::io::Write;
@@ -126,7 +127,11 @@ impl Ratio {
             clean(&self.workload),
             clean(&self.peer),
             clean(&self.metric),
-            if self.higher_better { "higher" } else { "lower" },
+            if self.higher_better {
+                "higher"
+            } else {
+                "lower"
+            },
             self.ours,
             self.theirs,
             self.target
@@ -195,7 +200,11 @@ pub struct Point {
 
 /// Records one point of a curve.
 pub fn point(curve: &str, peer: &str, x: f64, y: f64) -> Result<()> {
-    append(&format!("point\t{}\t{}\t{x}\t{y}", clean(curve), clean(peer)))
+    append(&format!(
+        "point\t{}\t{}\t{x}\t{y}",
+        clean(curve),
+        clean(peer)
+    ))
 }
 
 /// Records a fact about the machine or the run.
@@ -203,10 +212,17 @@ pub fn machine(key: &str, value: &str) -> Result<()> {
     append(&format!("machine\t{}\t{}", clean(key), clean(value)))
 }
 
+/// Records a note for the report (and prints it).
+pub fn note(text: &str) -> Result<()> {
+    println!("note: {text}");
+    append(&format!("note\t{}", clean(text)))
+}
+
 /// Everything a results file holds.
 #[derive(Debug, Default)]
 pub struct Results {
     pub machine: Vec<(String, String)>,
+    pub notes: Vec<String>,
     pub ratios: Vec<Ratio>,
     pub curves: Vec<Curve>,
     pub points: Vec<Point>,
@@ -230,6 +246,7 @@ pub fn parse(text: &str) -> Result<Results> {
         match f.as_slice() {
             [] | [""] => {}
             ["machine", k, v] => r.machine.push((k.to_string(), v.to_string())),
+            ["note", text] => r.notes.push(text.to_string()),
             ["ratio", group, workload, peer, metric, better, ours, theirs, target] => {
                 r.ratios.push(Ratio {
                     group: group.to_string(),
@@ -326,17 +343,22 @@ mod tests {
     #[test]
     fn lines_round_trip() {
         let mut text = String::new();
-        for t in [Target::None, Target::Advantage(1.3), Target::OursAtMost(0.0)] {
+        for t in [
+            Target::None,
+            Target::Advantage(1.3),
+            Target::OursAtMost(0.0),
+        ] {
             text += &sample(false, 1.5, 2.25, t).line();
             text += "\n";
         }
-        text += "machine\tcores\t2\ncurve\tc1\tT\tX\tY\t1\npoint\tc1\tours\t8\t123.5\n";
+        text += "note\ta b\nmachine\tcores\t2\ncurve\tc1\tT\tX\tY\t1\npoint\tc1\tours\t8\t123.5\n";
         let r = parse(&text).unwrap();
         assert_eq!(r.ratios.len(), 3);
         assert_eq!(r.ratios[0].workload, "w x");
         assert_eq!(r.ratios[1].target, Target::Advantage(1.3));
         assert_eq!(r.ratios[2].target, Target::OursAtMost(0.0));
         assert_eq!(r.machine("cores"), Some("2"));
+        assert_eq!(r.notes, ["a b"]);
         assert!(r.curves[0].log_x);
         assert_eq!(r.points[0].y, 123.5);
         assert!(parse("ratio\tshort\n").is_err());

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::error::{BenchError, Result};
 use crate::results::{Curve, Point, Ratio, Target};
@@ -37,6 +38,8 @@ fn peer_colour(peer: &str) -> RGBColor {
 }
 
 const BAR_HEIGHT: u32 = 22;
+/// The ratio chart's axis ends at this advantage (and its inverse).
+const LIMIT: f64 = 30.0;
 
 /// `ratios.svg`: one horizontal bar per ratio, from parity (1) to the advantage, on a log
 /// axis; a black tick marks the target where there is one.
@@ -58,7 +61,9 @@ pub fn ratios(ratios: &[Ratio], path: &Path) -> Result<()> {
             hi = hi.max(t);
         }
     }
-    let (lo, hi) = (lo / 1.3, hi * 1.3);
+    // Outliers (s6-supervise's one-second restart pause) would squash every other bar:
+    // the axis stops at 30 either way and such bars end at its edge, their value written.
+    let (lo, hi) = ((lo / 1.3).max(1.0 / LIMIT), (hi * 1.3).min(LIMIT));
     let height = 120 + BAR_HEIGHT * n as u32;
     let root = SVGBackend::new(path, (1200, height)).into_drawing_area();
     root.fill(&WHITE).map_err(draw_err)?;
@@ -92,7 +97,7 @@ pub fn ratios(ratios: &[Ratio], path: &Path) -> Result<()> {
             let mut bar = Rectangle::new(
                 [
                     (1.0, SegmentValue::Exact(y)),
-                    (*a, SegmentValue::Exact(y + 1)),
+                    (a.clamp(lo, hi), SegmentValue::Exact(y + 1)),
                 ],
                 peer_colour(&r.peer).filled(),
             );
@@ -110,6 +115,20 @@ pub fn ratios(ratios: &[Ratio], path: &Path) -> Result<()> {
                 vec![(t, SegmentValue::Exact(y)), (t, SegmentValue::Exact(y + 1))],
                 BLACK.stroke_width(3),
             ))
+        }))
+        .map_err(draw_err)?;
+    // Each bar's value, right of its end (right of parity for bars going left).
+    chart
+        .draw_series(rows.iter().enumerate().map(|(i, (_, a))| {
+            Text::new(
+                format!("{a:.2}×"),
+                (
+                    a.clamp(1.0, hi / 1.8) * 1.02,
+                    SegmentValue::CenterOf(row_of(i)),
+                ),
+                TextStyle::from(("sans-serif", 11).into_font())
+                    .pos(Pos::new(HPos::Left, VPos::Center)),
+            )
         }))
         .map_err(draw_err)?;
     // Parity.

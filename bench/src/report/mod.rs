@@ -45,7 +45,10 @@ pub fn machine(opts: &Options) -> Result<()> {
     // SAFETY: sysconf has no preconditions.
     let cores = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
     let facts = [
-        ("mode", if opts.quick { "quick" } else { "full" }.to_string()),
+        (
+            "mode",
+            if opts.quick { "quick" } else { "full" }.to_string(),
+        ),
         ("date", utc_now()),
         ("cores", cores.to_string()),
         (
@@ -56,6 +59,8 @@ pub fn machine(opts: &Options) -> Result<()> {
             "memory",
             read(Path::new("/proc/meminfo"))
                 .and_then(|m| field(&m, "MemTotal"))
+                .and_then(|kb| kb.split_whitespace().next()?.parse::<f64>().ok())
+                .map(|kb| format!("{:.1} GiB", kb / 1_048_576.0))
                 .unwrap_or_default(),
         ),
         (
@@ -153,12 +158,12 @@ fn met_text(r: &Ratio) -> &'static str {
     }
 }
 
-/// The whole README.md of the report.
-pub fn markdown(r: &Results, charts: &[(String, String)]) -> String {
+/// Where and when the run was made, and a warning when it was a quick one.
+fn provenance(r: &Results) -> String {
     let m = |k: &str| r.machine(k).unwrap_or("unknown").to_string();
-    let mut s = String::from("# Benchmark report\n\n");
+    let mut s = String::new();
     if r.machine("mode") == Some("quick") {
-        s += "> **Quick run** (`bench/run.sh --quick`): every workload at tiny sizes, to prove \
+        s += "> **Quick run** (`make bench QUICK=1`): every workload at tiny sizes, to prove \
               the harness works. These figures mean nothing; the full `make bench` on a quiet \
               machine replaces them.\n\n";
     }
@@ -174,6 +179,13 @@ pub fn markdown(r: &Results, charts: &[(String, String)]) -> String {
         m("kernel"),
         m("load average at start"),
     );
+    s
+}
+
+/// The whole README.md of the report.
+pub fn markdown(r: &Results, charts: &[(String, String)]) -> String {
+    let mut s = String::from("# Benchmark report\n\n");
+    s += &provenance(r);
     let peers: Vec<&str> = r
         .machine
         .iter()
@@ -212,6 +224,12 @@ pub fn markdown(r: &Results, charts: &[(String, String)]) -> String {
             met_text(x),
         );
     }
+    if !r.notes.is_empty() {
+        s += "\n## Notes from this run\n\n";
+        for n in &r.notes {
+            let _ = writeln!(s, "- {n}");
+        }
+    }
     s += "\n## Charts\n\n";
     for (file, title) in charts {
         let _ = writeln!(s, "![{title}]({file})\n");
@@ -229,11 +247,49 @@ pub fn report(opts: &Options) -> Result<()> {
     let text = std::fs::read_to_string(input)
         .map_err(|e| BenchError::Fatal(format!("{}: {e}", input.display())))?;
     let r = results::parse(&text)?;
-    write(&r, out)
+    write(&r, out, opts.readme.as_deref())
 }
 
-/// Writes the charts and the README.md of `r` into `out` (made if absent; old SVGs removed).
-pub fn write(r: &Results, out: &Path) -> Result<()> {
+/// Marks around the block of the project's README.md that `--readme` rewrites.
+const BEGIN: &str = "<!-- bench report: begin (written by `make bench`) -->";
+const END: &str = "<!-- bench report: end -->";
+
+/// The README block: provenance, the targets met, the charts (paths from the README's
+/// folder to `out`).
+fn readme_block(r: &Results, charts: &[(String, String)], rel: &str) -> String {
+    let mut s = format!("{BEGIN}\n");
+    s += &provenance(r);
+    let targets: Vec<&Ratio> = r.ratios.iter().filter(|x| x.met().is_some()).collect();
+    let met = targets.iter().filter(|x| x.met() == Some(true)).count();
+    let _ = writeln!(
+        s,
+        "Targets of issue 17 met: {met} of {}; every ratio in [{rel}/README.md]({rel}/README.md).\n",
+        targets.len()
+    );
+    for (file, title) in charts {
+        let _ = writeln!(s, "![{title}]({rel}/{file})\n");
+    }
+    s += END;
+    s
+}
+
+/// Replaces the block between the marks in `readme` (they must be there).
+fn update_readme(readme: &Path, block: &str) -> Result<()> {
+    let fail = |e: String| BenchError::Fatal(format!("{}: {e}", readme.display()));
+    let text = std::fs::read_to_string(readme).map_err(|e| fail(e.to_string()))?;
+    let (Some(b), Some(e)) = (text.find(BEGIN), text.find(END)) else {
+        return Err(fail(format!("no `{BEGIN}` ... `{END}` block")));
+    };
+    if e < b {
+        return Err(fail("the block's end mark comes before its start".into()));
+    }
+    let new = format!("{}{block}{}", &text[..b], &text[e + END.len()..]);
+    std::fs::write(readme, new).map_err(|e| fail(e.to_string()))
+}
+
+/// Writes the charts and the README.md of `r` into `out` (made if absent; old SVGs
+/// removed), and the block of `readme` when given.
+pub fn write(r: &Results, out: &Path, readme: Option<&Path>) -> Result<()> {
     let fail = |e: std::io::Error| BenchError::Fatal(format!("{}: {e}", out.display()));
     std::fs::create_dir_all(out).map_err(fail)?;
     for e in std::fs::read_dir(out).map_err(fail)?.flatten() {
@@ -258,7 +314,37 @@ pub fn write(r: &Results, out: &Path) -> Result<()> {
         charts::curve(c, &points, &out.join(&file))?;
         charts.push((file, c.title.clone()));
     }
-    std::fs::write(out.join("README.md"), markdown(r, &charts)).map_err(fail)
+    std::fs::write(out.join("README.md"), markdown(r, &charts)).map_err(fail)?;
+    if let Some(readme) = readme {
+        let rel = relative(readme.parent().unwrap_or(Path::new(".")), out);
+        update_readme(readme, &readme_block(r, &charts, &rel))?;
+    }
+    Ok(())
+}
+
+/// `to` as seen from `from` (both made absolute; `..` where they part).
+fn relative(from: &Path, to: &Path) -> String {
+    let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let (from, to) = (abs(from), abs(to));
+    let common = from
+        .components()
+        .zip(to.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let ups = from.components().count() - common;
+    let parts: Vec<String> = std::iter::repeat("..".to_string())
+        .take(ups)
+        .chain(
+            to.components()
+                .skip(common)
+                .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+        )
+        .collect();
+    if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
+    }
 }
 
 #[cfg(test)]
@@ -267,7 +353,7 @@ mod tests {
 
     const SAMPLE: &str = "machine\tmode\tquick\nmachine\tcores\t2\n\
         machine\tload average at start\t0.10 0.20 0.30\n\
-        machine\tpeer s6\tDebian s6 2.11\n\
+        machine\tpeer s6\tDebian s6 2.11\nnote\ts6 waits\n\
         ratio\ttcpserver\ttcpserver c=8\tucspi-tcp\tconn/s\thigher\t1300\t1000\tadv>=1.3\n\
         ratio\tsupervise\tsupervise at rest\tdaemontools\tPrivate_Dirty (kB)\tlower\t116\t92\tadv>=1\n\
         ratio\tsvscan\tsvscan idle\ts6\tscanner CPU (ms)\tlower\t0\t0\tours<=0\n\
@@ -282,12 +368,44 @@ mod tests {
         let dir = crate::tempdir::TempDir::new("bench-report").unwrap();
         let out = dir.path().join("report");
         let r = results::parse(SAMPLE).unwrap();
-        write(&r, &out).unwrap();
+        let readme = dir.path().join("README.md");
+        std::fs::write(
+            &readme,
+            format!("# P\n\nbefore\n{BEGIN}\nold\n{END}\nafter\n"),
+        )
+        .unwrap();
+        write(&r, &out, Some(&readme)).unwrap();
+        let top = std::fs::read_to_string(&readme).unwrap();
+        assert!(
+            top.starts_with("# P\n\nbefore\n<!-- bench report: begin"),
+            "{top}"
+        );
+        assert!(
+            top.ends_with("<!-- bench report: end -->\nafter\n"),
+            "{top}"
+        );
+        assert!(!top.contains("old"), "{top}");
+        assert!(top.contains("Targets of issue 17 met: 2 of 3"), "{top}");
+        assert!(
+            top.contains("![svscan start-up](report/svscan-startup.svg)"),
+            "{top}"
+        );
+        assert!(
+            top.contains("load average at start 0.10 0.20 0.30"),
+            "{top}"
+        );
+        let missing = dir.path().join("NOMARKS.md");
+        std::fs::write(&missing, "# P\n").unwrap();
+        assert!(write(&r, &out, Some(&missing)).is_err());
         let md = std::fs::read_to_string(out.join("README.md")).unwrap();
         assert!(md.contains("**Quick run**"), "{md}");
         assert!(md.contains("2 cores"), "{md}");
         assert!(md.contains("load average at start 0.10 0.20 0.30"), "{md}");
         assert!(md.contains("Peers: Debian s6 2.11."), "{md}");
+        assert!(
+            md.contains("## Notes from this run\n\n- s6 waits\n"),
+            "{md}"
+        );
         assert!(md.contains("Targets met: **2 of 3**"), "{md}");
         assert!(
             md.contains("| tcpserver c=8 | conn/s (higher is better) | ucspi-tcp | 1300 | 1000 | 1.30 | 1.30× | ≥ 1.30× | yes |"),
@@ -297,7 +415,10 @@ mod tests {
             md.contains("| supervise at rest | Private_Dirty (kB) (lower is better) | daemontools | 116 | 92 | 1.26 | 0.79× | ≥ 1.00× | **no** |"),
             "{md}"
         );
-        assert!(md.contains("| 0 | 0 | – | 1.00× | ours ≤ 0 | yes |"), "{md}");
+        assert!(
+            md.contains("| 0 | 0 | – | 1.00× | ours ≤ 0 | yes |"),
+            "{md}"
+        );
         assert!(md.contains("![advantage of ours over each peer, per workload](ratios.svg)"));
         assert!(md.contains("![svscan start-up](svscan-startup.svg)"));
         assert!(!md.contains("empty.svg"));
@@ -309,6 +430,13 @@ mod tests {
         assert!(ratios.contains("tcpserver c=8"), "{ratios}");
         let curve = std::fs::read_to_string(out.join("svscan-startup.svg")).unwrap();
         assert!(curve.contains("\ns6\n</text>"), "{curve}");
+    }
+
+    #[test]
+    fn relative_paths() {
+        assert_eq!(relative(Path::new("/a/b"), Path::new("/a/b/c/d")), "c/d");
+        assert_eq!(relative(Path::new("/a/b/x"), Path::new("/a/b/c")), "../c");
+        assert_eq!(relative(Path::new("/a"), Path::new("/a")), ".");
     }
 
     #[test]

@@ -54,12 +54,18 @@ pub fn run(opts: &Options) -> Result<()> {
             &peers.ucspi(),
             plan,
         ),
-        "supervise-restart" => timed(
-            "supervise",
-            &supervise::Restart { quick: opts.quick },
-            &peers.supervisors(),
-            plan,
-        ),
+        "supervise-restart" => {
+            crate::results::note(
+                "supervise-restart: s6-supervise waits one second before it restarts a \
+                 service that died, however long the service ran (its policy, not its speed)",
+            )?;
+            timed(
+                "supervise",
+                &supervise::Restart { quick: opts.quick },
+                &peers.supervisors(),
+                plan,
+            )
+        }
         "supervise-memory" => supervise::memory_report(&peers, opts),
         "multilog" => multilog::report(&peers, opts),
         "tai64n" => tai64n::tai64n_report(&peers, opts),

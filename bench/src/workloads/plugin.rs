@@ -21,11 +21,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::tcpserver::{
-    figures, free_port, load, ms, server_cpu, start_with, Server, LINE, WARMUP,
-};
+use super::tcpserver::{free_port, ms, rates, start_with, Server, LINE};
 use crate::cli::Options;
-use crate::compare::interleave;
 use crate::error::{BenchError, Result};
 use crate::peers::Peers;
 use crate::results::{Figure, Target};
@@ -194,39 +191,14 @@ pub fn run(peers: &Peers, opts: &Options) -> Result<()> {
     ];
     if let Some(side) = &peers.indimail {
         side.require(&["tcpserver"])?;
-        servers.push(("plugin (indimail)", start_with(side, &[], &[&so], &preload)?));
+        servers.push((
+            "plugin (indimail)",
+            start_with(side, &[], &[&so], &preload)?,
+        ));
         servers.push(("exec (indimail)", start_with(side, &[], &[&exe], &[])?));
     }
-    for (_, s) in &servers {
-        load(s.addr, THREADS, WARMUP * THREADS)?;
-    }
-    let rounds = u64::from(opts.rounds);
-    let mut cpu = vec![Duration::ZERO; servers.len()];
-    let runs = interleave(servers.len(), opts.rounds, |i, round| {
-        let n = opts.runs / rounds + u64::from(u64::from(round) < opts.runs % rounds);
-        let (label, server) = &servers[i];
-        let before = server_cpu(server);
-        let (l, w) = load(server.addr, THREADS, n)
-            .map_err(|e| BenchError::Fatal(format!("plugin ({label}): {e}")))?;
-        let rate = l.len() as f64 / w.as_secs_f64();
-        if opts.verbose {
-            eprintln!(
-                "  plugin round {}/{rounds} {label}: {rate:.0} conn/s",
-                round + 1
-            );
-        }
-        // Let the server reap the last programs, whose time then counts as its own.
-        std::thread::sleep(Duration::from_millis(20));
-        cpu[i] += server_cpu(server).saturating_sub(before);
-        Ok((l, rate))
-    })?;
-    let f: Vec<_> = runs
-        .into_iter()
-        .map(|r| {
-            let (lat, rates): (Vec<Vec<Duration>>, Vec<f64>) = r.into_iter().unzip();
-            figures(lat.concat(), rates)
-        })
-        .collect();
+    let labelled: Vec<(&str, &Server)> = servers.iter().map(|(l, s)| (*l, s)).collect();
+    let (f, cpu) = rates("plugin", &labelled, THREADS, opts.runs, opts)?;
     println!("program: {exe} (dynamically linked), plugin: {so} (PLUGIN0, init reads the reply)");
     for (i, (label, _)) in servers.iter().enumerate() {
         println!(
@@ -236,7 +208,7 @@ pub fn run(peers: &Peers, opts: &Options) -> Result<()> {
             f[i].per_sec,
             ms(f[i].p50),
             ms(f[i].p99),
-            cpu[i].as_secs_f64() * 1e6 / opts.runs as f64,
+            cpu[i],
         );
     }
     let vs_ours = f[0].per_sec / f[1].per_sec;

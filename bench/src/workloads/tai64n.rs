@@ -47,31 +47,43 @@ fn check_size(side: &Side, program: &str, path: &Path, want: u64) -> Result<()> 
     Ok(())
 }
 
-pub fn tai64n_report(peers: &Peers, opts: &Options) -> Result<()> {
-    let sides = sides(peers, "tai64n")?;
-    let lines = lines(opts);
-    let tmp = TempDir::new("bench-tai64n")?;
-    let input = write_input(tmp.path(), lines)?;
-    let output = tmp.path().join("output");
-    let want = lines * (LINE_BYTES + LABEL_BYTES);
-    let title = format!("tai64n ({lines} lines of {LINE_BYTES} bytes)");
+/// Every side's `name` over `input`, whose output must be `want` bytes.
+fn report(
+    peers: &Peers,
+    opts: &Options,
+    name: &'static str,
+    title: &str,
+    input: &Path,
+    want: u64,
+) -> Result<()> {
+    let sides = sides(peers, name)?;
+    let dir = input.parent().unwrap_or(Path::new("/tmp"));
+    let output = dir.join("output");
     throughput(
-        &title,
+        title,
         &sides,
-        lines,
+        lines(opts),
         opts,
         |_| Target::None,
         |side| {
-            let name = program(side, "tai64n");
-            let run = timed_run(side, &name, &[], tmp.path(), &input, &output)?;
-            check_size(side, &name, &output, want)?;
+            let program = program(side, name);
+            let run = timed_run(side, &program, &[], dir, input, &output)?;
+            check_size(side, &program, &output, want)?;
             Ok(run)
         },
     )
 }
 
+pub fn tai64n_report(peers: &Peers, opts: &Options) -> Result<()> {
+    let lines = lines(opts);
+    let tmp = TempDir::new("bench-tai64n")?;
+    let input = write_input(tmp.path(), lines)?;
+    let title = format!("tai64n ({lines} lines of {LINE_BYTES} bytes)");
+    let want = lines * (LINE_BYTES + LABEL_BYTES);
+    report(peers, opts, "tai64n", &title, &input, want)
+}
+
 pub fn tai64nlocal_report(peers: &Peers, opts: &Options) -> Result<()> {
-    let sides = sides(peers, "tai64nlocal")?;
     let lines = lines(opts);
     let tmp = TempDir::new("bench-tai64nlocal")?;
     let input = write_input(tmp.path(), lines)?;
@@ -85,20 +97,7 @@ pub fn tai64nlocal_report(peers: &Peers, opts: &Options) -> Result<()> {
         &input,
         &labelled,
     )?;
-    let output = tmp.path().join("output");
-    let want = lines * (LINE_BYTES + LABEL_BYTES + LOCAL_EXTRA);
     let title = format!("tai64nlocal ({lines} labelled lines)");
-    throughput(
-        &title,
-        &sides,
-        lines,
-        opts,
-        |_| Target::None,
-        |side| {
-            let name = program(side, "tai64nlocal");
-            let run = timed_run(side, &name, &[], tmp.path(), &labelled, &output)?;
-            check_size(side, &name, &output, want)?;
-            Ok(run)
-        },
-    )
+    let want = lines * (LINE_BYTES + LABEL_BYTES + LOCAL_EXTRA);
+    report(peers, opts, "tai64nlocal", &title, &labelled, want)
 }

@@ -83,6 +83,11 @@ impl Workload for Build {
         2
     }
 
+    fn max_runs(&self) -> Option<u64> {
+        // A build takes a good part of a second.
+        Some(50)
+    }
+
     fn prepare(&self, side: &Side) -> Result<Box<dyn Trial>> {
         let tag = side.label;
         let mut t = BuildTrial {

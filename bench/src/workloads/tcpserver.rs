@@ -67,7 +67,11 @@ pub(super) fn free_port() -> Result<u16> {
 /// A tcpserver with `opts`; a `-C n` there also goes into `MAXPERIP`, the limit the
 /// connection's own process checks.
 fn start(side: &Side, opts: &[&str], program: &[&str]) -> Result<Server> {
-    match opts.iter().position(|o| *o == "-C").and_then(|i| opts.get(i + 1)) {
+    match opts
+        .iter()
+        .position(|o| *o == "-C")
+        .and_then(|i| opts.get(i + 1))
+    {
         Some(n) => start_with(side, opts, program, &[("MAXPERIP", n)]),
         None => start_with(side, opts, program, &[]),
     }
@@ -221,6 +225,53 @@ pub(super) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+/// Connection rates of running servers: a warm-up, then `total` connections per server
+/// from `threads` clients in rotating rounds. Each server's figures and CPU time per
+/// connection (server and its programs, in microseconds).
+pub(super) fn rates(
+    title: &str,
+    servers: &[(&str, &Server)],
+    threads: u64,
+    total: u64,
+    opts: &Options,
+) -> Result<(Vec<Figures>, Vec<f64>)> {
+    let fail = |label: &str, e: BenchError| BenchError::Fatal(format!("{title} ({label}): {e}"));
+    for (label, s) in servers {
+        load(s.addr, threads, WARMUP * threads).map_err(|e| fail(label, e))?;
+    }
+    let rounds = u64::from(opts.rounds);
+    let mut cpu = vec![Duration::ZERO; servers.len()];
+    let runs = interleave(servers.len(), opts.rounds, |i, round| {
+        let (label, server) = servers[i];
+        let n = (total / rounds + u64::from(u64::from(round) < total % rounds)).max(threads);
+        let before = server_cpu(server);
+        let (l, w) = load(server.addr, threads, n).map_err(|e| fail(label, e))?;
+        let rate = l.len() as f64 / w.as_secs_f64();
+        if opts.verbose {
+            eprintln!(
+                "  {title} c={threads} round {}/{rounds} {label}: {rate:.0} conn/s",
+                round + 1
+            );
+        }
+        // Let the server reap the last programs, whose time then counts as its own.
+        std::thread::sleep(Duration::from_millis(20));
+        cpu[i] += server_cpu(server).saturating_sub(before);
+        Ok((l, rate))
+    })?;
+    let figures = runs
+        .into_iter()
+        .map(|r| {
+            let (lat, rates): (Vec<Vec<Duration>>, Vec<f64>) = r.into_iter().unzip();
+            figures(lat.concat(), rates)
+        })
+        .collect();
+    let cpu = cpu
+        .iter()
+        .map(|c| c.as_secs_f64() * 1e6 / total as f64)
+        .collect();
+    Ok((figures, cpu))
+}
+
 /// One configuration measured on every side: each side's options, `total` connections
 /// per side from `threads` clients, in rotating rounds. Each side's figures.
 fn measure(
@@ -235,37 +286,12 @@ fn measure(
         .iter()
         .map(|(side, o)| start(side, o, program))
         .collect::<Result<Vec<_>>>()?;
-    for (s, (side, _)) in servers.iter().zip(sides) {
-        load(s.addr, threads, WARMUP * threads)
-            .map_err(|e| BenchError::Fatal(format!("{title} ({}): {e}", side.label)))?;
-    }
-    let rounds = u64::from(opts.rounds);
-    let mut cpu = vec![Duration::ZERO; sides.len()];
-    let runs = interleave(sides.len(), opts.rounds, |i, round| {
-        let n = (total / rounds + u64::from(u64::from(round) < total % rounds)).max(threads);
-        let before = server_cpu(&servers[i]);
-        let (l, w) = load(servers[i].addr, threads, n)
-            .map_err(|e| BenchError::Fatal(format!("{title} ({}): {e}", sides[i].0.label)))?;
-        let rate = l.len() as f64 / w.as_secs_f64();
-        if opts.verbose {
-            eprintln!(
-                "  {title} c={threads} round {}/{rounds} {}: {rate:.0} conn/s",
-                round + 1,
-                sides[i].0.label,
-            );
-        }
-        // Let the server reap the last programs, whose time then counts as its own.
-        std::thread::sleep(Duration::from_millis(20));
-        cpu[i] += server_cpu(&servers[i]).saturating_sub(before);
-        Ok((l, rate))
-    })?;
-    let figures: Vec<Figures> = runs
-        .into_iter()
-        .map(|r| {
-            let (lat, rates): (Vec<Vec<Duration>>, Vec<f64>) = r.into_iter().unzip();
-            figures(lat.concat(), rates)
-        })
+    let labelled: Vec<(&str, &Server)> = sides
+        .iter()
+        .zip(&servers)
+        .map(|((side, _), s)| (side.label, s))
         .collect();
+    let (figures, cpu) = rates(title, &labelled, threads, total, opts)?;
     for (i, f) in figures.iter().enumerate() {
         println!(
             "{title} c={threads} x{total}: {} {:.0} conn/s (p50 {:.2} ms, p99 {:.2} ms), \
@@ -274,11 +300,15 @@ fn measure(
             f.per_sec,
             ms(f.p50),
             ms(f.p99),
-            cpu[i].as_secs_f64() * 1e6 / total as f64,
+            cpu[i],
             if i == 0 {
                 String::new()
             } else {
-                format!(", ours/{} {:.2}", sides[i].0.label, figures[0].per_sec / f.per_sec)
+                format!(
+                    ", ours/{} {:.2}",
+                    sides[i].0.label,
+                    figures[0].per_sec / f.per_sec
+                )
             }
         );
     }
@@ -396,26 +426,16 @@ pub fn run(peers: &Peers, opts: &Options) -> Result<()> {
         }
     });
     let target = Target::Advantage(TARGET);
+    let configurations = [
+        ("tcpserver", &plain),
+        ("tcpserver -x (10,000 rules)", &rules),
+        ("tcpserver -C 20 (djb: no -C)", &per_ip),
+    ];
     let mut worst = f64::INFINITY;
     for threads in [1, 8] {
-        worst = worst
-            .min(compare("tcpserver", &plain, program, threads, opts, target)?)
-            .min(compare(
-                "tcpserver -x (10,000 rules)",
-                &rules,
-                program,
-                threads,
-                opts,
-                target,
-            )?)
-            .min(compare(
-                "tcpserver -C 20 (djb: no -C)",
-                &per_ip,
-                program,
-                threads,
-                opts,
-                target,
-            )?);
+        for (title, sides) in configurations {
+            worst = worst.min(compare(title, sides, program, threads, opts, target)?);
+        }
     }
     // For reference (not held to the target): a dynamically linked program.
     compare(
@@ -443,7 +463,10 @@ fn roomy(side: &Side) -> Vec<&'static str> {
 
 /// Records a rate curve and a p99 curve of one measurement sweep.
 fn curves(id: &str, title: &str, x_label: &str) -> Result<()> {
-    for (suffix, what, unit) in [("rate", "connections per second", "conn/s"), ("p99", "p99 latency", "ms")] {
+    for (suffix, what, unit) in [
+        ("rate", "connections per second", "conn/s"),
+        ("p99", "p99 latency", "ms"),
+    ] {
         results::curve(&Curve {
             id: format!("{id}-{suffix}"),
             title: format!("{title}: {what}"),
@@ -480,7 +503,14 @@ pub fn scale(peers: &Peers, opts: &Options) -> Result<()> {
         sides.iter().copied().zip(options.iter().cloned()).collect();
     for threads in [1u64, 8, 64, 256] {
         let total = opts.runs.max(if opts.quick { 2 } else { 8 } * threads);
-        let f = measure("tcpserver-scale", &roomy_sides, program, threads, total, opts)?;
+        let f = measure(
+            "tcpserver-scale",
+            &roomy_sides,
+            program,
+            threads,
+            total,
+            opts,
+        )?;
         points("tcpserver-concurrency", &sides, threads as f64, &f)?;
     }
     curves(
@@ -499,8 +529,10 @@ pub fn scale(peers: &Peers, opts: &Options) -> Result<()> {
         for side in &sides {
             check_rules(side, &cdb)?;
         }
-        let with_rules: Vec<(&Side, Vec<&str>)> =
-            sides.iter().map(|s| (*s, vec!["-x", cdb.as_str()])).collect();
+        let with_rules: Vec<(&Side, Vec<&str>)> = sides
+            .iter()
+            .map(|s| (*s, vec!["-x", cdb.as_str()]))
+            .collect();
         let title = format!("tcpserver -x ({n} rules)");
         let f = measure(&title, &with_rules, program, 8, opts.runs, opts)?;
         points("tcpserver-rules", &sides, f64::from(n), &f)?;
