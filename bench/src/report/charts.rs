@@ -181,7 +181,8 @@ pub fn curve(c: &Curve, points: &[&Point], path: &Path) -> Result<()> {
                 .configure_mesh()
                 .x_desc(c.x_label.as_str())
                 .y_desc(c.y_label.as_str())
-                .x_label_formatter(&|x| format!("{}", *x as u64))
+                .x_label_formatter(&|x| round_label(*x))
+                .light_line_style(TRANSPARENT)
                 .label_style(("sans-serif", 12))
                 .draw()
                 .map_err(draw_err)?;
@@ -201,6 +202,7 @@ pub fn curve(c: &Curve, points: &[&Point], path: &Path) -> Result<()> {
             }
             chart
                 .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
                 .background_style(WHITE.mix(0.8))
                 .border_style(BLACK)
                 .label_font(("sans-serif", 13))
@@ -218,4 +220,34 @@ pub fn curve(c: &Curve, points: &[&Point], path: &Path) -> Result<()> {
             .map_err(draw_err)?);
     }
     root.present().map_err(draw_err)
+}
+
+/// An axis label for 1, 2 and 5 times a power of ten only (a log axis has ticks at every
+/// digit, whose labels run together).
+fn round_label(x: f64) -> String {
+    if x <= 0.0 {
+        return format!("{x}");
+    }
+    let scale = 10f64.powf(x.log10().floor());
+    let lead = (x / scale).round();
+    let exact = ((x / scale) - lead).abs() < 1e-6;
+    if exact && [1.0, 2.0, 5.0].contains(&lead) {
+        format!("{}", x.round() as u64)
+    } else {
+        String::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_at_one_two_five() {
+        let shown: Vec<String> = [1.0, 2.0, 3.0, 5.0, 8.0, 10.0, 200.0, 256.0, 5000.0, 6000.0]
+            .iter()
+            .map(|&x| round_label(x))
+            .collect();
+        assert_eq!(shown, ["1", "2", "", "5", "", "10", "200", "", "5000", ""]);
+    }
 }

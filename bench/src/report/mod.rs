@@ -158,7 +158,10 @@ fn met_text(r: &Ratio) -> &'static str {
     }
 }
 
-/// Where and when the run was made, and a warning when it was a quick one.
+/// A 1-minute load average above this at the start marks the run as noisy.
+const NOISY_LOAD: f64 = 0.5;
+
+/// Where and when the run was made, and a warning when it was a quick or a noisy one.
 fn provenance(r: &Results) -> String {
     let m = |k: &str| r.machine(k).unwrap_or("unknown").to_string();
     let mut s = String::new();
@@ -166,6 +169,17 @@ fn provenance(r: &Results) -> String {
         s += "> **Quick run** (`make bench QUICK=1`): every workload at tiny sizes, to prove \
               the harness works. These figures mean nothing; the full `make bench` on a quiet \
               machine replaces them.\n\n";
+    }
+    let load: Option<f64> = r
+        .machine("load average at start")
+        .and_then(|l| l.split_whitespace().next()?.parse().ok());
+    if let Some(load) = load.filter(|&l| l > NOISY_LOAD) {
+        let _ = writeln!(
+            s,
+            "> **Noisy run**: the load average was {load:.2} when it started (other work was \
+             sharing the machine), so its figures are unreliable; rerun `make bench` on a quiet \
+             machine before drawing conclusions.\n"
+        );
     }
     let _ = writeln!(
         s,
@@ -316,7 +330,11 @@ pub fn write(r: &Results, out: &Path, readme: Option<&Path>) -> Result<()> {
     }
     std::fs::write(out.join("README.md"), markdown(r, &charts)).map_err(fail)?;
     if let Some(readme) = readme {
-        let rel = relative(readme.parent().unwrap_or(Path::new(".")), out);
+        let folder = readme
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let rel = relative(folder, out);
         update_readme(readme, &readme_block(r, &charts, &rel))?;
     }
     Ok(())
@@ -399,6 +417,13 @@ mod tests {
         assert!(write(&r, &out, Some(&missing)).is_err());
         let md = std::fs::read_to_string(out.join("README.md")).unwrap();
         assert!(md.contains("**Quick run**"), "{md}");
+        assert!(!md.contains("**Noisy run**"), "{md}");
+        let noisy = SAMPLE.replace("0.10 0.20 0.30", "3.50 2.00 1.00");
+        let loud = markdown(&results::parse(&noisy).unwrap(), &[]);
+        assert!(
+            loud.contains("**Noisy run**: the load average was 3.50"),
+            "{loud}"
+        );
         assert!(md.contains("2 cores"), "{md}");
         assert!(md.contains("load average at start 0.10 0.20 0.30"), "{md}");
         assert!(md.contains("Peers: Debian s6 2.11."), "{md}");
