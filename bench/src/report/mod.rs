@@ -233,7 +233,11 @@ pub fn markdown(r: &Results, charts: &[(String, String)]) -> String {
             num(x.ours),
             num(x.theirs),
             x.ratio().map_or("–".into(), |v| format!("{v:.2}")),
-            x.advantage().map_or("–".into(), |a| format!("{a:.2}×")),
+            x.advantage().map_or("–".into(), |a| if a < 0.1 {
+                format!("{a:.4}×")
+            } else {
+                format!("{a:.2}×")
+            }),
             target_text(x.target),
             met_text(x),
         );

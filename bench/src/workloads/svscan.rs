@@ -575,7 +575,13 @@ pub fn idle_report(peers: &Peers, opts: &Options) -> Result<()> {
             mem[i].1
         );
         if i > 0 {
-            cpu_fig.record(cpu[0], side.label, cpu[i], Target::OursAtMost(0.0))?;
+            // Zero CPU when idle, as s6-svscan (no periodic rescan): one row carries it.
+            let target = if side.label == "s6" {
+                Target::OursAtMost(0.0)
+            } else {
+                Target::None
+            };
+            cpu_fig.record(cpu[0], side.label, cpu[i], target)?;
             dirty_fig.record(mem[0].0 as f64, side.label, mem[i].0 as f64, Target::None)?;
             pss_fig.record(mem[0].1 as f64, side.label, mem[i].1 as f64, Target::None)?;
         }
