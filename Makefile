@@ -90,8 +90,10 @@ install: install-man
 install-man:
 	for s in 1 8; do install -d $(MANDIR)/man$$s && install -m 0644 man/man$$s/*.$$s $(MANDIR)/man$$s/; done
 
+# `make bench`: every workload against every peer, then bench/report/ (README.md, SVG
+# charts). `make bench QUICK=1`: tiny sizes, proves the harness works in a few minutes.
 bench:
-	bench/run.sh
+	bench/run.sh $(if $(QUICK),--quick)
 
 clean:
 	$(CARGO) clean
