@@ -59,7 +59,7 @@ release:
 test:
 	scripts/need-packages $(TEST_PACKAGES)
 	$(CARGO) build --workspace --bins
-	scripts/run-tests $(CARGO) test --workspace
+	scripts/run-tests $(CARGO) test --workspace --no-fail-fast
 
 # `make test` twice beside a live svscan on /service, then no file may be left outside the
 # tests' temporary directories (root; see the script).

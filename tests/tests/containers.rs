@@ -13,7 +13,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -319,7 +319,7 @@ struct Pid1 {
 impl Pid1 {
     fn start(dir: &Path, setup: &str, args: &[&str], env: &[(&str, &str)]) -> Pid1 {
         let err = dir.join("pid1.err");
-        let mut cmd = Command::new("unshare");
+        let mut cmd = blackbox::command("unshare");
         cmd.args([
             "--pid",
             "--fork",
@@ -571,7 +571,9 @@ fn pid1_with_a_read_only_service_tree_and_root() {
     assert!(env.contains(&"SCANINTERVAL=3600".to_string()), "{env:?}");
     // supervise keeps its state in the namespace's /run/svscan; svstat finds it there.
     let svstat = |name: &str| {
+        // Inside the container's mount namespace: its /run/svscan is the one to read.
         Cmd::new("nsenter")
+            .env_remove("DISABLE_RUN")
             .arg(format!("--mount=/proc/{pid}/ns/mnt"))
             .arg(bin("svstat"))
             .arg(sv.join(name))
@@ -581,6 +583,7 @@ fn pid1_with_a_read_only_service_tree_and_root() {
     wait_until("web/log up", || svstat("web/log").code == Some(0));
     // Liveness and readiness as the README's probes run them.
     let probe = Cmd::new("nsenter")
+        .env_remove("DISABLE_RUN")
         .arg(format!("--mount=/proc/{pid}/ns/mnt"))
         .arg(bin("svok"))
         .arg(sv.join("web"))
@@ -901,7 +904,7 @@ impl Drop for Podman {
 
 #[test]
 fn the_image_builds_and_runs_with_podman() {
-    if Command::new("podman").arg("--version").output().is_err() {
+    if blackbox::command("podman").arg("--version").output().is_err() {
         return skip("podman is not installed (make test installs it)");
     }
     let t = tmp();
