@@ -13,26 +13,42 @@ TEST_PACKAGES_multilog  = strace mount
 TEST_PACKAGES_tcpserver = ucspi-tcp openssl gcc libc6-dev
 TEST_PACKAGES_tcpclient =
 TEST_PACKAGES_svctool   = openssl passwd
+TEST_PACKAGES_man       = mandoc man-db
+# perl runs the reference's qlogselect in the conformance cases
+TEST_PACKAGES_toolkit   = perl util-linux mount
+# podman and runc build and run the Containerfile's image; a static busybox is its test base
+TEST_PACKAGES_containers = podman runc busybox-static tar util-linux
 # the conformance suite: namespaces (unshare, mount, ip) for its isolated cases
 TEST_PACKAGES_conformance = util-linux mount iproute2 procps
 TEST_PACKAGES = $(TEST_PACKAGES_base) $(TEST_PACKAGES_svscan) $(TEST_PACKAGES_multilog) \
-                $(TEST_PACKAGES_tcpserver) $(TEST_PACKAGES_tcpclient) $(TEST_PACKAGES_svctool)
+                $(TEST_PACKAGES_tcpserver) $(TEST_PACKAGES_tcpclient) $(TEST_PACKAGES_svctool) \
+                $(TEST_PACKAGES_man) $(TEST_PACKAGES_toolkit) $(TEST_PACKAGES_containers)
 
-.PHONY: all build release test conformance lint demo install bench clean
+.PHONY: all build release test hermetic-check print-test-packages conformance lint demo install install-man bench clean
 
 all: build
 
 build:
 	$(CARGO) build --workspace --bins
 
+# svctool's scripts name the programs where `make install` puts them (configure's @prefix@)
 release:
-	$(CARGO) build --release --workspace --bins
+	SVCTOOL_BUILD_PREFIX=$(PREFIX) $(CARGO) build --release --workspace --bins
 	$(CARGO) build --release -p rblsmtpd-so --lib
 
+# The whole suite; ends with how many tests ran and which were skipped, and why.
 test:
 	scripts/need-packages $(TEST_PACKAGES)
 	$(CARGO) build --workspace --bins
-	$(CARGO) test --workspace
+	scripts/run-tests $(CARGO) test --workspace --no-fail-fast
+
+# `make test` twice beside a live svscan on /service, then no file may be left outside the
+# tests' temporary directories (root; see the script).
+hermetic-check:
+	scripts/hermetic-check
+
+print-test-packages:
+	@echo $(TEST_PACKAGES)
 
 # Every program against IndiMail's reference C programs (built first when absent; see
 # scripts/reference). Root: the cases run in private namespaces.
@@ -54,8 +70,16 @@ install: release
 	install -d $(PLUGINDIR)
 	install -m 0755 target/release/librblsmtpd.so $(PLUGINDIR)/rblsmtpd.so
 
+# Manual pages (man/README.md): man/manN/NAME.N into $(MANDIR)/manN.
+MANDIR = $(DESTDIR)$(PREFIX)/share/man
+install: install-man
+install-man:
+	for s in 1 8; do install -d $(MANDIR)/man$$s && install -m 0644 man/man$$s/*.$$s $(MANDIR)/man$$s/; done
+
+# `make bench`: every workload against every peer, then bench/report/ (README.md, SVG
+# charts). `make bench QUICK=1`: tiny sizes, proves the harness works in a few minutes.
 bench:
-	bench/run.sh
+	bench/run.sh $(if $(QUICK),--quick)
 
 clean:
 	$(CARGO) clean

@@ -1,6 +1,6 @@
-//! The shared harness: a workload runs against both implementations in
-//! interleaved rounds (alternating which side goes first, to cancel drift),
-//! and the result is printed as each side's figure and the ratio ours/theirs.
+//! The shared harness: a workload runs against every implementation in interleaved
+//! rounds (rotating which side goes first, to cancel drift), and the result is each
+//! side's median figure and the ratio ours/theirs.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -63,19 +63,20 @@ impl Plan {
     }
 }
 
-/// Elapsed totals of both sides for the same number of operations.
+/// Our median time per operation next to one peer's.
 #[derive(Debug, Clone)]
 pub struct Comparison {
     pub title: String,
     pub runs: u64,
     pub labels: [&'static str; 2],
-    pub totals: [Duration; 2],
+    /// Median over the rounds of each round's time per operation.
+    pub per_op: [Duration; 2],
     pub target: f64,
 }
 
 impl Comparison {
     pub fn ratio(&self) -> f64 {
-        self.totals[0].as_secs_f64() / self.totals[1].as_secs_f64()
+        self.per_op[0].as_secs_f64() / self.per_op[1].as_secs_f64()
     }
 
     pub fn within_target(&self) -> bool {
@@ -83,21 +84,12 @@ impl Comparison {
     }
 }
 
-fn per_op_us(total: Duration, ops: u64) -> f64 {
-    total.as_secs_f64() * 1e6 / ops as f64
-}
-
 impl fmt::Display for Comparison {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} x{}:", self.title, self.runs)?;
-        for (i, (label, total)) in self.labels.iter().zip(self.totals).enumerate() {
+        for (i, (label, t)) in self.labels.iter().zip(self.per_op).enumerate() {
             let sep = if i == 0 { "" } else { "," };
-            write!(
-                f,
-                "{sep} {label} {:.3} s ({:.0} us/run)",
-                total.as_secs_f64(),
-                per_op_us(total, self.runs)
-            )?;
+            write!(f, "{sep} {label} {:.0} us/run", t.as_secs_f64() * 1e6)?;
         }
         write!(
             f,
@@ -126,8 +118,41 @@ fn timed(trial: &mut dyn Trial, n: u64) -> Result<Duration> {
     Ok(total)
 }
 
-/// Runs `workload` on both sides (ours first in the array) and returns the totals.
-pub fn compare_timed(workload: &dyn Workload, sides: [&Side; 2], plan: Plan) -> Result<Comparison> {
+/// Runs `measure(side, round)` for each of `sides` sides in `rounds` rounds, each round
+/// starting one side later than the last (so that no side always goes first and drift
+/// cancels); returns each side's figures in round order.
+pub fn interleave<T>(
+    sides: usize,
+    rounds: u32,
+    mut measure: impl FnMut(usize, u32) -> Result<T>,
+) -> Result<Vec<Vec<T>>> {
+    let mut figures: Vec<Vec<T>> = (0..sides).map(|_| Vec::new()).collect();
+    for round in 0..rounds {
+        for k in 0..sides {
+            let i = (k + round as usize) % sides;
+            figures[i].push(measure(i, round)?);
+        }
+    }
+    Ok(figures)
+}
+
+/// The median (the mean of the middle two for an even count; 0 for none).
+pub fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Runs `workload` on every side (ours first) and returns ours against each other side.
+pub fn compare_timed(
+    workload: &dyn Workload,
+    sides: &[&Side],
+    plan: Plan,
+) -> Result<Vec<Comparison>> {
     let title = workload.title();
     let mut plan = plan;
     if let Some(max) = workload.max_runs() {
@@ -139,39 +164,41 @@ pub fn compare_timed(workload: &dyn Workload, sides: [&Side; 2], plan: Plan) -> 
     for side in sides {
         side.require(workload.binaries())?;
     }
-    let mut trials = [workload.prepare(sides[0])?, workload.prepare(sides[1])?];
+    let mut trials = sides
+        .iter()
+        .map(|s| workload.prepare(s))
+        .collect::<Result<Vec<_>>>()?;
     for trial in trials.iter_mut() {
         timed(trial.as_mut(), workload.warmup())?;
     }
-    let mut totals = [Duration::ZERO; 2];
-    for round in 0..plan.rounds {
+    let per_op = interleave(sides.len(), plan.rounds, |i, round| {
         let n = plan.round_size(round);
-        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
-        let mut this_round = [Duration::ZERO; 2];
-        for i in order {
-            this_round[i] = timed(trials[i].as_mut(), n)
-                .map_err(|e| BenchError::Fatal(format!("{} ({}): {e}", title, sides[i].label)))?;
-            totals[i] += this_round[i];
-        }
+        let t = timed(trials[i].as_mut(), n)
+            .map_err(|e| BenchError::Fatal(format!("{} ({}): {e}", title, sides[i].label)))?;
+        let us = t.as_secs_f64() * 1e6 / n as f64;
         if plan.verbose {
             eprintln!(
-                "  round {}/{} x{n}: {} {:.0} us/run, {} {:.0} us/run",
+                "  round {}/{} x{n}: {} {us:.0} us/run",
                 round + 1,
                 plan.rounds,
-                sides[0].label,
-                per_op_us(this_round[0], n),
-                sides[1].label,
-                per_op_us(this_round[1], n),
+                sides[i].label
             );
         }
-    }
-    Ok(Comparison {
-        title,
-        runs: plan.runs,
-        labels: [sides[0].label, sides[1].label],
-        totals,
-        target: workload.target_ratio(),
-    })
+        Ok(us)
+    })?;
+    let medians: Vec<Duration> = per_op
+        .iter()
+        .map(|v| Duration::from_secs_f64(median(v) / 1e6))
+        .collect();
+    Ok((1..sides.len())
+        .map(|i| Comparison {
+            title: title.clone(),
+            runs: plan.runs,
+            labels: [sides[0].label, sides[i].label],
+            per_op: [medians[0], medians[i]],
+            target: workload.target_ratio(),
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -196,13 +223,13 @@ mod tests {
             title: "chain (envdir softlimit setuidgid true)".into(),
             runs: 1000,
             labels: ["ours", "daemontools"],
-            totals: [Duration::from_millis(1234), Duration::from_millis(1100)],
+            per_op: [Duration::from_micros(1234), Duration::from_micros(1100)],
             target: 1.2,
         };
         assert_eq!(
             c.to_string(),
-            "chain (envdir softlimit setuidgid true) x1000: ours 1.234 s (1234 us/run), \
-             daemontools 1.100 s (1100 us/run), ratio 1.12 (target <= 1.20)"
+            "chain (envdir softlimit setuidgid true) x1000: ours 1234 us/run, \
+             daemontools 1100 us/run, ratio 1.12 (target <= 1.20)"
         );
         assert!(c.within_target());
     }
@@ -236,14 +263,34 @@ mod tests {
     #[test]
     fn every_side_runs_warmup_plus_runs() {
         let n = std::rc::Rc::new(std::cell::Cell::new(0));
-        let s = Side::theirs(std::path::Path::new("/bin"));
+        let s = Side::debian("daemontools", std::path::Path::new("/bin"));
         let plan = Plan {
             runs: 17,
             rounds: 4,
             verbose: false,
         };
-        let c = compare_timed(&Counting(n.clone()), [&s, &s], plan).unwrap();
-        assert_eq!(n.get(), 2 * (3 + 17));
-        assert_eq!(c.runs, 17);
+        let c = compare_timed(&Counting(n.clone()), &[&s, &s, &s], plan).unwrap();
+        assert_eq!(n.get(), 3 * (3 + 17));
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].runs, 17);
+    }
+
+    #[test]
+    fn interleave_rotates_the_first_side() {
+        let mut order = Vec::new();
+        let f = interleave(3, 3, |i, r| {
+            order.push(i);
+            Ok(r)
+        })
+        .unwrap();
+        assert_eq!(order, [0, 1, 2, 1, 2, 0, 2, 0, 1]);
+        assert_eq!(f, vec![vec![0, 1, 2]; 3]);
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0]), 2.5);
+        assert_eq!(median(&[]), 0.0);
     }
 }

@@ -417,4 +417,125 @@ mod tests {
         assert_eq!(loaded(t.path(), false).unwrap_err().kind, ErrorKind::File);
         assert!(loaded(t.path(), true).is_ok());
     }
+
+    mod props {
+        use super::*;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+        use std::fs;
+        use std::os::unix::fs::symlink;
+
+        /// What `d<i>/.envdir` is.
+        #[derive(Debug, Clone)]
+        enum Link {
+            None,
+            Symlink(usize),
+            /// A list file: lines naming directories (by number, or garbage).
+            List(Vec<Option<usize>>, bool),
+            Dangling,
+        }
+
+        fn link() -> impl Strategy<Value = Link> {
+            prop_oneof![
+                Just(Link::None),
+                (0usize..4).prop_map(Link::Symlink),
+                (vec(proptest::option::of(0usize..4), 0..5), any::<bool>())
+                    .prop_map(|(l, nl)| Link::List(l, nl)),
+                Just(Link::Dangling),
+            ]
+        }
+
+        fn text() -> impl Strategy<Value = Vec<u8>> {
+            vec(
+                prop_oneof![
+                    Just(b'\n'),
+                    Just(b'='),
+                    Just(b'#'),
+                    Just(0u8),
+                    Just(b' '),
+                    b'A'..b'D',
+                    any::<u8>()
+                ],
+                0..40,
+            )
+        }
+
+        /// (own files as (name, contents), .envfile contents, .envdir) for four directories.
+        type Tree = Vec<(Vec<(String, Vec<u8>)>, Option<Vec<u8>>, Link)>;
+
+        fn tree() -> impl Strategy<Value = Tree> {
+            vec(
+                (
+                    vec(("[A-D]{1,2}", text()), 0..4),
+                    proptest::option::of(text()),
+                    link(),
+                ),
+                4,
+            )
+        }
+
+        proptest! {
+            /// Any tree of directories (symlink and list-file loops, dangling links, garbage
+            /// list lines, any file contents) loads or fails with an error naming a path;
+            /// when it loads, each directory's own files win over everything it reaches.
+            #[test]
+            fn any_tree_loads_or_names_what_failed(tree in tree(), garbage in "zz[ -~]{0,8}") {
+                let t = tempfile::tempdir().unwrap();
+                let d = |i: usize| t.path().join(format!("d{i}"));
+                for i in 0..4 {
+                    fs::create_dir(d(i)).unwrap();
+                }
+                for (i, (files, envfile, link)) in tree.iter().enumerate() {
+                    for (n, c) in files {
+                        fs::write(d(i).join(n), c).unwrap();
+                    }
+                    if let Some(e) = envfile {
+                        fs::write(d(i).join(".envfile"), e).unwrap();
+                    }
+                    match link {
+                        Link::None => {}
+                        Link::Symlink(j) => symlink(d(*j), d(i).join(".envdir")).unwrap(),
+                        Link::Dangling => symlink(t.path().join("nowhere"), d(i).join(".envdir")).unwrap(),
+                        Link::List(lines, final_newline) => {
+                            let mut l: Vec<String> = lines
+                                .iter()
+                                .map(|x| match x {
+                                    Some(j) => d(*j).display().to_string(),
+                                    None => garbage.clone(),
+                                })
+                                .collect();
+                            if *final_newline {
+                                l.push(String::new());
+                            }
+                            fs::write(d(i).join(".envdir"), l.join("\n")).unwrap();
+                        }
+                    }
+                }
+                let mut loader = Loader::new(false);
+                match loader.load(&d(0)) {
+                    Ok(()) => {
+                        let mut env = Env::empty();
+                        loader.apply_to(&mut env);
+                        let mut own = std::collections::HashMap::new();
+                        for (n, c) in &tree[0].0 {
+                            own.insert(n.clone(), file_value(c));
+                        }
+                        for (n, v) in own {
+                            prop_assert_eq!(env.get(&n), v.as_deref());
+                        }
+                    }
+                    Err(e) => prop_assert!(e.path.starts_with(t.path()) || e.path == Path::new(&garbage)),
+                }
+            }
+
+            #[test]
+            fn any_file_contents(bytes in vec(any::<u8>(), 0..200)) {
+                let _ = file_value(&bytes);
+                for (name, value) in envfile_changes(&bytes) {
+                    prop_assert!(!name.as_bytes().contains(&b'\n'));
+                    prop_assert!(!name.is_empty() || value.is_some() || name.is_empty());
+                }
+            }
+        }
+    }
 }

@@ -7,6 +7,8 @@
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
 
 /// The PATH searched when none is set.
 pub const DEFAULT_PATH: &[u8] = b"/bin:/usr/bin";
@@ -133,6 +135,38 @@ pub fn run_file(file: &OsStr, argv: &[OsString], env: &Env, path: Option<&OsStr>
     saved.unwrap_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))
 }
 
+/// Find `prog` as pathexec would run it: a name with a `/` as it is, else the first
+/// executable file in PATH (default `/bin:/usr/bin`; an empty element is `.`). Missing
+/// candidates are skipped; EACCES (and directories) are remembered and reported if
+/// nothing better is found.
+pub fn which(prog: &OsStr, path: Option<&OsStr>) -> io::Result<PathBuf> {
+    if prog.as_bytes().contains(&b'/') {
+        return Ok(PathBuf::from(prog));
+    }
+    let path = path.map_or(DEFAULT_PATH, OsStr::as_bytes);
+    let mut saved = None;
+    for dir in path.split(|&b| b == b':') {
+        let dir = if dir.is_empty() { b"." } else { dir };
+        let candidate = Path::new(OsStr::from_bytes(dir)).join(prog);
+        match std::fs::metadata(&candidate) {
+            Ok(m) if m.is_dir() => saved = Some(io::Error::from_raw_os_error(libc::EACCES)),
+            Ok(m) if m.permissions().mode() & 0o111 != 0 && executable(&candidate) => {
+                return Ok(candidate)
+            }
+            Ok(_) => saved = Some(io::Error::from_raw_os_error(libc::EACCES)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) if e.raw_os_error() == Some(libc::EACCES) => saved = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(saved.unwrap_or_else(|| io::Error::from_raw_os_error(libc::ENOENT)))
+}
+
+/// access(path, X_OK).
+pub fn executable(path: &Path) -> bool {
+    nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_ok()
+}
+
 /// Exec `argv` with `env`, searching the PATH of this process's own environment, as
 /// `pathexec` does (so `envdir -c` without `-p` searches the default PATH).
 pub fn pathexec(argv: &[OsString], env: &Env) -> io::Error {
@@ -196,5 +230,28 @@ mod tests {
     fn split() {
         assert_eq!(split_assignment(b"A=b=c"), (&b"A"[..], Some(&b"b=c"[..])));
         assert_eq!(split_assignment(b"A"), (&b"A"[..], None));
+    }
+
+    #[test]
+    fn which_searches_path_as_pathexec() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = (d.path().join("a"), d.path().join("b"));
+        std::fs::create_dir_all(a.join("prog")).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        std::fs::write(b.join("prog"), "#!/bin/sh\n").unwrap();
+        let path = format!("{}:{}", a.display(), b.display());
+        // A directory named like the program and a file without x bits: EACCES.
+        let err = |p: &str| which(OsStr::new(p), Some(OsStr::new(&path))).unwrap_err();
+        assert_eq!(err("prog").raw_os_error(), Some(libc::EACCES));
+        std::fs::set_permissions(b.join("prog"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(
+            which(OsStr::new("prog"), Some(OsStr::new(&path))).unwrap(),
+            b.join("prog")
+        );
+        assert_eq!(err("missing").raw_os_error(), Some(libc::ENOENT));
+        assert_eq!(
+            which(OsStr::new("./x"), None).unwrap(),
+            PathBuf::from("./x")
+        );
     }
 }

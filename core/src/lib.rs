@@ -3,13 +3,15 @@
 //! Every program links this crate for the things the C originals took from
 //! libqmail: djb-style diagnostics and exit codes, PATH search and
 //! environment building, TAI64N labels, file and lock helpers with the
-//! reference modes, the recursive envdir engine and getopt.
+//! reference modes, the recursive envdir engine, getopt, and the GNU long-option parsing
+//! of the reference's shell scripts.
 
 pub mod diag;
 pub mod envdir;
 pub mod exec;
 pub mod fd;
 pub mod getopt;
+pub mod getopt_long;
 pub mod privs;
 pub mod pwgr;
 pub mod spawn;

@@ -1,4 +1,5 @@
-//! envdir and the other chain-loading programs. Each module is one program:
+//! envdir and the other chain-loading programs, and inotify (file system events for
+//! run scripts). Each module is one program:
 //! `run(args)` does the work and returns the exit code or the failure that
 //! `main` turns into the reference's message and exit code.
 
@@ -8,6 +9,7 @@ use std::ffi::OsString;
 pub mod envdir;
 pub mod envuidgid;
 pub mod fghack;
+pub mod inotify;
 pub mod pgrphack;
 pub mod readproctitle;
 pub mod setlock;

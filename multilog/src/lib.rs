@@ -1,4 +1,5 @@
-//! multilog and the tai64n tools.
+//! multilog and the tai64n tools, and the log tools around them: logselect and
+//! qlogselect (select from logs), teepipe (copy a log stream to a second consumer).
 //!
 //! One module per program (`run(args)` does the work and returns the exit code or the
 //! failure that `main` turns into the reference's message), plus the pieces they share:
@@ -14,9 +15,11 @@
 pub mod io;
 pub mod lines;
 pub mod logdir;
+pub mod logselect;
 pub mod multilog;
 pub mod pattern;
 pub mod qfilelog;
+pub mod qlogselect;
 pub mod relabel;
 pub mod script;
 pub mod signals;
@@ -26,3 +29,4 @@ pub mod tai2tai64n;
 pub mod tai64n;
 pub mod tai64n2tai;
 pub mod tai64nlocal;
+pub mod teepipe;

@@ -319,4 +319,114 @@ mod tests {
         want.resize(STATUS_LEN, b'\n');
         assert_eq!(m.status[0], want);
     }
+
+    mod props {
+        use super::*;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        /// Scripts made of every kind of action, patterns with stars included.
+        fn script() -> impl Strategy<Value = Vec<String>> {
+            let action = prop_oneof![
+                "[-+][a-c* ]{0,6}",
+                Just("e".to_string()),
+                Just("=st".to_string()),
+                Just("./d".to_string()),
+                "s[0-9]{0,9}",
+                "n[0-9]{0,3}",
+                "r[0-9]{0,3}",
+                Just("!cat".to_string()),
+                "[a-z?#]{0,3}",
+            ];
+            (any::<bool>(), vec(action, 0..8)).prop_map(|(t, mut v)| {
+                if t {
+                    v.insert(0, "t".to_string());
+                }
+                v
+            })
+        }
+
+        /// Lines of any length (past the 1000-byte head too), any bytes, maybe no final
+        /// newline.
+        fn input() -> impl Strategy<Value = Vec<u8>> {
+            vec(
+                prop_oneof![
+                    vec(
+                        prop_oneof![Just(b'a'), Just(b'b'), Just(b' '), any::<u8>()],
+                        0..30
+                    ),
+                    (990usize..1100).prop_map(|n| vec![b'c'; n]),
+                ],
+                0..8,
+            )
+            .prop_map(|lines| lines.join(&b'\n'))
+        }
+
+        fn feed(args: &[String], input: &[u8], pieces: &[usize]) -> Mem {
+            let script = Script::parse(&args.iter().map(OsString::from).collect::<Vec<_>>());
+            let mut lines = Lines::new(&script);
+            let mut mem = Mem::default();
+            let mut rest = input;
+            let mut i = 0;
+            while !rest.is_empty() {
+                let n = pieces
+                    .get(i)
+                    .copied()
+                    .unwrap_or(rest.len())
+                    .clamp(1, rest.len());
+                lines.feed(&rest[..n], P, true, &mut mem);
+                rest = &rest[n..];
+                i += 1;
+            }
+            lines.finish(true, &mut mem);
+            mem
+        }
+
+        proptest! {
+            /// The output never depends on how the input was cut into reads; every log
+            /// gets whole lines.
+            #[test]
+            fn reads_of_any_size_give_the_same_output(
+                args in script(), input in input(), pieces in vec(1usize..1200, 0..20),
+            ) {
+                let whole = feed(&args, &input, &[]);
+                let cut = feed(&args, &input, &pieces);
+                prop_assert_eq!(&whole.dirs, &cut.dirs);
+                prop_assert_eq!(&whole.status, &cut.status);
+                prop_assert_eq!(&whole.alerts, &cut.alerts);
+                for d in &whole.dirs {
+                    prop_assert!(d.is_empty() || d.ends_with(b"\n"));
+                }
+                for st in &whole.status {
+                    prop_assert_eq!(st.len(), STATUS_LEN);
+                }
+            }
+
+            /// With everything selected and no label, a log is the input exactly (a final
+            /// partial line gets its newline).
+            #[test]
+            fn everything_selected_is_logged_unchanged(input in input()) {
+                let args = ["+*".to_string(), "./d".to_string()];
+                let mem = feed(&args, &input, &[]);
+                let mut want = input.clone();
+                if !want.is_empty() && !want.ends_with(b"\n") {
+                    want.push(b'\n');
+                }
+                let got = mem.dirs.first().cloned().unwrap_or_default();
+                prop_assert_eq!(got, want);
+            }
+
+            /// Any command line parses; sizes and counts are clamped as documented.
+            #[test]
+            fn any_script_parses(args in vec(vec(any::<u8>(), 0..12), 0..10)) {
+                use std::os::unix::ffi::OsStringExt;
+                let args: Vec<OsString> = args.into_iter().map(OsString::from_vec).collect();
+                let s = Script::parse(&args);
+                for d in s.dirs() {
+                    prop_assert!(d.size == 0 || (4096..=16_777_215).contains(&d.size));
+                    prop_assert!(d.num >= 2);
+                }
+            }
+        }
+    }
 }

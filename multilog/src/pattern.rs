@@ -76,4 +76,33 @@ mod tests {
         assert!(m("a*", "a"));
         assert!(!m("a*b", "a"));
     }
+
+    mod props {
+        use super::matches;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        fn bytes() -> impl Strategy<Value = Vec<u8>> {
+            vec(
+                prop_oneof![Just(b'*'), Just(b'a'), Just(b'b'), any::<u8>()],
+                0..24,
+            )
+        }
+
+        proptest! {
+            /// Any pattern against any line answers; `*` matches everything; a pattern
+            /// without a star matches exactly itself; `P*` matches what starts with P.
+            #[test]
+            fn patterns(p in bytes(), l in bytes()) {
+                let _ = matches(&p, &l);
+                prop_assert!(matches(b"*", &l));
+                if !p.contains(&b'*') {
+                    prop_assert_eq!(matches(&p, &l), p == l);
+                    let mut star = p.clone();
+                    star.push(b'*');
+                    prop_assert_eq!(matches(&star, &l), l.starts_with(&p));
+                }
+            }
+        }
+    }
 }

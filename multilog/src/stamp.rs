@@ -131,14 +131,22 @@ impl LocalClock {
     }
 }
 
-fn local_text(out: &mut Vec<u8>, secs: i64) -> bool {
+/// The broken-down local time of `secs` (None outside what localtime can represent).
+pub fn local_tm(secs: i64) -> Option<libc::tm> {
     let t: libc::time_t = secs;
     // SAFETY: all-zero is a valid `tm`; localtime_r fills it or returns NULL.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     // SAFETY: valid pointers to a time_t and a tm we own.
     if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
-        return false;
+        return None;
     }
+    Some(tm)
+}
+
+fn local_text(out: &mut Vec<u8>, secs: i64) -> bool {
+    let Some(tm) = local_tm(secs) else {
+        return false;
+    };
     put_signed(out, 1900 + i64::from(tm.tm_year), 0);
     for (sep, v) in [
         (b'-', tm.tm_mon + 1),

@@ -11,9 +11,23 @@ use std::path::{Path, PathBuf};
 /// The mirror roots the clients try, in order.
 pub const ROOTS: [&str; 3] = ["/run/svscan", "/var/run/svscan", "/private/var/run/svscan"];
 
+/// True when `DISABLE_RUN` is set: no program then uses or consults a mirror
+/// (COMPATIBILITY S6 for the clients).
+pub fn disabled() -> bool {
+    std::env::var_os("DISABLE_RUN").is_some()
+}
+
+/// The mirror roots that exist, in the clients' order; none when [`disabled`].
+pub fn roots() -> impl Iterator<Item = &'static Path> {
+    ROOTS
+        .iter()
+        .map(Path::new)
+        .filter(|r| !disabled() && r.is_dir())
+}
+
 /// The mirror root supervise uses: only when one exists already and `DISABLE_RUN` is unset.
 pub fn supervise_root() -> Option<PathBuf> {
-    if std::env::var_os("DISABLE_RUN").is_some() {
+    if disabled() {
         return None;
     }
     ROOTS[..2].iter().map(PathBuf::from).find(|p| p.is_dir())
@@ -53,10 +67,11 @@ const CLIENT_RUN_DIRS: [&str; 3] = ["/run", "/private/var/run", "/var/run"];
 /// service's mirror: `RUN/svscan/NAME` where NAME is the argument's last component; for `.`
 /// the working directory's name (or its last two components when `RUN/svscan/NAME` is
 /// missing, as for a log service); for `.../log` the service's name followed by `/log`.
+/// With `DISABLE_RUN` set there is no mirror to enter (COMPATIBILITY S6).
 pub fn enter_mirror(arg: &OsStr) -> Result<(), NoMirror> {
     let Some(run) = CLIENT_RUN_DIRS
         .iter()
-        .find(|r| Path::new(r).join("svscan").exists())
+        .find(|r| !disabled() && Path::new(r).join("svscan").exists())
     else {
         return Err(NoMirror::NoRunFs);
     };

@@ -164,4 +164,73 @@ mod tests {
         assert!(Status::decode(&[0u8; 19]).is_none());
         assert!(Status::decode(&[]).is_none());
     }
+
+    mod props {
+        use super::*;
+        use crate::svstat::format_line;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        fn status() -> impl Strategy<Value = Status> {
+            (
+                any::<u64>(),
+                any::<u32>(),
+                any::<u32>(),
+                any::<bool>(),
+                prop_oneof![Just(Want::Up), Just(Want::Down), Just(Want::Once)],
+                any::<i16>(),
+                any::<bool>(),
+            )
+                .prop_map(|(secs, nanos, pid, paused, want, wait, up)| Status {
+                    when: Label {
+                        secs,
+                        nanos: nanos % 1_000_000_000,
+                    },
+                    pid,
+                    paused,
+                    want,
+                    wait,
+                    up,
+                    layout: Layout::IndiMail,
+                })
+        }
+
+        proptest! {
+            /// What supervise writes reads back the same.
+            #[test]
+            fn round_trip(s in status()) {
+                prop_assert_eq!(Status::decode(&s.encode()), Some(s));
+            }
+
+            /// Bytes of any length and content: the four lengths a supervise writes decode
+            /// (into a line svstat can print, with an exit code it documents), the others
+            /// are refused.
+            #[test]
+            fn any_bytes(
+                b in prop_oneof![
+                    vec(any::<u8>(), 18),
+                    vec(any::<u8>(), 20),
+                    vec(any::<u8>(), 21),
+                    vec(any::<u8>(), 40),
+                    vec(any::<u8>(), 0..64),
+                ],
+                now in any::<u64>(),
+                down in any::<bool>(),
+            ) {
+                match Status::decode(&b) {
+                    None => prop_assert!(![18, 20, 21, 40].contains(&b.len())),
+                    Some(s) => {
+                        let now = Label { secs: now, nanos: 0 };
+                        let (line, code) = format_line("svc", &s, down, now);
+                        prop_assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
+                        let words: Vec<&str> = line.split_whitespace().collect();
+                        prop_assert_eq!(words[0], "svc:");
+                        prop_assert!(["up", "down", "wait"].contains(&words[1]));
+                        prop_assert_eq!(words[3].trim_end_matches(','), "seconds");
+                        prop_assert!([0, 1, 3, 5].contains(&code));
+                    }
+                }
+            }
+        }
+    }
 }

@@ -5,13 +5,13 @@
 //! control FIFO. Starts are throttled to one per second by scheduling, not by
 //! sleeping, so control bytes are obeyed while a restart is pending.
 
-use crate::runfs;
+use crate::statedir;
 use crate::status::{Layout, Status, Want};
 use indicore::envdir::Loader;
 use indicore::exec::Env;
 use indicore::fd;
 use indicore::tai::Label;
-use indicore::{errstr, EXIT_TEMP, EXIT_USAGE};
+use indicore::{errstr, EXIT_TEMP};
 use nix::errno::Errno;
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -20,7 +20,7 @@ use std::ffi::{CString, OsString};
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -174,7 +174,7 @@ pub struct Supervisor {
     control: File,
     _control_writer: File,
     _ok: File,
-    _lock: File,
+    _state_dir: statedir::StateDir,
     /// `supervise/status`, rewritten in place on every change.
     status_file: File,
     up_fifo: Option<File>,
@@ -243,23 +243,13 @@ impl Supervisor {
             subreaper = become_subreaper();
         }
 
-        let dir = enter_state_parent(&cfg, &log);
-        if let Err(e) = std::fs::DirBuilder::new().mode(0o700).create("supervise") {
-            if e.kind() != io::ErrorKind::AlreadyExists {
-                log.fatal(
-                    EXIT_TEMP,
-                    format!("unable to create {dir}/supervise: {}", errstr(&e)),
-                );
-            }
-        }
-        let lock = fd::open_append(Path::new("supervise/lock"))
-            .and_then(|f| fd::lock_exnb(&f).map(|()| f))
-            .unwrap_or_else(|e| {
-                log.fatal(
-                    EXIT_USAGE,
-                    format!("unable to acquire {dir}/supervise/lock: {}", errstr(&e)),
-                )
-            });
+        // Lock first: nothing of either layout is touched before the locks are held.
+        let state_dir = statedir::enter(&statedir::Identity {
+            dir: &cfg.dir,
+            parent_ident: cfg.parent_ident.as_deref(),
+        })
+        .unwrap_or_else(|f| log.fatal(f.code, f.msg));
+        let dir = state_dir.name.clone();
         let control_path = Path::new("supervise/control");
         make_fifo(control_path, &dir, &log);
         let control = fd::open_read(control_path).unwrap_or_else(|e| {
@@ -314,7 +304,7 @@ impl Supervisor {
             control,
             _control_writer: control_writer,
             _ok: ok,
-            _lock: lock,
+            _state_dir: state_dir,
             status_file,
             up_fifo: None,
             dn_fifo: None,
@@ -1057,69 +1047,6 @@ fn has_children() -> bool {
         )
     };
     r == 0
-}
-
-/// Step 5: move into the directory that will hold `supervise/`, and return the name
-/// scripts get as `$1`.
-fn enter_state_parent(cfg: &Config, log: &Log) -> String {
-    let plain = !cfg.dir.contains('/') && !cfg.dir.starts_with('.');
-    let Some(root) = runfs::supervise_root().filter(|_| plain) else {
-        return cfg.dir.clone();
-    };
-    let real = match std::fs::metadata(".") {
-        Ok(m) => m,
-        Err(_) => return cfg.dir.clone(),
-    };
-    let service_name = match &cfg.parent_ident {
-        Some(p) => OsString::from(p),
-        None => std::env::var_os("SV_PWD")
-            .filter(|_| cfg.dir == "log")
-            .unwrap_or_else(|| OsString::from(&cfg.dir)),
-    };
-    let mirror =
-        if cfg.parent_ident.is_some() || cfg.dir == "log" && std::env::var_os("SV_PWD").is_some() {
-            root.join(&service_name).join(&cfg.dir)
-        } else {
-            root.join(&cfg.dir)
-        };
-    let created = (|| -> io::Result<()> {
-        if mirror.parent() != Some(root.as_path()) {
-            let parent = mirror.parent().unwrap_or(&root);
-            std::fs::DirBuilder::new()
-                .mode(0o755)
-                .recursive(true)
-                .create(parent)?;
-        }
-        if !mirror.is_dir() {
-            std::fs::DirBuilder::new()
-                .mode(real.mode() & 0o7777)
-                .create(&mirror)?;
-            std::fs::set_permissions(
-                &mirror,
-                std::fs::Permissions::from_mode(real.mode() & 0o7777),
-            )?;
-            let _ = std::os::unix::fs::chown(&mirror, Some(real.uid()), Some(real.gid()));
-        }
-        Ok(())
-    })();
-    if let Err(e) = created {
-        log.fatal(
-            EXIT_TEMP,
-            format!("unable to create {}: {}", mirror.display(), errstr(&e)),
-        );
-    }
-    // Stale state from a run without the mirror would mislead the clients, who look here first.
-    for f in ["control", "lock", "ok", "status", "up", "dn", "status.new"] {
-        let _ = std::fs::remove_file(Path::new("supervise").join(f));
-    }
-    let _ = std::fs::remove_dir("supervise");
-    if let Err(e) = std::env::set_current_dir(&mirror) {
-        log.fatal(
-            EXIT_TEMP,
-            format!("unable to chdir to {}: {}", mirror.display(), errstr(&e)),
-        );
-    }
-    mirror.to_string_lossy().into_owned()
 }
 
 /// The signal `svc -d` and SIGTERM send: `SHUTDOWN_SIGNAL` read as djb's scan_int reads a

@@ -214,10 +214,9 @@ fn svscan_pid(servicedir: Option<&Path>) -> Result<(Option<u32>, PathBuf), Strin
             }
             f
         }
-        None => runfs::ROOTS[..2]
-            .iter()
-            .map(Path::new)
-            .find(|r| r.is_dir())
+        // The mirror roots supervise uses (none with DISABLE_RUN, COMPATIBILITY S6).
+        None => runfs::roots()
+            .find(|r| runfs::ROOTS[..2].iter().any(|x| Path::new(x) == *r))
             .unwrap_or(Path::new(DEFAULT_SERVICEDIR))
             .join(".svscan.pid"),
     };
@@ -354,11 +353,9 @@ fn svstat_all(dir: &Path) -> Svstat {
                     st.lines.push(Line::new(line.trim_end_matches('\n')));
                 }
             }
-            Err((warnings, code)) => {
+            Err((warning, code)) => {
                 st.code = code;
-                for w in warnings {
-                    st.errors.push_str(&format!("svstat: warning: {w}\n"));
-                }
+                st.errors.push_str(&format!("svstat: warning: {warning}\n"));
             }
         }
     }

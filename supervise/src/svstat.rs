@@ -30,15 +30,15 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     // The reference writes its lines through a 256-byte buffer and its warnings unbuffered.
     let mut out = BufWriter::with_capacity(256, io::stdout().lock());
     for dir in &args[1..] {
-        code = match visit(dir, Label::now()) {
-            Ok((line, c)) => {
+        let name = dir.to_string_lossy();
+        code = match visit(dir) {
+            Ok((status, normally_down)) => {
+                let (line, c) = format_line(&name, &status, normally_down, Label::now());
                 let _ = out.write_all(line.as_bytes());
                 c
             }
-            Err((warnings, c)) => {
-                for w in warnings {
-                    PROG.warn(w);
-                }
+            Err((warning, c)) => {
+                PROG.warn(warning);
                 c
             }
         };
@@ -50,24 +50,35 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     Ok(code)
 }
 
-/// The line for one service and its exit code, or the warnings and exit code; the working
-/// directory is restored afterwards.
-pub fn status_line(dir: &Path, now: Label) -> Result<(String, i32), (Vec<String>, i32)> {
+/// The line for one service and its exit code, or the warning and exit code.
+pub fn status_line(dir: &Path, now: Label) -> Result<(String, i32), (String, i32)> {
+    let (status, normally_down) = read_service(dir)?;
+    Ok(format_line(
+        &dir.to_string_lossy(),
+        &status,
+        normally_down,
+        now,
+    ))
+}
+
+/// One service's decoded status and whether it has a `down` file, or the warning svstat
+/// prints and its exit code; the working directory is restored afterwards.
+pub fn read_service(dir: &Path) -> Result<(Status, bool), (String, i32)> {
     let origin = Origin::open().map_err(|e| {
         (
-            vec![format!("unable to open current directory: {}", errstr(&e))],
+            format!("unable to open current directory: {}", errstr(&e)),
             ERROR,
         )
     })?;
-    let r = visit(dir.as_os_str(), now);
+    let r = visit(dir.as_os_str());
     let _ = origin.back();
     r
 }
 
 /// Change into `dir` (or its mirror) and read its state; the working directory is left there.
-fn visit(dir: &OsStr, now: Label) -> Result<(String, i32), (Vec<String>, i32)> {
+fn visit(dir: &OsStr) -> Result<(Status, bool), (String, i32)> {
     let name = dir.to_string_lossy();
-    let one = |msg: String, code: i32| (vec![msg], code);
+    let one = |msg: String, code: i32| (msg, code);
     std::env::set_current_dir(dir).map_err(|e| {
         one(
             format!("unable to to chdir to {name}: {}", errstr(&e)),
@@ -147,7 +158,7 @@ fn visit(dir: &OsStr, now: Label) -> Result<(String, i32), (Vec<String>, i32)> {
             BAD_FORMAT,
         )
     })?;
-    Ok(format_line(&name, &status, normally_down, now))
+    Ok((status, normally_down))
 }
 
 /// The exact svstat line (word positions are parsed by svps and other scripts) and its
@@ -162,10 +173,6 @@ pub fn format_line(name: &str, s: &Status, normally_down: bool, now: Label) -> (
         "down"
     };
     let mut line = format!("{name}: {state} {secs}.{nanos:09} seconds");
-    let mut code = ERROR;
-    if s.paused {
-        code = PAUSED;
-    }
     if s.up && normally_down {
         line.push_str(", normally down");
     }
@@ -179,13 +186,9 @@ pub fn format_line(name: &str, s: &Status, normally_down: bool, now: Label) -> (
         line.push_str(", want up");
     }
     if s.up && s.want == Want::Down {
-        code = WANT_DOWN;
         line.push_str(", want down");
     }
     if s.pid != 0 && s.up {
-        if code != PAUSED && code != WANT_DOWN {
-            code = UP;
-        }
         // A pid that cannot be signalled for lack of permission is alive all the same.
         let alive = nix::sys::signal::kill(nix::unistd::Pid::from_raw(s.pid as i32), None);
         let mark = if alive == Err(nix::errno::Errno::ESRCH) {
@@ -195,10 +198,7 @@ pub fn format_line(name: &str, s: &Status, normally_down: bool, now: Label) -> (
         };
         line.push_str(&format!("{mark} {} ", s.pid));
     } else if s.pid != 0 {
-        code = DOWN;
         line.push_str(&format!(" spid {} ", s.pid));
-    } else {
-        code = DOWN;
     }
     if s.wait > 0 && (secs as i64) < s.wait as i64 {
         line.push_str(&format!(
@@ -207,11 +207,25 @@ pub fn format_line(name: &str, s: &Status, normally_down: bool, now: Label) -> (
         ));
     }
     line.push('\n');
-    (line, code)
+    (line, exit_code(s))
+}
+
+/// svstat's exit code for a status it could read: down (1) unless a process runs; then
+/// want down (5), paused (3) or up (0).
+pub fn exit_code(s: &Status) -> i32 {
+    if s.pid == 0 || !s.up {
+        DOWN
+    } else if s.want == Want::Down {
+        WANT_DOWN
+    } else if s.paused {
+        PAUSED
+    } else {
+        UP
+    }
 }
 
 /// Whole seconds and nanoseconds from `when` to `now` (zero if `when` is in the future).
-fn elapsed(when: Label, now: Label) -> (u64, u32) {
+pub fn elapsed(when: Label, now: Label) -> (u64, u32) {
     let a = when.secs as u128 * 1_000_000_000 + when.nanos as u128;
     let b = now.secs as u128 * 1_000_000_000 + now.nanos as u128;
     let d = b.saturating_sub(a);

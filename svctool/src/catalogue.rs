@@ -99,7 +99,8 @@ fn queue_counts(c: &Ctx, v: &mut Vars) {
     ] {
         let want = c.o.val(opt).unwrap_or("");
         set(v, name, Val::Remove);
-        if render::inherited(c.host, &vars_dir, name).as_deref() != Some(want) {
+        // as the reference's `envdir | grep | cut`: nothing inherited reads as empty
+        if render::inherited(c.host, &vars_dir, name).unwrap_or_default() != want {
             set(v, name, Val::Set(want.into()));
         }
     }
@@ -1020,7 +1021,7 @@ if [ ! -d @RUNDIR@/indimail/inquery ] ; then
   @CHOWN@ qmaild:indimail @RUNDIR@/indimail/inquery
 fi
 if [ -f variables/THREAD_COUNT ] ; then
-  count=$(cat variables/THREAD_COUNT)
+  count=$(@P@/bin/qcat variables/THREAD_COUNT)
 else
   count=5
 fi
@@ -1060,9 +1061,9 @@ echo "Finished initialization"
 
 const PWDLOOKUP_RUN: &str = r#"if [ ! -d @RUNDIR@/indimail/pwdlookup ] ; then
   mkdir -p @RUNDIR@/indimail/pwdlookup
-  @CHOWN@ root:indimail @RUNDIR@/indimail/pwdlookup
-  chmod 775 @RUNDIR@/indimail/pwdlookup
 fi
+@CHOWN@ root:indimail @RUNDIR@/indimail/pwdlookup
+chmod 775 @RUNDIR@/indimail/pwdlookup
 exec 2>&1
 
 exec @P@/bin/envdir @ENVDIROPTS@ variables \
@@ -1093,8 +1094,8 @@ exec @P@/bin/setuidgid indimail \
 "#;
 
 const LOGFIFO_RUN: &str = r#"exec 2>&1
-LOGFILTER=`@P@/bin/qcat variables/LOGFILTER`
-LOGFIFODIR=`dirname $LOGFILTER`
+LOGFILTER=$(@P@/bin/qcat variables/LOGFILTER)
+LOGFIFODIR=$(dirname $LOGFILTER)
 if [ ! -d $LOGFIFODIR ] ; then
   mkdir -p $LOGFIFODIR
 fi
@@ -1183,10 +1184,10 @@ if [ -z "$fgd" ] ; then
 	exit 1
 fi
 
-cmp @S@/foxhole_all.cdb $dbd/foxhole_all.cdb >/dev/null 2>&1
+cmp @CONF@/foxhole_all.cdb $dbd/foxhole_all.cdb >/dev/null 2>&1
 if [ $? -ne 0 ] ; then
 	echo "Updating foxhole_all.cdb"
-	/bin/cp @S@/foxhole_all.cdb $dbd
+	/bin/cp @CONF@/foxhole_all.cdb $dbd
 	@CHOWN@ qscand:qmail $dbd/foxhole_all.cdb
 fi
 
@@ -1231,20 +1232,24 @@ done
 exit $status
 "#;
 
+// The resolv.conf mount happens only in svscan's private mount namespace (UNSHARE).
 const SVSCAN_SHUTDOWN: &str = r#"exec 2>&1
-?--resolvconf?/usr/bin/umount /etc/resolv.conf
+?--resolvconf?if [ -s @SERVICEDIR@/.svscan/variables/UNSHARE -a -f @S@/resolv.conf ] ; then
+?--resolvconf?  /usr/bin/umount /etc/resolv.conf
+?--resolvconf?fi
 @P@/bin/svc -dx @SERVICEDIR@/*
 "#;
 
 const SVSCAN_RUN: &str = r#"echo svscan $PPID initialization PID $$
 exec 2>&1
-if [ -f @S@/resolv.conf ] ; then
+if [ -s @SERVICEDIR@/.svscan/variables/UNSHARE -a -f @S@/resolv.conf ] ; then
   /usr/bin/mount --bind @S@/resolv.conf /etc/resolv.conf
   /usr/bin/mount -l
 fi
 
 echo "Environment Variable List"
 env
+echo
 "#;
 
 const RESOLVCONF_RUN: &str = r#"trap clean_up 1 2 15
@@ -1526,7 +1531,9 @@ fn after_clamd(c: &mut Ctx, _svc: &Path) -> Result<(), Stop> {
     .iter()
     .map(|q| format!("{}/qmail-{q}/variables", c.servicedir))
     .collect();
-    dirs.push(format!("{}/control/defaultqueue", c.s()));
+    // --sysconfdir names the configuration directory of this whole run, the queue's too
+    let conf = c.o.get("--sysconfdir").unwrap_or(c.s()).to_string();
+    dirs.push(format!("{conf}/control/defaultqueue"));
     for d in dirs {
         let disk = c.host.disk(&d);
         let opts = disk.join(".options");
@@ -1539,8 +1546,8 @@ fn after_clamd(c: &mut Ctx, _svc: &Path) -> Result<(), Stop> {
         }
         let _w = fsx::Writable::new(&disk)?;
         let line = format!("{cur} {}\n", crate::options::quote_arg("--qhpsi", &qhpsi));
-        fsx::write(&opts, line.as_bytes(), 0o644)?;
-        fsx::write(&disk.join("QHPSI"), format!("{qhpsi}\n").as_bytes(), 0o644)?;
+        fsx::rewrite(&opts, line.as_bytes(), 0o644)?;
+        fsx::rewrite(&disk.join("QHPSI"), format!("{qhpsi}\n").as_bytes(), 0o644)?;
     }
     Ok(())
 }
@@ -1911,7 +1918,7 @@ else
 fi
 exec 2>&1
 exec $mysqladmin --defaults-file=@CONF@ \
-  -u admin -p@ADMIN_PASS@@SKIPSSL@ shutdown
+  -u admin -p@ADMIN_PASS@ @SKIPSSL@ shutdown
 "#;
 
 /// mysql.PORT (the config action sets the keys from the installed mysqld).

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 fn header_lines(ctx: &Ctx) -> String {
     format!(
         "{}\n# generated on {} at {}\n# by the below command\n{}\n\n",
-        crate::RCSID,
+        ctx.o.rcsid(),
         ctx.host.host_triple,
         ctx.host.date(),
         ctx.prog_args
@@ -1086,6 +1086,25 @@ pub fn svscan_files(ctx: &mut Ctx, svc: &Path) -> Result<(), Stop> {
     Ok(())
 }
 
+/// The comment block at the top of logrotate.mysql (as the reference writes it).
+const LOGROTATE_NOTE: &str = "# The log file name and location can be set in
+# @S@/indimail.cnf by setting the \"log-error\" option
+# in [mysqld]  section as follows:
+#
+# [mysqld]
+# log-error=/var/log/mysqld.log
+#
+# For the mysqladmin commands below to work, root account
+# password is required. Use mysql_config_editor(1) to store
+# authentication credentials in the encrypted login path file
+# ~/.mylogin.cnf
+#
+# Example usage:
+#
+#  mysql_config_editor set --login-path=client --user=root --host=localhost --password
+#
+";
+
 /// The mysql.PORT service (§3.11): requires mysqld under `--mysqlPrefix` and the config.
 pub fn mysql_service(ctx: &mut Ctx, port: &str, conf: &str) -> Result<(), Stop> {
     let prefix = ctx.o.val("--mysqlPrefix").unwrap_or("").to_string();
@@ -1106,17 +1125,26 @@ pub fn mysql_service(ctx: &mut Ctx, port: &str, conf: &str) -> Result<(), Stop> 
         ));
     }
     let bin = ctx.host.disk(&format!("{prefix}/{mysqld}"));
+    // the version is the third word of the `Ver` line (`mariadbd  Ver 10.11.6-MariaDB ...`)
     let version = Command::new(&bin)
         .arg("--version")
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .map(|o| {
+            let mut t = String::from_utf8_lossy(&o.stdout).into_owned();
+            t.push_str(&String::from_utf8_lossy(&o.stderr));
+            t
+        })
         .unwrap_or_default();
+    let version = version
+        .lines()
+        .filter(|l| l.contains("Ver"))
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .collect::<Vec<_>>()
+        .join(" ");
     let mariadb = version.contains("MariaDB");
     let major: u32 = version
-        .split_whitespace()
-        .skip_while(|w| *w != "Ver")
-        .nth(1)
-        .and_then(|v| v.split('.').next())
+        .split('.')
+        .next()
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let help = Command::new(&bin)
@@ -1124,16 +1152,21 @@ pub fn mysql_service(ctx: &mut Ctx, port: &str, conf: &str) -> Result<(), Stop> 
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
         .unwrap_or_default();
-    let has = |flag: &str| {
-        let name = flag.split('=').next().unwrap_or(flag);
-        help.split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '_'))
-            .any(|w| w == name)
-    };
     let mut flags = String::new();
-    let mut add = |f: &str, cond: bool| {
-        if cond {
+    // a flag is offered when mysqld's help lists it: `NAME=` or `NAME[=` for a flag with a
+    // value, `NAME ` for one without
+    let mut add = |f: &str, always: bool| -> bool {
+        let known = always
+            || match f.split_once('=') {
+                Some((name, _)) => {
+                    help.contains(&format!("{name}=")) || help.contains(&format!("{name}[="))
+                }
+                None => help.contains(&format!("{f} ")),
+            };
+        if known {
             flags.push_str(&format!("{f} \\\n"));
         }
+        known
     };
     for f in [
         "--mysqlx=OFF",
@@ -1141,26 +1174,28 @@ pub fn mysql_service(ctx: &mut Ctx, port: &str, conf: &str) -> Result<(), Stop> 
         "--ssl",
         "--require-secure-transport",
     ] {
-        add(f, has(f));
+        add(f, false);
     }
     add("--skip-external-locking", true);
-    for f in ["--delay-key-write=all", "--skip-name-resolve"] {
-        add(f, has(f));
-    }
+    add("--delay-key-write=all", false);
+    add("--skip-name-resolve", false);
     add(
         "--sql-mode=\"NO_ENGINE_SUBSTITUTION,STRICT_TRANS_TABLES\"",
         true,
     );
-    for f in [
-        "--explicit-defaults-for-timestamp=TRUE",
-        "--binlog-expire-logs-auto-purge=ON",
-        "--binlog-expire-logs-seconds=864000",
-        "--local-infile",
-        "--log-error-verbosity=2",
-    ] {
-        add(f, has(f));
+    if !add("--explicit-defaults-for-timestamp=TRUE", false) {
+        add("--explicit-defaults-for-timestamp", false);
     }
-    add("--log-warnings=2", mariadb && has("--log-warnings"));
+    if add("--binlog-expire-logs-auto-purge=ON", false)
+        || add("--binlog-expire-logs-auto-purge", false)
+    {
+        add("--binlog-expire-logs-seconds=864000", false);
+    }
+    add("--local-infile", false);
+    add("--log-error-verbosity=2", false);
+    if mariadb {
+        add("--log-warnings=2", false);
+    }
     for f in [
         "--log-output=NONE",
         "--general-log",
@@ -1169,7 +1204,7 @@ pub fn mysql_service(ctx: &mut Ctx, port: &str, conf: &str) -> Result<(), Stop> 
         "--slow-query-log-file=$DATABASE/logs/slowquery.log",
         "--log-queries-not-using-indexes",
     ] {
-        add(f, has(f));
+        add(f, false);
     }
     let sock = ctx
         .o
@@ -1195,7 +1230,7 @@ pub fn mysql_service(ctx: &mut Ctx, port: &str, conf: &str) -> Result<(), Stop> 
     ctx.keys.insert(
         "SKIPSSL",
         if mariadb && major >= 11 {
-            " --skip-ssl-verify-server-cert".into()
+            "--skip-ssl-verify-server-cert".into()
         } else {
             String::new()
         },
@@ -1207,9 +1242,10 @@ pub fn mysql_service(ctx: &mut Ctx, port: &str, conf: &str) -> Result<(), Stop> 
         let db = ctx.o.val("--databasedir").unwrap_or("");
         let s = ctx.s();
         let admin = ctx.secret("ADMIN_PASS");
+        let note = LOGROTATE_NOTE.replace("@S@", s);
         let text = format!(
-            "{}\n# generated on {} at {}\n# by the below command\n# {}\n\n# mysql logrotate config generated by svctool\n\n{db}/logs/*.log {{\n    create 640 mysql mysql\n    notifempty\n    daily\n    rotate 5\n    missingok\n    compress\n  postrotate\n    # just if mysqld is really running\n    if [ -x {prefix}/bin/mariadb-admin ] ; then\n      mysqladmin={prefix}/bin/mariadb-admin\n    else\n      mysqladmin={prefix}/bin/mysqladmin\n    fi\n    if test -x $mysqladmin && \\\n       $mysqladmin ping &>/dev/null\n    then\n      $mysqladmin --defaults-file={s}/indimail.cnf \\\n        -u admin -p{admin} flush-logs\n    fi\n  endscript\n}}\n",
-            crate::RCSID,
+            "{}\n# generated on {} at {}\n# by the below command\n# {}\n\n# mysql logrotate config generated by svctool\n\n{note}\n{db}/logs/*.log {{\n    create 640 mysql mysql\n    notifempty\n    daily\n    rotate 5\n    missingok\n    compress\n  postrotate\n    # just if mysqld is really running\n    if [ -x {prefix}/bin/mariadb-admin ] ; then\n      mysqladmin={prefix}/bin/mariadb-admin\n    else\n      mysqladmin={prefix}/bin/mysqladmin\n    fi\n    if test -x $mysqladmin && \\\n       $mysqladmin ping &>/dev/null\n    then\n      $mysqladmin --defaults-file={s}/indimail.cnf \\\n        -u admin -p{admin} flush-logs &>/dev/null\n    fi\n  endscript\n}}\n",
+            ctx.o.rcsid(),
             ctx.host.host_triple,
             ctx.host.date(),
             ctx.prog_args

@@ -12,9 +12,9 @@
 //! | variable | fact | default |
 //! |---|---|---|
 //! | `SVCTOOL_ROOT` | directory every disk path lives under | `/` |
-//! | `SVCTOOL_PREFIX` | binaries prefix (`$P`) | `/usr` |
+//! | `SVCTOOL_PREFIX` | binaries prefix (`$P`) | the build's prefix (`make install PREFIX=`), else `/usr` |
 //! | `SVCTOOL_SYSCONFDIR` | `$S` | `/etc/indimail` |
-//! | `SVCTOOL_LIBEXECDIR`, `SVCTOOL_SHAREDDIR` | libexec / shared dirs | `/usr/libexec/indimail`, `/usr/share/indimail` |
+//! | `SVCTOOL_LIBEXECDIR`, `SVCTOOL_SHAREDDIR` | libexec / shared dirs | `$P/libexec/indimail`, `$P/share/indimail` of the build's prefix, else `/usr/libexec/indimail`, `/usr/share/indimail` |
 //! | `SVCTOOL_SERVICEDIR` | default `--servicedir` | `/service` |
 //! | `SVCTOOL_LOGDIR` | `$L` | `/var/log/svc` |
 //! | `QmailHOME`, `INDIMAILDIR` | qmail and indimail home | `/var/indimail` |
@@ -40,6 +40,14 @@ use std::collections::HashMap;
 use std::ffi::{CStr, CString, OsString};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+
+/// The install prefix the build was made for (`SVCTOOL_BUILD_PREFIX`, which `make release`
+/// and `make install` set to `$(PREFIX)`): the default `$P`, with `$P/libexec/indimail` and
+/// `$P/share/indimail`. A plain `cargo build` keeps the packaged layout (`/usr`).
+const BUILD_PREFIX: Option<&str> = match option_env!("SVCTOOL_BUILD_PREFIX") {
+    Some(p) if !p.is_empty() => Some(p),
+    _ => None,
+};
 
 /// The facts one run works with.
 #[derive(Debug, Clone)]
@@ -115,6 +123,11 @@ impl Host {
                 linux.to_string()
             }
         };
+        // where `make install PREFIX=...` put the programs, as configure's @prefix@
+        let installed = |sub: &str, linux: &str, bsd_value: &str| match BUILD_PREFIX {
+            Some(p) => format!("{p}{sub}"),
+            None => dflt(linux, bsd_value),
+        };
         let machine = machine.to_lowercase();
         let triple = match uname_s.as_str() {
             "Darwin" => format!("{machine}-apple-darwin"),
@@ -124,13 +137,23 @@ impl Host {
         Host {
             allow_user: root.is_some() || env("SVCTOOL_ALLOW_USER").as_deref() == Some("1"),
             root: root.unwrap_or_else(|| PathBuf::from("/")),
-            prefix: env("SVCTOOL_PREFIX").unwrap_or_else(|| dflt("/usr", "/usr/local")),
+            prefix: env("SVCTOOL_PREFIX").unwrap_or_else(|| installed("", "/usr", "/usr/local")),
             sysconfdir: env("SVCTOOL_SYSCONFDIR")
                 .unwrap_or_else(|| dflt("/etc/indimail", "/usr/local/etc/indimail")),
-            libexecdir: env("SVCTOOL_LIBEXECDIR")
-                .unwrap_or_else(|| dflt("/usr/libexec/indimail", "/usr/local/libexec/indimail")),
-            shareddir: env("SVCTOOL_SHAREDDIR")
-                .unwrap_or_else(|| dflt("/usr/share/indimail", "/usr/local/share/indimail")),
+            libexecdir: env("SVCTOOL_LIBEXECDIR").unwrap_or_else(|| {
+                installed(
+                    "/libexec/indimail",
+                    "/usr/libexec/indimail",
+                    "/usr/local/libexec/indimail",
+                )
+            }),
+            shareddir: env("SVCTOOL_SHAREDDIR").unwrap_or_else(|| {
+                installed(
+                    "/share/indimail",
+                    "/usr/share/indimail",
+                    "/usr/local/share/indimail",
+                )
+            }),
             servicedir: env("SVCTOOL_SERVICEDIR")
                 .unwrap_or_else(|| dflt("/service", "/usr/local/etc/indimail/sv")),
             logdir: env("SVCTOOL_LOGDIR").unwrap_or_else(|| "/var/log/svc".into()),
@@ -157,6 +180,14 @@ impl Host {
             return PathBuf::from(p);
         }
         self.root.join(p.trim_start_matches('/'))
+    }
+
+    /// The logical path of a disk path (what svctool prints): the root taken off.
+    pub fn logical(&self, disk: &Path) -> String {
+        match disk.strip_prefix(&self.root) {
+            Ok(rest) if self.root != Path::new("/") => format!("/{}", rest.display()),
+            _ => disk.display().to_string(),
+        }
     }
 
     /// Add `--destdir` to the disk root.

@@ -5,20 +5,26 @@
 //! * [`catalogue`]: every service kind of §3, described once as data.
 //! * [`render`]: the one renderer that writes a kind into a service directory.
 //! * [`queue`], [`manage`], [`variables`], [`config`], [`boot`], [`check`]: the other actions.
-//! * [`svctool`] and [`qmailctl`]: the two programs.
+//! * [`svctool`] and [`qmailctl`]: the two programs; [`minisvc`]: svctool's service-tree
+//!   actions for hosts and containers without the mail suite.
+//! * [`entrypoint`]: docker-entrypoint, the first program of a container; [`runpod`]: run
+//!   an IndiMail image with podman or docker.
 
 pub mod boot;
 pub mod catalogue;
 pub mod certcheck;
 pub mod check;
 pub mod config;
+pub mod entrypoint;
 pub mod host;
 pub mod manage;
+pub mod minisvc;
 pub mod mrtg;
 pub mod options;
 pub mod qmailctl;
 pub mod queue;
 pub mod render;
+pub mod runpod;
 pub mod sharedlibs;
 pub mod svctool;
 pub mod usage;
@@ -134,6 +140,32 @@ pub mod fsx {
             .map_err(|e| Stop::io("chmod", tmp.path(), &e))?;
         tmp.persist(path)
             .map_err(|e| Stop::io("write", path, &e.error))?;
+        Ok(())
+    }
+
+    /// Replace the contents of a file as `echo > file` does: an existing file keeps its
+    /// mode and owner; a new one gets `mode`.
+    pub fn rewrite(path: &Path, data: &[u8], mode: u32) -> Result<(), Stop> {
+        rewrite_adding(path, data, mode, 0)
+    }
+
+    /// [`rewrite`], then `chmod +x` (a script).
+    pub fn rewrite_script(path: &Path, data: &[u8]) -> Result<(), Stop> {
+        rewrite_adding(path, data, 0o755, 0o111)
+    }
+
+    fn rewrite_adding(path: &Path, data: &[u8], mode: u32, add: u32) -> Result<(), Stop> {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(m) = std::fs::metadata(path) else {
+            return write(path, data, mode);
+        };
+        write(path, data, (m.permissions().mode() & 0o7777) | add)?;
+        let now = std::fs::metadata(path).map_err(|e| Stop::io("examine", path, &e))?;
+        // SAFETY: geteuid cannot fail. (Only root can give a file back to its owner.)
+        if (now.uid(), now.gid()) != (m.uid(), m.gid()) && unsafe { libc::geteuid() } == 0 {
+            std::os::unix::fs::chown(path, Some(m.uid()), Some(m.gid()))
+                .map_err(|e| Stop::io("chown", path, &e))?;
+        }
         Ok(())
     }
 

@@ -151,9 +151,10 @@ pub fn ensvc(ctx: &Ctx, list: &str) -> Result<(), Stop> {
 fn rerun(ctx: &Ctx, options: &Path) -> Result<(), Stop> {
     let text = std::fs::read_to_string(options).map_err(|e| Stop::io("read", options, &e))?;
     let line = text.lines().next().unwrap_or("");
-    let me = format!("{}/sbin/svctool", ctx.host.prefix);
+    // svctool re-runs svctool's records, minisvc minisvc's, with this very program
+    let me = format!("{}/sbin/{}", ctx.host.prefix, ctx.o.program_name());
     let cmd = match (line.strip_prefix(&me), std::env::current_exe()) {
-        (Some(rest), Ok(exe)) if exe.file_name().is_some_and(|n| n == "svctool") => {
+        (Some(rest), Ok(exe)) if exe.file_name().is_some_and(|n| n == ctx.o.program_name()) => {
             format!("'{}'{rest}", exe.display())
         }
         _ => line.to_string(),

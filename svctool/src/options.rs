@@ -239,6 +239,8 @@ pub struct Opts {
     pub prog_args: String,
     /// `--run-file-only` seen after an action: regenerate the scripts, keep `variables/`.
     pub run_file_only: bool,
+    /// The program parsing: `svctool` (also when empty) or `minisvc`.
+    pub program: &'static str,
 }
 
 /// How parsing ended early.
@@ -306,10 +308,34 @@ impl Opts {
         self.flags.contains(name)
     }
 
+    /// `svctool` or `minisvc`.
+    pub fn program_name(&self) -> &'static str {
+        if self.program.is_empty() {
+            "svctool"
+        } else {
+            self.program
+        }
+    }
+
+    /// The version line of this program's headers and `--version`.
+    pub fn rcsid(&self) -> &'static str {
+        if self.program == "minisvc" {
+            crate::minisvc::RCSID
+        } else {
+            crate::RCSID
+        }
+    }
+
     /// Parse `args` (without the program name). `prefix` is `$P` for the recorded command.
     pub fn parse(args: &[String], prefix: &str) -> Result<Opts, Early> {
+        Opts::parse_as("svctool", args, prefix)
+    }
+
+    /// Parse for `program` (`svctool` or `minisvc`), which the recorded command names.
+    pub fn parse_as(program: &'static str, args: &[String], prefix: &str) -> Result<Opts, Early> {
         let mut o = Opts {
-            prog_args: format!("{prefix}/sbin/svctool"),
+            prog_args: format!("{prefix}/sbin/{program}"),
+            program,
             ..Opts::default()
         };
         let mut i = 0;
@@ -536,5 +562,55 @@ mod tests {
         assert!(o.flag("--virus-filter"));
         let o = parse(&["--virus-filter=3"]).unwrap();
         assert_eq!(o.val("--virus-filter"), Some("3"));
+    }
+
+    mod props {
+        use super::*;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        /// Arguments made of real option names with values of any text, and garbage.
+        fn arg() -> impl Strategy<Value = String> {
+            let name = proptest::sample::select(OPTIONS.iter().map(|o| o.0).collect::<Vec<_>>());
+            prop_oneof![
+                4 => (name.clone(), "\\PC{0,12}").prop_map(|(n, v)| format!("{n}={v}")),
+                2 => (name.clone(), "[ -~\\n]{0,12}").prop_map(|(n, v)| format!("{n}={v}")),
+                2 => name.prop_map(str::to_string),
+                1 => "\\PC{0,12}",
+            ]
+        }
+
+        proptest! {
+            /// Any command line parses or ends early with a message; what `.options`
+            /// records, run again through `sh`, gives back exactly the arguments it came
+            /// from (so a refresh re-creates the service it recorded).
+            #[test]
+            fn recorded_command_replays_the_same_arguments(args in vec(arg(), 0..6)) {
+                let Ok(o) = Opts::parse(&args, "/usr") else {
+                    return Ok(());
+                };
+                let recorded = o.prog_args.strip_prefix("/usr/sbin/svctool").unwrap();
+                let out = std::process::Command::new("/bin/sh")
+                    .arg("-c")
+                    .arg(format!("set -- {recorded}; for a; do printf '%s\\0' \"$a\"; done"))
+                    .output()
+                    .unwrap();
+                prop_assert!(out.status.success());
+                let mut got: Vec<String> = String::from_utf8(out.stdout)
+                    .unwrap()
+                    .split('\0')
+                    .map(str::to_string)
+                    .collect();
+                got.pop();
+                let mut want: Vec<String> = args.clone();
+                // what follows --enable-service / --disable-service is not recorded, nor
+                // a --run-file-only after an action other than --refreshsvc
+                want.truncate(args.len() - o.rest.len());
+                if o.run_file_only && o.action != Some("--refreshsvc") {
+                    want.retain(|a| a != "--run-file-only");
+                }
+                prop_assert_eq!(got, want);
+            }
+        }
     }
 }

@@ -304,7 +304,7 @@ pub fn template(ctx: &Ctx, body: &str) -> String {
 pub fn header(ctx: &Ctx, what: &str) -> String {
     format!(
         "#!/bin/sh\n{}\n# generated {what} script for {} at {}\n# by the below command\n# {}\n\n",
-        crate::RCSID,
+        ctx.o.rcsid(),
         ctx.host.host_triple,
         ctx.host.date(),
         ctx.prog_args
@@ -327,9 +327,9 @@ pub fn write_var(dir: &Path, name: &str, v: &Val, mode: u32) -> Result<(), Stop>
     let path = dir.join(name);
     match v {
         Val::Remove => fsx::remove(&path),
-        Val::Set(s) => fsx::write(&path, format!("{s}\n").as_bytes(), mode),
-        Val::Empty => fsx::write(&path, b"\n", mode),
-        Val::Unset => fsx::write(&path, b"", mode),
+        Val::Set(s) => fsx::rewrite(&path, format!("{s}\n").as_bytes(), mode),
+        Val::Empty => fsx::rewrite(&path, b"\n", mode),
+        Val::Unset => fsx::rewrite(&path, b"", mode),
     }
 }
 
@@ -404,15 +404,35 @@ pub fn envdir_value(bytes: &[u8]) -> Option<String> {
 pub fn link_with_global(ctx: &Ctx, vars_disk: &Path) -> Result<(), Stop> {
     let logical = format!("{}/control/global_vars", ctx.s());
     let g = ctx.host.disk(&logical);
+    let minisvc = ctx.o.program == "minisvc";
     if !g.is_dir() {
         fsx::mkdir_p(&g, 0o755)?;
-        ctx.host.chown(&g, "root", "qmail");
+        // minisvc runs where the mail suite (and its qmail group) may be missing
+        let group = if minisvc && ctx.host.gid("qmail").is_none() {
+            "0"
+        } else {
+            "qmail"
+        };
+        ctx.host.chown(&g, "root", group);
         fsx::chmod(&g, 0o755)?;
     }
-    if !g.join("CONFSPLIT").exists() {
+    if minisvc {
+        // minisvc: .envdir always; the queue settings only where qmail-send is installed
+        let envdir = vars_disk.join(".envdir");
+        if std::fs::symlink_metadata(&envdir).is_err() {
+            fsx::write(&envdir, format!("{logical}\n").as_bytes(), 0o644)?;
+        }
+        if !ctx
+            .host
+            .is_executable(&format!("{}/sbin/qmail-send", ctx.host.prefix))
+        {
+            return Ok(());
+        }
+    }
+    if !minisvc && !g.join("CONFSPLIT").exists() {
         fsx::write(&g.join("CONFSPLIT"), b"151\n", 0o644)?;
     }
-    if !g.join("BIGTODO").exists() {
+    if !minisvc && !g.join("BIGTODO").exists() {
         fsx::write(&g.join("BIGTODO"), b"0\n", 0o644)?;
     }
     let o = ctx.o;
@@ -509,7 +529,7 @@ fn render_dir(ctx: &mut Ctx, kind: &Kind, svc_disk: &Path, vars: &Path) -> Resul
     }
     if kind.run_if.map_or(true, |c| ctx.cond(c)) {
         let run = format!("{}{}", header(ctx, "run"), template(ctx, kind.run));
-        fsx::write(&svc_disk.join("run"), run.as_bytes(), 0o755)?;
+        fsx::rewrite_script(&svc_disk.join("run"), run.as_bytes())?;
     }
     for x in kind.extras {
         let body = template(ctx, x.body);
@@ -522,12 +542,8 @@ fn render_dir(ctx: &mut Ctx, kind: &Kind, svc_disk: &Path, vars: &Path) -> Resul
     }
     ensure_logdir(ctx)?;
     let logname = ctx.name(&kind.log);
-    fsx::write(
-        &svc_disk.join("log/run"),
-        log_run(ctx, &logname).as_bytes(),
-        0o755,
-    )?;
-    fsx::write(
+    fsx::rewrite_script(&svc_disk.join("log/run"), log_run(ctx, &logname).as_bytes())?;
+    fsx::rewrite(
         &vars.join(".options"),
         format!("{}\n", ctx.prog_args).as_bytes(),
         0o644,

@@ -21,23 +21,40 @@ pub enum Done {
     Exit(i32),
 }
 
+/// What tells svctool and minisvc apart: the name in messages and recorded commands, the
+/// help text, and the log each run is recorded in.
+pub struct Flavour {
+    pub program: &'static str,
+    pub help: &'static str,
+    pub log: &'static str,
+}
+
+pub const SVCTOOL: Flavour = Flavour {
+    program: "svctool",
+    help: usage::HELP,
+    log: "svctool.log",
+};
+
 pub fn run(args: &[OsString]) -> Result<i32, Failure> {
-    let args: Vec<String> = args
-        .iter()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let code = main(&args, Host::from_env());
+    let code = main(&SVCTOOL, &plain_args(args), Host::from_env());
     let _ = std::io::stdout().flush();
     Ok(code)
 }
 
-fn print_stop(s: &Stop) -> i32 {
+/// The arguments after the program name, as text.
+pub fn plain_args(args: &[OsString]) -> Vec<String> {
+    args.iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
+fn print_stop(f: &Flavour, s: &Stop) -> i32 {
     if !s.msg.is_empty() {
         indicore::diag::emit(format_args!("{}\n", s.msg));
     }
     if s.usage {
-        usage::show(s.code)
+        usage::show_text(f.help, s.code)
     } else {
         s.code
     }
@@ -83,12 +100,16 @@ fn read_cnf(host: &Host) -> Result<HashMap<String, String>, i32> {
     Ok(out)
 }
 
-fn main(args: &[String], mut host: Host) -> i32 {
+/// One run of `f.program` with `args` (without the program name).
+pub fn main(f: &Flavour, args: &[String], mut host: Host) -> i32 {
     if args.is_empty() {
-        return usage::show(1);
+        return usage::show_text(f.help, 1);
     }
     if host.euid != 0 && !host.allow_user {
-        println!("svctool is not meant to be run by mere mortals. Use sudo to get superpowers");
+        println!(
+            "{} is not meant to be run by mere mortals. Use sudo to get superpowers",
+            f.program
+        );
         return 100;
     }
     let secrets = match read_cnf(&host) {
@@ -102,9 +123,9 @@ fn main(args: &[String], mut host: Host) -> i32 {
             .and_then(|s| s.lines().next().map(str::trim).map(str::to_string))
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| host.servicedir.clone());
-    let mut o = match Opts::parse(args, &host.prefix) {
+    let mut o = match Opts::parse_as(f.program, args, &host.prefix) {
         Ok(o) => o,
-        Err(early) => return early_exit(early, &host),
+        Err(early) => return early_exit(f, early, &host),
     };
     if let Some(d) = o.get("--destdir") {
         host.add_destdir(d);
@@ -151,27 +172,31 @@ fn main(args: &[String], mut host: Host) -> i32 {
                 let d = host.disk(&ctx.logdir);
                 let line = format!("{} {}\n", host.date(), ctx.prog_args);
                 if fsx::mkdir_p(&d, 0o755).is_ok() {
-                    if let Err(s) = fsx::append(&d.join("svctool.log"), line.as_bytes()) {
-                        return print_stop(&s);
+                    if let Err(s) = fsx::append(&d.join(f.log), line.as_bytes()) {
+                        return print_stop(f, &s);
                     }
                 }
             }
             0
         }
-        Err(stop) => print_stop(&stop),
+        Err(stop) => print_stop(f, &stop),
     }
 }
 
-fn early_exit(e: Early, host: &Host) -> i32 {
+fn early_exit(f: &Flavour, e: Early, host: &Host) -> i32 {
     match e {
         Early::Version => {
-            println!("{}", crate::RCSID);
+            let o = Opts {
+                program: f.program,
+                ..Opts::default()
+            };
+            println!("{}", o.rcsid());
             0
         }
-        Early::Help => usage::show(0),
+        Early::Help => usage::show_text(f.help, 0),
         Early::Usage { msg, code } => {
             indicore::diag::emit(format_args!("{msg}\n"));
-            usage::show(code)
+            usage::show_text(f.help, code)
         }
         Early::Fail { msg, code } => {
             indicore::diag::emit(format_args!("{msg}\n"));
@@ -185,7 +210,7 @@ fn early_exit(e: Early, host: &Host) -> i32 {
             "--showctl" => config::showctl(host, &value),
             "--queuefix" => config::queuefix(host, &value),
             "--fixsharedlibs" => fixsharedlibs(host, &before),
-            _ => print_stop(&refused(name)),
+            _ => print_stop(f, &refused(name)),
         },
     }
 }
@@ -213,7 +238,7 @@ fn fixsharedlibs(host: &Host, before: &Opts) -> i32 {
     let _ = std::io::stdout().flush();
     match r {
         Ok(()) => 0,
-        Err(s) => print_stop(&s),
+        Err(s) => print_stop(&SVCTOOL, &s),
     }
 }
 
@@ -330,6 +355,25 @@ fn logfifo_after(ctx: &mut Ctx) -> Result<(), Stop> {
     create(ctx, &cat::LOGFIFO, &f).map(|_| ())
 }
 
+/// `--queueParam --logfilter`: the reference asks for the qmail-logfifo service without a
+/// service directory, which fails (no service is made) and leaves that request as the
+/// command svctool.log records.
+fn queue_param_logfifo(ctx: &mut Ctx) {
+    let Some(f) = ctx.o.get("--logfilter") else {
+        return;
+    };
+    if ctx.host.is_file("/qmail-logfifo/run") {
+        return;
+    }
+    ctx.prog_args = format!(
+        "{}/sbin/svctool {} {}",
+        ctx.host.prefix,
+        crate::options::quote_arg("--fifologger", f),
+        crate::options::quote_arg("--servicedir", "")
+    );
+    eprintln!("USAGE: create_fifologger fifo_path servicedir");
+}
+
 fn dispatch(ctx: &mut Ctx) -> Result<Done, Stop> {
     let o = ctx.o;
     let Some(action) = o.action else {
@@ -395,7 +439,7 @@ fn dispatch(ctx: &mut Ctx) -> Result<Done, Stop> {
             dkim_args(ctx)?;
             println!("Creating queue envdir {name}");
             variables::queue_param(ctx, &name)?;
-            logfifo_after(ctx)?;
+            queue_param_logfifo(ctx);
         }
         "--qmqp" | "--qmtp" => {
             servicedir(ctx)?;
@@ -568,7 +612,7 @@ fn dispatch(ctx: &mut Ctx) -> Result<Done, Stop> {
                 "--clamdPrefix",
                 "clamd Installation Prefix directory not specified",
             )?;
-            let sc = need(ctx, "--sysconfdir", "sysconfdir not specified")?;
+            let sc = ctx.o.get("--sysconfdir").unwrap_or(ctx.s()).to_string();
             println!(
                 "Creating Virus Scanner Service ClamdPrefix {pfx}, Service {}, Sysconf {sc}",
                 ctx.servicedir

@@ -38,7 +38,7 @@ Service creation (each writes SERVICEDIR/NAME with run, log/run and variables/):
   --greylist=PORT / --tlsa=PORT [--min-resend-min=m --resend-win-hr=h --timeout-days=t
       --context-file=F --save-interval=s --hash-size=n --whitelist=F --use-greydaemon]
   --udplogger=PORT [--timeout=t]        --fifologger=FIFO        --qscanq [--scanint=n]
-  --clamd --clamdPrefix=DIR --sysconfdir=DIR      --fetchmail [--silent]
+  --clamd --clamdPrefix=DIR [--sysconfdir=DIR]    --fetchmail [--silent]
   --mrtg=HTMLDIR [--scanint=n]
   --svscanlog [--initcmd=CMD --scanint=n --resolvconf --unshare]
   common: --servicedir=DIR --servicetag=TAG --cntrldir=DIR --logdir=DIR --destdir=DIR
@@ -67,8 +67,13 @@ Configuration:
 --version   the version line
 ";
 
-/// Show the usage text and return the exit code to use.
+/// Show svctool's usage text and return the exit code to use.
 pub fn show(code: i32) -> i32 {
+    show_text(HELP, code)
+}
+
+/// Show a usage text (svctool's or minisvc's) and return the exit code to use.
+pub fn show_text(text: &str, code: i32) -> i32 {
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if interactive {
         eprintln!("Press ENTER for options, Cntrl C to quit");
@@ -81,7 +86,7 @@ pub fn show(code: i32) -> i32 {
                     .spawn()
                 {
                     if let Some(mut stdin) = child.stdin.take() {
-                        let _ = stdin.write_all(HELP.as_bytes());
+                        let _ = stdin.write_all(text.as_bytes());
                     }
                     let _ = child.wait();
                     return code;
@@ -89,7 +94,7 @@ pub fn show(code: i32) -> i32 {
             }
         }
     }
-    let _ = std::io::stdout().write_all(HELP.as_bytes());
+    let _ = std::io::stdout().write_all(text.as_bytes());
     let _ = std::io::stdout().flush();
     code
 }

@@ -112,10 +112,10 @@ fn import(
     let text = std::fs::read_to_string(file).map_err(|e| Stop::io("read", file, &e))?;
     if !silent {
         if restore {
-            println!("Restoring {logical:<40} from {}", file.display());
+            println!("Restoring {logical:<40} from {}", ctx.host.logical(file));
             silent = true;
         } else {
-            println!("importing {logical:<40} from {}", file.display());
+            println!("importing {logical:<40} from {}", ctx.host.logical(file));
         }
     }
     let mut named = Vec::new();
@@ -276,10 +276,11 @@ pub fn file_action(ctx: &Ctx, action: &str) -> Result<(), Stop> {
         }
         "--import-variables" => {
             let f = ctx.o.val("--import-variables").unwrap_or("");
-            if !Path::new(f).is_file() {
+            let disk = ctx.host.disk(f);
+            if !disk.is_file() {
                 return Err(Stop::usage(format!("{f}: No such file or directory")));
             }
-            import(ctx, &vars, &vlogical, Path::new(f), false, &perm, force)
+            import(ctx, &vars, &vlogical, &disk, false, &perm, force)
         }
         _ => {
             let f = ctx.o.val("--export-variables").unwrap_or("");
@@ -290,13 +291,13 @@ pub fn file_action(ctx: &Ctx, action: &str) -> Result<(), Stop> {
                 );
             }
             let own = vars.join(".variables");
-            let target = Path::new(f);
-            if std::fs::canonicalize(target).ok() == std::fs::canonicalize(&own).ok()
+            let target = ctx.host.disk(f);
+            if std::fs::canonicalize(&target).ok() == std::fs::canonicalize(&own).ok()
                 && own.exists()
             {
                 export(ctx, &vars, &own, &perm, force)
             } else {
-                export(ctx, &vars, target, &perm, true)
+                export(ctx, &vars, &target, &perm, true)
             }
         }
     }

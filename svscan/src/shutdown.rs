@@ -13,6 +13,11 @@
 //!
 //! Then `exiting...`, a second's pause for the logs, and `.svscan/log` is stopped last so
 //! that it records all of the above.
+//!
+//! As pid 1 the exit status tells the container engine how it went: 0 when every process
+//! was gone before svscan exited, [`INCOMPLETE`] when some were still running at the
+//! deadline (the kernel kills them when pid 1 exits). svscan's own logger is given at most
+//! [`OWN_LOG_WAIT`] then, so the whole shutdown takes at most w2 + 2 seconds.
 
 use crate::scanner::Scanner;
 use crate::spawn::executable;
@@ -21,6 +26,13 @@ use std::ffi::OsStr;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
+
+/// pid 1's exit status when processes were left at the end of the shutdown (the
+/// convention of `timeout(1)` for "ran out of time").
+pub const INCOMPLETE: i32 = 124;
+
+/// How long pid 1 waits for its own logger after `exiting...`.
+pub const OWN_LOG_WAIT: Duration = Duration::from_secs(1);
 
 impl Scanner {
     pub fn shutdown(&mut self) -> ! {
@@ -61,7 +73,13 @@ impl Scanner {
         }
         self.log.notice(format_args!("pid: {me}: exiting..."));
         std::thread::sleep(Duration::from_secs(1));
-        self.stop_own_log();
+        let logger_gone = self.stop_own_log();
+        if me == 1 {
+            self.reap();
+            if !(logger_gone && self.nothing_left()) {
+                std::process::exit(INCOMPLETE)
+            }
+        }
         std::process::exit(0)
     }
 
@@ -193,10 +211,12 @@ impl Scanner {
             .and_then(|l| l.proc.pid())
     }
 
-    /// Stop `.svscan/log` last: fds 1 and 2 back to fd 0, its pipe closed, TERM, wait.
-    fn stop_own_log(&mut self) {
+    /// Stop `.svscan/log` last: fds 1 and 2 back to fd 0, its pipe closed, TERM, wait (as
+    /// pid 1, at most [`OWN_LOG_WAIT`]). True when it is gone.
+    fn stop_own_log(&mut self) -> bool {
+        let me = self.pid;
         let Some(idx) = self.slots.iter().position(|s| s.main.is_none()) else {
-            return;
+            return true;
         };
         if self.slots[idx].pinned {
             // SAFETY: dup2 of svscan's own descriptors.
@@ -210,10 +230,27 @@ impl Scanner {
             }
         }
         let Some(pid) = self.own_log_pid() else {
-            return;
+            return true;
         };
         self.term(pid);
-        wait_for(pid);
+        if me != 1 {
+            wait_for(pid);
+            return true;
+        }
+        let deadline = Instant::now() + OWN_LOG_WAIT;
+        loop {
+            let mut status = 0;
+            // SAFETY: waitpid on our own child with a status we own.
+            let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            if r == pid || (r < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EINTR))
+            {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! self-pipe. Counting (not flags) keeps two quick SIGUSR1s from collapsing into one toggle.
 //!
 //! Caught: SIGCHLD (reap, restart), SIGHUP (rescan), SIGTERM (shutdown), SIGUSR1/SIGUSR2
-//! (verbose/silent toggles), and as pid 1 SIGRTMIN+3 (counted as SIGTERM). SIGPIPE is caught
+//! (verbose/silent toggles), and as pid 1 SIGRTMIN+3 and SIGINT (counted as SIGTERM). SIGPIPE is caught
 //! with no action, so that a control FIFO whose supervise vanished gives EPIPE instead of
 //! killing svscan; a caught signal is reset by exec, so children still get the default.
 
@@ -32,7 +32,7 @@ pub struct Signals {
 }
 
 impl Signals {
-    /// Install the handlers. `pid1` adds SIGRTMIN+3 (systemd's "halt") as a SIGTERM.
+    /// Install the handlers. `pid1` adds SIGRTMIN+3 (systemd's "halt") and SIGINT as SIGTERM.
     pub fn install(pid1: bool) -> io::Result<Signals> {
         let (r, w) =
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)?;
@@ -46,9 +46,11 @@ impl Signals {
         let kinds = [Sig::Child, Sig::Hup, Sig::Term, Sig::Usr1, Sig::Usr2];
         let mut pairs: Vec<(libc::c_int, Sig)> = caught.iter().copied().zip(kinds).collect();
         if pid1 {
-            let halt = libc::SIGRTMIN() + 3;
-            caught.push(halt);
-            pairs.push((halt, Sig::Term));
+            // systemd's "halt", and ^C of `podman run -it` (pid 1 ignores an uncaught one)
+            for sig in [libc::SIGRTMIN() + 3, libc::SIGINT] {
+                caught.push(sig);
+                pairs.push((sig, Sig::Term));
+            }
         }
         for (sig, kind) in pairs {
             let counter = &COUNTS[kind as usize];

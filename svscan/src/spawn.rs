@@ -16,14 +16,13 @@ use crate::signals::Signals;
 use indicore::envdir::Loader;
 use indicore::errstr;
 use indicore::exec::Env;
+pub use indicore::exec::{executable, which};
 use indicore::spawn::Spawn;
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// What the children inherit from svscan.
 pub struct Spawner {
@@ -118,40 +117,6 @@ impl Spawner {
     }
 }
 
-/// Find `prog` as pathexec would run it: a name with a `/` as it is, else the first
-/// executable file in PATH (default `/bin:/usr/bin`; an empty element is `.`). Missing
-/// candidates are skipped; EACCES (and directories) are remembered and reported if
-/// nothing better is found.
-pub fn which(prog: &OsStr, path: Option<&OsStr>) -> io::Result<PathBuf> {
-    if prog.as_bytes().contains(&b'/') {
-        return Ok(PathBuf::from(prog));
-    }
-    let path = path.map_or(indicore::exec::DEFAULT_PATH, OsStr::as_bytes);
-    let mut saved = None;
-    for dir in path.split(|&b| b == b':') {
-        let dir = if dir.is_empty() { b"." } else { dir };
-        let candidate = Path::new(OsStr::from_bytes(dir)).join(prog);
-        match std::fs::metadata(&candidate) {
-            Ok(m) if m.is_dir() => saved = Some(io::Error::from_raw_os_error(libc::EACCES)),
-            Ok(m) if m.permissions().mode() & 0o111 != 0 && executable(&candidate) => {
-                return Ok(candidate)
-            }
-            Ok(_) => saved = Some(io::Error::from_raw_os_error(libc::EACCES)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) if e.raw_os_error() == Some(libc::EACCES) => saved = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(saved.unwrap_or_else(|| io::Error::from_raw_os_error(libc::ENOENT)))
-}
-
-/// access(path, X_OK).
-pub fn executable(path: &Path) -> bool {
-    CString::new(path.as_os_str().as_bytes())
-        // SAFETY: access(2) on a C string we own.
-        .is_ok_and(|c| unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0)
-}
-
 /// Load `dir` into `env` when it is a searchable directory (X_OK), as
 /// `envdir dir supervise ...` would.
 fn load_svars(dir: &Path, env: &mut Env) -> Result<(), indicore::envdir::EnvdirError> {
@@ -176,41 +141,4 @@ fn die(line: String) -> ! {
 
 pub fn show(name: &OsStr) -> std::borrow::Cow<'_, str> {
     name.to_string_lossy()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn which_searches_path_as_pathexec() {
-        let d = tempfile::tempdir().unwrap();
-        let (a, b) = (d.path().join("a"), d.path().join("b"));
-        std::fs::create_dir_all(a.join("prog")).unwrap();
-        std::fs::create_dir_all(&b).unwrap();
-        std::fs::write(b.join("prog"), "#!/bin/sh\n").unwrap();
-        let path = format!("{}:{}", a.display(), b.display());
-        // A directory named like the program and a file without x bits: EACCES.
-        assert_eq!(
-            which(OsStr::new("prog"), Some(OsStr::new(&path)))
-                .unwrap_err()
-                .raw_os_error(),
-            Some(libc::EACCES)
-        );
-        std::fs::set_permissions(b.join("prog"), std::fs::Permissions::from_mode(0o755)).unwrap();
-        assert_eq!(
-            which(OsStr::new("prog"), Some(OsStr::new(&path))).unwrap(),
-            b.join("prog")
-        );
-        assert_eq!(
-            which(OsStr::new("missing"), Some(OsStr::new(&path)))
-                .unwrap_err()
-                .raw_os_error(),
-            Some(libc::ENOENT)
-        );
-        assert_eq!(
-            which(OsStr::new("./x"), None).unwrap(),
-            PathBuf::from("./x")
-        );
-    }
 }

@@ -387,4 +387,77 @@ mod tests {
             let _ = db.find(k);
         }
     }
+
+    mod props {
+        use super::*;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        fn records() -> impl Strategy<Value = Vec<(Vec<u8>, Vec<u8>)>> {
+            vec((vec(any::<u8>(), 0..12), vec(any::<u8>(), 0..12)), 0..40)
+        }
+
+        /// 32-bit values that break readers: zero, small, near the file size, huge.
+        fn word() -> impl Strategy<Value = u32> {
+            prop_oneof![
+                Just(0u32),
+                Just(1),
+                Just(2048),
+                Just(0x7fff_ffff),
+                Just(0xffff_fff8),
+                Just(u32::MAX),
+                0u32..4096,
+                any::<u32>(),
+            ]
+        }
+
+        proptest! {
+            /// Every key written is found with the data of its first record.
+            #[test]
+            fn written_keys_are_found(recs in records(), probe in vec(any::<u8>(), 0..12)) {
+                let refs: Vec<(&[u8], &[u8])> =
+                    recs.iter().map(|(k, d)| (&k[..], &d[..])).collect();
+                let db = Cdb::from_bytes(build(&refs));
+                for (k, _) in &recs {
+                    let first = &recs.iter().find(|(k2, _)| k2 == k).unwrap().1;
+                    prop_assert_eq!(db.find(k).unwrap(), Some(&first[..]));
+                }
+                let want = recs.iter().find(|(k, _)| *k == probe).map(|(_, d)| &d[..]);
+                prop_assert_eq!(db.find(&probe).unwrap(), want);
+            }
+
+            /// A damaged file (cut, bits flipped, pointers and lengths overwritten with
+            /// extreme values, so that they loop or point past the end) never panics:
+            /// a lookup answers or fails with EPROTO.
+            #[test]
+            fn damaged_files_answer_or_fail_with_eproto(
+                recs in records(),
+                cut in proptest::option::of(0usize..3000),
+                words in vec((any::<usize>(), word()), 0..6),
+                flips in vec((any::<usize>(), 0u8..8), 0..6),
+                probe in vec(any::<u8>(), 0..12),
+            ) {
+                let refs: Vec<(&[u8], &[u8])> =
+                    recs.iter().map(|(k, d)| (&k[..], &d[..])).collect();
+                let mut v = build(&refs);
+                for (at, w) in words {
+                    let at = (at % (v.len() - 3)) & !3;
+                    v[at..at + 4].copy_from_slice(&w.to_le_bytes());
+                }
+                for (at, bit) in flips {
+                    let at = at % v.len();
+                    v[at] ^= 1 << bit;
+                }
+                if let Some(c) = cut {
+                    v.truncate(c);
+                }
+                let db = Cdb::from_bytes(v);
+                for k in recs.iter().map(|(k, _)| &k[..]).chain([&probe[..]]) {
+                    if let Err(e) = db.find(k) {
+                        prop_assert_eq!(e.raw_os_error(), Some(libc::EPROTO));
+                    }
+                }
+            }
+        }
+    }
 }

@@ -346,7 +346,9 @@ fn plain_phase(
                     Err(e) => Plain::Failed(e),
                 };
             }
-            if client_eof && !prog_in_closed {
+            // The program's input ends once the client's last command line is passed
+            // on: lines held behind DATA or STARTTLS still go once their replies arrive.
+            if client_eof && !prog_in_closed && !emu.client_pending() {
                 prog_in_closed = true;
                 // SAFETY: closing our write end: the program sees end of input.
                 unsafe { libc::close(to_prog) };

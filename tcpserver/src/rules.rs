@@ -377,4 +377,36 @@ mod tests {
             ]
         );
     }
+
+    mod props {
+        use super::*;
+        use crate::cdb::CdbMaker;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+        use std::io::Cursor;
+
+        proptest! {
+            /// Any peer (addresses, names and ident answers as garbled as a resolver or an
+            /// ident server can make them) against any rules finds a key the cdb holds,
+            /// or none; rule data of any shape decodes without panicking.
+            #[test]
+            fn any_peer_any_rules(
+                ip in prop_oneof!["[0-9.]{0,20}", "[0-9a-fA-F:.%]{0,48}", "\\PC{0,20}"],
+                host in proptest::option::of("\\PC{0,30}"),
+                info in proptest::option::of("\\PC{0,10}"),
+                keys in vec(("[0-9.=_^a-z@:]{0,20}", vec(any::<u8>(), 0..24)), 0..10),
+            ) {
+                let mut m = CdbMaker::new(Cursor::new(Vec::new())).unwrap();
+                for (k, d) in &keys {
+                    m.add(k.as_bytes(), d).unwrap();
+                }
+                let db = Cdb::from_bytes(m.finish().unwrap().into_inner());
+                let peer = Peer { ip: &ip, host: host.as_deref(), info: info.as_deref() };
+                if let Some(found) = lookup(&db, &peer).unwrap() {
+                    prop_assert!(keys.iter().any(|(k, _)| k.as_bytes() == &found.key[..]));
+                    let _ = items(found.data).count();
+                }
+            }
+        }
+    }
 }

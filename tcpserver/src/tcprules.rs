@@ -397,4 +397,129 @@ mod tests {
             .into_inner();
         assert_eq!(v.len(), 2081);
     }
+
+    mod props {
+        use super::*;
+        use crate::cdb::Cdb;
+        use crate::rules::{items, Item};
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        fn address() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just(String::new()),
+                Just("=".to_string()),
+                "[0-9]{1,3}(\\.[0-9]{1,3}){0,3}\\.?",
+                "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,5}-[0-9]{1,5}",
+                "[0-9]{1,3}(\\.[0-9]{1,3}){0,3}/[0-9]{1,3}",
+                "[0-9a-f:]{2,20}(/[0-9]{1,3})?",
+                "=\\.?[a-z.]{1,12}",
+                "[a-z]{1,6}@=?[a-z0-9.]{1,12}",
+            ]
+        }
+
+        /// (name, Some(value)) sets, (name, None) unsets.
+        fn vars() -> impl Strategy<Value = Vec<(String, Option<String>)>> {
+            vec(
+                ("[A-Z_][A-Z0-9_]{0,8}", proptest::option::of("[ -~]{0,12}")),
+                0..4,
+            )
+        }
+
+        fn line(addr: &str, deny: bool, vars: &[(String, Option<String>)]) -> String {
+            let mut l = format!("{addr}:{}", if deny { "deny" } else { "allow" });
+            for (n, v) in vars {
+                match v {
+                    // The quote is any byte the value does not hold.
+                    Some(v) => {
+                        let q = ['"', '\'', '/', '|', '%', '~']
+                            .into_iter()
+                            .find(|q| !v.contains(*q))
+                            .unwrap();
+                        l.push_str(&format!(",{n}={q}{v}{q}"));
+                    }
+                    None => l.push_str(&format!(",!{n}")),
+                }
+            }
+            l
+        }
+
+        proptest! {
+            /// A well-formed line compiles to exactly its instruction and variables.
+            #[test]
+            fn valid_lines_keep_their_instruction_and_variables(
+                addr in address(), deny in any::<bool>(), vars in vars(),
+            ) {
+                let text = line(&addr, deny, &vars);
+                let mut data = Vec::new();
+                let parsed = parse_line(text.as_bytes(), &mut data).unwrap();
+                prop_assert_eq!(parsed, Line::Rule { address: addr.as_bytes() });
+                let got: Vec<Item<'_>> = items(&data).collect();
+                let mut want: Vec<Item<'_>> = Vec::new();
+                if deny {
+                    want.push(Item::Deny);
+                }
+                for (n, v) in &vars {
+                    want.push(match v {
+                        Some(v) => Item::Set(n.as_bytes(), v.as_bytes()),
+                        None => Item::Unset(n.as_bytes()),
+                    });
+                }
+                prop_assert_eq!(got, want);
+            }
+
+            /// Any input, well-formed lines damaged byte by byte included, compiles or
+            /// fails with a line error; what compiles is a cdb in which every key of
+            /// every rule finds the data of its first occurrence.
+            #[test]
+            fn any_input_compiles_or_names_its_line(
+                lines in vec((address(), any::<bool>(), vars()), 0..12),
+                edits in vec((any::<usize>(), any::<u8>(), any::<bool>()), 0..8),
+                noise in vec(any::<u8>(), 0..64),
+            ) {
+                let mut input = Vec::new();
+                for (a, d, v) in &lines {
+                    input.extend_from_slice(line(a, *d, v).as_bytes());
+                    input.push(b'\n');
+                }
+                for (at, byte, insert) in edits {
+                    let at = at % (input.len() + 1);
+                    if insert || at == input.len() {
+                        input.insert(at, byte);
+                    } else {
+                        input[at] = byte;
+                    }
+                }
+                input.extend_from_slice(&noise);
+                match compile(&input[..], Cursor::new(Vec::new())) {
+                    Err(CompileError::Line(_, line)) => {
+                        prop_assert!(input.windows(line.len().max(1)).any(|w| w == &line[..])
+                            || line.is_empty());
+                    }
+                    Err(e) => prop_assert!(false, "unexpected error {e:?}"),
+                    Ok(out) => {
+                        let db = Cdb::from_bytes(out.into_inner());
+                        let mut seen = std::collections::HashSet::new();
+                        let mut data = Vec::new();
+                        for l in input.split(|&b| b == b'\n') {
+                            if let Ok(Line::Rule { address }) = parse_line(l, &mut data) {
+                                let mut keys = Vec::new();
+                                address_keys(address, |k| {
+                                    keys.push(k.to_vec());
+                                    Ok(())
+                                })
+                                .unwrap()
+                                .unwrap();
+                                for k in keys {
+                                    if seen.insert(k.clone()) {
+                                        prop_assert_eq!(db.find(&k).unwrap(), Some(&data[..]));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -48,12 +48,17 @@
 //! `CONFORMANCE_ONLY=TEXT` runs only the cases whose id contains TEXT.
 
 use crate::{bin_dir, Cmd, Output, SYSTEM_PATH};
-use regex::Regex;
+use regex::{Regex, RegexBuilder};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
+
+/// A regex with ASCII classes (`\d`, `\s`, `\w`): what varies in outputs is ASCII.
+pub fn ascii_regex(pattern: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern).unicode(false).build()
+}
 
 /// Shell functions every case script can use.
 pub const PRELUDE: &str = r#"
@@ -179,19 +184,53 @@ impl Side {
     }
 }
 
-/// The install layout: (directory under the prefix, source path: a built program's name or
-/// a source-tree file with a slash), from `scripts/install-layout`.
-pub fn install_layout() -> Vec<(String, String)> {
+/// One entry of the install layout.
+#[derive(Debug, Clone)]
+pub struct Installed {
+    /// Directory under the prefix (`bin`, `sbin`, `libexec/indimail`).
+    pub dir: String,
+    /// The installed name.
+    pub name: String,
+    pub from: Source,
+}
+
+/// What an installed name is made from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A built program of the workspace.
+    Built,
+    /// A file of the source tree (a script), relative to the workspace root.
+    Tree(String),
+    /// A symbolic link to this name beside it.
+    Link(String),
+}
+
+/// The install layout, from `scripts/install-layout` (as `scripts/install` reads it).
+pub fn install_layout() -> Vec<Installed> {
     let path = workspace_root().join("scripts/install-layout");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let mut out = Vec::new();
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         let mut w = line.split_whitespace();
-        let (Some(dir), Some(_mode)) = (w.next(), w.next()) else {
+        let (Some(dir), Some(mode)) = (w.next(), w.next()) else {
             continue;
         };
-        out.extend(w.map(|n| (dir.to_string(), n.to_string())));
+        for n in w {
+            let (name, from) = match n.split_once(':') {
+                Some((l, t)) if mode == "link" => (l.to_string(), Source::Link(t.to_string())),
+                _ if n.contains('/') => (
+                    n.rsplit('/').next().unwrap_or(n).to_string(),
+                    Source::Tree(n.to_string()),
+                ),
+                _ => (n.to_string(), Source::Built),
+            };
+            out.push(Installed {
+                dir: dir.to_string(),
+                name,
+                from,
+            });
+        }
     }
     out
 }
@@ -204,16 +243,16 @@ pub fn ours_root() -> PathBuf {
         let root = bin_dir().join("conformance-root");
         let tmp = bin_dir().join(format!("conformance-root.{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
-        for (dir, name) in install_layout() {
-            let d = tmp.join(&dir);
+        for i in install_layout() {
+            let d = tmp.join(&i.dir);
             std::fs::create_dir_all(&d).expect("create conformance root");
-            let from = if name.contains('/') {
-                workspace_root().join(&name)
-            } else {
-                crate::bin(&name)
+            let from = match &i.from {
+                Source::Built => crate::bin(&i.name),
+                Source::Tree(p) => workspace_root().join(p),
+                Source::Link(t) => PathBuf::from(t),
             };
-            let base = Path::new(&name).file_name().expect("a file name");
-            std::os::unix::fs::symlink(&from, d.join(base)).expect("symlink into conformance root");
+            std::os::unix::fs::symlink(&from, d.join(&i.name))
+                .expect("symlink into conformance root");
         }
         let _ = std::fs::remove_dir_all(&root);
         std::fs::rename(&tmp, &root).expect("rename conformance root");
@@ -226,8 +265,8 @@ pub fn ours_root() -> PathBuf {
 /// daemontools, ucspi-tcp) are hidden inside the cases so that no side picks them up.
 fn hidden_names() -> String {
     install_layout()
-        .iter()
-        .map(|(_, n)| n.rsplit('/').next().unwrap_or(n).to_string())
+        .into_iter()
+        .map(|i| i.name)
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -318,7 +357,7 @@ struct Seen {
 impl Case {
     /// Replace every match of `pattern` (a regex) with `with` (`$1` etc. allowed) on both sides.
     pub fn mask(mut self, pattern: &str, with: &str) -> Self {
-        let re = Regex::new(pattern).unwrap_or_else(|e| panic!("{}: bad mask: {e}", self.id));
+        let re = ascii_regex(pattern).unwrap_or_else(|e| panic!("{}: bad mask: {e}", self.id));
         self.masks.push((re, with.to_string()));
         self
     }
@@ -439,7 +478,7 @@ impl Case {
 
 fn job_notice() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"case: line \d+:").expect("regex"))
+    RE.get_or_init(|| ascii_regex(r"case: line \d+:").expect("regex"))
 }
 
 fn show_seen(s: &Seen) -> String {
@@ -551,7 +590,7 @@ pub fn check(cases: Vec<Case>) {
 
 /// Case ids found in the conformance sources (`case("ID"` literals), with the file of each.
 pub fn case_ids_in_sources() -> Vec<(String, String)> {
-    let re = Regex::new(r#"\b[a-z]*case\(\s*"([^"]+)""#).expect("regex");
+    let re = ascii_regex(r#"\b[a-z]*case\(\s*"([^"]+)""#).expect("regex");
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("read tests/tests")

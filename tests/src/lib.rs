@@ -5,8 +5,15 @@
 //! * [`Cmd`] runs a program with arguments, stdin bytes, environment changes, a working
 //!   directory, an explicit umask (default 022) and optionally another uid/gid, and returns
 //!   an [`Output`] (exit code or signal, stdout, stderr, elapsed time).
-//! * [`is_root`] and [`skip`] for tests that need privileges.
+//! * [`is_root`] and [`skip`] for tests that need privileges; [`skip_gap`] for a platform
+//!   gap listed in `tests/platform-gaps.txt` (under `CI=true` any other skip fails).
 //! * [`conformance`]: the suite that compares our programs with IndiMail's reference.
+//!
+//! Hermeticity: every program a test starts goes through [`command`] (which [`Cmd`] uses), so
+//! it runs with `DISABLE_RUN=1`: no program of ours consults or creates the host's
+//! `/run/svscan` mirror. Tests of the mirror itself use [`Cmd::in_runfs_namespace`], a private
+//! mount namespace with a tmpfs `/run`. The suite `hermetic.rs` checks that no test starts a
+//! program any other way.
 //!
 //! Process hygiene: every child is started in a process group of its own (unless
 //! [`Cmd::same_pgrp`] is used) and, once it has exited or timed out, whatever is left in that
@@ -14,6 +21,8 @@
 
 pub mod conformance;
 pub mod dns;
+pub mod prop;
+pub mod tmpfs;
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -73,9 +82,75 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// Say why a test is skipped (`skipped: <why>` on stderr). Use as `return skip("...")`.
+/// Say why a test is skipped (`skipped: <why>` on stderr, and a line in the skip record that
+/// `make test` summarises). Use as `return skip("...")`. Under `CI=true` a skip is a failure:
+/// a test that cannot run there hides a regression unless the reason is a listed platform gap
+/// ([`skip_gap`]).
+#[track_caller]
 pub fn skip(why: &str) {
+    record_skip(why);
+    if std::env::var_os("CI").is_some_and(|v| v == "true") {
+        panic!("skip under CI=true is a failure: {why} (list a platform gap in tests/platform-gaps.txt and use skip_gap)");
+    }
     eprintln!("skipped: {why}");
+}
+
+/// Skip because of a platform gap: `gap` must be an id listed in `tests/platform-gaps.txt`
+/// (one `id: reason` a line); an unlisted id fails the test, under CI or not.
+#[track_caller]
+pub fn skip_gap(gap: &str, why: &str) {
+    let list = std::fs::read_to_string(workspace_root().join("tests/platform-gaps.txt"))
+        .unwrap_or_default();
+    let listed = list
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .any(|l| l.split_once(':').is_some_and(|(id, _)| id.trim() == gap));
+    assert!(
+        listed,
+        "skip_gap: `{gap}` is not listed in tests/platform-gaps.txt"
+    );
+    record_skip(&format!("[{gap}] {why}"));
+    eprintln!("skipped [{gap}]: {why}");
+}
+
+/// Append `test-name: why` to `target/test-skips.txt` (read by scripts/test-summary).
+fn record_skip(why: &str) {
+    let test = thread::current().name().unwrap_or("?").to_string();
+    let exe = std::env::current_exe().ok();
+    let suite = exe
+        .as_deref()
+        .and_then(Path::file_name)
+        .map(|n| {
+            n.to_string_lossy()
+                .rsplit_once('-')
+                .map(|(a, _)| a.to_string())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    let path = workspace_root().join("target/test-skips.txt");
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(f, "{suite}::{test}: {why}");
+    }
+}
+
+/// The workspace's root directory (this crate's parent).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap_or(Path::new("."))
+        .to_path_buf()
+}
+
+/// The one way tests start a program: a [`Command`] with `DISABLE_RUN=1`, so that no program
+/// of ours looks at or creates the host's `/run/svscan` (see the module documentation).
+pub fn command(program: impl AsRef<OsStr>) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env("DISABLE_RUN", "1");
+    cmd
 }
 
 /// A user from the password database: (uid, primary gid, home directory).
@@ -142,7 +217,7 @@ impl Cmd {
     pub fn new(program: impl AsRef<OsStr>) -> Self {
         let program = program.as_ref();
         Cmd {
-            cmd: Command::new(program),
+            cmd: command(program),
             input: Input::Null,
             timeout: DEFAULT_TIMEOUT,
             own_pgrp: true,
@@ -202,10 +277,26 @@ impl Cmd {
         self
     }
 
-    /// Start from an environment holding only `PATH=`[`test_path`], so that `env` output is
-    /// exactly predictable and the workspace binaries can call each other by name.
+    /// Start from an environment holding only `PATH=`[`test_path`] and `DISABLE_RUN=1`, so
+    /// that `env` output is exactly predictable and the workspace binaries can call each other
+    /// by name.
     pub fn clean_env(self) -> Self {
-        self.env_clear().env("PATH", test_path())
+        self.env_clear()
+            .env("PATH", test_path())
+            .env("DISABLE_RUN", "1")
+    }
+
+    /// Run `sh -c SCRIPT` in a private mount namespace whose `/run` is a fresh tmpfs holding an
+    /// empty `/run/svscan`, with `DISABLE_RUN` unset and PATH = [`test_path`]: the only way
+    /// tests meet the run-fs mirror. Needs root and unshare(1).
+    pub fn in_runfs_namespace(script: &str) -> Self {
+        let wrapped = format!(
+            "mount -t tmpfs tmpfs /run || exit 97\nmkdir -p /run/svscan || exit 97\n{script}"
+        );
+        Cmd::new("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-c", &wrapped])
+            .env("PATH", test_path())
+            .env_remove("DISABLE_RUN")
     }
 
     pub fn cwd(mut self, dir: impl AsRef<Path>) -> Self {

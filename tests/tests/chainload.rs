@@ -56,7 +56,11 @@ fn chmod(p: &Path, mode: u32) {
 
 /// Workspace binary `name`, run in `cwd` with the clean environment.
 fn tool(name: &str, cwd: &Path) -> Cmd {
-    Cmd::bin(name).clean_env().cwd(cwd)
+    // chain-loaders never meet the run-fs mirror: an environment of PATH alone
+    Cmd::bin(name)
+        .clean_env()
+        .env_remove("DISABLE_RUN")
+        .cwd(cwd)
 }
 
 /// stdout split into lines, sorted (for comparing `env` output).

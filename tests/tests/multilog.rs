@@ -1066,7 +1066,7 @@ fn closed_stderr_does_not_stop_logging() {
     // stderr is a pipe nobody reads: `e` gets EPIPE, the log goes on.
     let (reader, writer) = pipe(0);
     drop(reader);
-    let status = std::process::Command::new(blackbox::bin("multilog"))
+    let status = blackbox::command(blackbox::bin("multilog"))
         .args(["e", "./L"])
         .current_dir(t.path())
         .env_clear()
@@ -1091,7 +1091,7 @@ fn filters_wait_on_a_nonblocking_stdin() {
             std::thread::sleep(Duration::from_millis(100));
             w.write_all(b"b\n").unwrap();
         });
-        let out = std::process::Command::new(blackbox::bin(prog))
+        let out = blackbox::command(blackbox::bin(prog))
             .current_dir(t.path())
             .env_clear()
             .stdin(reader)

@@ -13,7 +13,7 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -102,7 +102,7 @@ impl Tree {
         let tag = args.join("_").replace('/', "_");
         let err_path = self.path(&format!("supervise-{tag}.err"));
         let err = fs::File::create(&err_path).unwrap();
-        let mut cmd = Command::new(bin("supervise"));
+        let mut cmd = blackbox::command(bin("supervise"));
         cmd.args(args)
             .current_dir(self.dir.path())
             .env("PATH", test_path())
@@ -157,6 +157,11 @@ impl Sup {
 
     fn exited(&mut self) -> bool {
         self.child.try_wait().unwrap().is_some()
+    }
+
+    /// True once supervise has exited (without reaping it).
+    fn exited_now(&self) -> bool {
+        blackbox::prop::exited(self.pid as u32)
     }
 }
 
@@ -783,7 +788,7 @@ fn g_flag_applies_to_the_next_command() {
 fn check21_svc_on_a_service_without_supervise() {
     let t = Tree::new();
     fs::create_dir_all(t.path("nonrunning/supervise")).unwrap();
-    let st = Command::new("mkfifo")
+    let st = blackbox::command("mkfifo")
         .arg(t.path("nonrunning/supervise/control"))
         .status()
         .unwrap();
@@ -853,7 +858,7 @@ fn check24_svstat_without_supervise_and_bad_format() {
 
     // A supervise directory whose ok FIFO has no reader: supervise not running.
     fs::create_dir(t.path("x/supervise")).unwrap();
-    Command::new("mkfifo")
+    blackbox::command("mkfifo")
         .arg(t.path("x/supervise/ok"))
         .status()
         .unwrap();
@@ -892,7 +897,7 @@ fn svstat_reads_djb_and_encore_status_files() {
     let mut make = |name: &str, bytes: Vec<u8>| {
         fs::create_dir_all(t.path(&format!("{name}/supervise"))).unwrap();
         let ok = t.path(&format!("{name}/supervise/ok"));
-        Command::new("mkfifo").arg(&ok).status().unwrap();
+        blackbox::command("mkfifo").arg(&ok).status().unwrap();
         readers.push(
             fs::OpenOptions::new()
                 .read(true)
@@ -1174,6 +1179,223 @@ fn check28_failing_init() {
     assert_eq!(t.lines("s/init-ran"), ["ran"]);
 }
 
+// ----- one supervise per service, whatever the layouts (COMPATIBILITY S5) -----
+
+/// Where a supervise keeps its state: the service's own `supervise/` or the mirror.
+#[derive(Clone, Copy, Debug)]
+enum Layout {
+    Plain,
+    Mirror,
+}
+
+/// How a supervise is started: by hand, or by svscan on the tree.
+#[derive(Clone, Copy, Debug)]
+enum Starter {
+    Standalone,
+    Svscan,
+}
+
+/// Shell that starts one supervise of service `s` in the background.
+fn start_line(layout: Layout, starter: Starter, tag: &str) -> String {
+    let env = match layout {
+        Layout::Plain => "DISABLE_RUN=1 ",
+        Layout::Mirror => "",
+    };
+    match starter {
+        Starter::Standalone => format!("{env}supervise s 2>{tag}.err & echo $! >{tag}.pid\n"),
+        Starter::Svscan => {
+            format!("{env}SCANINTERVAL=1 setsid svscan . 2>{tag}.err & echo $! >{tag}.pid\n")
+        }
+    }
+}
+
+/// Start a first supervise of `s`, then a second one in the other (or same) layout and way,
+/// in a private /run with a /run/svscan. Prints the second one's exit code and stderr (a
+/// standalone one), whether the first one's state files changed, how often `run` started
+/// and whether the first supervise still runs.
+fn lock_pair(first: (Layout, Starter), second: (Layout, Starter)) -> Output {
+    let t = Tree::new();
+    t.service("s", RUN);
+    let second_run = match second.1 {
+        Starter::Standalone => {
+            let env = match second.0 {
+                Layout::Plain => "DISABLE_RUN=1 ",
+                Layout::Mirror => "",
+            };
+            format!("{env}timeout 10 supervise s 2>second.err; echo \"second exit $?\"\ncat second.err\n")
+        }
+        Starter::Svscan => format!(
+            "{}sleep 3\ngrep -c 'unable to acquire' second.err >/dev/null && echo 'svscan: supervise refused'\nkill $(cat second.pid); wait $(cat second.pid) 2>/dev/null\n",
+            start_line(second.0, second.1, "second")
+        ),
+    };
+    // The first one's files (type, inode, mode, size, content) in both layouts.
+    let script = format!(
+        r#"set -u
+cd {tree}
+snap() {{
+  for d in s/supervise /run/svscan/s/supervise; do
+    [ -d "$d" ] || continue
+    for f in $(ls -A "$d" | sort); do
+      p="$d/$f"; h=-; [ -f "$p" ] && h=$(md5sum <"$p" | cut -c1-32)
+      echo "$p $(stat -c '%F %i %a %s' "$p") $h"
+    done
+  done
+}}
+{first}i=0; until svstat s 2>/dev/null | grep -q ': up '; do
+  i=$((i+1)); [ $i -gt 400 ] && {{ echo "first never up"; cat first.err; exit 1; }}; sleep 0.05; done
+snap >before
+{second}snap >after
+if cmp -s before after; then echo "first's files untouched"; else echo "first's files changed"; diff before after; fi
+echo "run started $(wc -l <s/args) time(s)"
+if kill -0 $(cat first.pid) 2>/dev/null; then echo "first alive"; else echo "first gone"; fi
+svc -dx s
+kill $(cat first.pid) 2>/dev/null; wait
+"#,
+        tree = t.dir.path().display(),
+        first = start_line(first.0, first.1, "first"),
+        second = second_run,
+    );
+    Cmd::in_runfs_namespace(&script)
+        .timeout(Duration::from_secs(60))
+        .run()
+}
+
+const PLAIN_REFUSAL: &str =
+    "s: supervise: fatal: unable to acquire s/supervise/lock: temporary failure\n";
+const MIRROR_REFUSAL: &str =
+    "s: supervise: fatal: unable to acquire /run/svscan/s/supervise/lock: temporary failure\n";
+
+fn needs_namespace() -> bool {
+    if !is_root() {
+        skip("the layout pairs mount a private /run (needs root)");
+        return false;
+    }
+    true
+}
+
+fn assert_refused_standalone(first: (Layout, Starter), second: Layout, message: &str) {
+    let out = lock_pair(first, (second, Starter::Standalone));
+    out.assert_code(0);
+    assert_eq!(
+        out.stdout_str(),
+        format!("second exit 100\n{message}first's files untouched\nrun started 1 time(s)\nfirst alive\n"),
+        "first {first:?}, second {second:?}: {out:?}"
+    );
+}
+
+fn assert_refused_under_svscan(first: Layout, second: Layout) {
+    let out = lock_pair((first, Starter::Standalone), (second, Starter::Svscan));
+    out.assert_code(0);
+    assert_eq!(
+        out.stdout_str(),
+        "svscan: supervise refused\nfirst's files untouched\nrun started 1 time(s)\nfirst alive\n",
+        "first {first:?}, second {second:?} under svscan: {out:?}"
+    );
+}
+
+#[test]
+fn lock_plain_then_plain() {
+    if needs_namespace() {
+        assert_refused_standalone(
+            (Layout::Plain, Starter::Standalone),
+            Layout::Plain,
+            PLAIN_REFUSAL,
+        );
+        assert_refused_standalone(
+            (Layout::Plain, Starter::Svscan),
+            Layout::Plain,
+            PLAIN_REFUSAL,
+        );
+        assert_refused_under_svscan(Layout::Plain, Layout::Plain);
+    }
+}
+
+/// The defect of the reference: a mirror supervise deleted the plain one's lock and FIFOs
+/// and started `run` a second time.
+#[test]
+fn lock_plain_then_mirror() {
+    if needs_namespace() {
+        assert_refused_standalone(
+            (Layout::Plain, Starter::Standalone),
+            Layout::Mirror,
+            PLAIN_REFUSAL,
+        );
+        assert_refused_standalone(
+            (Layout::Plain, Starter::Svscan),
+            Layout::Mirror,
+            PLAIN_REFUSAL,
+        );
+        assert_refused_under_svscan(Layout::Plain, Layout::Mirror);
+    }
+}
+
+#[test]
+fn lock_mirror_then_plain() {
+    if needs_namespace() {
+        assert_refused_standalone(
+            (Layout::Mirror, Starter::Standalone),
+            Layout::Plain,
+            PLAIN_REFUSAL,
+        );
+        assert_refused_standalone(
+            (Layout::Mirror, Starter::Svscan),
+            Layout::Plain,
+            PLAIN_REFUSAL,
+        );
+        assert_refused_under_svscan(Layout::Mirror, Layout::Plain);
+    }
+}
+
+#[test]
+fn lock_mirror_then_mirror() {
+    if needs_namespace() {
+        assert_refused_standalone(
+            (Layout::Mirror, Starter::Standalone),
+            Layout::Mirror,
+            MIRROR_REFUSAL,
+        );
+        assert_refused_standalone(
+            (Layout::Mirror, Starter::Svscan),
+            Layout::Mirror,
+            MIRROR_REFUSAL,
+        );
+        assert_refused_under_svscan(Layout::Mirror, Layout::Mirror);
+    }
+}
+
+/// A mirror supervise keeps the service's own `supervise/lock` (held), and only that: the
+/// clients still find the state in the mirror.
+#[test]
+fn mirror_keeps_only_the_held_plain_lock() {
+    if !needs_namespace() {
+        return;
+    }
+    let t = Tree::new();
+    t.service("s", RUN);
+    fs::create_dir(t.path("s/supervise")).unwrap();
+    for f in ["status", "ok", "control"] {
+        fs::write(t.path(&format!("s/supervise/{f}")), "stale").unwrap();
+    }
+    let script = format!(
+        r#"cd {tree}
+supervise s 2>sup.err & sp=$!
+i=0; until svstat s 2>/dev/null | grep -q ': up '; do i=$((i+1)); [ $i -gt 400 ] && break; sleep 0.05; done
+ls -A s/supervise
+flock -n s/supervise/lock true; echo "plain lock free: $?"
+ls -A /run/svscan/s/supervise | sort | tr '\n' ' '; echo
+svc -dx s; wait $sp; echo "supervise $?"
+"#,
+        tree = t.dir.path().display()
+    );
+    let out = Cmd::in_runfs_namespace(&script).run();
+    out.assert(
+        0,
+        "lock\nplain lock free: 1\ncontrol dn lock ok status up \nsupervise 0\n",
+        "",
+    );
+}
+
 // ----- check 29: the /run/svscan mirror, in a private mount namespace -----
 
 #[test]
@@ -1181,7 +1403,11 @@ fn check29_run_fs_mirror() {
     if !is_root() {
         return skip("the run-fs test mounts a private /run (needs root)");
     }
-    if Command::new("unshare").arg("--version").output().is_err() {
+    if blackbox::command("unshare")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         return skip("unshare(1) is not installed");
     }
     let t = Tree::new();
@@ -1198,7 +1424,7 @@ i=0; until [ -f /run/svscan/s/supervise/status ] && svstat s >/dev/null 2>&1; do
   i=$((i+1)); [ $i -gt 400 ] && {{ echo "never up"; cat sup.err; kill $sp; exit 1; }}; sleep 0.05; done
 echo "status-bytes $(wc -c </run/svscan/s/supervise/status)"
 echo "args $(cat s/args)"
-if [ -e s/supervise ]; then echo "real-supervise present"; else echo "real-supervise absent"; fi
+echo "real-supervise: $(ls -A s/supervise | tr '\n' ' ')"
 svstat s | sed 's/[0-9][0-9]*\.[0-9]*/N.N/; s/pid [0-9]*/pid P/'
 svc -d s; echo "svc $?"
 i=0; until svstat s | grep -q ': down '; do i=$((i+1)); [ $i -gt 400 ] && break; sleep 0.05; done
@@ -1218,7 +1444,7 @@ wait $sp; echo "supervise $?"
     assert_eq!(
         out.stdout_str(),
         format!(
-            "status-bytes 21\nargs {abs} auto startup\nreal-supervise absent\ns: up N.N seconds  pid P \nsvc 0\nsvstat-down 1\nsvok 0\nsupervise 0\n"
+            "status-bytes 21\nargs {abs} auto startup\nreal-supervise: lock \ns: up N.N seconds  pid P \nsvc 0\nsvstat-down 1\nsvok 0\nsupervise 0\n"
         ),
         "{out:?}"
     );
@@ -1505,7 +1731,7 @@ impl Tree {
     fn supervise_in(dir: &Path, args: &[&str]) -> Sup {
         let err_path = dir.join("supervise.err");
         let err = fs::File::create(&err_path).unwrap();
-        let child = Command::new(bin("supervise"))
+        let child = blackbox::command(bin("supervise"))
             .args(args)
             .current_dir(dir)
             .env("PATH", test_path())
@@ -1545,6 +1771,79 @@ fn run_that_cannot_be_executed() {
     wait_up(&t, "s", &sup, 0);
     wait_until("run recorded", || !t.read("s/args").is_empty());
     assert_eq!(t.lines("s/args"), ["s abnormal startup"]);
+}
+
+/// `run` loses its exec bit while the service is up: once the service dies, every start
+/// fails with `access denied` (a death, retried at most once a second, supervise lives
+/// on); the bit back, the service comes up on the next try. Then `run` disappears while
+/// up: supervise exits 111 at the next start (the reference's fatal), and nothing is
+/// left running.
+#[test]
+fn run_loses_its_exec_bit_then_disappears_while_up() {
+    let t = Tree::new();
+    t.service("s", RUN);
+    let mut sup = t.supervise("s");
+    let pid = wait_up(&t, "s", &sup, 0);
+    fs::set_permissions(t.path("s/run"), fs::Permissions::from_mode(0o644)).unwrap();
+    kill(pid, libc::SIGKILL);
+    let denied = "s: supervise: fatal: unable to start ./run: access denied\n";
+    wait_until("three refused starts", || {
+        sup.stderr().matches(denied).count() >= 3
+    });
+    assert!(!sup.exited(), "supervise exited: {}", sup.stderr());
+    assert_eq!(t.lines("s/args").len(), 1, "run ran without its exec bit");
+    // Retried, not spinning: supervise itself used next to nothing (utime + stime).
+    let ticks: u64 = [14, 15]
+        .iter()
+        .map(|&f| {
+            stat_field(sup.pid as u32, f)
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        })
+        .sum();
+    assert!(ticks < 50, "supervise used {ticks} ticks of CPU");
+    fs::set_permissions(t.path("s/run"), fs::Permissions::from_mode(0o755)).unwrap();
+    let pid2 = wait_up(&t, "s", &sup, pid);
+    // up is published at the fork; run records its arguments a moment later
+    wait_until("the second start's arguments", || {
+        t.lines("s/args").len() == 2
+    });
+    assert_eq!(t.lines("s/args").last().unwrap(), "s abnormal startup");
+    fs::remove_file(t.path("s/run")).unwrap();
+    kill(pid2, libc::SIGKILL);
+    assert_eq!(sup.wait_exit(), Some(111));
+    assert!(!alive(pid2));
+    assert!(children(sup.pid as u32).is_empty());
+}
+
+/// A `run` without the sticky bit that double-forks a daemon and exits: supervise sees a
+/// service that keeps exiting and restarts it at most once a second (each start leaves a
+/// daemon, as with the reference: only a sticky `run` makes supervise follow it); `svc -d`
+/// stops the restarts and supervise lives on.
+#[test]
+fn run_that_forks_away_is_restarted_throttled_until_down() {
+    let t = Tree::new();
+    t.service(
+        "s",
+        "#!/bin/sh\necho \"$@\" >>args\ncut -d' ' -f22 /proc/$$/stat >>starts\n(exec sleep 1000 &)\nexit 0\n",
+    );
+    let sup = t.supervise("s");
+    wait_until("three starts", || t.lines("s/starts").len() >= 3);
+    let starts = start_times(&t);
+    for w in starts.windows(2) {
+        assert!(w[1] - w[0] >= 0.95, "throttled: {starts:?}");
+    }
+    t.svc(&["-d", "s"]).assert_code(0);
+    wait_down(&t, "s");
+    let n = t.lines("s/starts").len();
+    thread::sleep(Duration::from_millis(1500));
+    assert_eq!(t.lines("s/starts").len(), n, "restarted while down");
+    assert!(!sup.exited_now(), "supervise exited");
+    assert_eq!(t.lines("s/args")[0], "s auto startup");
+    assert!(t.lines("s/args")[1..]
+        .iter()
+        .all(|l| l == "s auto startup" || l == "s abnormal startup"));
 }
 
 // ----- svps -----

@@ -1171,6 +1171,106 @@ fn check23_set_and_unset_variable() {
 }
 
 #[test]
+fn refresh_keeps_modes_and_owners_of_existing_files() {
+    // files are rewritten as `echo > file` does: a refresh keeps what the administrator or
+    // a variable action set (--modify-variable leaves MAXDAEMONS 0640 root:root)
+    let r = Root::new();
+    ok(&r.svctool(SEED));
+    ok(&r.svctool(&[
+        "--modify-variable=MAXDAEMONS",
+        "--variable-value=80",
+        "--servicedir=/service",
+        "--service-name=qmail-qmqpd.628",
+    ]));
+    let run = r.path("service/qmail-qmqpd.628/run");
+    fs::set_permissions(&run, fs::Permissions::from_mode(0o700)).unwrap();
+    ok(&r.svctool(&[
+        "--refreshsvc=/service/qmail-qmqpd.628",
+        "--servicedir=/service",
+    ]));
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let maxd = r.path("service/qmail-qmqpd.628/variables/MAXDAEMONS");
+    assert_eq!(fs::read_to_string(&maxd).unwrap(), "75\n");
+    assert_eq!(mode(&maxd), 0o640);
+    // chmod +x of an existing script
+    assert_eq!(mode(&run), 0o711);
+    assert_eq!(
+        mode(&r.path("service/qmail-qmqpd.628/variables/PORT")),
+        0o644
+    );
+}
+
+#[test]
+fn queue_param_logfilter_makes_no_logfifo() {
+    // the reference asks for qmail-logfifo without a service directory: it fails and the
+    // request is the command svctool.log records
+    let r = Root::new();
+    let out = r.svctool(&[
+        "--queueParam=defaultqueue",
+        "--qbase=/var/indimail/queue",
+        "--qcount=5",
+        "--qstart=1",
+        "--logfilter=/run/indimail/logfifo",
+        "--servicedir=/service",
+    ]);
+    out.assert(
+        0,
+        "Creating queue envdir defaultqueue\n",
+        "USAGE: create_fifologger fifo_path servicedir\n",
+    );
+    assert!(!r.exists("service/qmail-logfifo"));
+    assert_eq!(
+        r.read("etc/indimail/control/defaultqueue/LOGFILTER"),
+        "/run/indimail/logfifo\n"
+    );
+    assert_eq!(
+        r.read("var/log/svc/svctool.log"),
+        format!(
+            "{DATE} /usr/sbin/svctool --fifologger=\"/run/indimail/logfifo\" --servicedir=\"\"\n"
+        )
+    );
+}
+
+#[test]
+fn clamd_qhpsi_fixup_keeps_the_queue_files_owner() {
+    let r = Root::new();
+    ok(&r.svctool(&[
+        "--queueParam=defaultqueue",
+        "--qbase=/var/indimail/queue",
+        "--qcount=5",
+        "--qstart=1",
+    ]));
+    ok(&r.svctool(&["--clamd", "--servicedir=/service", "--clamdPrefix=/usr"]));
+    let q = "etc/indimail/control/defaultqueue";
+    let qhpsi = "/usr/bin/clamdscan %s --fdpass --quiet --no-summary";
+    assert_eq!(r.read(&format!("{q}/QHPSI")), format!("{qhpsi}\n"));
+    assert!(r
+        .read(&format!("{q}/.options"))
+        .ends_with(&format!(" --qhpsi=\"{qhpsi}\"\n")));
+    if is_root() {
+        use std::os::unix::fs::MetadataExt;
+        for f in [".options", "QHPSI"] {
+            let m = fs::metadata(r.path(&format!("{q}/{f}"))).unwrap();
+            assert_eq!(
+                (m.uid(), m.gid(), m.mode() & 0o7777),
+                (1555, 1556, 0o644),
+                "{f}"
+            );
+        }
+    }
+    // --sysconfdir names the configuration directory of the run: freshclam's too
+    let r = Root::new();
+    ok(&r.svctool(&[
+        "--clamd",
+        "--servicedir=/service",
+        "--clamdPrefix=/usr",
+        "--sysconfdir=/etc/clamav",
+    ]));
+    let fresh = r.read("service/freshclam/run");
+    assert!(fresh.contains("cmp /etc/clamav/foxhole_all.cdb $dbd/foxhole_all.cdb"));
+}
+
+#[test]
 fn check24_refresh_autorefresh_nooverwrite_servicetag() {
     let r = Root::new();
     ok(&r.svctool(SEED));
@@ -1674,7 +1774,7 @@ fn kind_mysql_with_a_stub_mysqld() {
     // a mysqld that is MariaDB 10 and knows a few of the flags svctool asks about
     r.write(
         "opt/mysql/sbin/mariadbd",
-        "#!/bin/sh\ncase \"$*\" in\n*--version*) echo 'mariadbd  Ver 10.11.6-MariaDB for Linux' ;;\n*) printf '  --memlock   Lock mysqld in memory\\n  --skip-name-resolve\\n  --log-warnings[=#]\\n  --general-log\\n  --slow-query-log\\n' ;;\nesac\n",
+        "#!/bin/sh\ncase \"$*\" in\n*--version*) echo 'mariadbd  Ver 10.11.6-MariaDB for Linux' ;;\n*) printf '  --memlock   Lock mysqld in memory\\n  --skip-name-resolve Do not resolve host names\\n  --log-warnings[=#]  Log some warnings\\n  --general-log       Log connections\\n  --slow-query-log    Log slow queries\\n  --general-log-file=name  Log file\\n  --explicit-defaults-for-timestamp  TIMESTAMP\\n' ;;\nesac\n",
     );
     fs::set_permissions(
         r.path("opt/mysql/sbin/mariadbd"),

@@ -161,19 +161,6 @@ fn qmqpd_tree_runs_end_to_end_under_svscan() {
     if !is_root() {
         return skip("needs root: tcpserver changes to the uid and gid the run script passes");
     }
-    if !bin_dir().join("svscan").is_file() {
-        return skip("svscan is not built");
-    }
-    // svscan starts a log service as `supervise log NAME`; a supervise that only takes
-    // `supervise dir` cannot run it (the two programs must agree first)
-    let probe = tempfile::tempdir().unwrap();
-    let out = Cmd::bin("supervise")
-        .cwd(probe.path())
-        .args(["log", "nothere"])
-        .run();
-    if out.stderr_str().contains("usage") {
-        return skip("supervise does not accept svscan's `supervise log NAME` form yet");
-    }
     end_to_end(true);
 }
 
@@ -223,7 +210,7 @@ fn end_to_end(use_svscan: bool) {
     let mut procs = Group(Vec::new());
     let svscan = bin_dir().join("svscan");
     if use_svscan {
-        let mut c = Command::new(&svscan);
+        let mut c = blackbox::command(&svscan);
         env(&mut c);
         c.arg(site.p("service"))
             .stdin(Stdio::null())
@@ -231,7 +218,7 @@ fn end_to_end(use_svscan: bool) {
             .stderr(Stdio::null());
         procs.0.push(c.spawn().unwrap());
     } else {
-        let mut log = Command::new(bin_dir().join("supervise"));
+        let mut log = blackbox::command(bin_dir().join("supervise"));
         env(&mut log);
         log.arg(format!("{svc}/log"))
             .stdin(Stdio::piped())
@@ -240,7 +227,7 @@ fn end_to_end(use_svscan: bool) {
         let mut log = log.spawn().unwrap();
         let pipe = log.stdin.take().unwrap();
         procs.0.push(log);
-        let mut main = Command::new(bin_dir().join("supervise"));
+        let mut main = blackbox::command(bin_dir().join("supervise"));
         env(&mut main);
         main.arg(&svc)
             .stdin(Stdio::null())
@@ -309,9 +296,6 @@ fn smtps_465_tree_runs_end_to_end_with_tls() {
             return skip(&format!("{p} missing ({why})"));
         }
     }
-    if !bin_dir().join("dotls").is_file() || !bin_dir().join("svscan").is_file() {
-        return skip("dotls or svscan not built");
-    }
     let site = Site::new();
     site.link("usr/bin/dotls", "dotls");
     let port = free_port().to_string();
@@ -373,7 +357,7 @@ fn smtps_465_tree_runs_end_to_end_with_tls() {
         site.s(""),
         bin_dir().join("svscan").display()
     );
-    let mut c = Command::new("/usr/bin/unshare");
+    let mut c = blackbox::command("/usr/bin/unshare");
     c.env_clear()
         .env("PATH", blackbox::test_path())
         .env("DISABLE_RUN", "1")

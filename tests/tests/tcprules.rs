@@ -5,7 +5,8 @@
 //! Debian's programs (package ucspi-tcp, installed by `make test`) are used as an
 //! oracle where djb and the reference agree; without them those parts are skipped.
 
-use blackbox::{skip, Cmd, Output};
+use blackbox::tmpfs::{fill, Tmpfs};
+use blackbox::{is_root, skip, Cmd, Output};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -552,4 +553,45 @@ fn signed_hash_cdb(key: &[u8], data: &[u8]) -> Vec<u8> {
         v[at + 4..at + 8].copy_from_slice(&n.to_le_bytes());
     }
     v
+}
+
+/// The file system full, then freed (root: a small tmpfs): tcprules exits 111 saying why,
+/// the old cdb stays byte for byte, and once there is room the same input compiles.
+#[test]
+fn full_disk_leaves_the_old_cdb_then_compiles() {
+    if !is_root() {
+        return skip("full_disk_leaves_the_old_cdb_then_compiles needs root to mount a tmpfs");
+    }
+    let fs1 = Tmpfs::mount("1m");
+    let d = fs1.path();
+    tcprules(d, "r.cdb", ":allow\n").assert(0, "", "");
+    let old = fs::read(d.join("r.cdb")).unwrap();
+    let filler = fill(d);
+    let big: String = (0..3000)
+        .map(|i| {
+            format!(
+                "10.0.{}.{}:allow,X=\"{}\"\n",
+                i / 256,
+                i % 256,
+                "v".repeat(60)
+            )
+        })
+        .collect();
+    let out = tcprules(d, "r.cdb", &big);
+    out.assert_code(111);
+    let err = out.stderr_str();
+    assert!(
+        err == "tcprules: fatal: unable to write to r.cdb.tmp: out of disk space\n"
+            || err == "tcprules: fatal: unable to create r.cdb.tmp: out of disk space\n",
+        "{err}"
+    );
+    assert_eq!(fs::read(d.join("r.cdb")).unwrap(), old);
+    fs::remove_file(filler).unwrap();
+    tcprules(d, "r.cdb", &big).assert(0, "", "");
+    let check = check(d, "r.cdb", &[("TCPREMOTEIP", "10.0.11.183")]);
+    check.assert_code(0);
+    assert!(
+        check.stdout_str().starts_with("rule 10.0.11.183:\n"),
+        "{check:?}"
+    );
 }

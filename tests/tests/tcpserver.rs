@@ -112,7 +112,7 @@ impl Server {
         tcp: bool,
         adjust: impl FnOnce(&mut Command),
     ) -> Server {
-        let mut cmd = Command::new(bin("tcpserver"));
+        let mut cmd = blackbox::command(bin("tcpserver"));
         cmd.args(args)
             .current_dir(dir)
             .env_clear()
@@ -1430,4 +1430,123 @@ fn ident_and_names_with_unreachable_services_do_not_hang() {
     if expect && out.contains("TCPREMOTEHOST=localhost") {
         assert!(log.contains("localhost[127.0.0.1]"), "{log}");
     }
+}
+
+/// CPU ticks (user + system) a process has used so far.
+fn cpu_ticks(pid: i32) -> u64 {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = after.split(' ').collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+/// Set the descriptor limit of a running process.
+fn set_nofile(pid: i32, n: u64) {
+    let lim = libc::rlimit {
+        rlim_cur: n,
+        rlim_max: 64,
+    };
+    // SAFETY: prlimit on a process we started, with a valid rlimit.
+    let rc = unsafe { libc::prlimit(pid, libc::RLIMIT_NOFILE, &lim, std::ptr::null_mut()) };
+    assert_eq!(rc, 0, "prlimit: {}", std::io::Error::last_os_error());
+}
+
+/// `ulimit -n 64` with room for 200 programs: 120 clients at once are all served (the
+/// server holds no descriptor per connection). Then its limit is lowered to nothing, so
+/// accept fails with EMFILE: it stops accepting (the clients
+/// wait in the backlog), warns once, does not spin, does not die, and serves every
+/// waiting client once the limit is back; no descriptor is leaked.
+#[test]
+fn descriptor_limit_pauses_warns_and_recovers() {
+    let t = tmp();
+    let prog = script(t.path(), "hold", "#!/bin/sh\necho hi\nread x\necho bye\n");
+    let prog = prog.to_string_lossy().into_owned();
+    let s = Server::spawn_with(
+        t.path(),
+        &[
+            "-1HRl0",
+            "-c",
+            "200",
+            "-C",
+            "0",
+            "-b",
+            "256",
+            "127.0.0.1",
+            "0",
+            &prog,
+        ],
+        &[],
+        true,
+        |cmd| {
+            // SAFETY: setrlimit is async-signal-safe and touches only the child.
+            unsafe {
+                cmd.pre_exec(|| {
+                    let lim = libc::rlimit {
+                        rlim_cur: 64,
+                        rlim_max: 64,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        },
+    );
+    let wait_idle = || {
+        let end = Instant::now() + PATIENCE;
+        while s.children() > 0 {
+            assert!(Instant::now() < end, "children left");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    // Clients from 10 addresses, under the per-address limit of 20.
+    let clients = |n: usize| -> Vec<TcpStream> {
+        (0..n)
+            .map(|i| {
+                let from: SocketAddr = ([127, 0, 0, 1 + (i % 10) as u8], 0).into();
+                let c = socket2_connect(from, local(s.port)).unwrap();
+                c.set_read_timeout(Some(PATIENCE)).unwrap();
+                c
+            })
+            .collect()
+    };
+    let serve = |held: &mut Vec<TcpStream>| {
+        for c in held.iter_mut() {
+            assert_eq!(read_line(c), "hi\n", "a client was dropped");
+            c.write_all(b"\n").unwrap();
+            assert_eq!(read_line(c), "bye\n");
+        }
+    };
+    serve(&mut clients(1));
+    wait_idle();
+    let fds_before = s.open_fds();
+    let mut held = clients(120);
+    serve(&mut held);
+    drop(held);
+    wait_idle();
+    assert_eq!(s.open_fds(), fds_before, "descriptors leaked");
+
+    // No descriptor left for accept (the limit bounds descriptor numbers: 0 leaves none).
+    set_nofile(s.pid(), 0);
+    let mut held = clients(30);
+    s.wait_log("tcpserver: warning: unable to accept: process cannot open more files, pausing");
+    assert_eq!(s.children(), 0, "accepted without a descriptor");
+    // Paused, not spinning: over a second at the limit it uses well under half a CPU.
+    let ticks = cpu_ticks(s.pid());
+    std::thread::sleep(Duration::from_secs(1));
+    let used = cpu_ticks(s.pid()) - ticks;
+    assert!(
+        used < 50,
+        "tcpserver used {used} ticks in a second at its limit"
+    );
+    set_nofile(s.pid(), 64);
+    serve(&mut held);
+    drop(held);
+    wait_idle();
+    assert_eq!(s.open_fds(), fds_before, "descriptors leaked");
+    serve(&mut clients(1));
+    let log = s.log_text();
+    assert_eq!(log.matches("unable to accept").count(), 1, "{log}");
+    assert!(!log.contains("killed by signal"), "{log}");
 }

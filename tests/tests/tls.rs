@@ -662,7 +662,7 @@ fn tls_on_a_unix_socket() {
     let prog = script(t.path(), "print", PRINT);
     let sock = t.path().join("s");
     let certdir = t.path().to_string_lossy().into_owned();
-    let mut server = std::process::Command::new(blackbox::bin("tcpserver"))
+    let mut server = blackbox::command(blackbox::bin("tcpserver"))
         .args(["-s", &sock.to_string_lossy(), &prog])
         .env("CERTDIR", &certdir)
         .stderr(std::process::Stdio::null())

@@ -1,9 +1,13 @@
-//! `multilog`: 1,000,000 lines of 100 bytes through `multilog t s16777215 n5 ./dir`, each
-//! side in turn, in interleaved rounds: throughput (lines/s), its ratio ours/theirs
-//! (target: at least 2) and each side's peak RSS (target for ours: under 4 MB).
+//! `multilog`: 1,000,000 lines of 100 bytes (quick: 20,000) through each side's logger,
+//! timestamping every line and rotating at 16 MB keeping 5 files (quick: the size scaled
+//! down with the input): `multilog t s16777215 n5 ./dir` for ours, djb's and IndiMail's,
+//! `s6-log n5 s16777215 t ./dir` for s6, `svlogd -t ./dir` (with `s16777215` and `n5` in
+//! its config) for runit. Each side in turn, in interleaved rounds: throughput (lines/s,
+//! the median of the runs) and peak RSS. Targets (issue 17): at least 2 times s6-log,
+//! and ahead of djb's and IndiMail's.
 //!
 //! Also the shared pieces of the line-throughput workloads (see `tai64n.rs`): the input
-//! file and a timed run of one program over a file, with its peak RSS from wait4(2).
+//! file and a timed run of one program over a file, with its peak RSS.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -11,28 +15,40 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::cli::Options;
+use crate::compare::{interleave, median};
 use crate::error::{BenchError, Result};
-use crate::side::Side;
+use crate::peers::Peers;
+use crate::results::{Figure, Target};
+use crate::side::{Flavor, Side};
 use crate::tempdir::TempDir;
 
-/// Lines in the input and bytes per line (newline included).
-pub const LINES: u64 = 1_000_000;
+/// Bytes per line (newline included).
 pub const LINE_BYTES: u64 = 100;
-
-const TARGET_SPEEDUP: f64 = 2.0;
-const TARGET_RSS_KB: u64 = 4 * 1024;
+/// The rotation size for the full input (multilog's largest).
+const FULL_SIZE: u64 = 16_777_215;
+const FULL_LINES: u64 = 1_000_000;
 
 fn fatal(what: impl std::fmt::Display) -> BenchError {
     BenchError::Fatal(what.to_string())
 }
 
-/// Write the input: `LINES` numbered lines of `LINE_BYTES` bytes.
-pub fn write_input(dir: &Path) -> Result<PathBuf> {
+/// How many lines the line-throughput workloads feed.
+pub fn lines(opts: &Options) -> u64 {
+    if opts.quick {
+        20_000
+    } else {
+        FULL_LINES
+    }
+}
+
+/// Write the input: `lines` numbered lines of `LINE_BYTES` bytes.
+pub fn write_input(dir: &Path, lines: u64) -> Result<PathBuf> {
     let path = dir.join("input");
     let file = File::create(&path).map_err(|e| fatal(format_args!("{}: {e}", path.display())))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
     let filler = "x".repeat((LINE_BYTES - 9) as usize);
-    for i in 0..LINES {
+    for i in 0..lines {
         writeln!(out, "{i:07} {filler}").map_err(|e| fatal(format_args!("write input: {e}")))?;
     }
     out.flush()
@@ -41,8 +57,8 @@ pub fn write_input(dir: &Path) -> Result<PathBuf> {
 }
 
 /// The last line of the input, without its newline.
-pub fn last_input_line() -> String {
-    format!("{:07} {}", LINES - 1, "x".repeat((LINE_BYTES - 9) as usize))
+pub fn last_input_line(lines: u64) -> String {
+    format!("{:07} {}", lines - 1, "x".repeat((LINE_BYTES - 9) as usize))
 }
 
 /// One run: elapsed time and peak RSS in kB.
@@ -124,86 +140,103 @@ fn high_water_kb(status_file: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Totals of several runs of one side.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Totals {
-    pub elapsed: Duration,
-    pub runs: u32,
-    pub max_rss_kb: u64,
-}
-
-impl Totals {
-    pub fn add(&mut self, run: Run) {
-        self.elapsed += run.elapsed;
-        self.runs += 1;
-        self.max_rss_kb = self.max_rss_kb.max(run.max_rss_kb);
-    }
-
-    pub fn lines_per_sec(&self) -> f64 {
-        (LINES * u64::from(self.runs)) as f64 / self.elapsed.as_secs_f64()
-    }
-
-    pub fn describe(&self, label: &str) -> String {
-        format!(
-            "{label} {:.3} s/run ({:.2} M lines/s, peak RSS {:.1} MB)",
-            self.elapsed.as_secs_f64() / f64::from(self.runs.max(1)),
-            self.lines_per_sec() / 1e6,
-            self.max_rss_kb as f64 / 1024.0
-        )
-    }
-}
-
-/// Run `once(side, round)` for both sides in `rounds` interleaved rounds.
-pub fn interleaved(
-    sides: [&Side; 2],
-    rounds: u32,
-    verbose: bool,
+/// Each side's runs of one program over the same input, interleaved; prints the medians
+/// and records ours against each peer (lines/s, and peak RSS without a target).
+pub fn throughput(
+    title: &str,
+    sides: &[&Side],
+    lines: u64,
+    opts: &Options,
+    target: impl Fn(&Side) -> Target,
     mut once: impl FnMut(&Side) -> Result<Run>,
-) -> Result<[Totals; 2]> {
+) -> Result<()> {
     // One untimed run each: page cache, binaries.
     for side in sides {
         once(side)?;
     }
-    let mut totals = [Totals::default(); 2];
-    for round in 0..rounds {
-        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
-        for i in order {
-            let run = once(sides[i])?;
-            if verbose {
-                eprintln!(
-                    "  round {}/{rounds}: {} {:.3} s, peak RSS {} kB",
-                    round + 1,
-                    sides[i].label,
-                    run.elapsed.as_secs_f64(),
-                    run.max_rss_kb
-                );
+    let runs = interleave(sides.len(), opts.rounds, |i, round| {
+        let run = once(sides[i])?;
+        if opts.verbose {
+            eprintln!(
+                "  {title} round {}/{}: {} {:.3} s, peak RSS {} kB",
+                round + 1,
+                opts.rounds,
+                sides[i].label,
+                run.elapsed.as_secs_f64(),
+                run.max_rss_kb
+            );
+        }
+        Ok(run)
+    })?;
+    let rate: Vec<f64> = runs
+        .iter()
+        .map(|r| {
+            let v: Vec<f64> = r
+                .iter()
+                .map(|x| lines as f64 / x.elapsed.as_secs_f64())
+                .collect();
+            median(&v)
+        })
+        .collect();
+    let rss: Vec<f64> = runs
+        .iter()
+        .map(|r| r.iter().map(|x| x.max_rss_kb).max().unwrap_or(0) as f64)
+        .collect();
+    let speed = Figure {
+        group: title.split_whitespace().next().unwrap_or(title),
+        workload: title,
+        metric: "lines/s",
+        higher_better: true,
+    };
+    let memory = Figure {
+        metric: "peak RSS (kB)",
+        higher_better: false,
+        ..speed
+    };
+    for (i, side) in sides.iter().enumerate() {
+        println!(
+            "{title} (median of {}): {} {:.2} M lines/s, peak RSS {:.0} kB{}",
+            opts.rounds,
+            side.label,
+            rate[i] / 1e6,
+            rss[i],
+            if i == 0 {
+                String::new()
+            } else {
+                format!(", ours/{} {:.2}", side.label, rate[0] / rate[i])
             }
-            totals[i].add(run);
+        );
+        if i > 0 {
+            speed.record(rate[0], side.label, rate[i], target(side))?;
+            memory.record(rss[0], side.label, rss[i], Target::None)?;
         }
     }
-    Ok(totals)
+    Ok(())
 }
 
-/// Print the comparison line; true when ours is at least `target` times as fast.
-pub fn print_speed(
-    title: &str,
-    totals: &[Totals; 2],
-    labels: [&str; 2],
-    target: Option<f64>,
-) -> bool {
-    let speedup = totals[0].lines_per_sec() / totals[1].lines_per_sec();
-    let target_text = target.map_or(String::new(), |t| format!(" (target >= {t:.2})"));
-    println!(
-        "{title} x{}: {}, {}, throughput ratio ours/theirs {speedup:.2}{target_text}",
-        totals[0].runs,
-        totals[0].describe(labels[0]),
-        totals[1].describe(labels[1]),
-    );
-    target.map_or(true, |t| speedup >= t)
+/// The logger's command line, its rotation size scaled to the input.
+fn logger_args(flavor: Flavor, size: u64, dir: &str) -> Vec<String> {
+    let s = format!("s{size}");
+    let v: Vec<&str> = match flavor {
+        Flavor::Djb => vec!["t", &s, "n5", dir],
+        Flavor::S6 => vec!["n5", &s, "t", dir],
+        Flavor::Runit => vec!["-t", dir],
+    };
+    v.into_iter().map(String::from).collect()
 }
 
-/// Checks that a finished log directory holds the input's last line, labelled.
-fn check_log(side: &Side, dir: &Path) -> Result<()> {
+/// Archived files a finished log directory should hold: multilog's n counts `current`,
+/// s6-log's and svlogd's do not.
+fn archives_kept(flavor: Flavor) -> usize {
+    match flavor {
+        Flavor::Djb => 4,
+        Flavor::S6 | Flavor::Runit => 5,
+    }
+}
+
+/// Checks that a finished log directory holds the input's last line, labelled, and the
+/// archives its `n5` keeps.
+fn check_log(side: &Side, dir: &Path, lines: u64) -> Result<()> {
     use std::io::{Read, Seek, SeekFrom};
     let mut current = File::open(dir.join("current"))
         .map_err(|e| fatal(format_args!("{}: current: {e}", side.label)))?;
@@ -215,9 +248,9 @@ fn check_log(side: &Side, dir: &Path) -> Result<()> {
     let text = String::from_utf8_lossy(&tail);
     let last = text.lines().last().unwrap_or_default();
     let labelled = last.len() > 26 && last.starts_with('@') && last.as_bytes()[25] == b' ';
-    if !labelled || last[26..] != last_input_line() {
+    if !labelled || last[26..] != last_input_line(lines) {
         return Err(fatal(format_args!(
-            "{}: multilog did not log the input (last line {last:?})",
+            "{}: the logger did not log the input (last line {last:?})",
             side.label
         )));
     }
@@ -228,49 +261,54 @@ fn check_log(side: &Side, dir: &Path) -> Result<()> {
                 .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".s"))
         })
         .count();
-    if archives != 4 {
+    let want = archives_kept(side.flavor);
+    if archives != want {
         return Err(fatal(format_args!(
-            "{}: {archives} archives, want 4 (n5)",
+            "{}: {archives} archives, want {want} (n5)",
             side.label
         )));
     }
     Ok(())
 }
 
-pub fn report(ours: &Side, theirs: &Side, rounds: u32, verbose: bool) -> Result<bool> {
-    for side in [ours, theirs] {
-        side.require(&["multilog"])?;
+pub fn report(peers: &Peers, opts: &Options) -> Result<()> {
+    let sides = peers.supervisors();
+    for side in &sides {
+        side.require(&[side.flavor.logger()])?;
     }
+    let lines = lines(opts);
+    let size = (FULL_SIZE * lines / FULL_LINES).max(4096);
     let tmp = TempDir::new("bench-multilog")?;
-    let input = write_input(tmp.path())?;
+    let input = write_input(tmp.path(), lines)?;
     let mut n = 0;
-    let totals = interleaved([ours, theirs], rounds, verbose, |side| {
+    let title = format!("multilog t s{size} n5 ({lines} lines of {LINE_BYTES} bytes)");
+    let target = |side: &Side| match side.label {
+        "s6" => Target::Advantage(2.0),
+        // "Keep the lead" over djb's and IndiMail's.
+        "daemontools" | "indimail" => Target::Advantage(1.0),
+        _ => Target::None,
+    };
+    throughput(&title, &sides, lines, opts, target, |side| {
         n += 1;
         let name = format!("log{n}");
         let log = tmp.path().join(&name);
-        let dir = format!("./{name}");
+        std::fs::create_dir(&log).map_err(|e| fatal(format_args!("mkdir {name}: {e}")))?;
+        if side.flavor == Flavor::Runit {
+            std::fs::write(log.join("config"), format!("s{size}\nn5\n"))
+                .map_err(|e| fatal(format_args!("{name}/config: {e}")))?;
+        }
+        let args = logger_args(side.flavor, size, &format!("./{name}"));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let run = timed_run(
             side,
-            "multilog",
-            &["t", "s16777215", "n5", &dir],
+            side.flavor.logger(),
+            &args,
             tmp.path(),
             &input,
             &tmp.path().join("out"),
         )?;
-        check_log(side, &log)?;
+        check_log(side, &log, lines)?;
         std::fs::remove_dir_all(&log).map_err(|e| fatal(format_args!("{e}")))?;
         Ok(run)
-    })?;
-    let fast = print_speed(
-        &format!("multilog t s16777215 n5 ./dir ({LINES} lines of {LINE_BYTES} bytes)"),
-        &totals,
-        [ours.label, theirs.label],
-        Some(TARGET_SPEEDUP),
-    );
-    let small = totals[0].max_rss_kb < TARGET_RSS_KB;
-    println!(
-        "multilog peak RSS: ours {} kB, {} {} kB (target for ours < {TARGET_RSS_KB} kB)",
-        totals[0].max_rss_kb, theirs.label, totals[1].max_rss_kb
-    );
-    Ok(fast && small)
+    })
 }

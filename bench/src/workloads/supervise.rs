@@ -1,13 +1,15 @@
-//! supervise on both sides, each in a scratch service directory of its own:
+//! One service's supervisor, ours against daemontools', IndiMail's, s6's `s6-supervise` and
+//! runit's `runsv`, each in a scratch service directory of its own:
 //!
 //! * `supervise-restart`: restart latency, from the moment the running `run` is killed to
 //!   the moment the next `run` has been exec'd and reports in, when the last start was
-//!   more than a second ago (so neither side's one-second throttle applies). Only that
+//!   more than a second ago (so no side's one-second throttle applies). Only that
 //!   interval is timed; the wait between operations is not.
-//! * `supervise-memory`: supervise's memory at rest (Private_Dirty and Pss from
-//!   /proc/PID/smaps_rollup) with a sleeping `run`.
+//! * `supervise-memory`: the supervisor's memory at rest (Private_Dirty and Pss from
+//!   /proc/PID/smaps_rollup) with a sleeping `run`. Targets (issue 17): Private_Dirty no
+//!   more than djb's, Pss no more than s6-supervise's.
 //!
-//! `run` is the same shell script on both sides: it writes its pid into a FIFO the bench
+//! `run` is the same shell script on every side: it writes its pid into a FIFO the bench
 //! reads, then execs `sleep`.
 
 use std::fs::File;
@@ -16,8 +18,11 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::compare::{Trial, Workload};
+use crate::cli::Options;
+use crate::compare::{median, Trial, Workload};
 use crate::error::{BenchError, Result};
+use crate::peers::Peers;
+use crate::results::{Figure, Target};
 use crate::side::Side;
 use crate::tempdir::TempDir;
 
@@ -62,7 +67,7 @@ impl Service {
             .custom_flags(libc::O_CLOEXEC)
             .open(&fifo)
             .map_err(|e| fail("open fifo", e))?;
-        let supervise = std::process::Command::new(side.program("supervise"))
+        let supervise = std::process::Command::new(side.program(side.flavor.supervise()))
             .arg(SERVICE)
             .current_dir(dir.path())
             .env_clear()
@@ -135,7 +140,9 @@ fn set_mode(p: &std::path::Path, mode: u32) -> Result<()> {
         .map_err(|e| BenchError::Fatal(format!("chmod {}: {e}", p.display())))
 }
 
-pub struct Restart;
+pub struct Restart {
+    pub quick: bool,
+}
 
 struct RestartTrial(Service);
 
@@ -169,7 +176,7 @@ impl Workload for Restart {
     }
 
     fn binaries(&self) -> &'static [&'static str] {
-        &["supervise"]
+        &[]
     }
 
     fn target_ratio(&self) -> f64 {
@@ -182,16 +189,17 @@ impl Workload for Restart {
 
     fn max_runs(&self) -> Option<u64> {
         // Each operation waits out the one-second throttle first.
-        Some(20)
+        Some(if self.quick { 2 } else { 20 })
     }
 
     fn prepare(&self, side: &Side) -> Result<Box<dyn Trial>> {
+        side.require(&[side.flavor.supervise()])?;
         Ok(Box::new(RestartTrial(Service::start(side)?)))
     }
 }
 
 /// Private_Dirty and Pss of a process, in kB.
-fn memory(pid: u32) -> Result<(u64, u64)> {
+pub(super) fn memory(pid: u32) -> Result<(u64, u64)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
         .map_err(|e| BenchError::Fatal(format!("read smaps_rollup of {pid}: {e}")))?;
     let field = |name: &str| {
@@ -204,39 +212,62 @@ fn memory(pid: u32) -> Result<(u64, u64)> {
     Ok((field("Private_Dirty:")?, field("Pss:")?))
 }
 
-/// Median memory of `samples` separate supervise processes at rest.
-fn at_rest(side: &Side, samples: usize) -> Result<(u64, u64)> {
-    side.require(&["supervise"])?;
+/// Median memory of `samples` separate supervisors at rest.
+fn at_rest(side: &Side, samples: usize) -> Result<(f64, f64)> {
+    side.require(&[side.flavor.supervise()])?;
     let mut dirty = Vec::new();
     let mut pss = Vec::new();
     for _ in 0..samples {
         let s = Service::start(side)?;
-        // Let supervise finish its post-start bookkeeping.
+        // Let the supervisor finish its post-start bookkeeping.
         std::thread::sleep(SETTLE);
         let (d, p) = memory(s.pid())?;
-        dirty.push(d);
-        pss.push(p);
+        dirty.push(d as f64);
+        pss.push(p as f64);
     }
-    dirty.sort_unstable();
-    pss.sort_unstable();
-    Ok((dirty[samples / 2], pss[samples / 2]))
+    Ok((median(&dirty), median(&pss)))
 }
 
-/// Target: our Private_Dirty no more than this times Debian's.
-const MEMORY_TARGET: f64 = 1.5;
-
-/// `supervise-memory`: prints both sides' figures and the ratios; true when within target.
-pub fn memory_report(ours: &Side, theirs: &Side) -> Result<bool> {
-    let (od, op) = at_rest(ours, 5)?;
-    let (td, tp) = at_rest(theirs, 5)?;
-    let ratio = od as f64 / td as f64;
-    println!(
-        "supervise memory at rest (median of 5): {} Private_Dirty {od} kB Pss {op} kB, \
-         {} Private_Dirty {td} kB Pss {tp} kB, ratio Private_Dirty {ratio:.2} \
-         (target <= {MEMORY_TARGET:.2}), Pss {:.2}",
-        ours.label,
-        theirs.label,
-        op as f64 / tp as f64
-    );
-    Ok(ratio <= MEMORY_TARGET)
+/// `supervise-memory`: every side's figures, printed and recorded against each peer.
+pub fn memory_report(peers: &Peers, opts: &Options) -> Result<()> {
+    let samples = if opts.quick { 1 } else { 5 };
+    let sides = peers.supervisors();
+    let mem = sides
+        .iter()
+        .map(|s| at_rest(s, samples))
+        .collect::<Result<Vec<_>>>()?;
+    let workload = "supervise at rest";
+    let dirty = Figure {
+        group: "supervise",
+        workload,
+        metric: "Private_Dirty (kB)",
+        higher_better: false,
+    };
+    let pss = Figure {
+        metric: "Pss (kB)",
+        ..dirty
+    };
+    for (side, (d, p)) in sides.iter().zip(&mem) {
+        println!(
+            "{workload} (median of {samples}): {} ({}) Private_Dirty {d} kB, Pss {p} kB",
+            side.label,
+            side.flavor.supervise()
+        );
+    }
+    let (od, op) = mem[0];
+    for (side, &(d, p)) in sides.iter().zip(&mem).skip(1) {
+        let dirty_target = if side.label == "daemontools" {
+            Target::Advantage(1.0)
+        } else {
+            Target::None
+        };
+        let pss_target = if side.label == "s6" {
+            Target::Advantage(1.0)
+        } else {
+            Target::None
+        };
+        dirty.record(od, side.label, d, dirty_target)?;
+        pss.record(op, side.label, p, pss_target)?;
+    }
+    Ok(())
 }

@@ -176,6 +176,7 @@ fn start(opts: Options) -> Result<i32, Failure> {
         limit_file,
         children: 0,
         backoff_until: None,
+        starved: false,
         fast: Spawner::new(&srv),
     };
     parent.serve(&listener, &signal_fd)
@@ -259,6 +260,8 @@ struct Parent<'a> {
     limit_file: Option<PathBuf>,
     children: u64,
     backoff_until: Option<Instant>,
+    /// accept has been failing for lack of descriptors or memory (warned once).
+    starved: bool,
     /// The clone-and-exec path, when the options allow it.
     fast: Option<Spawner>,
 }
@@ -293,6 +296,11 @@ impl Parent<'_> {
             let n = if accepting { 2 } else { 1 };
             // SAFETY: poll over n initialised pollfds.
             if unsafe { libc::poll(fds.as_mut_ptr(), n, timeout) } < 0 {
+                // EINVAL (a descriptor limit below the two polled) or ENOMEM would come
+                // back at once: pause instead of spinning.
+                if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                    std::thread::sleep(ACCEPT_BACKOFF);
+                }
                 continue;
             }
             if fds[0].revents != 0 {
@@ -314,9 +322,20 @@ impl Parent<'_> {
                 }
             }
             match net::accept(listener) {
-                Ok((fd, peer)) => self.admit(fd, peer),
+                Ok((fd, peer)) => {
+                    self.starved = false;
+                    self.admit(fd, peer)
+                }
                 Err(e) => match e.raw_os_error() {
                     Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM) => {
+                        // The connection waits in the backlog; retried after a pause.
+                        if !self.starved {
+                            self.starved = true;
+                            self.srv.log.at(
+                                1,
+                                format_args!("warning: unable to accept: {}, pausing", errstr(&e)),
+                            );
+                        }
                         self.backoff_until = Some(Instant::now() + ACCEPT_BACKOFF);
                         return;
                     }

@@ -169,6 +169,14 @@ impl Emulator {
         self.to_client.extend_from_slice(&rest);
     }
 
+    /// Client bytes that will still go to the program once the replies they wait for
+    /// arrive (a command line held behind DATA or STARTTLS, literal bytes).
+    pub fn client_pending(&self) -> bool {
+        self.start.is_none()
+            && (self.from_client.contains(&b'\n')
+                || (self.client_literal > 0 && !self.from_client.is_empty()))
+    }
+
     /// Program bytes not yet given to the client (they follow in TLS).
     pub fn take_program_rest(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.from_program)
@@ -583,5 +591,113 @@ mod tests {
             e.start.as_deref(),
             Some(&b"STARTTLS OK Begin TLS negotiation now\r\n"[..])
         );
+    }
+
+    /// Lines pipelined behind DATA are still owed to the program after the client's end.
+    #[test]
+    fn lines_held_behind_data_are_pending() {
+        let mut e = Emulator::new(Protocol::Smtp);
+        e.program(b"220 x\r\n");
+        e.client(b"DATA\r\nbody\r\n.\r\npartial");
+        assert_eq!(take(&mut e.to_program), "DATA\r\n");
+        assert!(e.client_pending());
+        e.program(b"354 go\r\n");
+        assert_eq!(take(&mut e.to_program), "body\r\n.\r\n");
+        assert!(!e.client_pending(), "a partial last line is not owed");
+    }
+
+    mod props {
+        use super::*;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+
+        const CLIENT_WORDS: &[&[u8]] = &[
+            b"EHLO x\r\n",
+            b"HELO x\r\n",
+            b"STARTTLS\r\n",
+            b"starttls\n",
+            b"DATA\r\n",
+            b".\r\n",
+            b"CAPA\r\n",
+            b"STLS\r\n",
+            b"RETR 1\r\n",
+            b"LIST\r\n",
+            b"a1 STARTTLS\r\n",
+            b"a2 AUTHENTICATE PLAIN\r\n",
+            b"a3 IDLE\r\n",
+            b"a4 APPEND x {5}\r\n",
+            b"x {4294967295}\r\n",
+            b"DONE\r\n",
+            b"\r\n",
+        ];
+
+        fn client_chunk() -> impl Strategy<Value = Vec<u8>> {
+            let words = proptest::sample::select(CLIENT_WORDS);
+            prop_oneof![
+                vec(words, 1..4).prop_map(|w| w.concat()),
+                vec(any::<u8>(), 0..40),
+            ]
+        }
+
+        const PROGRAM_WORDS: &[&[u8]] = &[
+            b"220 mx ESMTP\r\n",
+            b"250-mx\r\n",
+            b"250 ok\r\n",
+            b"250\n",
+            b"25\n",
+            b"354 go\r\n",
+            b"+OK\r\n",
+            b"-ERR\r\n",
+            b".\r\n",
+            b"* CAPABILITY IMAP4rev1\r\n",
+            b"* OK [CAPABILITY IMAP4rev1] hi\r\n",
+            b"* OK [CAPABILITY IMAP4rev1\r\n",
+            b"a1 OK done\r\n",
+            b"* 1 FETCH {3}\r\n",
+            b"+ \r\n",
+        ];
+
+        fn program_chunk() -> impl Strategy<Value = Vec<u8>> {
+            let words = proptest::sample::select(PROGRAM_WORDS);
+            prop_oneof![
+                vec(words, 1..4).prop_map(|w| w.concat()),
+                vec(any::<u8>(), 0..40),
+            ]
+        }
+
+        proptest! {
+            /// Any interleaving of client commands and program replies, well-formed or
+            /// not, never panics; the program receives only bytes the client sent, in
+            /// order; nothing reaches the program once TLS is to start.
+            #[test]
+            fn any_conversation(
+                proto in prop_oneof![Just(Protocol::Smtp), Just(Protocol::Pop3), Just(Protocol::Imap)],
+                steps in vec((any::<bool>(), client_chunk(), program_chunk()), 0..24),
+            ) {
+                let mut e = Emulator::new(proto);
+                let mut sent: Vec<u8> = Vec::new();
+                let mut to_program: Vec<u8> = Vec::new();
+                for (from_client, c, p) in steps {
+                    let before = e.start.is_some();
+                    if from_client {
+                        e.client(&c);
+                        sent.extend_from_slice(&c);
+                    } else {
+                        e.program(&p);
+                    }
+                    let fresh = std::mem::take(&mut e.to_program);
+                    prop_assert!(!before || fresh.is_empty(), "bytes to the program after STARTTLS");
+                    to_program.extend_from_slice(&fresh);
+                    e.to_client.clear();
+                }
+                e.program_eof();
+                // What the program got is the client's bytes with intercepted command
+                // lines taken out: a subsequence, in order.
+                let mut it = sent.iter();
+                for b in &to_program {
+                    prop_assert!(it.any(|s| s == b), "the program got bytes the client never sent");
+                }
+            }
+        }
     }
 }

@@ -14,7 +14,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -156,7 +156,7 @@ impl Server {
     /// Start tcpserver with `args` (which must include `-1`) in `dir`, with PATH and `env`
     /// only; returns once it listens. None: it exited (the log is in the Output).
     pub fn start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut cmd = Command::new(bin("tcpserver"));
+        let mut cmd = blackbox::command(bin("tcpserver"));
         cmd.args(args)
             .current_dir(dir)
             .env_clear()
@@ -251,7 +251,7 @@ pub fn s_client(port: u16, extra: &[&str], input: &[u8]) -> Output {
 
 /// Start tcpserver (TCP, `-1`) and fail loudly if it does not come up.
 pub fn openssl_available() -> bool {
-    Command::new("openssl")
+    blackbox::command("openssl")
         .arg("version")
         .stdout(Stdio::null())
         .status()
