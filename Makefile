@@ -18,8 +18,9 @@ TEST_PACKAGES_man       = mandoc man-db
 TEST_PACKAGES_toolkit   = perl util-linux mount
 # podman and runc build and run the Containerfile's image; a static busybox is its test base
 TEST_PACKAGES_containers = podman runc busybox-static tar util-linux
-# the conformance suite: namespaces (unshare, mount, ip) for its isolated cases
-TEST_PACKAGES_conformance = util-linux mount iproute2 procps
+# the conformance suite: namespaces (unshare, mount, ip) for its isolated cases; nc receives
+# svalert's datagrams
+TEST_PACKAGES_conformance = util-linux mount iproute2 procps netcat-openbsd
 TEST_PACKAGES = $(TEST_PACKAGES_base) $(TEST_PACKAGES_svscan) $(TEST_PACKAGES_multilog) \
                 $(TEST_PACKAGES_tcpserver) $(TEST_PACKAGES_tcpclient) $(TEST_PACKAGES_svctool) \
                 $(TEST_PACKAGES_man) $(TEST_PACKAGES_toolkit) $(TEST_PACKAGES_containers)

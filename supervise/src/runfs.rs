@@ -105,7 +105,7 @@ pub fn enter_mirror(arg: &OsStr) -> Result<(), NoMirror> {
                         libc::ENOENT,
                     )));
                 };
-                if root.len() + d.len() - prev - 1 >= 255 {
+                if root.len() + d.len() - prev > 255 {
                     return Err(NoMirror::TooLong);
                 }
                 target.truncate(root.len());

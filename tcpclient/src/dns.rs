@@ -430,7 +430,7 @@ fn tcp_try(server: IpAddr, query: &[u8], qname: &[u8], timeout: Duration) -> io:
 #[derive(Default)]
 pub struct Resolver {
     servers: OnceCell<Vec<IpAddr>>,
-    /// [`Resolver::ip`] fails when both lookups fail (tcpclient, COMPATIBILITY T4).
+    /// [`Resolver::ip`] fails when both lookups fail (tcpclient, COMPATIBILITY U20).
     report_failures: bool,
 }
 
@@ -450,7 +450,7 @@ impl Resolver {
     }
 
     /// Make [`Resolver::ip`] fail when both of its lookups fail, instead of finding no
-    /// address (tcpclient's wording for a temporary failure, COMPATIBILITY T4).
+    /// address (tcpclient's wording for a temporary failure, COMPATIBILITY U20).
     pub fn report_failures(mut self) -> Self {
         self.report_failures = true;
         self

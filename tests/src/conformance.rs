@@ -47,17 +47,21 @@
 //! `CONFORMANCE_SHOW=1` prints what the reference did in every case (with `--nocapture`);
 //! `CONFORMANCE_ONLY=TEXT` runs only the cases whose id contains TEXT.
 
+pub use crate::workspace_root;
 use crate::{bin_dir, Cmd, Output, SYSTEM_PATH};
 use regex::{Regex, RegexBuilder};
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-/// A regex with ASCII classes (`\d`, `\s`, `\w`): what varies in outputs is ASCII.
+/// A regex with ASCII classes (`\d`, `\s`, `\w`: what varies in outputs is ASCII); a
+/// pattern that could then match a non-UTF-8 byte (`.`, `[^x]`) is built as it is.
 pub fn ascii_regex(pattern: &str) -> Result<Regex, regex::Error> {
-    RegexBuilder::new(pattern).unicode(false).build()
+    RegexBuilder::new(pattern)
+        .unicode(false)
+        .build()
+        .or_else(|_| Regex::new(pattern))
 }
 
 /// Shell functions every case script can use.
@@ -128,14 +132,6 @@ pub fn ref_prefix() -> PathBuf {
     std::env::var_os("INDI_REF")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/opt/indimail-ref"))
-}
-
-/// The workspace's root (the parent of the `tests` crate).
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests crate has a parent")
-        .to_path_buf()
 }
 
 /// One side of a comparison.
@@ -288,9 +284,29 @@ fn ensure_reference() {
     });
 }
 
-/// The table of deliberate differences: case id -> (COMPATIBILITY row id, note).
-pub fn table() -> &'static HashMap<String, (String, String)> {
-    static TABLE: OnceLock<HashMap<String, (String, String)>> = OnceLock::new();
+/// One line of the table of deliberate differences.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// A case id, or a prefix ending in `*` for every case it starts.
+    pub case: String,
+    /// The COMPATIBILITY.md row that allows the difference.
+    pub row: String,
+    pub note: String,
+}
+
+impl Entry {
+    /// Whether this entry names case `id` (exactly, or by its `*` prefix).
+    pub fn matches(&self, id: &str) -> bool {
+        match self.case.strip_suffix('*') {
+            Some(prefix) => id.starts_with(prefix),
+            None => self.case == id,
+        }
+    }
+}
+
+/// The table of deliberate differences, in file order.
+pub fn table() -> &'static [Entry] {
+    static TABLE: OnceLock<Vec<Entry>> = OnceLock::new();
     TABLE.get_or_init(|| {
         let path = table_path();
         let text = std::fs::read_to_string(&path)
@@ -299,14 +315,20 @@ pub fn table() -> &'static HashMap<String, (String, String)> {
     })
 }
 
+/// The entries that name case `id`.
+pub fn entries_for(id: &str) -> Vec<&'static Entry> {
+    table().iter().filter(|e| e.matches(id)).collect()
+}
+
 /// Where the table lives.
 pub fn table_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/differences.tsv")
 }
 
-/// Parse the table's text; errors name the line.
-pub fn parse_table(text: &str) -> Result<HashMap<String, (String, String)>, String> {
-    let mut out = HashMap::new();
+/// Parse the table's text: `case<TAB>row<TAB>note` lines, `#` comments; a case may have
+/// several rows, but no case and row twice. Errors name the line.
+pub fn parse_table(text: &str) -> Result<Vec<Entry>, String> {
+    let mut out: Vec<Entry> = Vec::new();
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
@@ -318,12 +340,14 @@ pub fn parse_table(text: &str) -> Result<HashMap<String, (String, String)>, Stri
                 n + 1
             ));
         }
-        if out
-            .insert(f[0].to_string(), (f[1].to_string(), f[2].to_string()))
-            .is_some()
-        {
-            return Err(format!("line {}: case {} listed twice", n + 1, f[0]));
+        if out.iter().any(|e| e.case == f[0] && e.row == f[1]) {
+            return Err(format!("line {}: {} {} listed twice", n + 1, f[0], f[1]));
         }
+        out.push(Entry {
+            case: f[0].to_string(),
+            row: f[1].to_string(),
+            note: f[2].to_string(),
+        });
     }
     Ok(out)
 }
@@ -454,20 +478,29 @@ impl Case {
         if std::env::var_os("CONFORMANCE_SHOW").is_some() {
             eprintln!("{} (ref):\n{}", self.id, show_seen(&r));
         }
-        let listed = table().get(&self.id);
-        match (r == o, listed) {
-            (true, None) => Ok(()),
-            (false, Some((row, _))) => {
-                eprintln!("{}: differs as COMPATIBILITY {row} allows", self.id);
-                Ok(())
-            }
-            (true, Some((row, _))) => Err(format!(
-                "{}: listed in the table (COMPATIBILITY {row}) but no longer differs: remove \
+        let rows: Vec<&str> = entries_for(&self.id)
+            .iter()
+            .map(|e| e.row.as_str())
+            .collect();
+        let exact = table().iter().any(|e| e.case == self.id);
+        match (r == o, rows.is_empty()) {
+            (true, _) if exact => Err(format!(
+                "{}: listed in the table (COMPATIBILITY {}) but no longer differs: remove \
                  the stale entry\n{}",
                 self.id,
+                rows.join(", "),
                 show_seen(&o)
             )),
-            (false, None) => Err(format!(
+            (true, _) => Ok(()),
+            (false, false) => {
+                eprintln!(
+                    "{}: differs as COMPATIBILITY {} allows",
+                    self.id,
+                    rows.join(", ")
+                );
+                Ok(())
+            }
+            (false, true) => Err(format!(
                 "{}: differs from the reference\n{}",
                 self.id,
                 diff(&r, &o)
@@ -590,7 +623,7 @@ pub fn check(cases: Vec<Case>) {
 
 /// Case ids found in the conformance sources (`case("ID"` literals), with the file of each.
 pub fn case_ids_in_sources() -> Vec<(String, String)> {
-    let re = ascii_regex(r#"\b[a-z]*case\(\s*"([^"]+)""#).expect("regex");
+    let re = ascii_regex(r#"\b[a-z_]*case\(\s*"([a-zA-Z0-9@._*/-]+)""#).expect("regex");
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("read tests/tests")

@@ -16,26 +16,26 @@ lines() { i=0; while [ $i -lt $1 ]; do echo "line $i abcdefghijklmnopqrstuvwxyz0
 
 #[test]
 fn multilog() {
-    let c = |id: &str, script: &str| tcase(id, &format!("{LOGS}\n{script}"));
+    let mcase = |id: &str, script: &str| tcase(id, &format!("{LOGS}\n{script}"));
     check(vec![
-        c("multilog.no-args", "echo hi | multilog; echo $?"),
-        c("multilog.main", "lines 5 | multilog ./log; echo $?; show log"),
-        c("multilog.timestamps", "lines 3 | multilog t ./log; echo $?; show log"),
-        c("multilog.size-rotation", "lines 200 | multilog s4096 n3 ./log; echo $?; ls log | sed 's/@.*/@ARCHIVE/' | sort | uniq -c; wc -c < log/current; cat log/current | tail -2"),
-        c("multilog.count-one", "lines 200 | multilog s4096 n1 ./log; echo $?; ls log | sort"),
-        c("multilog.select", "printf 'a one\\nb two\\na three\\n' | multilog '-*' '+a*' ./log; echo $?; show log"),
-        c("multilog.stderr", "printf 'a one\\nb two\\n' | multilog e '-a*' e; echo $?"),
-        c("multilog.status-file", "printf 'a one\\nb two\\n' | multilog '=st'; echo $?; od -c st | head -3; wc -c < st"),
-        c("multilog.processor", r#"lines 100 | multilog s2000 n5 '!tr a-z A-Z' ./log; echo $?; for f in log/@*; do case $f in *.s) head -1 $f;; esac; done | sort -u; ls log | sed 's/@[0-9a-f]*\./@ARCHIVE./' | sort | uniq -c; cat log/state | wc -c"#),
-        c("multilog.processor-fails", r#"mkfifo in; exec 3<>in; multilog s2000 n5 '!exit 1' ./log <in 2>err & p=$!; lines 100 >&3; await_grep failed err; kill -9 $p; head -1 err"#),
-        c("multilog.two-dirs", "printf 'a one\\nb two\\n' | multilog ./l1 '-a*' ./l2; echo $?; show l1 l2"),
-        c("multilog.long-line", "head -c 3000 /dev/zero | tr '\\0' x | multilog ./log; echo $?; wc -c < log/current"),
-        c("multilog.no-newline", "printf 'partial' | multilog ./log; echo $?; od -c log/current"),
-        c("multilog.locked", "mkdir log; setlock log/lock sleep 100 & await_file log/lock; sleep 0.1; echo x | multilog ./log; echo $?"),
-        c("multilog.bad-dir", "touch f; echo x | multilog ./f; echo $?"),
-        c("multilog.append", "echo one | multilog ./log; echo two | multilog ./log; echo $?; cat log/current"),
-        c("multilog.current-mode", "echo one | multilog ./log; ls -l log/current | cut -c1-10; ls -ld log | cut -c1-10"),
-        c("multilog.unreadable-dir", "mkdir log; chmod 0 log; echo x | setpriv --reuid=nobody --regid=nogroup --clear-groups multilog ./log; echo $?"),
+        mcase("multilog.no-args", "echo hi | multilog; echo $?"),
+        mcase("multilog.main", "lines 5 | multilog ./log; echo $?; show log"),
+        mcase("multilog.timestamps", "lines 3 | multilog t ./log; echo $?; show log"),
+        mcase("multilog.size-rotation", "lines 200 | multilog s4096 n3 ./log; echo $?; ls log | sed 's/@.*/@ARCHIVE/' | sort | uniq -c; wc -c < log/current; cat log/current | tail -2"),
+        mcase("multilog.count-one", "lines 200 | multilog s4096 n1 ./log; echo $?; ls log | sort"),
+        mcase("multilog.select", "printf 'a one\\nb two\\na three\\n' | multilog '-*' '+a*' ./log; echo $?; show log"),
+        mcase("multilog.stderr", "printf 'a one\\nb two\\n' | multilog e '-a*' e; echo $?"),
+        mcase("multilog.status-file", "printf 'a one\\nb two\\n' | multilog '=st'; echo $?; od -c st | head -3; wc -c < st"),
+        mcase("multilog.processor", r#"lines 100 | multilog s2000 n5 '!tr a-z A-Z' ./log; echo $?; for f in log/@*; do case $f in *.s) head -1 $f;; esac; done | sort -u; ls log | sed 's/@[0-9a-f]*\./@ARCHIVE./' | sort | uniq -c; cat log/state | wc -c"#),
+        mcase("multilog.processor-fails", r#"mkfifo in; exec 3<>in; multilog s2000 n5 '!exit 1' ./log <in 2>err & p=$!; lines 100 >&3; await_grep failed err; kill -9 $p; head -1 err"#),
+        mcase("multilog.two-dirs", "printf 'a one\\nb two\\n' | multilog ./l1 '-a*' ./l2; echo $?; show l1 l2"),
+        mcase("multilog.long-line", "head -c 3000 /dev/zero | tr '\\0' x | multilog ./log; echo $?; wc -c < log/current"),
+        mcase("multilog.no-newline", "printf 'partial' | multilog ./log; echo $?; od -c log/current"),
+        mcase("multilog.locked", "mkdir log; setlock log/lock sleep 100 & await_file log/lock; sleep 0.1; echo x | multilog ./log; echo $?"),
+        mcase("multilog.bad-dir", "touch f; echo x | multilog ./f; echo $?"),
+        mcase("multilog.append", "echo one | multilog ./log; echo two | multilog ./log; echo $?; cat log/current"),
+        mcase("multilog.current-mode", "echo one | multilog ./log; ls -l log/current | cut -c1-10; ls -ld log | cut -c1-10"),
+        mcase("multilog.unreadable-dir", "mkdir log; chmod 0 log; echo x | setpriv --reuid=nobody --regid=nogroup --clear-groups multilog ./log; echo $?"),
     ]);
 }
 

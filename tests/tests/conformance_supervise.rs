@@ -80,30 +80,30 @@ got() { dd iflag=nonblock bs=100 count=1 status=none <"$1/supervise/control" 2>/
 
 #[test]
 fn svc() {
-    let c = |id: &str, script: &str| fcase(id, &format!("{GOT}\n{script}"));
+    let gcase = |id: &str, script: &str| fcase(id, &format!("{GOT}\n{script}"));
     check(vec![
-        c("svc.no-args", "svc; echo $?"),
-        c("svc.bad-option", "svc -Z s; echo $?"),
-        c("svc.options-only", "svc -u; echo $?"),
-        c("svc.missing-dir", "svc -u nodir; echo $?"),
-        c("svc.no-supervise", "mkdir s; svc -u s; echo $?"),
-        c("svc.no-supervise-wait", "mkdir s; svc -w s; echo $?"),
-        c("svc.no-supervise-u-wait", "mkdir s; svc -uw -T1 s; echo $?"),
-        c("svc.control-no-reader", "mkdir -p s/supervise; mkfifo s/supervise/control; svc -d s; echo $?"),
-        c("svc.control-not-fifo", "mkdir -p s/supervise; chmod 0 s/supervise; setpriv --reuid=nobody --regid=nogroup --clear-groups svc -d s; echo $?"),
-        c("svc.send", "fake s; svc -udropchaitkqx12UG s; echo $?; got s"),
-        c("svc.send-with-timeout", "fake s; svc -u -T 1 s; echo $?; got s"),
-        c("svc.after-not-running", "mkdir a; fake b; svc -u a b; echo $?; got b"),
-        c("svc.send-once-each", "fake s; svc -uuudd s; echo $?; got s"),
-        c("svc.send-several", "fake a; fake b; svc -t a nodir b; echo $?; got a; got b"),
-        c("svc.wait-up-ok", "fake s; mkfifo s/supervise/up; exec 5<>s/supervise/up; svc -w s; echo $?"),
-        c("svc.wait-down-ok", "fake s; mkfifo s/supervise/dn; exec 5<>s/supervise/dn; svc -W s; echo $?"),
-        c("svc.wait-timeout", "fake s; mkfifo s/supervise/up; svc -w -T 1 s; echo $?"),
-        c("svc.wait-no-fifo", "fake s; svc -w -T 1 s; echo $?"),
-        c("svc.wait-upfifo-ignored", "fake s; mkfifo s/supervise/up s/supervise/other; exec 5<>s/supervise/other; UPFIFO=other svc -w -T 1 s; echo $?"),
-        c("svc.mirror", "mkdir -p /run/svscan s; fake /run/svscan/s; svc -h s; echo $?; got /run/svscan/s"),
-        c("svc.mirror-missing", "mkdir -p /run/svscan s; svc -h s; echo $?"),
-        c("svc.mirror-own-first", "mkdir -p /run/svscan s/supervise; mkfifo s/supervise/control; fake /run/svscan/s; svc -h s; echo $?; got /run/svscan/s"),
+        gcase("svc.no-args", "svc; echo $?"),
+        gcase("svc.bad-option", "svc -Z s; echo $?"),
+        gcase("svc.options-only", "svc -u; echo $?"),
+        gcase("svc.missing-dir", "svc -u nodir; echo $?"),
+        gcase("svc.no-supervise", "mkdir s; svc -u s; echo $?"),
+        gcase("svc.no-supervise-wait", "mkdir s; svc -w s; echo $?"),
+        gcase("svc.no-supervise-u-wait", "mkdir s; svc -uw -T1 s; echo $?"),
+        gcase("svc.control-no-reader", "mkdir -p s/supervise; mkfifo s/supervise/control; svc -d s; echo $?"),
+        gcase("svc.control-not-fifo", "mkdir -p s/supervise; chmod 0 s/supervise; setpriv --reuid=nobody --regid=nogroup --clear-groups svc -d s; echo $?"),
+        gcase("svc.send", "fake s; svc -udropchaitkqx12UG s; echo $?; got s"),
+        gcase("svc.send-with-timeout", "fake s; svc -u -T 1 s; echo $?; got s"),
+        gcase("svc.after-not-running", "mkdir a; fake b; svc -u a b; echo $?; got b"),
+        gcase("svc.send-once-each", "fake s; svc -uuudd s; echo $?; got s"),
+        gcase("svc.send-several", "fake a; fake b; svc -t a nodir b; echo $?; got a; got b"),
+        gcase("svc.wait-up-ok", "fake s; mkfifo s/supervise/up; exec 5<>s/supervise/up; svc -w s; echo $?"),
+        gcase("svc.wait-down-ok", "fake s; mkfifo s/supervise/dn; exec 5<>s/supervise/dn; svc -W s; echo $?"),
+        gcase("svc.wait-timeout", "fake s; mkfifo s/supervise/up; svc -w -T 1 s; echo $?"),
+        gcase("svc.wait-no-fifo", "fake s; svc -w -T 1 s; echo $?"),
+        gcase("svc.wait-upfifo-ignored", "fake s; mkfifo s/supervise/up s/supervise/other; exec 5<>s/supervise/other; UPFIFO=other svc -w -T 1 s; echo $?"),
+        gcase("svc.mirror", "mkdir -p /run/svscan s; fake /run/svscan/s; svc -h s; echo $?; got /run/svscan/s"),
+        gcase("svc.mirror-missing", "mkdir -p /run/svscan s; svc -h s; echo $?"),
+        gcase("svc.mirror-own-first", "mkdir -p /run/svscan s/supervise; mkfifo s/supervise/control; fake /run/svscan/s; svc -h s; echo $?; got /run/svscan/s"),
     ]);
 }
 
@@ -345,19 +345,19 @@ await_cmd sh -c 'svstat sv/a | grep -q " up "'
 
 #[test]
 fn svps() {
-    let c = |id: &str, script: &str| {
+    let gcase = |id: &str, script: &str| {
         rcase(id, script)
             .mask(r"PID \d+", "PID N")
             .mask(r"\d+ secs", "N secs")
     };
     check(vec![
-        c("svps.bad-option", "svps -Z </dev/null; echo $?"),
-        c("svps.not-running", "svps -n; echo $?"),
-        c("svps.not-running-run", "mkdir /run/svscan; svps -n; echo $?"),
-        c("svps.stale-pidfile", "mkdir /run/svscan; printf 'abcd\n99999\n' > /run/svscan/.svscan.pid; svps -n; echo $?"),
-        c("svps.servicedir-missing", "mkdir sv; svps -n --servicedir=$PWD/sv; echo $?"),
-        c("svps.not-root", "mkdir /run/svscan; sleep 100 & printf 'abcd\n%s\n' $! > /run/svscan/.svscan.pid; setpriv --reuid=nobody --regid=nogroup --clear-groups svps -n; echo $?"),
-        c("svps.hup", r#"
+        gcase("svps.bad-option", "svps -Z </dev/null; echo $?"),
+        gcase("svps.not-running", "svps -n; echo $?"),
+        gcase("svps.not-running-run", "mkdir /run/svscan; svps -n; echo $?"),
+        gcase("svps.stale-pidfile", "mkdir /run/svscan; printf 'abcd\n99999\n' > /run/svscan/.svscan.pid; svps -n; echo $?"),
+        gcase("svps.servicedir-missing", "mkdir sv; svps -n --servicedir=$PWD/sv; echo $?"),
+        gcase("svps.not-root", "mkdir /run/svscan; sleep 100 & printf 'abcd\n%s\n' $! > /run/svscan/.svscan.pid; setpriv --reuid=nobody --regid=nogroup --clear-groups svps -n; echo $?"),
+        gcase("svps.hup", r#"
 mkdir /run/svscan
 sleep 100 & p=$!; sleep 100 & q=$!
 printf 'abcd\n%s\n' $p > /run/svscan/.svscan.pid
@@ -365,13 +365,13 @@ svps -h; echo $?
 wait $p; echo "pid-file process: $?"
 kill -0 $q && echo "other process alive"
 "#),
-        c("svps.list", &format!("{SCAN}\nsvps -n; echo $?; svps -a -n; echo $?; svps -l -n -d; echo $?; svps -a -d -n; echo $?"))
+        gcase("svps.list", &format!("{SCAN}\nsvps -n; echo $?; svps -a -n; echo $?; svps -l -n -d; echo $?; svps -a -d -n; echo $?"))
             .mask(r"pid +\d+", "pid N"),
-        c("svps.list-servicedir", &format!("{SCAN}\nsvps -n -a --servicedir=$PWD/sv; echo $?"))
+        gcase("svps.list-servicedir", &format!("{SCAN}\nsvps -n -a --servicedir=$PWD/sv; echo $?"))
             .mask(r"pid +\d+", "pid N"),
-        c("svps.list-no-scanlog", &format!("{SCAN}\nsvc -dx sv/.svscan/log; await_cmd sh -c '! svok sv/.svscan/log'; svps -n; echo $?")),
-        c("svps.stop-resume", &format!("{SCAN}\nsvps -s; echo $?; await_cmd sh -c 'svstat sv/a | grep -q \" down \"'; show /var/tmp; svps -s; svps -r; echo $?; show /var/tmp; svps -r; echo $?")),
-        c("svps.term", r#"
+        gcase("svps.list-no-scanlog", &format!("{SCAN}\nsvc -dx sv/.svscan/log; await_cmd sh -c '! svok sv/.svscan/log'; svps -n; echo $?")),
+        gcase("svps.stop-resume", &format!("{SCAN}\nsvps -s; echo $?; await_cmd sh -c 'svstat sv/a | grep -q \" down \"'; show /var/tmp; svps -s; svps -r; echo $?; show /var/tmp; svps -r; echo $?")),
+        gcase("svps.term", r#"
 mkdir /run/svscan
 sleep 100 & p=$!
 printf 'abcd\n%s\n' $p > /run/svscan/.svscan.pid

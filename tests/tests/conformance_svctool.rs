@@ -9,12 +9,16 @@
 //! names, types, modes, owners, contents, deletions) and each command's stdout, stderr and
 //! exit code are compared. Only the `date` text varies from run to run and is normalised.
 //!
-//! A case may differ only as `tests/conformance/differences.tsv` allows: each line names a
-//! case (`svctool/NAME`, or `svctool/*` for every case) and a COMPATIBILITY.md row; the
-//! row's rewrite below removes exactly that difference. An entry that removes nothing fails
-//! too, so the table cannot go stale. `CONFORMANCE_CASE=NAME` runs only the cases whose
-//! name contains NAME; `CONFORMANCE_KEEP=1` keeps the run directories.
+//! A case may differ only as the shared table `tests/conformance/differences.tsv` allows
+//! (read through `blackbox::conformance`): each line names a case (`svctool.NAME`, or
+//! `svctool.*` for every case) and a COMPATIBILITY.md row; the row's rewrite below removes
+//! exactly that difference. An entry that removes nothing fails too, so the table cannot go
+//! stale. This runner is svctool's own (an isolated root per side, whole trees compared)
+//! because a case here is a set of svctool command lines and the files they write, which the
+//! shared runner's scripts cannot express as exactly. `CONFORMANCE_ONLY=TEXT` runs only the
+//! cases whose id contains TEXT; `CONFORMANCE_KEEP=1` keeps the run directories.
 
+use blackbox::conformance::{self, Entry};
 use blackbox::{bin_dir, is_root, skip, Cmd};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -39,6 +43,16 @@ struct Case {
     our_root: Option<&'static str>,
 }
 
+/// A case writing as root `root` (ours with `SVCTOOL_ROOT`), see [`Case::our_root`].
+const fn root_case(name: &'static str, steps: &'static [Step], root: &'static str) -> Case {
+    Case {
+        name,
+        steps,
+        files: &[],
+        our_root: Some(root),
+    }
+}
+
 const fn case(name: &'static str, steps: &'static [Step]) -> Case {
     Case {
         name,
@@ -48,7 +62,7 @@ const fn case(name: &'static str, steps: &'static [Step]) -> Case {
     }
 }
 
-const fn with_files(
+const fn files_case(
     name: &'static str,
     steps: &'static [Step],
     files: &'static [(&'static str, &'static str)],
@@ -135,9 +149,9 @@ const DNSCACHE: &[(&str, &str)] = &[("service/dnscache/run", "#!/bin/sh\nexec tr
 
 static CASES: &[Case] = &[
     // --- SMTP, QMQP, QMTP listeners
-    case("qmqp-seed", &[SEED]),
+    case("svctool.qmqp-seed", &[SEED]),
     case(
-        "qmtp-209",
+        "svctool.qmtp-209",
         &[&[
             "--qmtp=209",
             "--servicedir=/service",
@@ -153,7 +167,7 @@ static CASES: &[Case] = &[
         ]],
     ),
     case(
-        "smtp-25-queues",
+        "svctool.smtp-25-queues",
         &[&[
             "--smtp=25",
             "--servicedir=/service",
@@ -162,8 +176,8 @@ static CASES: &[Case] = &[
             "--qstart=1",
         ]],
     ),
-    with_files(
-        "smtp-25-queues-controldir",
+    files_case(
+        "svctool.smtp-25-queues-controldir",
         &[&[
             "--smtp=25",
             "--servicedir=/service",
@@ -173,9 +187,9 @@ static CASES: &[Case] = &[
         ]],
         &[("etc/indimail/control/me", "mail.example.com\n")],
     ),
-    case("smtp-25-full", &[SMTP25_FULL]),
+    case("svctool.smtp-25-full", &[SMTP25_FULL]),
     case(
-        "smtp-465-ssl",
+        "svctool.smtp-465-ssl",
         &[&[
             "--starttls",
             "--smtp=465",
@@ -188,7 +202,7 @@ static CASES: &[Case] = &[
         ]],
     ),
     case(
-        "smtp-587-skipsend",
+        "svctool.smtp-587-skipsend",
         &[&[
             "--smtp=587",
             "--servicedir=/service",
@@ -202,7 +216,7 @@ static CASES: &[Case] = &[
         ]],
     ),
     case(
-        "smtp-366-odmr",
+        "svctool.smtp-366-odmr",
         &[&[
             "--smtp=366",
             "--odmr",
@@ -217,7 +231,7 @@ static CASES: &[Case] = &[
         ]],
     ),
     case(
-        "smtp-25-mini-smtpd",
+        "svctool.smtp-25-mini-smtpd",
         &[&[
             "--smtp=25",
             "--servicedir=/service",
@@ -235,7 +249,7 @@ static CASES: &[Case] = &[
         ]],
     ),
     case(
-        "smtp-25-qhpsi",
+        "svctool.smtp-25-qhpsi",
         &[&[
             "--smtp=25",
             "--servicedir=/service",
@@ -245,7 +259,7 @@ static CASES: &[Case] = &[
     ),
     // --- delivery and queues
     case(
-        "delivery-25",
+        "svctool.delivery-25",
         &[&[
             "--delivery=25",
             "--servicedir=/service",
@@ -263,7 +277,7 @@ static CASES: &[Case] = &[
         ]],
     ),
     case(
-        "queueparam",
+        "svctool.queueparam",
         &[&[
             "--queueParam=defaultqueue",
             "--qbase=/var/indimail/queue",
@@ -276,7 +290,7 @@ static CASES: &[Case] = &[
         ]],
     ),
     case(
-        "queueparam-qhpsi",
+        "svctool.queueparam-qhpsi",
         &[&[
             "--queueParam=defaultqueue",
             "--qbase=/var/indimail/queue",
@@ -286,7 +300,7 @@ static CASES: &[Case] = &[
         ]],
     ),
     case(
-        "queueparam-logfilter",
+        "svctool.queueparam-logfilter",
         &[&[
             "--queueParam=defaultqueue",
             "--qbase=/var/indimail/queue",
@@ -296,7 +310,7 @@ static CASES: &[Case] = &[
         ]],
     ),
     case(
-        "slowq",
+        "svctool.slowq",
         &[&[
             "--slowq",
             "--servicedir=/service",
@@ -319,7 +333,7 @@ static CASES: &[Case] = &[
     ),
     // --- IMAP, POP3 and their proxies
     case(
-        "imap-143",
+        "svctool.imap-143",
         &[&[
             "--imap=143",
             "--servicedir=/service",
@@ -333,7 +347,7 @@ static CASES: &[Case] = &[
         ]],
     ),
     case(
-        "imap-993-ssl",
+        "svctool.imap-993-ssl",
         &[&[
             "--imap=993",
             "--servicedir=/service",
@@ -347,7 +361,7 @@ static CASES: &[Case] = &[
         ]],
     ),
     case(
-        "pop3-110",
+        "svctool.pop3-110",
         &[&[
             "--pop3=110",
             "--servicedir=/service",
@@ -359,7 +373,7 @@ static CASES: &[Case] = &[
         ]],
     ),
     case(
-        "pop3-995-ssl",
+        "svctool.pop3-995-ssl",
         &[&[
             "--pop3=995",
             "--servicedir=/service",
@@ -372,7 +386,7 @@ static CASES: &[Case] = &[
         ]],
     ),
     case(
-        "imap-proxy-4143",
+        "svctool.imap-proxy-4143",
         &[&[
             "--imap=4143",
             "--servicedir=/service",
@@ -386,7 +400,7 @@ static CASES: &[Case] = &[
         ]],
     ),
     case(
-        "pop3-proxy-9110-ssl",
+        "svctool.pop3-proxy-9110-ssl",
         &[&[
             "--pop3=9110",
             "--servicedir=/service",
@@ -402,7 +416,7 @@ static CASES: &[Case] = &[
     ),
     // --- lookup and helper daemons
     case(
-        "inlookup",
+        "svctool.inlookup",
         &[&[
             "--inlookup=infifo",
             "--servicedir=/service",
@@ -416,7 +430,7 @@ static CASES: &[Case] = &[
         ]],
     ),
     case(
-        "indisrvr",
+        "svctool.indisrvr",
         &[&[
             "--indisrvr=4000",
             "--servicedir=/service",
@@ -429,7 +443,7 @@ static CASES: &[Case] = &[
         ]],
     ),
     case(
-        "pwdlookup",
+        "svctool.pwdlookup",
         &[&[
             "--pwdlookup=/run/indimail/pwdlookup/nssd.sock",
             "--threads=5",
@@ -442,7 +456,7 @@ static CASES: &[Case] = &[
         ]],
     ),
     case(
-        "udplogger",
+        "svctool.udplogger",
         &[&[
             "--udplogger=3000",
             "--localip=0",
@@ -451,7 +465,7 @@ static CASES: &[Case] = &[
         ]],
     ),
     case(
-        "greylist",
+        "svctool.greylist",
         &[&[
             "--greylist=1999",
             "--servicedir=/service",
@@ -465,7 +479,7 @@ static CASES: &[Case] = &[
         ]],
     ),
     case(
-        "tlsa",
+        "svctool.tlsa",
         &[&[
             "--tlsa=1998",
             "--servicedir=/service",
@@ -477,7 +491,7 @@ static CASES: &[Case] = &[
         ]],
     ),
     case(
-        "poppass",
+        "svctool.poppass",
         &[&[
             "--poppass=106",
             "--servicedir=/service",
@@ -487,8 +501,8 @@ static CASES: &[Case] = &[
             "--localip=0",
         ]],
     ),
-    with_files(
-        "mysql",
+    files_case(
+        "svctool.mysql",
         &[&[
             "--mysql=3306",
             "--servicedir=/service",
@@ -499,9 +513,12 @@ static CASES: &[Case] = &[
         MYSQL_FILES,
     ),
     // --- svscan, logging, scanning, fetching
-    case("svscanlog", &[&["--svscanlog", "--servicedir=/service"]]),
-    with_files(
-        "svscanlog-resolvconf",
+    case(
+        "svctool.svscanlog",
+        &[&["--svscanlog", "--servicedir=/service"]],
+    ),
+    files_case(
+        "svctool.svscanlog-resolvconf",
         &[&[
             "--svscanlog",
             "--servicedir=/service",
@@ -512,22 +529,22 @@ static CASES: &[Case] = &[
         DNSCACHE,
     ),
     case(
-        "svscanlog-resolvconf-no-dnscache",
+        "svctool.svscanlog-resolvconf-no-dnscache",
         &[&["--svscanlog", "--servicedir=/service", "--resolvconf"]],
     ),
     case(
-        "fifologger",
+        "svctool.fifologger",
         &[&[
             "--fifologger=/run/indimail/logfifo",
             "--servicedir=/service",
         ]],
     ),
     case(
-        "qscanq",
+        "svctool.qscanq",
         &[&["--qscanq", "--servicedir=/service", "--scanint=20"]],
     ),
     case(
-        "clamd",
+        "svctool.clamd",
         &[
             &["--smtp=25", "--servicedir=/service", "--skipsend"],
             &[
@@ -539,7 +556,7 @@ static CASES: &[Case] = &[
         ],
     ),
     case(
-        "queueparam-clamd",
+        "svctool.queueparam-clamd",
         &[
             &[
                 "--queueParam=defaultqueue",
@@ -551,7 +568,7 @@ static CASES: &[Case] = &[
         ],
     ),
     case(
-        "queueparam-clamd-sysconfdir-clamav",
+        "svctool.queueparam-clamd-sysconfdir-clamav",
         &[
             &[
                 "--queueParam=defaultqueue",
@@ -568,7 +585,7 @@ static CASES: &[Case] = &[
         ],
     ),
     case(
-        "clamd-sysconfdir-clamav",
+        "svctool.clamd-sysconfdir-clamav",
         &[&[
             "--clamd",
             "--servicedir=/service",
@@ -577,12 +594,12 @@ static CASES: &[Case] = &[
         ]],
     ),
     case(
-        "fetchmail",
+        "svctool.fetchmail",
         &[&["--fetchmail", "--servicedir=/service", "--silent"]],
     ),
     // --- managing services and variables
     case(
-        "rmsvc-ensvc",
+        "svctool.rmsvc-ensvc",
         &[
             SEED,
             &["--rmsvc=qmail-qmqpd.628", "--servicedir=/service"],
@@ -590,7 +607,7 @@ static CASES: &[Case] = &[
         ],
     ),
     case(
-        "down",
+        "svctool.down",
         &[&[
             "--qmtp=209",
             "--servicedir=/service",
@@ -601,7 +618,7 @@ static CASES: &[Case] = &[
         ]],
     ),
     case(
-        "set-modify-unset-remove-variable",
+        "svctool.set-modify-unset-remove-variable",
         &[
             SEED,
             &[
@@ -629,7 +646,7 @@ static CASES: &[Case] = &[
         ],
     ),
     case(
-        "set-variable-exists",
+        "svctool.set-variable-exists",
         &[
             SEED,
             &[
@@ -641,7 +658,7 @@ static CASES: &[Case] = &[
         ],
     ),
     case(
-        "print-variables",
+        "svctool.print-variables",
         &[
             SEED,
             &[
@@ -652,7 +669,7 @@ static CASES: &[Case] = &[
         ],
     ),
     case(
-        "modify-variable-refreshsvc",
+        "svctool.modify-variable-refreshsvc",
         &[
             SEED,
             &[
@@ -668,7 +685,7 @@ static CASES: &[Case] = &[
         ],
     ),
     case(
-        "export-import-variables",
+        "svctool.export-import-variables",
         &[
             SEED,
             &[
@@ -683,9 +700,9 @@ static CASES: &[Case] = &[
             ],
         ],
     ),
-    Case {
-        name: "export-import-variables-root",
-        steps: &[
+    root_case(
+        "svctool.export-import-variables-root",
+        &[
             SEED,
             &[
                 "--export-variables=/root/qmqpd.env",
@@ -698,11 +715,10 @@ static CASES: &[Case] = &[
                 "--service-name=qmail-qmqpd.628",
             ],
         ],
-        files: &[],
-        our_root: Some("/scratch"),
-    },
+        "/scratch",
+    ),
     case(
-        "refreshsvc",
+        "svctool.refreshsvc",
         &[
             SEED,
             &[
@@ -712,7 +728,7 @@ static CASES: &[Case] = &[
         ],
     ),
     case(
-        "queueparam-then-smtp-inherits",
+        "svctool.queueparam-then-smtp-inherits",
         &[
             &[
                 "--queueParam=defaultqueue",
@@ -731,7 +747,7 @@ static CASES: &[Case] = &[
         ],
     ),
     case(
-        "save-restore-all-variables",
+        "svctool.save-restore-all-variables",
         &[
             SEED,
             &["--save-variables", "--servicedir=/service"],
@@ -745,11 +761,11 @@ static CASES: &[Case] = &[
         ],
     ),
     case(
-        "print-all-variables",
+        "svctool.print-all-variables",
         &[SEED, &["--print-all-variables", "--servicedir=/service"]],
     ),
     case(
-        "autorefresh",
+        "svctool.autorefresh",
         &[
             SEED,
             &[
@@ -759,7 +775,7 @@ static CASES: &[Case] = &[
         ],
     ),
     case(
-        "nooverwrite",
+        "svctool.nooverwrite",
         &[
             SEED,
             &[
@@ -779,7 +795,7 @@ static CASES: &[Case] = &[
         ],
     ),
     case(
-        "servicetag",
+        "svctool.servicetag",
         &[&[
             "--smtp=25",
             "--servicedir=/service",
@@ -788,7 +804,7 @@ static CASES: &[Case] = &[
         ]],
     ),
     case(
-        "delivery-dynamic-dkim",
+        "svctool.delivery-dynamic-dkim",
         &[&[
             "--delivery=25",
             "--servicedir=/service",
@@ -802,7 +818,7 @@ static CASES: &[Case] = &[
         ]],
     ),
     case(
-        "indisrvr-ssl",
+        "svctool.indisrvr-ssl",
         &[&[
             "--indisrvr=4000",
             "--servicedir=/service",
@@ -814,7 +830,7 @@ static CASES: &[Case] = &[
         ]],
     ),
     case(
-        "imap-proxy-993-ssl",
+        "svctool.imap-proxy-993-ssl",
         &[&[
             "--imap=9143",
             "--servicedir=/service",
@@ -824,30 +840,36 @@ static CASES: &[Case] = &[
             "--ssl",
         ]],
     ),
-    case("showctl-missing", &[&["--showctl=/nonexistent"]]),
+    case("svctool.showctl-missing", &[&["--showctl=/nonexistent"]]),
     // --- error paths
-    case("no-arguments", &[&[]]),
-    case("unknown-option", &[&["--no-such-option"]]),
-    case("version", &[&["--version"]]),
-    case("smtp-no-servicedir", &[&["--smtp=25"]]),
+    case("svctool.no-arguments", &[&[]]),
+    case("svctool.unknown-option", &[&["--no-such-option"]]),
+    case("svctool.version", &[&["--version"]]),
+    case("svctool.smtp-no-servicedir", &[&["--smtp=25"]]),
     case(
-        "smtp-port-not-a-number",
+        "svctool.smtp-port-not-a-number",
         &[&["--smtp=abc", "--servicedir=/service", "--skipsend"]],
     ),
     case(
-        "smtp-port-too-large",
+        "svctool.smtp-port-too-large",
         &[&["--smtp=70000", "--servicedir=/service", "--skipsend"]],
     ),
-    case("smtp-no-queue", &[&["--smtp=25", "--servicedir=/service"]]),
-    case("imap-no-servicedir", &[&["--imap=143"]]),
-    case("qmqp-no-queue", &[&["--qmqp=628", "--servicedir=/service"]]),
     case(
-        "queueparam-no-qbase",
+        "svctool.smtp-no-queue",
+        &[&["--smtp=25", "--servicedir=/service"]],
+    ),
+    case("svctool.imap-no-servicedir", &[&["--imap=143"]]),
+    case(
+        "svctool.qmqp-no-queue",
+        &[&["--qmqp=628", "--servicedir=/service"]],
+    ),
+    case(
+        "svctool.queueparam-no-qbase",
         &[&["--queueParam=defaultqueue", "--qcount=5", "--qstart=1"]],
     ),
-    case("svscanlog-no-servicedir", &[&["--svscanlog"]]),
+    case("svctool.svscanlog-no-servicedir", &[&["--svscanlog"]]),
     case(
-        "set-variable-no-service",
+        "svctool.set-variable-no-service",
         &[&[
             "--set-variable=X",
             "--variable-value=1",
@@ -1479,25 +1501,12 @@ fn allowance(row: &str) -> Option<fn(&mut Obs, &mut Obs)> {
     })
 }
 
-fn table() -> Vec<(String, String, String)> {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance/differences.tsv");
-    let text = fs::read_to_string(&file).unwrap_or_default();
-    text.lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            assert!(f.len() == 3, "{}: malformed line {l:?}", file.display());
-            (f[0].to_string(), f[1].to_string(), f[2].to_string())
-        })
-        .filter(|(c, _, _)| c.starts_with("svctool/"))
+/// The table's entries for svctool's cases (`svctool.NAME`, or `svctool.*` for every case).
+fn table() -> Vec<&'static Entry> {
+    conformance::table()
+        .iter()
+        .filter(|e| e.case.starts_with("svctool."))
         .collect()
-}
-
-fn entry_matches(pattern: &str, case: &str) -> bool {
-    match pattern.strip_suffix('*') {
-        Some(p) => case.starts_with(p),
-        None => pattern == case,
-    }
 }
 
 /// A readable account of how `ours` differs from `theirs`.
@@ -1568,16 +1577,11 @@ fn line_diff(a: &str, b: &str) -> String {
 
 /// Compare one case; the error says what differs beyond the table, or which entry is stale.
 /// Returns the rows the case needed.
-fn judge(
-    case: &str,
-    theirs: &Obs,
-    ours: &Obs,
-    entries: &[(String, String, String)],
-) -> Result<Vec<String>, String> {
+fn judge(case: &str, theirs: &Obs, ours: &Obs, entries: &[&Entry]) -> Result<Vec<String>, String> {
     let rows: Vec<&str> = entries
         .iter()
-        .filter(|(c, _, _)| entry_matches(c, case))
-        .map(|(_, r, _)| r.as_str())
+        .filter(|e| e.matches(case))
+        .map(|e| e.row.as_str())
         .collect();
     let apply = |skip: Option<usize>| {
         let (mut t, mut o) = (theirs.clone(), ours.clone());
@@ -1604,7 +1608,7 @@ fn judge(
     let mut needed = Vec::new();
     for (i, row) in rows.iter().enumerate() {
         // a wildcard entry need not apply to every case, only to some
-        let exact = entries.iter().any(|(c, r, _)| c == case && r == row);
+        let exact = entries.iter().any(|e| e.case == case && e.row == *row);
         let (t, o) = apply(Some(i));
         if t != o {
             needed.push(row.to_string());
@@ -1626,26 +1630,20 @@ fn svctool_matches_the_reference() {
         return skip("the reference sources (shared/reference) are not here");
     };
     let script = configured_reference(&tarball);
-    let filter = std::env::var("CONFORMANCE_CASE").unwrap_or_default();
+    let filter = std::env::var("CONFORMANCE_ONLY").unwrap_or_default();
     let cases: Vec<&Case> = CASES.iter().filter(|c| c.name.contains(&filter)).collect();
     assert!(!cases.is_empty(), "no case matches {filter:?}");
-    let entries: Vec<(String, String, String)> = table()
-        .into_iter()
-        .map(|(c, r, n)| (c.trim_start_matches("svctool/").to_string(), r, n))
-        .collect();
+    let entries = table();
     let compat =
         fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../COMPATIBILITY.md"))
             .unwrap_or_default();
-    for (c, row, _) in &entries {
-        assert!(
-            c.ends_with('*') || CASES.iter().any(|k| k.name == c),
-            "differences.tsv names an unknown case svctool/{c}"
-        );
+    for e in &entries {
         assert!(
             compat
                 .lines()
-                .any(|l| l.starts_with(&format!("| {row} | svctool"))),
-            "differences.tsv names {row}, which is no svctool row of COMPATIBILITY.md"
+                .any(|l| l.starts_with(&format!("| {} | svctool", e.row))),
+            "differences.tsv names {}, which is no svctool row of COMPATIBILITY.md",
+            e.row
         );
     }
     let work = tempfile::Builder::new()
@@ -1669,7 +1667,7 @@ fn svctool_matches_the_reference() {
                     Err(e) => failures
                         .lock()
                         .unwrap()
-                        .push(format!("svctool/{}:\n{e}", case.name)),
+                        .push(format!("{}:\n{e}", case.name)),
                 }
             });
         }
@@ -1681,10 +1679,11 @@ fn svctool_matches_the_reference() {
     f.sort();
     let used = used.into_inner().unwrap();
     if filter.is_empty() {
-        for (c, row, _) in entries.iter().filter(|(c, _, _)| c.ends_with('*')) {
-            if !used.contains(row) {
+        for e in entries.iter().filter(|e| e.case.ends_with('*')) {
+            if !used.contains(&e.row) {
                 f.push(format!(
-                    "table entry svctool/{c} {row} is stale: no case needs it"
+                    "table entry {} {} is stale: no case needs it",
+                    e.case, e.row
                 ));
             }
         }

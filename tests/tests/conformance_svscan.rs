@@ -176,3 +176,20 @@ await_cmd svok sv2/x
         ),
     ]);
 }
+
+/// qmailctl acts on `/service` with systemd's say-so; both are hidden here (no `/service` on
+/// the machine, systemctl not executable), so these cases cover its own answers.
+#[test]
+#[rustfmt::skip]
+fn qmailctl() {
+    const NO_SYSTEMD: &str = "[ -e /usr/bin/systemctl ] && mount --bind /dev/null /usr/bin/systemctl";
+    let qcase = |id: &str, script: &str| case(id, &format!("{NO_SYSTEMD}\n{script}"));
+    check(vec![
+        qcase("qmailctl.not-root", "setpriv --reuid=nobody --regid=nogroup --clear-groups qmailctl stat; echo $?"),
+        qcase("qmailctl.no-args", "qmailctl; echo $?"),
+        qcase("qmailctl.help", "qmailctl help; echo $?"),
+        qcase("qmailctl.unknown", "qmailctl bogus; echo $?"),
+        qcase("qmailctl.stat-no-services", "qmailctl stat; echo $?"),
+        qcase("qmailctl.rotate-no-services", "qmailctl rotate; echo $?"),
+    ]);
+}
