@@ -216,7 +216,7 @@ fn answers_are_svstats_lines_and_exit_codes() {
     assert_eq!((out.code, out.stdout_str()), (Some(2), String::new()));
     assert_eq!(
         out.stderr_str(),
-        format!("svstat: warning: unable to open {sv}/idle/supervise/ok: file does not exist\n")
+        format!("svstat: warning: unable to open {sv}/idle/supervise/ok: supervise not running: file does not exist\n")
     );
 }
 
@@ -353,7 +353,9 @@ fn json_answers() {
     assert_eq!(v["state"], "unsupervised");
     assert_eq!(
         v["error"],
-        format!("unable to open {sv}/idle/supervise/ok: file does not exist")
+        format!(
+            "unable to open {sv}/idle/supervise/ok: supervise not running: file does not exist"
+        )
     );
 
     // Refusals are JSON too; the log keeps the reference's text.

@@ -346,8 +346,13 @@ mod tests {
                 "{bad:?}"
             );
         }
-        assert_eq!(
+        // -q silences a missing argument, not a bad option (read before -q took effect).
+        assert!(matches!(
             parse(&args(&["tcpserver", "-q", "-V", "0", "0", "x"]), no_env),
+            Err(Failure::Usage(_))
+        ));
+        assert_eq!(
+            parse(&args(&["tcpserver", "-q", "0", "0"]), no_env),
             Err(Failure::Silent(100))
         );
     }
