@@ -57,7 +57,7 @@ conformance:
 	scripts/need-packages $(TEST_PACKAGES) $(TEST_PACKAGES_conformance)
 	scripts/reference
 	$(CARGO) build --workspace --bins
-	$(CARGO) test -p blackbox --test 'conformance_*'
+	$(CARGO) test -p blackbox --no-fail-fast --test 'conformance_*'
 
 lint:
 	$(CARGO) fmt --all -- --check
