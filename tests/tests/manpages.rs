@@ -4,6 +4,7 @@
 
 use blackbox::{bin_dir, Cmd, Output};
 use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -34,7 +35,18 @@ const NO_OPTIONS: &[&str] = &[
     "argv0",
     "mconnect-io",
     "qmailctl",
+    "spipe",
+    "multipipe",
+    "teepipe",
+    "logselect",
+    "qlogselect",
+    "svalert",
+    "instcheck",
 ];
+
+/// Programs with GNU long options (indicore::getopt_long): the `--=@` probe must list their
+/// long options, so a change of wording cannot turn the check of their pages into nothing.
+const GETOPT_LONG: &[&str] = &["docker-entrypoint", "runpod"];
 
 /// The sections every page has, in this order.
 const SECTIONS: &[&str] = &[
@@ -205,22 +217,85 @@ fn mentions(text: &str, opt: &str) -> bool {
     })
 }
 
-/// Did the program name `c` as a bad option? (djb's getopt wording, or svps/svctool's.)
+/// Did the program name `c` as a bad option? (djb's getopt wording, svps/svctool's, or
+/// glibc's getopt_long's: `invalid option -- 'c'`, and `unrecognized option '-c'` where long
+/// options may take one dash.)
 fn rejects(out: &Output, c: char) -> bool {
     let all = format!("{}{}", out.stdout_str(), out.stderr_str());
     all.contains(&format!("illegal option -- {c}"))
         || all.contains(&format!("invalid option [-{c}]"))
+        || all.contains(&format!("invalid option -- '{c}'"))
+        || all.contains(&format!("unrecognized option '-{c}'"))
 }
 
+/// A program's own scratch directory for its probes, set up so that no probe can act
+/// outside it, reach the network or wait for ever.
+fn probe_dir(name: &str, base: &Path) -> PathBuf {
+    let dir = base.join(name);
+    std::fs::create_dir_all(dir.join("etc")).unwrap();
+    std::fs::create_dir_all(dir.join("root")).unwrap();
+    match name {
+        // spipe starts `supervise DIR` for every argument and runs until a signal. Its probe
+        // finds stubs in PATH: supervise notes its directory and stops spipe (SIGTERM), svc
+        // (spipe's `svc -dx DIR`) does nothing.
+        "spipe" => {
+            let stubs = dir.join("stubs");
+            std::fs::create_dir_all(&stubs).unwrap();
+            let supervise = "#!/bin/sh\necho \"$1\" >>supervised\nkill -TERM $PPID\n";
+            for (stub, text) in [("supervise", supervise), ("svc", "#!/bin/sh\nexit 0\n")] {
+                let path = stubs.join(stub);
+                std::fs::write(&path, text).unwrap();
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+            }
+        }
+        // svalert sends a datagram to PROBE_SERVER unless $SYSCONFDIR/svalerts.filter holds
+        // a word of the event (for `svalert DIR PID`, the PID): the server is an address, so
+        // no name is looked up, and the filter stops it before anything is sent.
+        "svalert" => std::fs::write(dir.join("etc/svalerts.filter"), "-@\n").unwrap(),
+        _ => {}
+    }
+    dir
+}
+
+/// `prog args` in its probe directory (see [`probe_dir`]). SYSCONFDIR points into it (instcheck
+/// looks for its lists there, svalert for its filter), and so does SVCTOOL_ROOT (the root
+/// svctool, minisvc, qmailctl and docker-entrypoint work in; it also lets them parse their
+/// options when the test is not run as root).
 fn probe(name: &str, args: &[&str], dir: &Path) -> Output {
-    Cmd::new(bin_dir().join(name))
+    let mut cmd = Cmd::new(bin_dir().join(name))
         .clean_env()
         .env("DISABLE_RUN", "1")
         .env("HOME", dir)
+        .env("SYSCONFDIR", dir.join("etc"))
+        .env("SVCTOOL_ROOT", dir.join("root"))
         .cwd(dir)
         .args(args)
-        .timeout(Duration::from_secs(20))
-        .run()
+        .timeout(Duration::from_secs(20));
+    match name {
+        "spipe" => cmd = cmd.env("PATH", dir.join("stubs")),
+        "svalert" => cmd = cmd.env("PROBE_SERVER", "127.0.0.1"),
+        _ => {}
+    }
+    cmd.run()
+}
+
+/// The long options a GNU getopt_long parser lists when asked for the empty prefix
+/// (`--=@` is ambiguous among all of them): `prog: option '--=@' is ambiguous;
+/// possibilities: '--a' '--b'`. Empty for other parsers (and for a table of one option).
+fn listed_long_options(out: &Output) -> Vec<String> {
+    let all = format!("{}{}", out.stdout_str(), out.stderr_str());
+    let Some(line) = all
+        .lines()
+        .find(|l| l.contains("option '--=@' is ambiguous; possibilities:"))
+    else {
+        return Vec::new();
+    };
+    let list = line.split_once("possibilities:").map_or("", |(_, r)| r);
+    list.split_whitespace()
+        .map(|w| w.trim_matches('\''))
+        .filter(|w| w.starts_with("--"))
+        .map(str::to_string)
+        .collect()
 }
 
 /// `--name` words in a text (a usage message).
@@ -278,6 +353,7 @@ fn accepts(p: &Program, dir: &Path) -> Accepts {
         return acc;
     }
     let name = p.name.as_str();
+    let dir = &probe_dir(name, dir);
     let base = probe(name, &["-@", "-@"], dir);
     let usage = format!("{}{}", base.stdout_str(), base.stderr_str());
     let commands = usage
@@ -292,6 +368,14 @@ fn accepts(p: &Program, dir: &Path) -> Accepts {
             "{name} now rejects `-@` as an option: it parses options, so take it out of \
              NO_OPTIONS in tests/tests/manpages.rs: {base:?}"
         );
+        if name == "spipe" {
+            // The stub supervise was started on `-@`: an operand, a service directory.
+            let started = std::fs::read_to_string(dir.join("supervised")).unwrap_or_default();
+            assert_eq!(
+                started, "-@\n-@\n",
+                "spipe -@ -@ did not supervise the directories `-@`: {base:?}"
+            );
+        }
         return acc;
     }
     assert!(
@@ -313,9 +397,26 @@ fn accepts(p: &Program, dir: &Path) -> Accepts {
         acc.options.push(flag);
     }
     acc.options.extend(long_options(&usage));
+    // A getopt_long parser names all its long options when asked for the empty prefix.
+    let asked = probe(name, &["--=@", "-@", "-@"], dir);
+    assert_eq!(
+        asked.code, base.code,
+        "{name} --=@ -@ -@ did not stop at a usage error like `{name} -@ -@`: {asked:?}"
+    );
+    let listed = listed_long_options(&asked);
+    assert!(
+        !GETOPT_LONG.contains(&name) || !listed.is_empty(),
+        "{name} --=@ -@ -@ did not list its long options: {asked:?}"
+    );
+    acc.options.extend(listed);
+    // svctool's and minisvc's parsers take `--name[=value]` only: their own tables.
     if name == "svctool" {
         acc.options
             .extend(svctool::options::OPTIONS.iter().map(|o| o.0.to_string()));
+    }
+    if name == "minisvc" {
+        acc.options
+            .extend(svctool::minisvc::OPTIONS.iter().map(|o| o.to_string()));
     }
     acc.options.sort();
     acc.options.dedup();
@@ -347,14 +448,16 @@ fn every_installed_program_has_a_page_and_every_page_a_program() {
         if !src.lines().any(|l| l == want) {
             problems.push(format!("{}: no `{want}` line", page.display()));
         }
-        // Cross-references to our own programs carry the section the page is in.
+        // Cross-references to our own programs carry the section the page is in; the same
+        // name in a section we install nothing in is another manual's page.
         for line in src.lines().filter(|l| l.starts_with(".Xr ")) {
             let mut w = line.split_whitespace().skip(1);
             let (Some(xname), Some(xsec)) = (w.next(), w.next()) else {
                 problems.push(format!("{}: `{line}` has no section", page.display()));
                 continue;
             };
-            if let Some(target) = pages.get(xname) {
+            // Only sections 1 and 8 hold our pages: `inotify 7` is the kernel's API page.
+            if let Some(target) = pages.get(xname).filter(|_| ["1", "8"].contains(&xsec)) {
                 if section_of(target) != xsec {
                     problems.push(format!(
                         "{}: `{line}`: {xname} is in section {}",
