@@ -21,7 +21,7 @@ pub const PROG: Prog = Prog("minisvc");
 pub const RCSID: &str = "# $Id: minisvc.rs,v 0.1.0 indimail-rs (minisvc.in 1.40 compatible) Exp $";
 
 /// The options minisvc takes (everything else is an invalid option).
-const OPTIONS: &[&str] = &[
+pub const OPTIONS: &[&str] = &[
     "--verbose",
     "--servicedir",
     "--memory",
