@@ -39,11 +39,14 @@ TEST_PACKAGES_man       = mandoc man-db
 TEST_PACKAGES_toolkit   = perl util-linux mount
 # podman and runc build and run the Containerfile's image; a static busybox is its test base
 TEST_PACKAGES_containers = podman runc busybox-static tar util-linux
+# musl-gcc builds ring's C parts for the static musl build (`make musl`)
+TEST_PACKAGES_musl      = musl-tools
 TEST_PACKAGES = $(TEST_PACKAGES_base) $(TEST_PACKAGES_svscan) $(TEST_PACKAGES_multilog) \
                 $(TEST_PACKAGES_tcpserver) $(TEST_PACKAGES_tcpclient) $(TEST_PACKAGES_svctool) \
-                $(TEST_PACKAGES_man) $(TEST_PACKAGES_toolkit) $(TEST_PACKAGES_containers)
+                $(TEST_PACKAGES_man) $(TEST_PACKAGES_toolkit) $(TEST_PACKAGES_containers) \
+                $(TEST_PACKAGES_musl)
 
-.PHONY: all build release test hermetic-check print-test-packages lint demo install install-man bench clean
+.PHONY: all build release test musl hermetic-check print-test-packages lint demo install install-man bench clean
 
 all: build
 
@@ -60,6 +63,12 @@ test:
 	scripts/need-packages $(TEST_PACKAGES)
 	$(CARGO) build --workspace --bins
 	scripts/run-tests $(CARGO) test --workspace --no-fail-fast
+
+# Every program built static for x86_64-unknown-linux-musl, and a few run to prove their
+# command line arrives (README, "Supported targets"; adds the rustup target when missing).
+musl:
+	scripts/need-packages $(TEST_PACKAGES_musl)
+	scripts/musl-check $(CARGO)
 
 # `make test` twice beside a live svscan on /service, then no file may be left outside the
 # tests' temporary directories (root; see the script).
