@@ -1,5 +1,5 @@
 //! `svc [-udropchaitkqU12GxwW] [-T timeout] dir...`: send control bytes to supervise,
-//! optionally waiting for the services to come up or go down (spec §2).
+//! optionally waiting for the services to come up or go down (docs/daemontools.md#svc).
 
 use crate::runfs;
 use crate::svok::open_probe;

@@ -1,4 +1,4 @@
-//! `svps`: a summary of every service under each running svscan (spec §5).
+//! `svps`: a summary of every service under each running svscan (docs/daemontools.md#svps).
 //!
 //! svscan is found through its pid file (`--servicedir`'s, then the run-fs mirror's,
 //! then `/service`'s), else among the processes; its scan directory is its cwd. Each

@@ -1,5 +1,5 @@
 //! `svstat dir...`: one status line per service on stdout, errors on stderr, and an exit
-//! code for the last service (spec §4).
+//! code for the last service (docs/daemontools.md#svstat).
 
 use crate::runfs;
 use crate::status::{Status, Want};

@@ -1,4 +1,4 @@
-//! Dropping privileges after bind (§1.2 `-u`, `-g`, `-U`): groups first, then the gid,
+//! Dropping privileges after bind (docs/ucspi-tcp.md#tcpserver-command-line: `-u`, `-g`, `-U`): groups first, then the gid,
 //! then the uid, each checked, never continuing after a failure.
 
 use indicore::Failure;
