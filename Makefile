@@ -39,8 +39,8 @@ TEST_PACKAGES_man       = mandoc man-db
 TEST_PACKAGES_toolkit   = perl util-linux mount
 # podman and runc build and run the Containerfile's image; a static busybox is its test base
 TEST_PACKAGES_containers = podman runc busybox-static tar util-linux
-# musl-gcc builds ring's C parts for the static musl build (`make musl`)
-TEST_PACKAGES_musl      = musl-tools
+# musl-gcc builds ring's C parts for the static musl build (`make musl`); file tells it is static
+TEST_PACKAGES_musl      = musl-tools file
 TEST_PACKAGES = $(TEST_PACKAGES_base) $(TEST_PACKAGES_svscan) $(TEST_PACKAGES_multilog) \
                 $(TEST_PACKAGES_tcpserver) $(TEST_PACKAGES_tcpclient) $(TEST_PACKAGES_svctool) \
                 $(TEST_PACKAGES_man) $(TEST_PACKAGES_toolkit) $(TEST_PACKAGES_containers) \
