@@ -21,11 +21,14 @@ TEST_PACKAGES_containers = podman runc busybox-static tar util-linux
 # the conformance suite: namespaces (unshare, mount, ip) for its isolated cases; nc receives
 # svalert's datagrams
 TEST_PACKAGES_conformance = util-linux mount iproute2 procps netcat-openbsd
+# musl-gcc builds ring's C parts for the static musl build (`make musl`); file tells it is static
+TEST_PACKAGES_musl      = musl-tools file
 TEST_PACKAGES = $(TEST_PACKAGES_base) $(TEST_PACKAGES_svscan) $(TEST_PACKAGES_multilog) \
                 $(TEST_PACKAGES_tcpserver) $(TEST_PACKAGES_tcpclient) $(TEST_PACKAGES_svctool) \
-                $(TEST_PACKAGES_man) $(TEST_PACKAGES_toolkit) $(TEST_PACKAGES_containers)
+                $(TEST_PACKAGES_man) $(TEST_PACKAGES_toolkit) $(TEST_PACKAGES_containers) \
+                $(TEST_PACKAGES_musl)
 
-.PHONY: all build release test hermetic-check print-test-packages conformance lint demo install install-man bench clean
+.PHONY: all build release test musl hermetic-check print-test-packages conformance lint demo install install-man bench clean
 
 all: build
 
@@ -42,6 +45,12 @@ test:
 	scripts/need-packages $(TEST_PACKAGES)
 	$(CARGO) build --workspace --bins
 	scripts/run-tests $(CARGO) test --workspace --no-fail-fast
+
+# Every program built static for x86_64-unknown-linux-musl, and a few run to prove their
+# command line arrives (README, "Supported targets"; adds the rustup target when missing).
+musl:
+	scripts/need-packages $(TEST_PACKAGES_musl)
+	scripts/musl-check $(CARGO)
 
 # `make test` twice beside a live svscan on /service, then no file may be left outside the
 # tests' temporary directories (root; see the script).

@@ -82,9 +82,13 @@ impl Prog {
         std::process::exit(code)
     }
 
-    /// A whole `main`: run with the command line, then exit as the run says.
-    pub fn main(&self, run: fn(&[std::ffi::OsString]) -> Result<i32, Failure>) -> ! {
-        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    /// A whole `main`: run with the command line `args` (from the C entry point, see
+    /// `program!`), then exit as the run says.
+    pub fn main(
+        &self,
+        args: Vec<std::ffi::OsString>,
+        run: fn(&[std::ffi::OsString]) -> Result<i32, Failure>,
+    ) -> ! {
         self.finish(run(&args))
     }
 

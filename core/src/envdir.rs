@@ -195,7 +195,7 @@ impl Loader {
     }
 }
 
-/// The lines of `bytes`; a last line without a newline counts too (DECISIONS D8).
+/// The lines of `bytes`; a last line without a newline counts too (docs/decisions.md#d8).
 fn complete_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
     let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
     let empty = bytes.is_empty();

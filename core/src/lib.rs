@@ -6,6 +6,7 @@
 //! reference modes, the recursive envdir engine, getopt, and the GNU long-option parsing
 //! of the reference's shell scripts.
 
+pub mod argv;
 pub mod diag;
 pub mod envdir;
 pub mod exec;
@@ -21,18 +22,22 @@ pub use diag::{errstr, Failure, Prog, EXIT_TEMP, EXIT_USAGE};
 
 /// Define a program's C `main` (use with `#![cfg_attr(not(test), no_main)]`): the program then starts as a C
 /// program does, without std's runtime set-up. That set-up costs start-up time on every
-/// exec of a chain, and it ignores SIGPIPE, which an exec'd child would inherit.
+/// exec of a chain, and it ignores SIGPIPE, which an exec'd child would inherit. The command
+/// line comes from `main`'s own argc and argv (see `argv`), so it arrives with any C library.
 #[macro_export]
 macro_rules! program {
     ($prog:expr, $run:path) => {
+        /// # Safety
+        /// Called by the C runtime with the process's own argc and argv.
         // Under `cargo test` the harness supplies main.
         #[cfg(not(test))]
         #[no_mangle]
-        pub extern "C" fn main(
-            _argc: ::std::ffi::c_int,
-            _argv: *const *const ::std::ffi::c_char,
+        pub unsafe extern "C" fn main(
+            argc: ::std::ffi::c_int,
+            argv: *const *const ::std::ffi::c_char,
         ) -> ::std::ffi::c_int {
-            $prog.main($run)
+            // SAFETY: argc and argv are what the C runtime passed to main.
+            $prog.main(unsafe { $crate::argv::from_c(argc, argv) }, $run)
         }
     };
 }

@@ -8,7 +8,11 @@ use std::ffi::OsString;
 pub const PROG: Prog = Prog("softlimit");
 const USAGE: &str = "softlimit: usage: softlimit [-a allbytes] [-c corebytes] [-d databytes] [-f filebytes] [-l lockbytes] [-m membytes] [-o openfiles] [-p processes] [-r residentbytes] [-s stackbytes] [-t cpusecs] child";
 
+// setrlimit's resource type: glibc's own enum type, an int elsewhere (musl).
+#[cfg(target_env = "gnu")]
 type Resource = libc::__rlimit_resource_t;
+#[cfg(not(target_env = "gnu"))]
+type Resource = libc::c_int;
 
 /// The resources an option letter sets.
 fn resources(letter: u8) -> &'static [Resource] {

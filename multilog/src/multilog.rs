@@ -160,11 +160,11 @@ fn set_timer(secs: u64) -> Result<(), Failure> {
     let first = secs - now % secs;
     let timer = libc::itimerval {
         it_interval: libc::timeval {
-            tv_sec: secs as libc::time_t,
+            tv_sec: secs as _,
             tv_usec: 0,
         },
         it_value: libc::timeval {
-            tv_sec: first as libc::time_t,
+            tv_sec: first as _,
             tv_usec: 0,
         },
     };

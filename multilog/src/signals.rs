@@ -113,7 +113,7 @@ impl Catcher {
             revents: 0,
         };
         let ts = timeout.map(|t| libc::timespec {
-            tv_sec: t.as_secs() as libc::time_t,
+            tv_sec: t.as_secs() as _,
             tv_nsec: t.subsec_nanos() as libc::c_long,
         });
         let tsp = ts

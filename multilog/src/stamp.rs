@@ -133,7 +133,7 @@ impl LocalClock {
 
 /// The broken-down local time of `secs` (None outside what localtime can represent).
 pub fn local_tm(secs: i64) -> Option<libc::tm> {
-    let t: libc::time_t = secs;
+    let t = secs as _;
     // SAFETY: all-zero is a valid `tm`; localtime_r fills it or returns NULL.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     // SAFETY: valid pointers to a time_t and a tm we own.

@@ -1,6 +1,6 @@
 //! Where a service's `supervise/` state directory lives: in the service
 //! directory, or in the `/run/svscan` mirror that lets the service tree be
-//! read-only (spec §0.4).
+//! read-only (docs/daemontools.md#the-run-state-mirror).
 
 use std::ffi::OsStr;
 use std::fs::File;

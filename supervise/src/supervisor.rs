@@ -1,5 +1,5 @@
 //! supervise: keep one service's `run` alive, obey `supervise/control`, and
-//! publish the state in `supervise/status` (spec §1).
+//! publish the state in `supervise/status` (docs/daemontools.md#supervise).
 //!
 //! One thread, one poll loop over a self-pipe (SIGCHLD, SIGTERM) and the
 //! control FIFO. Starts are throttled to one per second by scheduling, not by
@@ -532,7 +532,7 @@ impl Supervisor {
         )
     }
 
-    /// The `wait` file (§1.7): hold the start until another service is up, then delay.
+    /// The `wait` file (docs/daemontools.md#the-wait-file): hold the start until another service is up, then delay.
     fn wait_for_dependency(&mut self) {
         let Some((delay, target)) = self
             .in_service(|| std::fs::read("wait").ok())
@@ -868,7 +868,7 @@ impl Supervisor {
         }
     }
 
-    /// `init` (§1.2 step 11): run until it succeeds, 60 seconds apart.
+    /// `init` (docs/daemontools.md#supervise-startup, step 8): run until it succeeds, 60 seconds apart.
     fn run_init(&mut self) {
         let Ok(path) = CString::new(self.init_path.as_os_str().as_encoded_bytes()) else {
             return;
@@ -971,7 +971,7 @@ fn child_env(supervise_pid: u32) -> Env {
 }
 
 /// `variables/`: a directory (followed through symlinks) decides by its o+x bit; anything
-/// else means no variables (DECISIONS D3).
+/// else means no variables (docs/decisions.md#d3).
 fn variables_mode(log: &Log) -> Variables {
     match std::fs::metadata("variables") {
         Ok(m) if m.is_dir() => {

@@ -1,5 +1,5 @@
 //! `svc [-udropchaitkqU12GxwW] [-T timeout] dir...`: send control bytes to supervise,
-//! optionally waiting for the services to come up or go down (spec §2). Each directory is
+//! optionally waiting for the services to come up or go down (docs/daemontools.md#svc). Each directory is
 //! visited as the reference does it: the process changes into it, and into its `/run/svscan`
 //! mirror when it has no `supervise/control`.
 

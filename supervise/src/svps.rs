@@ -1,4 +1,4 @@
-//! `svps`: a summary of every service under each running svscan (spec §5), as the
+//! `svps`: a summary of every service under each running svscan (docs/daemontools.md#svps), as the
 //! reference's shell script prints it.
 //!
 //! The svscan answered for is found through its pid file (`--servicedir`'s, else the one in

@@ -1,5 +1,5 @@
 //! `svstat dir...`: one status line per service on stdout, warnings on stderr, and an exit
-//! code for the last service (spec §4). Each service is visited as the reference does it: the
+//! code for the last service (docs/daemontools.md#svstat). Each service is visited as the reference does it: the
 //! process changes into the directory, and into the `/run/svscan` mirror only when the
 //! directory has no `supervise/ok`.
 

@@ -1,5 +1,5 @@
-//! svscan at boot (§2.4 `add-boot`, `rm-boot`, `inittab`) and `--enable-service` /
-//! `--disable-service` (§2.2), for every init system the reference knows: initsvc,
+//! svscan at boot (docs/svctool.md#configuration-actions: `add-boot`, `rm-boot`, `inittab`) and `--enable-service` /
+//! `--disable-service` (docs/svctool.md#managing-services), for every init system the reference knows: initsvc,
 //! systemd, upstart, FreeBSD rc.d, launchd, OpenRC, inittab and SysV rc scripts.
 //!
 //! The init system comes from the host-facts layer ([`Host::init_system`]: `SVCTOOL_INIT`,

@@ -1,9 +1,9 @@
-//! The catalogue: every service kind of spec §3, each described once — its directory and
+//! The catalogue: every service kind of docs/svctool.md#service-kinds, each described once — its directory and
 //! log names, the mode and group of its variables, its variables (table of [`Var`] rules),
 //! its run script and extra files (templates, see [`render::template`]). The one renderer
 //! ([`render::render`]) writes any of them.
 //!
-//! Deliberate differences from the reference (DECISIONS S2, listed in COMPATIBILITY.md) are
+//! Deliberate differences from the reference (docs/decisions.md#s2, listed in docs/svctool.md#fixed-defects) are
 //! marked `S2` where they are made.
 
 use crate::render::{self, set, Ctx, Extra, Kind, Name, Rule::*, Val, Var, Vars};
@@ -76,7 +76,7 @@ fn g_certdir_send(c: &Ctx, v: &mut Vars) {
     }
 }
 
-/// QUEUEDIR / QMAILQUEUE / QUEUE_* for a service that queues mail (§3.1).
+/// QUEUEDIR / QMAILQUEUE / QUEUE_* for a service that queues mail (docs/svctool.md#qmail-smtpd).
 fn g_queue(c: &Ctx, v: &mut Vars) {
     let qbase = c.qbase();
     if c.o.flag("--no-multi") {
@@ -89,7 +89,7 @@ fn g_queue(c: &Ctx, v: &mut Vars) {
     }
 }
 
-/// QUEUE_BASE/COUNT/START, written only where the inherited value differs (§6.7).
+/// QUEUE_BASE/COUNT/START, written only where the inherited value differs (docs/svctool.md#queue-variables).
 fn queue_counts(c: &Ctx, v: &mut Vars) {
     let vars_dir = c.host.disk(&c.key("VARSDIR"));
     for (name, opt) in [
@@ -196,7 +196,7 @@ fn g_auth(c: &Ctx, v: &mut Vars) {
             set(v, "CHECKRELAY", Val::Unset);
         } else {
             set(v, "AUTH_ALL", Val::Unset);
-            // S2 (§6.4): CHECKRELAY only with --chkrelay
+            // S2 (COMPATIBILITY.md#svctool-and-qmailctl V5): CHECKRELAY only with --chkrelay
             let r = if c.o.flag("--chkrelay") {
                 Val::Empty
             } else {
@@ -244,7 +244,7 @@ fn dkim_qmailqueue(c: &Ctx) -> String {
     }
 }
 
-/// The DKIM verification / QMAILQUEUE table of §3.1.
+/// The DKIM verification / QMAILQUEUE table of docs/svctool.md#qmail-smtpd.
 fn g_dkim_verify(c: &Ctx, v: &mut Vars) {
     for n in ["DKIMSIGN", "DKIMVERIFY", "DKIMQUEUE"] {
         set(v, n, Val::Remove);
@@ -331,7 +331,7 @@ fn g_rbl(c: &Ctx, v: &mut Vars) {
         set(v, "RBLCOMMAND", Val::Unset);
         return;
     }
-    // S2 (§6.6): the lists in command-line order, no trailing blank; the built-in list
+    // S2 (COMPATIBILITY.md#svctool-and-qmailctl V7): the lists in command-line order, no trailing blank; the built-in list
     // when every --rbl was empty
     let list: Vec<&str> =
         c.o.rbl
@@ -369,7 +369,7 @@ fn g_smtp_block(c: &Ctx, v: &mut Vars) {
     }
 }
 
-/// MYSQL_OPT_RECONNECT's probe (§3.2): the installed mysqld is MariaDB, MySQL < 8, or
+/// MYSQL_OPT_RECONNECT's probe (docs/svctool.md#qmail-send-and-the-queues): the installed mysqld is MariaDB, MySQL < 8, or
 /// 8.0.0–8.0.34.
 pub fn mysql_reconnect(c: &Ctx) -> bool {
     let Some(mysqld) = [
@@ -579,7 +579,7 @@ fn g_unshare(c: &Ctx, v: &mut Vars) {
 }
 
 fn g_nssd_socket(c: &Ctx, v: &mut Vars) {
-    // S2 (§6.11): the socket given is the socket used
+    // S2 (COMPATIBILITY.md#svctool-and-qmailctl V9): the socket given is the socket used
     let sock =
         c.o.get("--pwdlookup")
             .map(str::to_string)
@@ -600,7 +600,7 @@ static SMTP_FULL: &[Var] = &[
     Var("", Group(g_spam)),
     Var("MASQUERADE", FlagEmpty("--masquerade")),
     Var("DOMAIN_LIMITS", FlagEmpty("--domainlimits")),
-    // S2 (§6.2): each flag writes its own variable
+    // S2 (COMPATIBILITY.md#svctool-and-qmailctl V3): each flag writes its own variable
     Var("CHECKRECIPIENT", FlagOne("--chkrecipient")),
     Var("CHECKSENDER", FlagOne("--chksender")),
     Var("ANTISPOOFING", FlagEmpty("--antispoof")),
@@ -638,7 +638,7 @@ static SMTPD_VARS: &[Var] = &[
     Var("STARTTLS", FlagEmpty("--starttls")),
     Var("MIN_FREE", Opt("--min-free", "52428800")),
     Var("", Group(g_path)),
-    // S2 (§6.3): --enablecram sets ENABLE_CRAM
+    // S2 (COMPATIBILITY.md#svctool-and-qmailctl V4): --enablecram sets ENABLE_CRAM
     Var("ENABLE_CRAM", FlagOne("--enablecram")),
     Var("", Group(g_smtp_block)),
     Var("STRIP_DOMAIN", Lit("1")),
@@ -1323,7 +1323,7 @@ fn prep_vars_dir(c: &mut Ctx, prefix: &str) {
 
 fn prep_send(c: &mut Ctx) {
     let qtype = c.o.get("--qtype").unwrap_or("static");
-    // S2 (§6.5): the scheduler follows --qtype
+    // S2 (COMPATIBILITY.md#svctool-and-qmailctl V6): the scheduler follows --qtype
     let flag = match qtype {
         "dynamic" => "-d",
         "compat" => "-cd",

@@ -1,4 +1,4 @@
-//! `--check-certs[=FILE]` (§2.3): each of `$S/certs/servercert.pem`, `clientcert.pem` (or
+//! `--check-certs[=FILE]` (docs/svctool.md#checks-and-reports): each of `$S/certs/servercert.pem`, `clientcert.pem` (or
 //! FILE) must be a certificate that is valid now and good for its purpose (a name with
 //! `server` for TLS servers, `client` for clients); one that is not is disabled by
 //! renaming it `BROKEN-`, `EXPIRED-`, `NOT-A-SERVER-CERT-` or `NOT-A-CLIENT-CERT-NAME`, as

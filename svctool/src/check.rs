@@ -1,9 +1,9 @@
-//! `--check-install` (§2.3): directories, queues, users, groups, the installation checks
+//! `--check-install` (docs/svctool.md#checks-and-reports): directories, queues, users, groups, the installation checks
 //! of the packages (instcheck, install_tables), defaultdelivery, the service directory,
 //! svscan's start-up and whether it runs, the mandatory and installed services, log
 //! directories, tcp rules, aliases, what listens on port 25 and the sendmail links.
 //! Problems go to stderr prefixed `!`; the exit code says whether any was found
-//! (DECISIONS S3). Every path is looked at under the host-facts root, so a scratch root
+//! (docs/decisions.md#s3). Every path is looked at under the host-facts root, so a scratch root
 //! (with its own `proc/net/tcp`, `proc/PID/comm`, ...) is checked like a live system.
 
 use crate::render::Ctx;
@@ -507,7 +507,7 @@ fn sendmail(c: &mut Check) {
             );
         }
     }
-    // DECISIONS (§6.29, COMPATIBILITY V18): the link check runs unless --skip-sendmail
+    // COMPATIBILITY.md#svctool-and-qmailctl V18: the link check runs unless --skip-sendmail
     if ctx.o.flag("--skip-sendmail") {
         return;
     }

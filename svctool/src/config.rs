@@ -1,4 +1,4 @@
-//! `--config=NAME` actions (§2.4) that belong to the service tree: control files and tcp
+//! `--config=NAME` actions (docs/svctool.md#configuration-actions) that belong to the service tree: control files and tcp
 //! rules (`qmail`, `indimail`), boot start-up (`add-boot`, `rm-boot`, `inittab`), system
 //! users (`users`, `rmusers`), the self-signed certificate (`cert`) and `nssd.conf`; plus
 //! the files some kinds write beside their service directory (mysql, mrtg, .svscan) and
@@ -1105,7 +1105,7 @@ const LOGROTATE_NOTE: &str = "# The log file name and location can be set in
 #
 ";
 
-/// The mysql.PORT service (§3.11): requires mysqld under `--mysqlPrefix` and the config.
+/// The mysql.PORT service (docs/svctool.md#mysql): requires mysqld under `--mysqlPrefix` and the config.
 pub fn mysql_service(ctx: &mut Ctx, port: &str, conf: &str) -> Result<(), Stop> {
     let prefix = ctx.o.val("--mysqlPrefix").unwrap_or("").to_string();
     let Some(mysqld) = [

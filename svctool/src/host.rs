@@ -1,4 +1,4 @@
-//! Host facts (DECISIONS S6): every path, name and probe that makes svctool's output
+//! Host facts (docs/decisions.md#s6): every path, name and probe that makes svctool's output
 //! depend on the machine comes from here, so a tree can be generated without root into a
 //! scratch directory and compared byte for byte.
 //!

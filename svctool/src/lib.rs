@@ -1,8 +1,8 @@
 //! svctool and qmailctl: lay out and manage the IndiMail service tree.
 //!
-//! * [`host`]: host facts (DECISIONS S6), the one place paths, names and probes come from.
-//! * [`options`]: the command line of spec §1.3.
-//! * [`catalogue`]: every service kind of §3, described once as data.
+//! * [`host`]: host facts (docs/decisions.md#s6), the one place paths, names and probes come from.
+//! * [`options`]: the command line of docs/svctool.md#command-line.
+//! * [`catalogue`]: every service kind of docs/svctool.md#service-kinds, described once as data.
 //! * [`render`]: the one renderer that writes a kind into a service directory.
 //! * [`queue`], [`manage`], [`variables`], [`config`], [`boot`], [`check`]: the other actions.
 //! * [`svctool`] and [`qmailctl`]: the two programs; [`minisvc`]: svctool's service-tree
@@ -30,7 +30,7 @@ pub mod svctool;
 pub mod usage;
 pub mod variables;
 
-/// The version line of generated headers and `--version` (DECISIONS S1: the only line of a
+/// The version line of generated headers and `--version` (docs/decisions.md#s1: the only line of a
 /// generated file that differs from the reference's).
 pub const RCSID: &str = "# $Id: svctool.rs,v 0.1.0 indimail-rs (svctool.sh 2.734 compatible) Exp $";
 
@@ -43,7 +43,7 @@ pub struct Stop {
 }
 
 impl Stop {
-    /// A missing or bad parameter: message, usage, exit 1 (spec §1.4).
+    /// A missing or bad parameter: message, usage, exit 1 (docs/svctool.md#exit-codes-and-failures).
     pub fn usage(msg: impl Into<String>) -> Stop {
         Stop {
             code: 1,
@@ -52,7 +52,7 @@ impl Stop {
         }
     }
 
-    /// A failure with the reference's message and a non-zero exit (DECISIONS S3).
+    /// A failure with the reference's message and a non-zero exit (docs/decisions.md#s3).
     pub fn fail(code: i32, msg: impl Into<String>) -> Stop {
         Stop {
             code,

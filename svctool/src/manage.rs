@@ -1,4 +1,4 @@
-//! Service management (§2.2, §3.21): `--rmsvc`, `--ensvc`, `--refreshsvc`, `--autorefresh`.
+//! Service management (docs/svctool.md#managing-services, #rmsvc-and-ensvc): `--rmsvc`, `--ensvc`, `--refreshsvc`, `--autorefresh`.
 
 use crate::render::Ctx;
 use crate::{fsx, Stop};
@@ -159,7 +159,7 @@ fn rerun(ctx: &Ctx, options: &Path) -> Result<(), Stop> {
         }
         _ => line.to_string(),
     };
-    // the reference drops --run-file-only here (§6.15): it is passed on
+    // the reference drops --run-file-only here (COMPATIBILITY.md#svctool-and-qmailctl V33): it is passed on
     let cmd = if ctx.o.run_file_only {
         format!("{cmd} --run-file-only")
     } else {

@@ -1,4 +1,4 @@
-//! The files of the `mrtg` service (§3.19): `mrtg/etc/indimail.mrtg.cfg` (the installed
+//! The files of the `mrtg` service (docs/svctool.md#mrtg): `mrtg/etc/indimail.mrtg.cfg` (the installed
 //! `$S/indimail.mrtg.cfg` with the host name and HTML directory filled in, then a graph
 //! section for each thing this host runs), the HTML index indexmaker makes, and the
 //! favicon.

@@ -1,4 +1,4 @@
-//! svctool's command line (spec §1.3): `--name=value` and `--flag` arguments examined once,
+//! svctool's command line (docs/svctool.md#command-line): `--name=value` and `--flag` arguments examined once,
 //! left to right; the last action wins, except `--config=X`, which names the config file
 //! once an action has been chosen; a few options act at once.
 
@@ -263,7 +263,7 @@ pub enum Early {
     },
 }
 
-/// `--name="value"` as `.options` records it (DECISIONS S5): the reference's look for
+/// `--name="value"` as `.options` records it (docs/decisions.md#s5): the reference's look for
 /// ordinary values, single quotes when the value holds a character `sh` would expand.
 pub fn quote_arg(name: &str, value: &str) -> String {
     if value.contains(['"', '$', '`', '\\']) {
@@ -401,7 +401,7 @@ impl Opts {
                 "--module" if o.config_name.is_none() => {
                     return Err(fail("--config option not specified"))
                 }
-                // DECISIONS S2 (§6.5): the new value is the one validated
+                // S2 (COMPATIBILITY.md#svctool-and-qmailctl V6): the new value is the one validated
                 "--qtype" if !matches!(v.as_str(), "static" | "dynamic" | "compat") => {
                     return Err(fail("qtype must be static, dynamic or compat"))
                 }

@@ -1,5 +1,5 @@
 //! `qmailctl COMMAND`: start, stop and inspect the IndiMail services through svc and
-//! svstat, and rebuild stale tcp rules databases (`cdb`, §3.23).
+//! svstat, and rebuild stale tcp rules databases (`cdb`, docs/svctool.md#qmailctl).
 
 use crate::host::Host;
 use indicore::{Failure, Prog};

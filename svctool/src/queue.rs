@@ -1,4 +1,4 @@
-//! Queue creation for qmail-send and slowq-send (§3.2, §3.3): the directories and
+//! Queue creation for qmail-send and slowq-send (docs/svctool.md#qmail-send-and-the-queues): the directories and
 //! `queue-fix -s 151 -b 0`, which lays out a queue. queue-fix belongs to the mail suite:
 //! when it is not installed the queue directories are still made and the missing step is
 //! reported.

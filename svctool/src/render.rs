@@ -1,5 +1,5 @@
 //! The one renderer: turns a [`Kind`] of the catalogue plus the command line into a
-//! service directory (variables, run, log/run, extra files, modes, owners), the way §1.5
+//! service directory (variables, run, log/run, extra files, modes, owners), the way docs/svctool.md#service-directories
 //! describes every service.
 
 use crate::host::Host;
@@ -83,7 +83,7 @@ pub struct Extra {
 /// Side effects of a kind after its directory is written.
 pub type AfterHook = fn(&mut Ctx, &Path) -> Result<(), Stop>;
 
-/// A service kind: everything §3 says about one kind of directory.
+/// A service kind: everything docs/svctool.md#service-kinds says about one kind of directory.
 pub struct Kind {
     pub id: &'static str,
     pub dir: Name,
@@ -400,7 +400,7 @@ pub fn envdir_value(bytes: &[u8]) -> Option<String> {
     Some(s.trim_end_matches([' ', '\t']).replace('\0', "\n"))
 }
 
-/// §1.7: the global side effects of creating any service, and `.envdir`.
+/// docs/svctool.md#global-side-effects: the global side effects of creating any service, and `.envdir`.
 pub fn link_with_global(ctx: &Ctx, vars_disk: &Path) -> Result<(), Stop> {
     let logical = format!("{}/control/global_vars", ctx.s());
     let g = ctx.host.disk(&logical);
@@ -549,7 +549,7 @@ fn render_dir(ctx: &mut Ctx, kind: &Kind, svc_disk: &Path, vars: &Path) -> Resul
         0o644,
     )?;
     if ctx.o.flag("--down") {
-        // DECISIONS S2 (§6.1): --down creates the down file it promises
+        // S2 (COMPATIBILITY.md#svctool-and-qmailctl V2): --down creates the down file it promises
         fsx::write(&svc_disk.join("down"), b"", 0o644)?;
     }
     drop(_writable);

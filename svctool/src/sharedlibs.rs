@@ -1,4 +1,4 @@
-//! `control/libindimail` and `control/libmysql` (§2.4 `qmail`, §1.3 `--fixsharedlibs`): the
+//! `control/libindimail` and `control/libmysql` (docs/svctool.md#configuration-actions `qmail`, #command-line `--fixsharedlibs`): the
 //! shared libraries indimail-mta and tcpserver open with dlopen(3), found the way the
 //! reference looks for them (shell globs under the prefix and the system library
 //! directories, the highest major version winning) under the host-facts root, or pinned

@@ -1,5 +1,5 @@
-//! `svctool [OPTION]...`: start-up (§1.2), the selected action, and the svctool.log line
-//! (§1.6).
+//! `svctool [OPTION]...`: start-up (docs/svctool.md#start-up), the selected action, and the svctool.log line
+//! (docs/svctool.md#svctoollog).
 
 use crate::catalogue as cat;
 use crate::host::Host;
@@ -270,7 +270,7 @@ pub fn refused(what: &str) -> Stop {
     )
 }
 
-/// A port: a positive number (DECISIONS S3: non-numeric ports are refused).
+/// A port: a positive number (docs/decisions.md#s3: non-numeric ports are refused).
 fn port(ctx: &Ctx, opt: &str, what: &str) -> Result<String, Stop> {
     let p = ctx
         .o
@@ -334,7 +334,7 @@ fn create(ctx: &mut Ctx, kind: &Kind, port: &str) -> Result<String, Stop> {
     render::render(ctx, kind)
 }
 
-/// The implicit qmail-logfifo of `--logfilter` (§3.15, with the synthetic command, §6.9).
+/// The implicit qmail-logfifo of `--logfilter` (docs/svctool.md#qmail-logfifo, with the synthetic command, #svctoollog).
 fn logfifo_after(ctx: &mut Ctx) -> Result<(), Stop> {
     let Some(f) = ctx.o.get("--logfilter").map(str::to_string) else {
         return Ok(());

@@ -1,4 +1,4 @@
-//! The usage text (DECISIONS S4: it never waits on stdin or pages unless both stdin and
+//! The usage text (docs/decisions.md#s4: it never waits on stdin or pages unless both stdin and
 //! stdout are terminals).
 
 use std::io::{IsTerminal, Write};

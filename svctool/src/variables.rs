@@ -1,5 +1,5 @@
-//! Variable actions and the `.variables` exchange format (§3.22), the IMAP/POP3
-//! `.courier_variables` import (§3.6), `--queueParam` (§3.4), `--print-variables`,
+//! Variable actions and the `.variables` exchange format (docs/svctool.md#the-variables-exchange-format), the IMAP/POP3
+//! `.courier_variables` import (docs/svctool.md#imap-and-pop3), `--queueParam` (#queue-parameters), `--print-variables`,
 //! `--print-all-variables` and `--dumpconfig`.
 
 use crate::render::{self, Ctx, Val};
@@ -629,7 +629,7 @@ pub fn dumpconfig(ctx: &Ctx) -> Result<(), Stop> {
 }
 
 // ---------------------------------------------------------------------------------------
-// IMAP / POP3 variables (§3.6)
+// IMAP / POP3 variables (docs/svctool.md#imap-and-pop3)
 
 fn courier_text(ctx: &Ctx) -> String {
     let o = ctx.o;
@@ -672,7 +672,7 @@ fn courier_text(ctx: &Ctx) -> String {
     }
     let ip = o.get("--localip").unwrap_or("0");
     t.push_str(&format!("LOCALIP={ip}\n"));
-    // S2 (§6.10): NOLASTAUTHLOGGING=1 for both protocols
+    // S2 (COMPATIBILITY.md#svctool-and-qmailctl V8): NOLASTAUTHLOGGING=1 for both protocols
     t.push_str(if o.flag("--nolastauth") {
         "NOLASTAUTHLOGGING=1\n"
     } else {
@@ -734,7 +734,7 @@ fn courier_text(ctx: &Ctx) -> String {
     let ssl_block = |t: &mut String| {
         t.push_str(&format!("SSLPORT={port}\nSSLADDRESS={ip}\n"));
         if !imap {
-            // S2 (§6.10): POP3AUTH_TLS carries the POP3AUTH list
+            // S2 (COMPATIBILITY.md#svctool-and-qmailctl V8): POP3AUTH_TLS carries the POP3AUTH list
             t.push_str("POP3AUTH_TLS=\"LOGIN PLAIN CRAM-MD5 CRAM-SHA1 CRAM-SHA256\"\n");
         }
         t.push_str(&format!(
@@ -811,7 +811,7 @@ pub fn courier_variables(ctx: &Ctx, vars: &Path) -> Result<(), Stop> {
 }
 
 // ---------------------------------------------------------------------------------------
-// --queueParam (§3.4)
+// --queueParam (docs/svctool.md#queue-parameters)
 
 pub fn queue_param(ctx: &mut Ctx, name: &str) -> Result<(), Stop> {
     let o = ctx.o;
@@ -929,7 +929,7 @@ pub fn queue_param(ctx: &mut Ctx, name: &str) -> Result<(), Stop> {
             .ok()
             .and_then(|b| render::envdir_value(&b));
         if cur.as_deref() != Some(death) {
-            // S2 (§6.18): OSSIFIED is 1.5 × DEATH
+            // S2 (COMPATIBILITY.md#svctool-and-qmailctl V12): OSSIFIED is 1.5 × DEATH
             let d: f64 = death.parse().unwrap_or(86400.0);
             fsx::write(&sg.join("DEATH"), format!("{death}\n").as_bytes(), 0o644)?;
             fsx::write(

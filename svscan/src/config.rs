@@ -1,5 +1,5 @@
 //! What svscan is told: the command line (`-v -s -n count [scandir]`) and the
-//! environment variables of spec §0.5 and §6.
+//! environment variables of docs/daemontools.md#environment and #svscan.
 
 use indicore::getopt::{Getopt, Opt};
 use indicore::Failure;
@@ -13,7 +13,7 @@ pub const USAGE: &str = "svscan: fatal: usage: svscan [-sv] [directory]";
 /// Default number of service slots (`-n`).
 pub const DEFAULT_SLOTS: usize = 1000;
 
-/// Default and fallback rescan period (DECISIONS D6: djb's 5 s, not the reference's 60).
+/// Default and fallback rescan period (docs/decisions.md#d6: djb's 5 s, not the reference's 60).
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The command line.
@@ -80,7 +80,7 @@ pub struct Settings {
     pub wait_initcmd: bool,
     pub setsid: bool,
     pub terminate_session: bool,
-    /// (w1, w2) of the timed shutdown (§6.5).
+    /// (w1, w2) of the timed shutdown (docs/daemontools.md#shutdown).
     pub killwait: (Duration, Duration),
 }
 

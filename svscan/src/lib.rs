@@ -1,6 +1,6 @@
 //! svscan: start one `supervise` per service directory of a scan directory, pair each
 //! service with its `log` service through a pipe that lives as long as svscan, keep the
-//! supervisors running, and shut the tree down in order (spec §6).
+//! supervisors running, and shut the tree down in order (docs/daemontools.md#svscan).
 //!
 //! The program is one thread around poll(2): signals arrive through a self-pipe
 //! ([`signals`]), children are started with fork and exec ([`spawn`]), the table of

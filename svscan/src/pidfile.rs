@@ -1,4 +1,4 @@
-//! The pid file and the single-instance check (§6.2 step 4).
+//! The pid file and the single-instance check (docs/daemontools.md#the-pid-file).
 //!
 //! Content: the pid as a raw `pid_t` (4 bytes, host order), `\n`, the pid in decimal, `\n`
 //! (svps reads the last line). The file is written under a temporary name and hard-linked

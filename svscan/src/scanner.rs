@@ -1,4 +1,4 @@
-//! The service table and the scan (spec §6.3, §6.4, DECISIONS D6).
+//! The service table and the scan (docs/daemontools.md#scanning, #each-directory-entry, docs/decisions.md#d6).
 //!
 //! Each service directory is a [`Slot`], identified by (dev, inode) so that a renamed
 //! directory keeps its supervisors. A service with a `log` subdirectory gets a pipe when
@@ -316,7 +316,7 @@ impl Scanner {
         self.sorted = self.slots.len();
     }
 
-    /// One directory entry (§6.4).
+    /// One directory entry (docs/daemontools.md#each-directory-entry).
     pub fn entry(&mut self, cname: &CStr) {
         let name = OsStr::from_bytes(cname.to_bytes());
         if name.as_bytes().first() == Some(&b'.') && name != SVSCAN_DIR {

@@ -1,4 +1,4 @@
-//! SIGTERM (and, as pid 1, SIGRTMIN+3): take the tree down and exit 0 (spec §6.5).
+//! SIGTERM (and, as pid 1, SIGRTMIN+3): take the tree down and exit 0 (docs/daemontools.md#shutdown).
 //!
 //! Which way depends on `.svscan/shutdown`, TERMINATE_SESSION, WAIT_INITCMD and whether
 //! svscan is pid 1:

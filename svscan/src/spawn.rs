@@ -57,7 +57,7 @@ impl Spawner {
             .map_err(|e| format!("unable to switch to {}: {}", show(name), errstr(&e)))?;
         let mut env = self.env.clone();
         env.set("SV_PWD", name);
-        // DECISIONS D5: log/.svars (the reference looks for `log./svars`), loaded from
+        // docs/decisions.md#d5: log/.svars (the reference looks for `log./svars`), loaded from
         // inside NAME as `envdir log/.svars` run there would.
         if executable(&Path::new(name).join("log/.svars")) {
             let back = File::open(".").map_err(|e| fail(&errstr(&e)))?;

@@ -1,4 +1,4 @@
-//! `svscan [-v] [-s] [-n count] [scandir]`: the startup sequence of §6.2, then the scan loop.
+//! `svscan [-v] [-s] [-n count] [scandir]`: the startup of docs/daemontools.md#svscan-startup, then the scan loop.
 
 use crate::config::{Options, Settings};
 use crate::log::Log;

@@ -1,8 +1,8 @@
 //! djb's constant database: reader and writer, byte-compatible with cdb-0.75,
-//! tinycdb and libqmail (spec/ucspi-tcp.md §6).
+//! tinycdb and libqmail (docs/ucspi-tcp.md#the-cdb-format).
 //!
 //! Lookups try the standard hash first and, when the key holds a byte >= 0x80 and
-//! was not found, the signed-char hash that libqmail computes on x86 (DECISIONS U8),
+//! was not found, the signed-char hash that libqmail computes on x86 (docs/decisions.md#u8),
 //! so files built by either family of tools work. Files are always written with the
 //! standard hash. Generic: anything else in the workspace that reads a cdb can use it.
 

@@ -1,9 +1,9 @@
-//! `dotls [opts] prog [args]` (spec §4): TLS in front of a plain-text program, under
+//! `dotls [opts] prog [args]` (docs/ucspi-tcp.md#dotls): TLS in front of a plain-text program, under
 //! tcpserver (server mode, the socket on fds 0 and 1) or tcpclient (client mode `-T`/`-C`,
 //! the socket on fds 6 and 7).
 //!
 //! Server mode without `-s` accepts TLS at once (SMTPS, POP3S, IMAPS), then starts the
-//! program on pipes (handshake first, DECISIONS U10). With `-s smtp|pop3|imap` the
+//! program on pipes (handshake first, docs/decisions.md#u10). With `-s smtp|pop3|imap` the
 //! program starts at once and dotls emulates STARTTLS for it (`tls::starttls`), then
 //! turns the same session into TLS (U14). `$NOTLS` (from the rules, say) runs the
 //! program with no TLS at all.

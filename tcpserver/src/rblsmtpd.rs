@@ -61,7 +61,7 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
 }
 
 /// Start the program a client may go on to: a plugin (a path ending in `.so`) is
-/// called in this process (§1.14), anything else exec'd. Returns only on failure.
+/// called in this process (docs/ucspi-tcp.md#plugins), anything else exec'd. Returns only on failure.
 pub fn hand_on(argv: &[OsString], env: &Env) -> Failure {
     if argv.first().is_some_and(|p| crate::plugin::is_plugin(p)) {
         crate::plugin::call::run(argv, env, &crate::server::log::Log { verbosity: 1 });

@@ -1,4 +1,4 @@
-//! Access rules: the key order tcpserver and tcprulescheck look up (spec §1.9), the
+//! Access rules: the key order tcpserver and tcprulescheck look up (docs/ucspi-tcp.md#rules-lookup), the
 //! CIDR key encodings (fehcom's `_`/`^` bit strings), the rule data items, and the
 //! address text forms the keys are built from (djb's ip4/ip6 formatting).
 

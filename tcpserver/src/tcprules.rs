@@ -1,5 +1,5 @@
 //! `tcprules rules.cdb rules.tmp`: compile the rules on stdin into a cdb, written to
-//! the temporary file, synced, then renamed over the cdb (spec §2.1-§2.4). On any
+//! the temporary file, synced, then renamed over the cdb (docs/ucspi-tcp.md#tcprules-and-tcprulescheck). On any
 //! error the old cdb is left untouched.
 
 use crate::cdb::CdbMaker;

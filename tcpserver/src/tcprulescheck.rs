@@ -1,5 +1,5 @@
 //! `tcprulescheck rules.cdb`: show which rule tcpserver would apply to the client
-//! described by TCPREMOTEIP, TCPREMOTEHOST and TCPREMOTEINFO (spec §2.5).
+//! described by TCPREMOTEIP, TCPREMOTEHOST and TCPREMOTEINFO (docs/ucspi-tcp.md#tcprulescheck).
 
 use crate::cdb::Cdb;
 use crate::rules::{self, Item, Peer};

@@ -1,8 +1,8 @@
 //! Black-box tests of the chain-loading programs: envdir, envuidgid, setuidgid, softlimit,
 //! setlock, fghack, pgrphack, readproctitle, waitfor.
 //!
-//! `checkNN_*` tests are acceptance checks NN of spec/daemontools.md §18; the rest cover the
-//! error paths of §9–17 and decisions D8/D9 of spec/DECISIONS.md.
+//! `checkNN_*` tests are acceptance checks NN of docs/daemontools.md#acceptance-checks; the rest cover the
+//! error paths of docs/daemontools.md#envdir and #the-other-chain-loaders, and docs/decisions.md#d8, #d9.
 //!
 //! Every test works in its own temporary directory and runs the binaries with the harness's
 //! default umask 022 and, unless said otherwise, an environment holding only
@@ -1081,7 +1081,7 @@ fn envdir_w_error_restores_whole_environment() {
 
 #[test]
 fn envdir_cw_error_restores_environment_from_before_c() {
-    // spec §9: "the original environment restored (the one before -c)".
+    // docs/daemontools.md#envdir: -w runs the child with the environment it had before envdir (and -c).
     let t = tmp();
     let out = tool("envdir", t.path())
         .env("ORIG", "1")

@@ -1,7 +1,7 @@
 //! Black-box tests of multilog, the tai64n tools and qfilelog.
 //!
-//! `checkNN_*` tests are acceptance checks NN of spec/daemontools.md §18; the rest cover
-//! §7, §8 and §17 (qfilelog), decisions D10 and D11, the error paths, hostile input and the
+//! `checkNN_*` tests are acceptance checks NN of docs/daemontools.md#acceptance-checks; the rest cover
+//! #multilog, #the-tai64n-tools and #the-helpers (qfilelog), docs/decisions.md#d10 and #d11, the error paths, hostile input and the
 //! reliability tests of the multilog issue (kill -9 while rotating, disk full). The kill -9
 //! and disk-full tests are in tests/tests/multilog_reliability.rs.
 //!

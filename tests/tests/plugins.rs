@@ -1,5 +1,5 @@
-//! Black-box tests of tcpserver's plugin host (spec ucspi-tcp §1.14 and §5.1, acceptance
-//! checks 49-52, DECISIONS U12, issue 8): C plugins compiled here with gcc (the
+//! Black-box tests of tcpserver's plugin host (docs/ucspi-tcp.md#plugins and #rblsmtpd, acceptance
+//! checks 49-52 of #acceptance-checks, docs/decisions.md#u12, issue 8): C plugins compiled here with gcc (the
 //! documented example tcpserver/examples/plugins/hello.c among them), rblsmtpd.so and
 //! the Rust example plugin built by cargo as this suite's dependencies.
 //!
@@ -256,7 +256,7 @@ fn preloaded_state_is_inherited_and_sighup_reinitialises() {
     );
 }
 
-// COMPATIBILITY T11: a PLUGINn_dir gone by the time of a SIGHUP is a warning; that
+// COMPATIBILITY.md#tcpserver-tcprules-tcprulescheck-rblsmtpd T11: a PLUGINn_dir gone by the time of a SIGHUP is a warning; that
 // plugin's init is skipped and the server goes on.
 #[test]
 fn sighup_with_a_vanished_plugin_dir_is_a_warning() {
@@ -478,7 +478,7 @@ fn failed_start(dir: &Path, env: &[(&str, &str)]) -> blackbox::Output {
     cmd.run()
 }
 
-// §1.14 preloading errors are fatal at startup (111), before the port is printed.
+// docs/ucspi-tcp.md#plugins: preloading errors are fatal at startup (111), before the port is printed.
 #[test]
 fn preload_errors_stop_the_server() {
     let t = tmp();
@@ -608,7 +608,7 @@ fn smtp(port: u16, commands: &str) -> String {
     talk(port, commands.as_bytes())
 }
 
-// §5.1: rblsmtpd.so lets the client pass and hands the connection to the next plugin in
+// docs/ucspi-tcp.md#rblsmtpd: rblsmtpd.so lets the client pass and hands the connection to the next plugin in
 // the same process (argv, environment, the process are the connection's).
 #[test]
 fn rblsmtpd_plugin_hands_on_to_the_next_plugin() {

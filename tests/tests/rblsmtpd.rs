@@ -1,4 +1,4 @@
-//! Black-box tests of rblsmtpd (spec/ucspi-tcp.md §5.1, acceptance checks 59–61, decision
+//! Black-box tests of rblsmtpd (docs/ucspi-tcp.md#rblsmtpd, acceptance checks 59–61, decision
 //! U15). Lists are served by a fake DNS server on a loopback address of its own (root, for
 //! port 53); without root only the `$RBLSMTPD` paths run.
 

@@ -1,5 +1,5 @@
 //! Black-box suite for supervise, svc, svstat and svok: acceptance checks 1–29 of
-//! spec/daemontools.md §18, the reliability tests of the supervise issue, and svstat on
+//! docs/daemontools.md#acceptance-checks, the reliability tests of the supervise issue, and svstat on
 //! djb and encore status files.
 //!
 //! Every test builds its own scan directory, runs `supervise` in a process group of its
@@ -17,7 +17,7 @@ use std::process::{Child, Stdio};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// The run script of spec §18: record the arguments, then sleep.
+/// The run script of docs/daemontools.md#acceptance-checks: record the arguments, then sleep.
 const RUN: &str = "#!/bin/sh\necho \"$@\" >>args\nexec sleep 1000\n";
 
 /// How long any condition may take to come true before the test fails.

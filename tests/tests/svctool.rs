@@ -1,15 +1,15 @@
-//! Black-box suite for svctool: the acceptance checks of spec/svctool.md §5 (each a golden
+//! Black-box suite for svctool: the acceptance checks of docs/svctool.md#acceptance-checks (each a golden
 //! tree under tests/golden/svctool/ plus the facts the check names), the seed command of
-//! §4, error paths (§1.3, §1.4, DECISIONS S3/S4), and `sh -n` on every generated script.
+//! #the-seed-command, error paths (#command-line, #exit-codes-and-failures, docs/decisions.md#s3, #s4), and `sh -n` on every generated script.
 //!
 //! Every test renders into a scratch root of its own through the host-facts layer
-//! (SVCTOOL_ROOT; DECISIONS S6): `/service/...` lands in `ROOT/service/...` with the
+//! (SVCTOOL_ROOT; docs/decisions.md#s6): `/service/...` lands in `ROOT/service/...` with the
 //! contents unchanged. Dates, the host triple, the host name and user/group ids are pinned
 //! (SVCTOOL_DATE, SVCTOOL_HOST, SVCTOOL_HOSTNAME, SVCTOOL_IDS), so trees are byte-for-byte
 //! reproducible. Owners are compared when the suite runs as root (only root can chown).
 //!
 //! Goldens are regenerated with `UPDATE_GOLDEN=1`; every golden was checked line by line
-//! against spec §3/§4/§5 and the decisions listed in COMPATIBILITY.md.
+//! against docs/svctool.md#service-kinds, #the-seed-command, #acceptance-checks and the decisions listed in COMPATIBILITY.md.
 
 mod svctool_common;
 
@@ -19,7 +19,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use svctool_common::*;
 
-// ----- §4 and §5 -----
+// ----- docs/svctool.md#the-seed-command and #acceptance-checks -----
 
 #[test]
 fn check01_qmqp_seed() {
@@ -202,7 +202,7 @@ fn check03_minimal_smtp_with_queues() {
             ("STRIP_DOMAIN", "1"),
             ("AUTHMODULES", "∅"),
             ("STARTTLS", "∅"),
-            // DECISIONS S2 (§6.4): CHECKRELAY only with --chkrelay
+            // S2 (COMPATIBILITY.md#svctool-and-qmailctl V5): CHECKRELAY only with --chkrelay
             ("CHECKRELAY", "∅"),
         ],
     );
@@ -303,14 +303,14 @@ fn check04_full_port25() {
             ("QUERY_CACHE", "\"\""),
             ("NODNSCHECK", "∅"),
             ("MASQUERADE", "\"\""),
-            // DECISIONS S2 (§6.2): --chkrecipient is not clobbered
+            // S2 (COMPATIBILITY.md#svctool-and-qmailctl V3): --chkrecipient is not clobbered
             ("CHECKRECIPIENT", "1"),
             ("STARTTLS", "\"\""),
             ("CERTDIR", "/etc/indimail/certs"),
             ("INFIFO", "infifo"),
             ("INFIFODIR", "/run/indimail/inlookup"),
             ("LOGFILTER", "/run/indimail/logfifo"),
-            // DECISIONS S2 (§6.6): command-line order, no trailing blank
+            // S2 (COMPATIBILITY.md#svctool-and-qmailctl V7): command-line order, no trailing blank
             (
                 "RBLCOMMAND",
                 "/usr/bin/rblsmtpd -rzen.spamhaus.org -rdnsbl-1.uceprotect.net",
@@ -592,7 +592,7 @@ fn check09_delivery_only() {
     let run = r.read("service/qmail-send.25/run");
     assert!(run.contains("ulimit -q unlimited\n"));
     assert!(run.contains("softlimit -q \\$MSGQSIZE -m \\$SOFT_MEM -o 1024"));
-    // DECISIONS S2 (§6.5): the scheduler follows --qtype
+    // S2 (COMPATIBILITY.md#svctool-and-qmailctl V6): the scheduler follows --qtype
     assert!(run.ends_with("/usr/sbin/qscheduler -d $defaultdelivery\"\n"));
 }
 
@@ -824,7 +824,7 @@ fn check14_pop3_proxy_ssl() {
             ("DATA_TIMEOUT", "1"),
             ("LEGACY_SERVER", "∅"),
             ("POP3AUTH", "LOGIN PLAIN CRAM-MD5 CRAM-SHA1 CRAM-SHA256"),
-            // DECISIONS S2 (§6.10): POP3AUTH_TLS carries the list
+            // S2 (COMPATIBILITY.md#svctool-and-qmailctl V8): POP3AUTH_TLS carries the list
             ("POP3AUTH_TLS", "LOGIN PLAIN CRAM-MD5 CRAM-SHA1 CRAM-SHA256"),
             ("TLS_ALPN", "pop3"),
         ],
@@ -899,7 +899,7 @@ fn check16_udplogger() {
             ("TIMEOUT", "10"),
         ],
     );
-    // DECISIONS S2 (§6.12): no leading blank
+    // S2 (COMPATIBILITY.md#svctool-and-qmailctl V10): no leading blank
     assert!(r
         .read("service/udplogger.3000/run")
         .ends_with("\n/usr/sbin/udplogger -p \\$PORT -t \\$TIMEOUT \\$LOCALIP\"\n"));
@@ -933,7 +933,7 @@ fn check17_greylist() {
         ],
     );
     let run = r.read("service/greylist.1999/run");
-    // DECISIONS S2 (§6.12): one blank after -g
+    // S2 (COMPATIBILITY.md#svctool-and-qmailctl V10): one blank after -g
     assert!(
         run.contains(
             "/usr/sbin/qmail-greyd -w /etc/indimail/control/greylist.white -t 30 -g 24 \\\n"
@@ -994,7 +994,7 @@ fn check19_pwdlookup() {
             "--servicedir=/service",
         ],
     );
-    // DECISIONS S2 (§6.11): the socket given is the socket used
+    // S2 (COMPATIBILITY.md#svctool-and-qmailctl V9): the socket given is the socket used
     assert_vars(
         &r.vars("pwdlookup"),
         &[("NSSD_SOCKET", "/run/indimail/nssd.sock")],
@@ -1041,7 +1041,7 @@ fn check20_svscanlog() {
             ("UNSHARE", "∅"),
         ],
     );
-    // DECISIONS S2 (§6.13): $P/bin/svc
+    // S2 (COMPATIBILITY.md#svctool-and-qmailctl V11): $P/bin/svc
     assert!(r
         .read("service/.svscan/shutdown")
         .ends_with("\n/usr/bin/svc -dx /service/*\n"));
@@ -1540,7 +1540,7 @@ fn bad_ports_and_missing_options() {
         );
     }
     assert!(!r.exists("service"), "no error path may create a service");
-    // create-time failures exit non-zero (DECISIONS S3)
+    // create-time failures exit non-zero (docs/decisions.md#s3)
     let out = r.svctool(&[
         "--indisrvr=4000",
         "--servicedir=/service",
@@ -1628,7 +1628,7 @@ fn down_flag_creates_down_in_the_service_dir() {
     assert!(!r.exists("service/qmail-imapd.993"));
 }
 
-// ----- the other service kinds of §3 (one golden each) -----
+// ----- the other service kinds of docs/svctool.md#service-kinds (one golden each) -----
 
 #[test]
 fn kind_poppass_ssl() {
@@ -1809,7 +1809,7 @@ fn kind_mysql_with_a_stub_mysqld() {
             & 0o7777,
         0o600
     );
-    // no .envdir for mysql (§1.5)
+    // no .envdir for mysql (docs/svctool.md#service-directories)
     assert!(!r.exists("service/mysql.3306/variables/.envdir"));
 }
 
@@ -1858,7 +1858,7 @@ fn kind_svscan_with_resolvconf() {
 
 #[test]
 fn every_catalogue_kind_has_a_test() {
-    // the kinds of spec §3 and the tests above that render them
+    // the kinds of docs/svctool.md#service-kinds and the tests above that render them
     let src = include_str!("svctool.rs");
     for dir in [
         "qmail-smtpd.",

@@ -1,4 +1,4 @@
-//! svctool's configuration and maintenance actions (spec §2.2–§2.4, §3.22, §3.23) and
+//! svctool's configuration and maintenance actions (docs/svctool.md#actions, #the-variables-exchange-format, #qmailctl) and
 //! qmailctl: control files and tcp rules with cdbs built by the workspace's tcprules,
 //! boot start-up, users, the in-process certificate, the variable exchange format,
 //! `--print-all-variables`, `--dumpconfig`, `--check-install`, and `qmailctl cdb` /

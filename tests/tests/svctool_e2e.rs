@@ -393,7 +393,7 @@ fn smtps_465_tree_runs_end_to_end_with_tls() {
             .map(|t| t.contains(" ok ") && t.contains("127.0.0.1"))
             .unwrap_or(false)
     });
-    // a plain-text client gets no greeting: the handshake comes first (DECISIONS U10)
+    // a plain-text client gets no greeting: the handshake comes first (docs/decisions.md#u10)
     let mut plain = TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).unwrap();
     plain
         .set_read_timeout(Some(Duration::from_secs(10)))

@@ -1,4 +1,4 @@
-//! `--mrtg=HTMLDIR` (§3.19): the mrtg service, its configuration with a graph section for
+//! `--mrtg=HTMLDIR` (docs/svctool.md#mrtg): the mrtg service, its configuration with a graph section for
 //! each thing the host runs (qmta-send, IMAP/POP3 listeners and proxies, inlookup,
 //! dnscache, tinydns, MySQL, clamd, network interfaces), the index indexmaker writes and
 //! the favicon, with mrtg and indexmaker stubs in a scratch root.

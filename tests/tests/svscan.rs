@@ -1,6 +1,6 @@
 //! Black-box suite for svscan and svscanboot: acceptance checks 30–36 of
-//! spec/daemontools.md §18, the rest of §6 (options, pid file, exports, `.svars`, SCANLOG,
-//! INITCMD, SETSID, shutdown variants, the run-fs rename), DECISIONS D5 and D6, and the
+//! docs/daemontools.md#acceptance-checks, the rest of #svscan (options, pid file, exports, `.svars`, SCANLOG,
+//! INITCMD, SETSID, shutdown variants, the run-fs rename), docs/decisions.md#d5 and #d6, and the
 //! reliability tests of the svscan issue (no log line lost across 50 log restarts, pid 1
 //! in a pid namespace, service directories removed/renamed/replaced/unreadable).
 //!

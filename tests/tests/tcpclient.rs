@@ -1,4 +1,4 @@
-//! Black-box tests of tcpclient (spec/ucspi-tcp.md §3, acceptance checks 48 and 53–56).
+//! Black-box tests of tcpclient (docs/ucspi-tcp.md#tcpclient, acceptance checks 48 and 53–56).
 //!
 //! Servers are written in the test (std::net on loopback); DNS goes to a fake server on a
 //! loopback address of its own ([`FakeDns`], needs root for port 53) or to a dead loopback

@@ -1,5 +1,5 @@
 //! Black-box tests of tcprules and tcprulescheck: acceptance checks 28-41 of
-//! spec/ucspi-tcp.md §7, the byte-exact vectors of §2.4, atomic replacement, damaged
+//! docs/ucspi-tcp.md#acceptance-checks, the byte-exact vectors of #the-records, atomic replacement, damaged
 //! cdb files, and interoperability with Debian's ucspi-tcp (djb 0.88) both ways.
 //!
 //! Debian's programs (package ucspi-tcp, installed by `make test`) are used as an

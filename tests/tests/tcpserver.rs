@@ -1,4 +1,4 @@
-//! Black-box tests of tcpserver: acceptance checks 1-27 and 53 of spec/ucspi-tcp.md §7
+//! Black-box tests of tcpserver: acceptance checks 1-27 and 53 of docs/ucspi-tcp.md#acceptance-checks
 //! (those without TLS or plugins), decisions U1-U6, and the reliability and security
 //! checks of issue 6: a 5,000-connection flood against `-c 40 -C 10`, damaged rules
 //! files, privileges after `-u`/`-g`, and the descriptors children inherit.

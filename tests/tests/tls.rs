@@ -1,4 +1,4 @@
-//! Black-box tests of tcpserver's TLS (spec §1.13, checks 42-47 of §7, DECISIONS U9-U11)
+//! Black-box tests of tcpserver's TLS (docs/ucspi-tcp.md#tls-in-tcpserver, checks 42-47 of #acceptance-checks, docs/decisions.md#u9 to #u11)
 //! with `openssl s_client` as the real peer: TLS 1.3 and 1.2, what the program sees,
 //! the log lines, the idle timeout, every startup error, SNI, certificate reload on
 //! SIGHUP and on file change (open connections keep going), client certificates

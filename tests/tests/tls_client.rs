@@ -1,4 +1,4 @@
-//! Black-box tests of tcpclient's TLS (spec §3, check 47-48 of §7, DECISIONS U13) and of
+//! Black-box tests of tcpclient's TLS (docs/ucspi-tcp.md#tcpclient, checks 47-48 of #acceptance-checks, docs/decisions.md#u13) and of
 //! dotls's client mode: against our TLS server (dotls under tcpserver), with the
 //! server's certificate verified (CA, CRL, server name) or not, a client certificate the
 //! server checks, the STARTTLS dialogues, and the stdin/stdout relay.

@@ -1,4 +1,4 @@
-//! Black-box tests of dotls (spec §4, checks 57-58 of §7, DECISIONS U10, U14): behind
+//! Black-box tests of dotls (docs/ucspi-tcp.md#dotls, checks 57-58 of #acceptance-checks, docs/decisions.md#u10, #u14): behind
 //! our tcpserver, with `openssl s_client` as the TLS peer and small shell daemons that
 //! know nothing of TLS in front of it: immediate TLS, STARTTLS for smtp, pop3 and imap,
 //! pipelined commands, the NOTLS bypass, a failed handshake that never starts the

@@ -1,4 +1,4 @@
-//! Black-box tests of the small UCSPI tools (spec/ucspi-tcp.md §5.2, acceptance check 62):
+//! Black-box tests of the small UCSPI tools (docs/ucspi-tcp.md#the-small-tools, acceptance check 62):
 //! addcr, delcr, fixcrio, recordio, argv0 (djb's rts expectations, byte for byte),
 //! mconnect-io, and the wrapper scripts mconnect, tcpcat, who@, date@, finger@, http@
 //! against servers written in the test.

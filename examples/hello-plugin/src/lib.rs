@@ -1,5 +1,5 @@
-//! A tcpserver plugin written in Rust, with nothing but libc: the C ABI of spec
-//! ucspi-tcp §1.14 as a `cdylib`.
+//! A tcpserver plugin written in Rust, with nothing but libc: the C ABI of
+//! docs/ucspi-tcp.md#plugins as a `cdylib`.
 //!
 //! ```sh
 //! cargo build --release -p hello-plugin

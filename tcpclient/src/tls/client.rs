@@ -1,4 +1,4 @@
-//! tcpclient's TLS (spec §3, DECISIONS U13): the options (`-n -c -L -C -s -m -f -M -z`),
+//! tcpclient's TLS (docs/ucspi-tcp.md#tcpclient, docs/decisions.md#u13): the options (`-n -c -L -C -s -m -f -M -z`),
 //! the client context (certificate, CA and CRL verification of the server, server-name
 //! check and SNI), and the session: STARTTLS dialogue, handshake, then the program on
 //! pipes (fds 6 and 7) or stdin and stdout relayed, through the shared engine.

@@ -1,4 +1,4 @@
-//! TLS on rustls for the UCSPI programs (spec §1.13, §3, §4; DECISIONS U9-U14).
+//! TLS on rustls for the UCSPI programs (docs/ucspi-tcp.md#tls-in-tcpserver, #tcpclient, #dotls; docs/decisions.md#u9 to #u14).
 //!
 //! This module is the part tcpserver, dotls and tcpclient share (tcpserver's crate
 //! depends on this one): [`settings`] (protocol versions and OpenSSL cipher names),

@@ -1,5 +1,5 @@
 //! The program behind a TLS proxy: started on two pipes once the handshake is done
-//! (DECISIONS U10), and waited for at the end so the proxy can leave with its status.
+//! (docs/decisions.md#u10), and waited for at the end so the proxy can leave with its status.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};

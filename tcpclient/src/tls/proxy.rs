@@ -1,4 +1,4 @@
-//! The TLS engine every program here shares (DECISIONS U10): a handshake with a
+//! The TLS engine every program here shares (docs/decisions.md#u10): a handshake with a
 //! deadline, then a single-threaded poll(2) loop that relays plaintext between the TLS
 //! connection and a local pair of descriptors (a program's pipes, or stdin and stdout).
 //!

@@ -1,4 +1,4 @@
-//! What the TLS options ask of the protocol (spec §1.13, DECISIONS U9): `-M method` as a
+//! What the TLS options ask of the protocol (docs/ucspi-tcp.md#tls-in-tcpserver, docs/decisions.md#u9): `-M method` as a
 //! range of protocol versions, and OpenSSL cipher strings (`-f file`, `TLS_CIPHER_LIST`,
 //! `TLS_CIPHER_SUITE`) as rustls cipher suites.
 //!
@@ -374,7 +374,7 @@ pub struct Protocol {
     pub max: Version,
 }
 
-/// Where the cipher string comes from, as the reference decides (§1.13).
+/// Where the cipher string comes from, as the reference decides (docs/ucspi-tcp.md#tls-in-tcpserver).
 pub struct CipherSource<'a> {
     /// `-f file`'s content, already read.
     pub file: Option<&'a str>,

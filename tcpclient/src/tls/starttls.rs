@@ -1,4 +1,4 @@
-//! STARTTLS as a client (spec §3.3, DECISIONS U13): the plaintext exchange that asks an
+//! STARTTLS as a client (docs/ucspi-tcp.md#starttls-as-a-client, docs/decisions.md#u13): the plaintext exchange that asks an
 //! SMTP, POP3 or IMAP server to start TLS, before the handshake.
 //!
 //! smtp: the whole greeting (multi-line too) is copied to fd 1 and must be 220; `EHLO`

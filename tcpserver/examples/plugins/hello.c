@@ -1,5 +1,5 @@
 /*
- * hello.c: a tcpserver plugin (spec ucspi-tcp §1.14), and what the plugin suite runs.
+ * hello.c: a tcpserver plugin (docs/ucspi-tcp.md#plugins), and what the plugin suite runs.
  *
  *   cc -shared -fPIC -o hello.so hello.c
  *   env PLUGIN0=$PWD/hello.so PLUGIN0_init=hello_init \

@@ -1,4 +1,4 @@
-//! rblsmtpd.so (spec ucspi-tcp §5.1): rblsmtpd as a tcpserver plugin. Installed as
+//! rblsmtpd.so (docs/ucspi-tcp.md#rblsmtpd): rblsmtpd as a tcpserver plugin. Installed as
 //! `rblsmtpd.so`, so that its entry is `rblsmtpd`:
 //!
 //! ```sh

@@ -1,4 +1,4 @@
-//! The program step for a plugin (§1.14 "What runs"): in the connection's process,
+//! The program step for a plugin (docs/ucspi-tcp.md#plugins): in the connection's process,
 //! find the object (the server's preloaded handle, else `LMIDn` from the environment,
 //! else a fresh load), look up its entry, reset SIGHUP and SIGUSR1, and call it with
 //! the command line and the connection's environment. When it returns, its value is

@@ -1,17 +1,25 @@
 //! The dynamic loader, as the plugin host uses it: dlopen or dlmopen with the
 //! reference's flags, dlsym, the link-map id of a handle, and dlerror's own text for
-//! the messages.
+//! the messages. Link-map namespaces (dlmopen, dlinfo) and RTLD_DEEPBIND are glibc's; with
+//! another C library (musl) only dlopen is there, and a namespace request fails with a message
+//! (README.md, "Supported targets").
 
 use std::ffi::{c_void, CStr};
 use std::ptr::NonNull;
 
 /// A link-map namespace (`Lmid_t`); 0 is the base namespace.
+#[cfg(target_env = "gnu")]
 pub type Lmid = libc::Lmid_t;
+#[cfg(not(target_env = "gnu"))]
+pub type Lmid = libc::c_long;
 
 /// How a plugin is loaded for good: resolved now, its symbols private, its own
 /// definitions first, never unloaded (so a handle kept in the parent stays valid).
+#[cfg(target_env = "gnu")]
 pub const LOAD: libc::c_int =
     libc::RTLD_NOW | libc::RTLD_LOCAL | libc::RTLD_DEEPBIND | libc::RTLD_NODELETE;
+#[cfg(not(target_env = "gnu"))]
+pub const LOAD: libc::c_int = libc::RTLD_NOW | libc::RTLD_LOCAL | libc::RTLD_NODELETE;
 /// Find an object already loaded, without loading it.
 pub const FIND: libc::c_int = libc::RTLD_NOW | libc::RTLD_NOLOAD;
 
@@ -51,6 +59,7 @@ fn error() -> String {
 }
 
 /// Open `path` in `space` with `flags` (LOAD or FIND). The error is dlerror's text.
+#[cfg(target_env = "gnu")]
 pub fn open(space: Space, path: &CStr, flags: libc::c_int) -> Result<Handle, String> {
     // SAFETY: path is NUL-terminated; the loader copies what it keeps.
     let h = unsafe {
@@ -63,7 +72,28 @@ pub fn open(space: Space, path: &CStr, flags: libc::c_int) -> Result<Handle, Str
     NonNull::new(h).map(Handle).ok_or_else(error)
 }
 
+/// Open `path` with `flags` in the caller's namespace, the only one this C library has.
+#[cfg(not(target_env = "gnu"))]
+pub fn open(space: Space, path: &CStr, flags: libc::c_int) -> Result<Handle, String> {
+    if space != Space::Caller {
+        return Err(NO_NAMESPACES.into());
+    }
+    // SAFETY: path is NUL-terminated; the loader copies what it keeps.
+    let h = unsafe { libc::dlopen(path.as_ptr(), flags) };
+    NonNull::new(h).map(Handle).ok_or_else(error)
+}
+
+#[cfg(not(target_env = "gnu"))]
+const NO_NAMESPACES: &str = "link-map namespaces need glibc's dlmopen";
+
 /// The namespace `h` lives in.
+#[cfg(not(target_env = "gnu"))]
+pub fn namespace(_h: Handle) -> Result<Lmid, String> {
+    Err(NO_NAMESPACES.into())
+}
+
+/// The namespace `h` lives in.
+#[cfg(target_env = "gnu")]
 pub fn namespace(h: Handle) -> Result<Lmid, String> {
     let mut id: Lmid = 0;
     // SAFETY: RTLD_DI_LMID writes one Lmid_t through the pointer.

@@ -79,7 +79,7 @@ pub fn die(prog: Prog, failure: Failure) -> ! {
     exit(code)
 }
 
-/// rblsmtpd.so's entry (§5.1): rblsmtpd on the connection (fds 0 and 1) with the
+/// rblsmtpd.so's entry (docs/ucspi-tcp.md#rblsmtpd): rblsmtpd on the connection (fds 0 and 1) with the
 /// environment tcpserver built; a client it lets pass goes on to the next program, a
 /// `.so` one in this same process.
 pub fn rblsmtpd(args: &[OsString], env: &Env) -> ! {

@@ -1,4 +1,4 @@
-//! In-process plugins (spec §1.14, DECISIONS U12): a program named by a path that
+//! In-process plugins (docs/ucspi-tcp.md#plugins, docs/decisions.md#u12): a program named by a path that
 //! contains `/` and ends in `.so` is not exec'd but loaded into the connection's own
 //! process, and its entry `int NAME(int argc, char **argv, char **envp)` is called,
 //! NAME being the file's basename without its extension.
@@ -180,7 +180,7 @@ fn load(number: u64, path: &OsStr, dlmopen: bool, log: &Log) -> Result<Preloaded
     })
 }
 
-/// Startup (§1.3 step 7): load every `PLUGINn`, in environment order, each followed by
+/// Startup (docs/ucspi-tcp.md#tcpserver-startup, step 7): load every `PLUGINn`, in environment order, each followed by
 /// its `_dir` and its `_init(0)`. Any failure is fatal (111).
 pub fn preload(log: &Log) -> Result<(), Failure> {
     let mut host = Host {
@@ -200,7 +200,7 @@ pub fn preload(log: &Log) -> Result<(), Failure> {
     Ok(())
 }
 
-/// SIGHUP (§1.7): every plugin's `_dir` again and its `_init(1)`. The objects stay
+/// SIGHUP (docs/ucspi-tcp.md#tcpserver-signals): every plugin's `_dir` again and its `_init(1)`. The objects stay
 /// loaded; a failure is a warning, the server goes on.
 pub fn reload(log: &Log) {
     let Some(host) = host() else {

@@ -1,4 +1,4 @@
-//! The connection child (spec §1.4), step by step in the reference's order: banner,
+//! The connection child (docs/ucspi-tcp.md#the-connection-child), step by step in the reference's order: banner,
 //! local name, remote name, ident, rules, the `ok`/`deny` line, the connection on
 //! fds 0 and 1, the child-side per-IP check, then the program.
 
@@ -22,7 +22,7 @@ pub struct Conn {
     pub fd: OwnedFd,
     /// The client, or None on a UNIX socket.
     pub peer: Option<SocketAddr>,
-    /// Live children from the same address before this one (§1.8).
+    /// Live children from the same address before this one (docs/ucspi-tcp.md#concurrency-and-per-ip-limits).
     pub same_ip: u32,
     /// Live children including this one, and the limit, for the status line.
     pub children: u64,
@@ -165,7 +165,7 @@ fn port_text(port: u16, buf: &mut [u8; 5]) -> &[u8] {
     }
 }
 
-/// The TCP connection variables of §1.5 (steps 5-7).
+/// The TCP connection variables (docs/ucspi-tcp.md#the-programs-environment).
 pub fn tcp_env(srv: &Server, f: &Facts<'_>, env: &mut impl EnvSink) {
     let v4 = is_v4(f.peer.ip()) && !srv.opts.force_v6;
     let (mut lp, mut rp) = ([0u8; 5], [0u8; 5]);

@@ -1,4 +1,4 @@
-//! Concurrency bookkeeping (§1.8): the table of live children with their remote
+//! Concurrency bookkeeping (docs/ucspi-tcp.md#concurrency-and-per-ip-limits): the table of live children with their remote
 //! addresses (slot numbers as SIGUSR1 shows them, per-address counts for `-C` and
 //! MAXPERIP), and the `-c FILE` limit file.
 

@@ -1,4 +1,4 @@
-//! tcpserver's log lines on fd 2 (spec §1.6): one write(2) per line, shown when the
+//! tcpserver's log lines on fd 2 (docs/ucspi-tcp.md#log-lines): one write(2) per line, shown when the
 //! verbosity (0 `-q`, 1 default, 2 `-v`) reaches the line's level.
 
 use std::fmt::{self, Write as _};

@@ -1,4 +1,4 @@
-//! tcpserver (spec §1): accept TCP or UNIX-socket connections and run a program for
+//! tcpserver (docs/ucspi-tcp.md#tcpserver): accept TCP or UNIX-socket connections and run a program for
 //! each, with rules, per-IP limits and the reference's log lines.
 //!
 //! The parent is a single-threaded poll(2) loop over the listening socket and a

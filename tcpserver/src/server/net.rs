@@ -1,5 +1,5 @@
-//! Sockets: resolving the bind address and port (§1.1), creating the listening socket
-//! with the reference's options (§1.3 step 5), accepting, and sockaddr conversions.
+//! Sockets: resolving the bind address and port (docs/ucspi-tcp.md#host-and-port), creating the listening socket
+//! with the reference's options (docs/ucspi-tcp.md#tcpserver-startup, step 5), accepting, and sockaddr conversions.
 
 use crate::rules::{mapped_v4, scan_ip4, scan_ip6};
 use indicore::Failure;
@@ -42,7 +42,7 @@ pub fn resolve_port(port: &OsStr) -> Result<u16, Failure> {
     Ok(u16::from_be(unsafe { (*s).s_port } as u16))
 }
 
-/// The address to bind for `host` (§1.1): `0` and `::` are the dual-stack wildcard (or
+/// The address to bind for `host` (docs/ucspi-tcp.md#host-and-port): `0` and `::` are the dual-stack wildcard (or
 /// 0.0.0.0 with `-4`); literals are used as they are; names are resolved (first
 /// address). IPv4 and v4-mapped results give an IPv4 socket.
 pub fn resolve_host(host: &str, ipv4_only: bool) -> Result<IpAddr, Failure> {

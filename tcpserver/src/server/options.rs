@@ -1,4 +1,4 @@
-//! tcpserver's command line (spec §1.1-§1.2): the getopt string of the TLS+IPv6
+//! tcpserver's command line (docs/ucspi-tcp.md#tcpserver-command-line): the getopt string of the TLS+IPv6
 //! build, the usage text, and the parsed configuration.
 
 use indicore::getopt::{Getopt, Opt};
@@ -45,7 +45,7 @@ pub enum Endpoint {
     Unix(PathBuf),
 }
 
-/// TLS settings (§1.13), parsed now so that the TLS issue only has to act on them.
+/// TLS settings (docs/ucspi-tcp.md#tls-in-tcpserver), parsed now so that the TLS issue only has to act on them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TlsOptions {
     /// `-n file` (`-s` is `-n ""`); TLS is on when set.

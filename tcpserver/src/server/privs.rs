@@ -1,4 +1,5 @@
-//! Dropping privileges after bind (§1.2 `-u`, `-g`, `-U`), as the reference does it:
+//! Dropping privileges after bind (docs/ucspi-tcp.md#tcpserver-command-line:
+//! `-u`, `-g`, `-U`), as the reference does it:
 //!
 //! * `-u name`: the account (from the group and password databases, or the files
 //!   `USE_QPWGR` names), its groups plus any `-g` groups as the supplementary groups, then

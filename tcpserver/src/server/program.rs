@@ -1,4 +1,4 @@
-//! The last step of a connection child (§1.4 step 12): run the program with the
+//! The last step of a connection child (docs/ucspi-tcp.md#the-connection-child, step 10): run the program with the
 //! connection on fds 0 and 1 and the environment built for it.
 //!
 //! This is the one place that decides *how* the program runs: exec'd (PATH search as
@@ -16,7 +16,7 @@ use std::ffi::OsString;
 pub enum Program {
     /// execve the command line, searching PATH when argv[0] has no `/`.
     Exec(Vec<OsString>),
-    /// Load argv[0] (a path ending in `.so`) and call its entry (§1.14).
+    /// Load argv[0] (a path ending in `.so`) and call its entry (docs/ucspi-tcp.md#plugins).
     Plugin(crate::plugin::call::Plugin),
 }
 

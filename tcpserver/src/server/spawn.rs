@@ -8,7 +8,7 @@
 //! child runs only async-signal-safe system calls on memory prepared here (argv, the
 //! environment block, the PATH candidates). Whatever takes another turn (a deny, an
 //! unreadable rules file, the child-side per-IP limit, a banner the socket would not
-//! take at once) goes to the ordinary forked child, which logs and exits as §1.4 says.
+//! take at once) goes to the ordinary forked child, which logs and exits as docs/ucspi-tcp.md#the-connection-child says.
 //!
 //! The log lines of steps 2, 9 and 12 are written by the parent once the program is
 //! running, so the observable order is the same apart from interleaving with the

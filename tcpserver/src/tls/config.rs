@@ -1,4 +1,4 @@
-//! The server's TLS context (spec §1.13, DECISIONS U9, U11): certificate file (chain and
+//! The server's TLS context (docs/ucspi-tcp.md#tls-in-tcpserver, docs/decisions.md#u9, #u11): certificate file (chain and
 //! key in one PEM), certificate directory, client CA and CRL, ciphers and versions, and
 //! past the reference, a certificate per server name (SNI) from the certificate
 //! directory.

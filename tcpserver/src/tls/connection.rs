@@ -1,4 +1,4 @@
-//! tcpserver's TLS step (spec §1.4 step 12, §1.13): after the usual child sequence
+//! tcpserver's TLS step (docs/ucspi-tcp.md#the-connection-child, step 10, #tls-in-tcpserver): after the usual child sequence
 //! (banner, names, rules, per-IP check) the connection child runs the handshake within
 //! `-S` seconds, logs the encrypted-session line, starts the program on pipes and
 //! relays with the `-T` idle limit; it leaves with the program's status.

@@ -1,4 +1,4 @@
-//! Server-side TLS for tcpserver and dotls (spec §1.13, §4; DECISIONS U9-U11, U14), on
+//! Server-side TLS for tcpserver and dotls (docs/ucspi-tcp.md#tls-in-tcpserver, #dotls; docs/decisions.md#u9 to #u11, #u14), on
 //! the engine tcpclient's crate provides (`tcpclient::tls`: cipher names, PEM files, the
 //! handshake and relay, the program on pipes).
 //!

@@ -1,4 +1,4 @@
-//! One TLS connection on the server side (DECISIONS U10): handshake first, within the
+//! One TLS connection on the server side (docs/decisions.md#u10): handshake first, within the
 //! handshake timeout; only then the program, on pipes, with `TLS_PROVIDER` and the client
 //! certificate's verdict in its environment; then the relay, and the proxy leaves with
 //! the program's status. A failed handshake never starts the program.

@@ -1,4 +1,4 @@
-//! STARTTLS emulation for a program that has none (dotls `-s`, spec §4.3, DECISIONS U14):
+//! STARTTLS emulation for a program that has none (dotls `-s`, docs/ucspi-tcp.md#starttls-emulation, docs/decisions.md#u14):
 //! while the session is plain, client commands and program replies pass through this
 //! filter, which advertises STARTTLS, answers the STARTTLS command itself and then hands
 //! the connection to TLS. The program never sees STARTTLS.

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 pub const DATE: &str = "Sun Nov 22 07:50:45 UTC 2026";
 pub const IDS: &str = "indimail=1555,qmail=1556,qmaild=1557,qmaill=1558,nofiles=1559,qcerts=1560,qscand=1561,qmails=1562,alias=1563,mysql=1564";
 
-/// The seed command of spec §4.
+/// The seed command of docs/svctool.md#the-seed-command.
 pub const SEED: &[&str] = &[
     "--qmqp=628",
     "--servicedir=/service",
@@ -30,7 +30,7 @@ pub const SEED: &[&str] = &[
 
 pub const OPTS: &str = r#"/usr/sbin/svctool --qmqp="628" --servicedir="/service" --maxdaemons="75" --maxperip="25" --qbase="/var/indimail/queue" --qcount="5" --qstart="1" --cntrldir="control" --localip="0" --fsync --syncdir --memory="104857600" --min-free="52428800""#;
 
-/// A scratch root with the §5 environment: imapmodules present, no auth modules, no
+/// A scratch root with the environment of docs/svctool.md#acceptance-checks: imapmodules present, no auth modules, no
 /// plugins, no mysqld.
 pub struct Root {
     pub dir: tempfile::TempDir,
