@@ -10,7 +10,7 @@ PLUGINDIR = $(DESTDIR)$(PREFIX)/lib/indimail/plugins
 # issue adds its names when the programs land).
 PROGRAMS_envdir    = envdir envuidgid setuidgid softlimit setlock pgrphack fghack readproctitle waitfor \
                      inotify
-PROGRAMS_supervise = supervise svc svstat svok svps spipe multipipe svalert svstatd rsvc
+PROGRAMS_supervise = supervise svc svstat svok svps spipe multipipe svalert svstatd rsvc svmetrics
 PROGRAMS_svscan    = svscan
 PROGRAMS_multilog  = multilog tai64n tai64nlocal tai64nunix tai64n2tai tai2tai64n qfilelog \
                      teepipe logselect qlogselect
@@ -31,17 +31,21 @@ PROGRAMS = $(PROGRAMS_envdir) $(PROGRAMS_supervise) $(PROGRAMS_svscan) $(PROGRAM
 TEST_PACKAGES_base      = procps coreutils
 TEST_PACKAGES_svscan    = util-linux mount
 TEST_PACKAGES_multilog  = strace mount
-TEST_PACKAGES_tcpserver = ucspi-tcp openssl gcc libc6-dev
+# haproxy stands in front of tcpserver in the PROXY-protocol suite
+TEST_PACKAGES_tcpserver = ucspi-tcp openssl gcc libc6-dev haproxy
 TEST_PACKAGES_tcpclient =
 TEST_PACKAGES_svctool   = openssl passwd
 TEST_PACKAGES_man       = mandoc man-db
+# promtool checks svmetrics' exposition; a real prometheus scrapes it
+TEST_PACKAGES_metrics   = prometheus
 # perl runs the reference's qlogselect in the conformance cases
 TEST_PACKAGES_toolkit   = perl util-linux mount
 # podman and runc build and run the Containerfile's image; a static busybox is its test base
 TEST_PACKAGES_containers = podman runc busybox-static tar util-linux
 TEST_PACKAGES = $(TEST_PACKAGES_base) $(TEST_PACKAGES_svscan) $(TEST_PACKAGES_multilog) \
                 $(TEST_PACKAGES_tcpserver) $(TEST_PACKAGES_tcpclient) $(TEST_PACKAGES_svctool) \
-                $(TEST_PACKAGES_man) $(TEST_PACKAGES_toolkit) $(TEST_PACKAGES_containers)
+                $(TEST_PACKAGES_man) $(TEST_PACKAGES_toolkit) $(TEST_PACKAGES_containers) \
+                $(TEST_PACKAGES_metrics)
 
 .PHONY: all build release test hermetic-check print-test-packages lint demo install install-man bench clean
 

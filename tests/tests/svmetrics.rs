@@ -89,7 +89,11 @@ fn get(port: u16, request: &str) -> (String, String, String) {
     s.read_to_string(&mut out).unwrap();
     let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
     let (status, headers) = head.split_once("\r\n").unwrap_or((head, ""));
-    (status.to_string(), format!("{headers}\r\n"), body.to_string())
+    (
+        status.to_string(),
+        format!("{headers}\r\n"),
+        body.to_string(),
+    )
 }
 
 /// `promtool check metrics` on `text`: it must find nothing to say.
