@@ -769,11 +769,15 @@ fn runpod_refusals_and_failures() {
 
 // ----- the image, with podman -----
 
-/// podman with its storage in `dir` (nothing of the host's /var/lib/containers is used),
-/// and the settings this kind of machine needs: crun refuses its hybrid cgroup layout, so
-/// runc runs the containers; its hard limits are below podman's default ulimits.
+/// podman with its storage in `dir`, every command run inside one private mount namespace
+/// whose /run and /var/lib are fresh tmpfs (podman's events, exit files, runc state and blob
+/// cache land there, never on the host), and the settings this kind of machine needs: crun
+/// refuses its hybrid cgroup layout, so runc runs the containers; its hard limits are below
+/// podman's default ulimits.
 struct Podman {
     dir: PathBuf,
+    /// Holds the namespace: `sleep` after the mounts.
+    holder: blackbox::Running,
 }
 
 const ULIMITS: [&str; 4] = [
@@ -784,8 +788,28 @@ const ULIMITS: [&str; 4] = [
 ];
 
 impl Podman {
+    fn new(dir: &Path) -> Podman {
+        let holder = Cmd::new("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-c"])
+            .arg("mount -t tmpfs tmpfs /run && mount -t tmpfs tmpfs /var/lib && exec sleep 100000")
+            .timeout(Duration::from_secs(3600))
+            .spawn();
+        let pid = holder.pid();
+        wait_until("the podman namespace", || {
+            fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c == "sleep\n")
+        });
+        Podman {
+            dir: dir.to_path_buf(),
+            holder,
+        }
+    }
+
     fn cmd(&self) -> Cmd {
-        Cmd::new("podman")
+        Cmd::new("nsenter")
+            .arg(format!("--mount=/proc/{}/ns/mnt", self.holder.pid()))
+            .arg("podman")
+            // podman build's scratch files, in the test's directory rather than /var/tmp
+            .env("TMPDIR", &self.dir)
             .args(["--root", &format!("{}/storage", self.dir.display())])
             .args(["--runroot", &format!("{}/runroot", self.dir.display())])
             .args(["--storage-driver", "vfs", "--runtime", "runc"])
@@ -912,9 +936,7 @@ fn the_image_builds_and_runs_with_podman() {
         return skip("podman is not installed (make test installs it)");
     }
     let t = tmp();
-    let podman = Podman {
-        dir: t.path().to_path_buf(),
-    };
+    let podman = Podman::new(t.path());
     podman.import_base();
     podman.build_image();
     let inspect = podman.run(&[
