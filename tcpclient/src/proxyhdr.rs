@@ -44,13 +44,13 @@ mod tests {
 
     #[test]
     fn addresses_from_a_ucspi_environment() {
-        let env = |vars: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
+        fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+            move |k| {
                 vars.iter()
                     .find(|(n, _)| *n == k)
                     .map(|(_, v)| v.to_string())
             }
-        };
+        }
         let full = [
             ("TCPREMOTEIP", "203.0.113.7"),
             ("TCPREMOTEPORT", "4455"),
@@ -65,14 +65,12 @@ mod tests {
             ))
         );
         assert_eq!(from_env(env(&full[..3])), None);
-        assert_eq!(
-            from_env(env(&[
-                ("TCPREMOTEIP", "x"),
-                ("TCPREMOTEPORT", "1"),
-                ("TCPLOCALIP", "::1"),
-                ("TCPLOCALPORT", "25"),
-            ])),
-            None
-        );
+        let bad = [
+            ("TCPREMOTEIP", "x"),
+            ("TCPREMOTEPORT", "1"),
+            ("TCPLOCALIP", "::1"),
+            ("TCPLOCALPORT", "25"),
+        ];
+        assert_eq!(from_env(env(&bad)), None);
     }
 }

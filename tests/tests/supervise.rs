@@ -1814,7 +1814,9 @@ fn run_loses_its_exec_bit_then_disappears_while_up() {
     fs::set_permissions(t.path("s/run"), fs::Permissions::from_mode(0o755)).unwrap();
     let pid2 = wait_up(&t, "s", &sup, pid);
     // up is published at the fork; run records its arguments a moment later
-    wait_until("the second start's arguments", || t.lines("s/args").len() == 2);
+    wait_until("the second start's arguments", || {
+        t.lines("s/args").len() == 2
+    });
     assert_eq!(t.lines("s/args").last().unwrap(), "s abnormal startup");
     fs::remove_file(t.path("s/run")).unwrap();
     kill(pid2, libc::SIGKILL);
