@@ -9,15 +9,17 @@
 //! Each test has its own tree (`DISABLE_RUN=1`); everything listens on 127.0.0.1.
 
 mod net_support;
+mod tcpclient_support;
 mod tls_support;
 
 use blackbox::{bin, Cmd, Running};
-use net_support::{connect_from, free_port, read_all, read_until, rules, wait_listening, PATIENCE};
+use net_support::{connect_from, read_all, read_until, rules, wait_listening, PATIENCE};
 use std::fs;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use tcpclient_support::free_port;
 use tls_support::{openssl_available, s_client, script, tmp, Pki, Server};
 
 fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
@@ -94,6 +96,23 @@ fn get(port: u16, request: &str) -> (String, String, String) {
         format!("{headers}\r\n"),
         body.to_string(),
     )
+}
+
+/// `svmetrics -H -s sv` and `extra` served by our tcpserver in `dir`.
+fn endpoint(dir: &Path, extra: &[&str]) -> Server {
+    let mut args = vec![
+        "-1",
+        "-HR",
+        "-l0",
+        "127.0.0.1",
+        "0",
+        "svmetrics",
+        "-H",
+        "-s",
+        "sv",
+    ];
+    args.extend_from_slice(extra);
+    Server::start(dir, &args, &[])
 }
 
 /// `promtool check metrics` on `text`: it must find nothing to say.
@@ -189,24 +208,7 @@ fn tree_and_tcpserver_counters_over_http_pass_promtool() {
     }
 
     // svmetrics served by our tcpserver.
-    let web = Server::start(
-        d.path(),
-        &[
-            "-1",
-            "-HR",
-            "-l0",
-            "127.0.0.1",
-            "0",
-            "svmetrics",
-            "-H",
-            "-s",
-            "sv",
-            "-t",
-            "tls.metrics",
-            "lone",
-        ],
-        &[],
-    );
+    let web = endpoint(d.path(), &["-t", "tls.metrics", "lone"]);
     let (status, headers, body) = get(
         web.port,
         "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n",
@@ -360,21 +362,7 @@ fn command_line_errors() {
 fn a_real_prometheus_scrapes_the_endpoint() {
     let d = tmp();
     let t = tree(d.path());
-    let web = Server::start(
-        d.path(),
-        &[
-            "-1",
-            "-HR",
-            "-l0",
-            "127.0.0.1",
-            "0",
-            "svmetrics",
-            "-H",
-            "-s",
-            "sv",
-        ],
-        &[],
-    );
+    let web = endpoint(d.path(), &[]);
     let prom_port = free_port();
     let cfg = d.path().join("prometheus.yml");
     fs::write(

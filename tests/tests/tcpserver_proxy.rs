@@ -7,6 +7,7 @@
 //! clients, 127.0.0.4 a stranger. Everything listens on 127.0.0.1.
 
 mod net_support;
+mod tcpclient_support;
 mod tls_support;
 
 use blackbox::{test_path, Cmd};

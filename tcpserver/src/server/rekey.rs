@@ -70,27 +70,48 @@ pub fn ask(channel: RawFd, pid: u32, ip: [u8; 16], timeout: Duration) -> Option<
     (n == 4).then(|| u32::from_ne_bytes(answer))
 }
 
-fn send_with_fd(sock: RawFd, data: &[u8], fd: RawFd) -> io::Result<()> {
-    // SAFETY: a msghdr over live buffers with one SCM_RIGHTS control message sized by
-    // CMSG_SPACE; sendmsg copies everything before returning.
-    unsafe {
-        let space = libc::CMSG_SPACE(size_of::<RawFd>() as u32) as usize;
+/// A message of one buffer with room for one descriptor; the pointers in `msg` point
+/// into the returned boxes, which must outlive every use of it.
+struct Message {
+    msg: libc::msghdr,
+    _iov: Box<libc::iovec>,
+    _control: Vec<u8>,
+}
+
+impl Message {
+    fn new(buf: *mut u8, len: usize) -> Message {
+        // SAFETY: CMSG_SPACE is a size computation; an all-zero msghdr is valid.
+        let space = unsafe { libc::CMSG_SPACE(size_of::<RawFd>() as u32) } as usize;
         let mut control = vec![0u8; space];
-        let mut iov = libc::iovec {
-            iov_base: data.as_ptr() as *mut libc::c_void,
-            iov_len: data.len(),
-        };
-        let mut msg: libc::msghdr = zeroed();
-        msg.msg_iov = &mut iov;
+        let mut iov = Box::new(libc::iovec {
+            iov_base: buf.cast(),
+            iov_len: len,
+        });
+        // SAFETY: as above.
+        let mut msg: libc::msghdr = unsafe { zeroed() };
+        msg.msg_iov = &mut *iov;
         msg.msg_iovlen = 1;
         msg.msg_control = control.as_mut_ptr().cast();
         msg.msg_controllen = space as _;
-        let c = libc::CMSG_FIRSTHDR(&msg);
+        Message {
+            msg,
+            _iov: iov,
+            _control: control,
+        }
+    }
+}
+
+fn send_with_fd(sock: RawFd, data: &[u8], fd: RawFd) -> io::Result<()> {
+    let m = Message::new(data.as_ptr() as *mut u8, data.len());
+    // SAFETY: the control buffer has room for one SCM_RIGHTS message (CMSG_SPACE);
+    // sendmsg only reads the data buffer and copies everything before returning.
+    unsafe {
+        let c = libc::CMSG_FIRSTHDR(&m.msg);
         (*c).cmsg_level = libc::SOL_SOCKET;
         (*c).cmsg_type = libc::SCM_RIGHTS;
         (*c).cmsg_len = libc::CMSG_LEN(size_of::<RawFd>() as u32) as _;
         std::ptr::write_unaligned(libc::CMSG_DATA(c) as *mut RawFd, fd);
-        if libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL) < 0 {
+        if libc::sendmsg(sock, &m.msg, libc::MSG_NOSIGNAL) < 0 {
             return Err(io::Error::last_os_error());
         }
     }
@@ -125,23 +146,13 @@ impl Request {
 pub fn next(channel: RawFd) -> Option<Request> {
     loop {
         let mut data = [0u8; REQUEST];
-        // SAFETY: recvmsg into live buffers; a passed descriptor is taken over at once
-        // (MSG_CMSG_CLOEXEC), and a malformed message's descriptor is closed.
+        let mut m = Message::new(data.as_mut_ptr(), data.len());
+        // SAFETY: recvmsg into the message's live buffers; a passed descriptor is taken
+        // over at once (MSG_CMSG_CLOEXEC), and a malformed message's descriptor is closed.
         unsafe {
-            let space = libc::CMSG_SPACE(size_of::<RawFd>() as u32) as usize;
-            let mut control = vec![0u8; space];
-            let mut iov = libc::iovec {
-                iov_base: data.as_mut_ptr().cast(),
-                iov_len: data.len(),
-            };
-            let mut msg: libc::msghdr = zeroed();
-            msg.msg_iov = &mut iov;
-            msg.msg_iovlen = 1;
-            msg.msg_control = control.as_mut_ptr().cast();
-            msg.msg_controllen = space as _;
             let n = libc::recvmsg(
                 channel,
-                &mut msg,
+                &mut m.msg,
                 libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC,
             );
             if n < 0 {
@@ -150,7 +161,7 @@ pub fn next(channel: RawFd) -> Option<Request> {
                 }
                 return None;
             }
-            let c = libc::CMSG_FIRSTHDR(&msg);
+            let c = libc::CMSG_FIRSTHDR(&m.msg);
             let reply = (!c.is_null()
                 && (*c).cmsg_level == libc::SOL_SOCKET
                 && (*c).cmsg_type == libc::SCM_RIGHTS)

@@ -1,25 +1,17 @@
 //! What the PROXY-protocol and metrics suites share: connections from a chosen loopback
 //! address (so one test can be a balancer, a client and a stranger at once), free ports,
-//! rules compiled with our tcprules, and a real HAProxy in front of a server.
+//! rules compiled with our tcprules, and a real HAProxy in front of a server. Suites that
+//! use it also declare `mod tcpclient_support` (for `free_port`).
 #![allow(dead_code)]
 
 use blackbox::{Cmd, Running};
 use std::io::Read;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::fd::FromRawFd;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 pub const PATIENCE: Duration = Duration::from_secs(20);
-
-/// A port on 127.0.0.1 nothing listens on (bound, read, closed).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A TCP connection from `src` (any 127.x.y.z: all of 127/8 is local on Linux) to
 /// 127.0.0.1:`port`, with a read timeout.
@@ -119,7 +111,7 @@ impl Haproxy {
         );
         let mut ports = Vec::new();
         for (i, opt) in options.iter().enumerate() {
-            let port = free_port();
+            let port = crate::tcpclient_support::free_port();
             ports.push(port);
             cfg.push_str(&format!(
                 "frontend f{i}\n    bind 127.0.0.1:{port}\n    default_backend b{i}\n\
