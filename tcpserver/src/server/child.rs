@@ -430,15 +430,10 @@ fn proxy_header(
                     destination.port()
                 ),
             );
-            let ask = || {
-                super::rekey::ask(
-                    srv.control,
-                    pid,
-                    net::ip16(Some(&source)),
-                    Duration::from_secs(10),
-                )
-            };
-            let same_ip = ask().unwrap_or(0);
+            let ip = net::ip16(Some(&source));
+            // No answer (the server is stopping): count the client as alone.
+            let same_ip =
+                super::rekey::ask(srv.control, pid, ip, Duration::from_secs(10)).unwrap_or(0);
             // -C, as the parent applies it at accept time to direct clients.
             if o.per_host > 0 && u64::from(same_ip) >= o.per_host {
                 metrics::add(Counter::RefusedPerHost);
