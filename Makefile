@@ -10,10 +10,13 @@ PLUGINDIR = $(DESTDIR)$(PREFIX)/lib/indimail/plugins
 TEST_PACKAGES_base      = procps coreutils
 TEST_PACKAGES_svscan    = util-linux mount
 TEST_PACKAGES_multilog  = strace mount
-TEST_PACKAGES_tcpserver = ucspi-tcp openssl gcc libc6-dev
+# haproxy stands in front of tcpserver in the PROXY-protocol suite
+TEST_PACKAGES_tcpserver = ucspi-tcp openssl gcc libc6-dev haproxy
 TEST_PACKAGES_tcpclient =
 TEST_PACKAGES_svctool   = openssl passwd
 TEST_PACKAGES_man       = mandoc man-db
+# promtool checks svmetrics' exposition; a real prometheus scrapes it
+TEST_PACKAGES_metrics   = prometheus
 # perl runs the reference's qlogselect in the conformance cases
 TEST_PACKAGES_toolkit   = perl util-linux mount
 # podman and runc build and run the Containerfile's image; a static busybox is its test base
@@ -26,7 +29,7 @@ TEST_PACKAGES_musl      = musl-tools file
 TEST_PACKAGES = $(TEST_PACKAGES_base) $(TEST_PACKAGES_svscan) $(TEST_PACKAGES_multilog) \
                 $(TEST_PACKAGES_tcpserver) $(TEST_PACKAGES_tcpclient) $(TEST_PACKAGES_svctool) \
                 $(TEST_PACKAGES_man) $(TEST_PACKAGES_toolkit) $(TEST_PACKAGES_containers) \
-                $(TEST_PACKAGES_musl)
+                $(TEST_PACKAGES_musl) $(TEST_PACKAGES_metrics)
 
 .PHONY: all build release test musl hermetic-check print-test-packages conformance lint demo install install-man bench clean
 

@@ -14,9 +14,11 @@ pub mod fd;
 pub mod getopt;
 pub mod getopt_long;
 pub mod privs;
+pub mod proxyproto;
 pub mod pwgr;
 pub mod spawn;
 pub mod tai;
+pub mod tcpmetrics;
 
 pub use diag::{errstr, Failure, Prog, EXIT_TEMP, EXIT_USAGE};
 

@@ -13,6 +13,7 @@ pub mod status;
 pub mod supervisor;
 pub mod svalert;
 pub mod svc;
+pub mod svmetrics;
 pub mod svok;
 pub mod svps;
 pub mod svstat;

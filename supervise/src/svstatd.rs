@@ -164,7 +164,7 @@ fn read_request(timeout: Option<Duration>) -> io::Result<Option<Vec<u8>>> {
 }
 
 /// Wait until stdin can be read or `end` has passed (ETIMEDOUT).
-fn wait_readable(end: Instant) -> io::Result<()> {
+pub fn wait_readable(end: Instant) -> io::Result<()> {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     loop {
         let left = end.saturating_duration_since(Instant::now());

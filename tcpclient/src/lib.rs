@@ -8,6 +8,7 @@
 pub mod dns;
 pub mod ip;
 pub mod net;
+pub mod proxyhdr;
 pub mod relay;
 pub mod remoteinfo;
 pub mod tcpclient;

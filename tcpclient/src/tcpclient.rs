@@ -5,7 +5,7 @@
 use crate::dns::Resolver;
 use crate::ip::{self, Ip};
 use crate::tls::{Starttls, TlsOptions};
-use crate::{net, relay, remoteinfo, tls};
+use crate::{net, proxyhdr, relay, remoteinfo, tls};
 use indicore::diag::emit;
 use indicore::exec::Env;
 use indicore::getopt::{Getopt, Opt};
@@ -19,7 +19,9 @@ use std::time::Duration;
 
 pub const PROG: Prog = Prog("tcpclient");
 
-const OPTIONS: &str = "dDvqQhHrRi:p:t:T:l:a:e46I:n:C:c:s:m:f:M:L:z";
+/// The reference's letters, and `-P` (a PROXY header, an extension; the usage text stays
+/// the reference's).
+const OPTIONS: &str = "dDvqQhHrRi:p:t:T:l:a:e46I:n:C:c:s:m:f:M:L:zP:";
 const USAGE: &str = "usage: tcpclient [ -46hHrRdDqQmvz ]
  [ -i localip ]
  [ -p localport ]
@@ -53,6 +55,8 @@ struct Config {
     local_port: u16,
     local_name: Option<OsString>,
     getaddrinfo: bool,
+    /// `-P 1|2`: send a PROXY header of that version first.
+    proxy: Option<u8>,
     tls: TlsOptions,
 }
 
@@ -73,6 +77,7 @@ impl Default for Config {
             local_port: 0,
             local_name: None,
             getaddrinfo: false,
+            proxy: None,
             tls: TlsOptions::default(),
         }
     }
@@ -134,6 +139,11 @@ fn parse(args: &[OsString]) -> Result<(Config, &[OsString]), Failure> {
             // The reference keeps the low 16 bits.
             b'p' => c.local_port = ulong(arg) as u16,
             b'a' => c.data_timeout = ulong(arg),
+            b'P' => match arg.as_bytes() {
+                b"1" => c.proxy = Some(1),
+                b"2" => c.proxy = Some(2),
+                _ => return Err(Failure::usage(USAGE)),
+            },
             _ => return Err(usage(&opts, &opt)),
         }
     }
@@ -262,6 +272,10 @@ fn connect_and_run(config: &Config, rest: &[OsString]) -> Result<i32, Failure> {
         sock
     };
 
+    if let Some(version) = config.proxy {
+        proxyhdr::send(&sock, version, unix)
+            .map_err(|e| Failure::temp_sys("unable to send PROXY header: ", &e))?;
+    }
     if let Some(client) = tls_client {
         let idle = Duration::from_secs(config.data_timeout);
         return tls::client::session(client, &config.tls, &sock, prog, &mut env, idle);

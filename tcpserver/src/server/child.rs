@@ -4,12 +4,15 @@
 
 use super::dns;
 use super::log::{write_all, Safe};
+use super::metrics;
 use super::net;
 use super::options::scan_ulong;
 use super::Server;
 use crate::rules::{self, fmt_ip6, mapped_v4, Item, Peer};
 use indicore::errstr;
 use indicore::exec::Env;
+use indicore::proxyproto::Header;
+use indicore::tcpmetrics::Counter;
 use std::ffi::OsStr;
 use std::net::{IpAddr, SocketAddr};
 use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
@@ -99,6 +102,9 @@ pub fn serve(srv: &Server, conn: Conn) -> ! {
     unsafe {
         libc::close(srv.listen_fd);
         libc::close(srv.signal_fd);
+        if srv.control_parent >= 0 {
+            libc::close(srv.control_parent);
+        }
     }
     match conn.peer {
         Some(peer) => serve_tcp(srv, conn, peer),
@@ -216,6 +222,8 @@ pub fn unix_env(srv: &Server, env: &mut impl EnvSink) {
 pub struct Verdict {
     pub deny: bool,
     pub maxperip: u64,
+    /// The rule marks a PROXY-protocol balancer ([`super::proxy`]).
+    pub proxy: bool,
 }
 
 /// Look the client up in the `-x` rules and apply the rule's items to `env`. An
@@ -228,6 +236,7 @@ pub fn apply_rules(
     let mut v = Verdict {
         deny: false,
         maxperip: srv.opts.maxperip,
+        proxy: false,
     };
     let Some(path) = &srv.opts.rules else {
         return Ok(v);
@@ -252,6 +261,7 @@ pub fn apply_rules(
                     if name == b"MAXPERIP" {
                         v.maxperip = scan_ulong(value);
                     }
+                    v.proxy |= super::proxy::is_marker(name);
                     env.set(name, value);
                 }
                 Item::Unset(name) => env.unset(name),
@@ -318,6 +328,7 @@ pub fn log_session(srv: &Server, pid: u32, children: u64, limit: u64, ip: &[u8])
 
 /// The child-side per-IP message (step 11).
 pub fn log_no_slots(srv: &Server, ip: &[u8], maxperip: u64) {
+    metrics::add(Counter::RefusedMaxPerIp);
     let what = if srv.unix_path.is_some() {
         "no slots"
     } else {
@@ -361,13 +372,102 @@ fn serve_unix(srv: &Server, conn: Conn) -> ! {
     srv.program.run(&env, &srv.log)
 }
 
+/// Where a trusted balancer's connection really comes from and goes to.
+struct Proxied {
+    client: SocketAddr,
+    local: SocketAddr,
+    /// Live children from the client before this one.
+    same_ip: u32,
+}
+
+/// Read the PROXY header of a trusted balancer's connection (before anything else,
+/// TLS included) and move the connection to its client in the parent's per-IP table.
+/// None: the header was version 2 LOCAL or v1 UNKNOWN, the connection stands for itself.
+fn proxy_header(
+    srv: &Server,
+    fd: RawFd,
+    pid: u32,
+    balancer: &str,
+    timeout: Duration,
+) -> Option<Proxied> {
+    let log = srv.log;
+    match super::proxy::read_header(fd, timeout) {
+        Err(why) => {
+            metrics::add(Counter::ProxyRejected);
+            log.drop_connection(format_args!(
+                "bad PROXY header from {}: {why}",
+                Safe(balancer.as_bytes())
+            ));
+            exit(111)
+        }
+        Ok(Header::Local { version }) => {
+            metrics::add(Counter::ProxyAccepted);
+            log.at(
+                2,
+                format_args!(
+                    "proxy {pid} from {} v{version} local",
+                    Safe(balancer.as_bytes())
+                ),
+            );
+            None
+        }
+        Ok(Header::Proxied {
+            version,
+            source,
+            destination,
+        }) => {
+            metrics::add(Counter::ProxyAccepted);
+            let o = &srv.opts;
+            let client = ip_text(source.ip(), o.force_v6);
+            log.at(
+                2,
+                format_args!(
+                    "proxy {pid} from {} v{version} {}:{} to {}:{}",
+                    Safe(balancer.as_bytes()),
+                    client,
+                    source.port(),
+                    ip_text(destination.ip(), o.force_v6),
+                    destination.port()
+                ),
+            );
+            let ip = net::ip16(Some(&source));
+            // No answer (the server is stopping): count the client as alone.
+            let same_ip =
+                super::rekey::ask(srv.control, pid, ip, Duration::from_secs(10)).unwrap_or(0);
+            // -C, as the parent applies it at accept time to direct clients.
+            if o.per_host > 0 && u64::from(same_ip) >= o.per_host {
+                metrics::add(Counter::RefusedPerHost);
+                log.at(1, format_args!("end {client} perIPlimit {}", o.per_host));
+                exit(100);
+            }
+            Some(Proxied {
+                client: source,
+                local: destination,
+                same_ip,
+            })
+        }
+    }
+}
+
 fn serve_tcp(srv: &Server, conn: Conn, peer: SocketAddr) -> ! {
     let o = &srv.opts;
     let log = srv.log;
     let pid = std::process::id();
     let fd = std::os::fd::AsRawFd::as_raw_fd(&conn.fd);
-    let remote_ip = ip_text(peer.ip(), o.force_v6);
-    log_pid(srv, pid, remote_ip.as_bytes());
+    let peer_ip = ip_text(peer.ip(), o.force_v6);
+    log_pid(srv, pid, peer_ip.as_bytes());
+
+    // A trusted balancer's header comes first; from then on its client is the peer.
+    let proxied = super::proxy::trusted(srv, &peer_ip)
+        .and_then(|timeout| proxy_header(srv, fd, pid, &peer_ip, timeout));
+    let (peer, same_ip) = match &proxied {
+        Some(p) => (p.client, p.same_ip),
+        None => (peer, conn.same_ip),
+    };
+    let remote_ip = match &proxied {
+        Some(_) => ip_text(peer.ip(), o.force_v6),
+        None => peer_ip,
+    };
 
     // Step 3: socket options and the banner, before any lookup.
     if o.kill_ip_options {
@@ -379,7 +479,10 @@ fn serve_tcp(srv: &Server, conn: Conn, peer: SocketAddr) -> ! {
     banner(srv, fd, conn.banner_sent);
 
     // Steps 4-7: the local name, the remote name, ident.
-    let local = match net::local_addr(fd) {
+    let local = match proxied
+        .as_ref()
+        .map_or_else(|| net::local_addr(fd), |p| Ok(p.local))
+    {
         Ok(a) => a,
         Err(e) => {
             log.drop_connection(format_args!("unable to get local address: {}", errstr(&e)));
@@ -399,7 +502,8 @@ fn serve_tcp(srv: &Server, conn: Conn, peer: SocketAddr) -> ! {
             paranoid = remote_host.take_if(|n| !dns::forward_confirms(n, peer.ip()));
         }
     }
-    let info = if o.ident {
+    // No ident through a balancer: the client's identd knows nothing of our socket.
+    let info = if o.ident && proxied.is_none() {
         dns::ident(local, peer, Duration::from_secs(o.ident_timeout))
     } else {
         None
@@ -427,13 +531,14 @@ fn serve_tcp(srv: &Server, conn: Conn, peer: SocketAddr) -> ! {
     };
     log_verdict(srv, pid, &facts, &verdict);
     if verdict.deny {
+        metrics::add(Counter::RefusedRules);
         exit(100);
     }
 
     // Steps 10-11: stdio, signals, the child-side per-IP limit.
     connection_to_stdio(conn.fd);
     restore_signals(srv);
-    if u64::from(conn.same_ip) >= verdict.maxperip {
+    if u64::from(same_ip) >= verdict.maxperip {
         log_no_slots(srv, remote_ip.as_bytes(), verdict.maxperip);
         exit(111);
     }

@@ -52,18 +52,36 @@ impl IpTable {
         *self.per_ip.entry(ip).or_insert(0) += 1;
     }
 
+    /// Count `pid` under `ip` from now on; false when it is not in the table.
+    pub fn rekey(&mut self, pid: i32, ip: [u8; 16]) -> bool {
+        let Some(&slot) = self.by_pid.get(&pid) else {
+            return false;
+        };
+        let Some((_, old)) = self.slots[slot] else {
+            return false;
+        };
+        self.drop_count(&old);
+        self.slots[slot] = Some((pid, ip));
+        *self.per_ip.entry(ip).or_insert(0) += 1;
+        true
+    }
+
+    fn drop_count(&mut self, ip: &[u8; 16]) {
+        if let Some(n) = self.per_ip.get_mut(ip) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_ip.remove(ip);
+            }
+        }
+    }
+
     /// Forget `pid`; false when it was not in the table.
     pub fn remove(&mut self, pid: i32) -> bool {
         let Some(slot) = self.by_pid.remove(&pid) else {
             return false;
         };
         if let Some((_, ip)) = self.slots[slot].take() {
-            if let Some(n) = self.per_ip.get_mut(&ip) {
-                *n -= 1;
-                if *n == 0 {
-                    self.per_ip.remove(&ip);
-                }
-            }
+            self.drop_count(&ip);
         }
         // Lowest slots are reused first, as a fixed table would.
         let at = self.free.partition_point(|&s| s > slot);
@@ -109,6 +127,9 @@ mod tests {
         t.insert(11, a);
         t.insert(12, b);
         assert_eq!((t.count(&a), t.count(&b), t.len()), (2, 1, 3));
+        assert!(t.rekey(10, b));
+        assert_eq!((t.count(&a), t.count(&b)), (1, 2));
+        assert!(t.rekey(10, a) && !t.rekey(99, a));
         assert!(t.remove(10));
         assert!(!t.remove(10));
         assert_eq!(t.count(&a), 1);

@@ -10,13 +10,17 @@ pub mod child;
 pub mod dns;
 pub mod limits;
 pub mod log;
+pub mod metrics;
 pub mod net;
 pub mod options;
 pub mod privs;
 pub mod program;
+pub mod proxy;
+pub mod rekey;
 pub mod rulesfile;
 pub mod spawn;
 
+use indicore::tcpmetrics::Counter;
 use indicore::{errstr, Failure, Prog};
 use limits::IpTable;
 use log::Log;
@@ -47,6 +51,10 @@ pub struct Server {
     pub unix_path: Option<PathBuf>,
     pub listen_fd: RawFd,
     pub signal_fd: RawFd,
+    /// The per-IP channel ([`rekey`]): the children's end and the parent's, or -1
+    /// without `-x` (no rule can ask for PROXY headers then).
+    pub control: RawFd,
+    pub control_parent: RawFd,
     /// The signal mask tcpserver started with, given back to children.
     pub sigmask: libc::sigset_t,
     /// The TLS contexts (`-n`, `-s`), reloaded before a connection when their files
@@ -124,16 +132,26 @@ fn start(opts: Options) -> Result<i32, Failure> {
     }
 
     let (signal_fd, sigmask) = signals()?;
-    let (listener, sock6, port) = match bind {
+    let (listener, sock6, port, listen_text) = match bind {
         Some(addr) => {
             let (fd, local) = net::listen_tcp(addr, opts.backlog)?;
-            (fd, local.is_ipv6(), Some(local.port()))
+            (fd, local.is_ipv6(), Some(local.port()), local.to_string())
         }
-        None => (
-            net::listen_unix(unix_path.as_deref().unwrap_or(Path::new("")), opts.backlog)?,
-            false,
-            None,
+        None => {
+            let path = unix_path.as_deref().unwrap_or(Path::new(""));
+            let fd = net::listen_unix(path, opts.backlog)?;
+            (fd, false, None, path.display().to_string())
+        }
+    };
+    if let Some(path) = &opts.metrics {
+        metrics::open(path, &listen_text)?;
+        metrics::set(Counter::Limit, limit);
+    }
+    let control = match opts.rules {
+        Some(_) => Some(
+            rekey::channel().map_err(|e| Failure::temp_sys("unable to create socketpair: ", &e))?,
         ),
+        None => None,
     };
     privs::drop_privileges(opts.uid.as_deref(), opts.gid.as_deref())?;
     // Step 7: PLUGINn preloading, as the unprivileged user.
@@ -164,6 +182,8 @@ fn start(opts: Options) -> Result<i32, Failure> {
         unix_path,
         listen_fd: listener.as_raw_fd(),
         signal_fd: signal_fd.as_raw_fd(),
+        control: control.as_ref().map_or(-1, |(_, c)| c.as_raw_fd()),
+        control_parent: control.as_ref().map_or(-1, |(p, _)| p.as_raw_fd()),
         sigmask,
         tls,
         rules: Default::default(),
@@ -179,7 +199,7 @@ fn start(opts: Options) -> Result<i32, Failure> {
         starved: false,
         fast: Spawner::new(&srv),
     };
-    parent.serve(&listener, &signal_fd)
+    parent.serve(&listener, &signal_fd, control.as_ref().map(|(p, _)| p))
 }
 
 /// `-e pidfile`: refuse to start while the recorded process lives; otherwise remove a
@@ -275,7 +295,7 @@ struct Pending {
 }
 
 impl Parent<'_> {
-    fn serve(&mut self, listener: &OwnedFd, sigfd: &OwnedFd) -> ! {
+    fn serve(&mut self, listener: &OwnedFd, sigfd: &OwnedFd, control: Option<&OwnedFd>) -> ! {
         loop {
             let now = Instant::now();
             let backoff = self.backoff_until.filter(|t| *t > now);
@@ -287,13 +307,19 @@ impl Parent<'_> {
                     revents: 0,
                 },
                 libc::pollfd {
+                    fd: control.map_or(-1, |c| c.as_raw_fd()),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
                     fd: listener.as_raw_fd(),
                     events: libc::POLLIN,
                     revents: 0,
                 },
             ];
             let timeout = backoff.map_or(-1, |t| (t - now).as_millis() as i32 + 1);
-            let n = if accepting { 2 } else { 1 };
+            // A negative fd (no channel) is skipped by poll.
+            let n = if accepting { 3 } else { 2 };
             // SAFETY: poll over n initialised pollfds.
             if unsafe { libc::poll(fds.as_mut_ptr(), n, timeout) } < 0 {
                 // EINVAL (a descriptor limit below the two polled) or ENOMEM would come
@@ -306,7 +332,10 @@ impl Parent<'_> {
             if fds[0].revents != 0 {
                 self.signals(sigfd.as_raw_fd());
             }
-            if accepting && fds[1].revents != 0 {
+            if fds[1].revents != 0 {
+                self.rekeys(fds[1].fd);
+            }
+            if accepting && fds[2].revents != 0 {
                 self.accept_some(listener.as_raw_fd());
             }
         }
@@ -323,6 +352,7 @@ impl Parent<'_> {
             }
             match net::accept(listener) {
                 Ok((fd, peer)) => {
+                    metrics::add(Counter::Accepted);
                     self.starved = false;
                     self.admit(fd, peer)
                 }
@@ -368,7 +398,10 @@ impl Parent<'_> {
             self.reap();
             same_ip = self.table.count(&ip);
         }
-        if per_host > 0 && u64::from(same_ip) >= per_host {
+        // A trusted balancer's connections are counted per client once the child has
+        // read the header (rekey), not refused here under the balancer's address.
+        if per_host > 0 && u64::from(same_ip) >= per_host && !self.is_balancer(peer.as_ref()) {
+            metrics::add(Counter::RefusedPerHost);
             let shown = self.table_ip(&ip);
             self.srv
                 .log
@@ -380,6 +413,10 @@ impl Parent<'_> {
             crate::tls::connection::log_reload(&self.srv.log, r);
         }
         self.children += 1;
+        metrics::set(Counter::Children, self.children);
+        if self.children == self.limit {
+            metrics::add(Counter::LimitReached);
+        }
         let mut banner_sent = 0;
         if let Some(fast) = self.fast.as_mut() {
             let raw = fd.as_raw_fd();
@@ -415,6 +452,7 @@ impl Parent<'_> {
             -1 => {
                 let e = io::Error::last_os_error();
                 self.children -= 1;
+                metrics::set(Counter::Children, self.children);
                 self.srv
                     .log
                     .drop_connection(format_args!("unable to fork: {}", errstr(&e)));
@@ -424,6 +462,27 @@ impl Parent<'_> {
                 );
             }
             pid => self.table.insert(pid, ip),
+        }
+    }
+
+    /// Whether the peer is a balancer the rules trust with PROXY headers (looked up only
+    /// when `-C` would refuse it).
+    fn is_balancer(&self, peer: Option<&SocketAddr>) -> bool {
+        peer.is_some_and(|p| {
+            let ip = child::ip_text(p.ip(), self.srv.opts.force_v6);
+            proxy::trusted(self.srv, &ip).is_some()
+        })
+    }
+
+    /// Move children that read a PROXY header to their client's address.
+    fn rekeys(&mut self, control: RawFd) {
+        while let Some(r) = rekey::next(control) {
+            let others = if self.table.rekey(r.pid, r.ip) {
+                self.table.count(&r.ip).saturating_sub(1)
+            } else {
+                0
+            };
+            r.answer(others);
         }
     }
 
@@ -486,6 +545,7 @@ impl Parent<'_> {
                 ));
             }
             self.children = self.children.saturating_sub(1);
+            metrics::set(Counter::Children, self.children);
             if libc::WIFEXITED(status) {
                 let code = libc::WEXITSTATUS(status);
                 if code != 0 {
@@ -515,7 +575,10 @@ impl Parent<'_> {
         }
         if let Some(f) = &self.limit_file {
             match limits::read_limit_file(f) {
-                Ok(Some(n)) => self.limit = n,
+                Ok(Some(n)) => {
+                    self.limit = n;
+                    metrics::set(Counter::Limit, n);
+                }
                 Ok(None) => {}
                 Err(e) => self.srv.log.at(
                     1,

@@ -7,8 +7,9 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-/// Every option letter the reference accepts (IPv6 and TLS builds included).
-const OPTSTRING: &str = "dDe:vqQhHrR1UXx:m:M:t:T:u:g:l:b:B:c:C:pPoO46I:sNn:a:f:i:L:S:z";
+/// Every option letter the reference accepts (IPv6 and TLS builds included), and `-Y`
+/// (the metrics file, an extension; the usage text stays the reference's).
+const OPTSTRING: &str = "dDe:vqQhHrR1UXx:m:M:t:T:u:g:l:b:B:c:C:pPoO46I:sNn:a:f:i:L:S:zY:";
 
 pub const USAGE: &str = "usage: tcpserver
 [ -461UXpPhHrRoOdDqQvsNz ]
@@ -89,6 +90,8 @@ pub struct Options {
     pub idle_timeout: u64,
     pub verbosity: u8,
     pub pidfile: Option<PathBuf>,
+    /// `-Y file`: the metrics file (an extension).
+    pub metrics: Option<PathBuf>,
     pub tls: TlsOptions,
     pub endpoint: Endpoint,
     pub program: Vec<OsString>,
@@ -154,6 +157,7 @@ pub fn parse(
         idle_timeout: 300,
         verbosity: 1,
         pidfile: None,
+        metrics: None,
         tls: TlsOptions {
             handshake_timeout: 60,
             ..TlsOptions::default()
@@ -206,6 +210,7 @@ pub fn parse(
             b'q' => o.verbosity = 0,
             b'Q' => o.verbosity = 1,
             b'e' => o.pidfile = arg.map(PathBuf::from),
+            b'Y' => o.metrics = arg.map(PathBuf::from),
             b's' => o.tls.certfile = Some(OsString::new()),
             b'n' => o.tls.certfile = arg,
             b'i' => o.tls.certdir = arg,

@@ -444,7 +444,7 @@ impl Spawner {
         };
         child::tcp_env(srv, &facts, &mut self.block);
         let verdict = match child::apply_rules(srv, &facts, &mut self.block) {
-            Ok(v) if !v.deny && u64::from(same_ip) < v.maxperip => v,
+            Ok(v) if !v.deny && !v.proxy && u64::from(same_ip) < v.maxperip => v,
             _ => return Fast::Fork { banner_sent },
         };
         let outcome = self.spawn(fd, &srv.sigmask, banner_sent);

@@ -78,9 +78,15 @@ pub fn serve(
         ))
     };
     let timeout = Duration::from_secs(opts.tls.handshake_timeout.max(1));
+    use crate::server::metrics;
+    use indicore::tcpmetrics::Counter;
     let a = match session::accept(context, contexts.max, 0, 1, timeout) {
-        Ok(a) => a,
+        Ok(a) => {
+            metrics::add(Counter::TlsCompleted);
+            a
+        }
         Err(e) => {
+            metrics::add(Counter::TlsFailed);
             if log.verbosity > 0 {
                 indicore::diag::emit(format_args!("SSL_accept: {e}\n"));
             }
