@@ -1379,7 +1379,7 @@ fn mirror_keeps_only_the_held_plain_lock() {
     let t = Tree::new();
     t.service("s", RUN);
     fs::create_dir(t.path("s/supervise")).unwrap();
-    for f in ["status", "ok", "control"] {
+    for f in ["status", "ok", "control", "info"] {
         fs::write(t.path(&format!("s/supervise/{f}")), "stale").unwrap();
     }
     let script = format!(
@@ -1396,7 +1396,7 @@ svc -dx s; wait $sp; echo "supervise $?"
     let out = Cmd::in_runfs_namespace(&script).run();
     out.assert(
         0,
-        "lock\nplain lock free: 1\ncontrol dn lock ok status up \nsupervise 0\n",
+        "lock\nplain lock free: 1\ncontrol dn info lock ok status up \nsupervise 0\n",
         "",
     );
 }
