@@ -13,6 +13,7 @@ pub mod fd;
 pub mod getopt;
 pub mod getopt_long;
 pub mod privs;
+pub mod scan;
 pub mod spawn;
 pub mod tai;
 

@@ -18,6 +18,7 @@
 //! * `restarts`: how many times `run` was started after the first start since this
 //!   supervise began (any cause: a crash, `svc -r`, `svc -u` after `svc -d`).
 
+use std::io::Write;
 use std::path::Path;
 
 /// Length of the file.
@@ -37,16 +38,19 @@ pub struct Info {
 impl Info {
     /// The file's bytes.
     pub fn encode(&self) -> [u8; LEN] {
-        let mut b = [b' '; LEN];
-        put(&mut b[..15], "pid", self.pid);
-        b[15..22].copy_from_slice(b"ready  ");
-        b[21] = match self.ready {
-            None => b'-',
-            Some(false) => b'0',
-            Some(true) => b'1',
+        let ready = match self.ready {
+            None => '-',
+            Some(false) => '0',
+            Some(true) => '1',
         };
-        b[22] = b'\n';
-        put(&mut b[23..], "restarts", self.restarts);
+        let mut b = [0u8; LEN];
+        // Fits: the widths are those of u32::MAX.
+        let _ = write!(
+            &mut b[..],
+            "pid {:>10}\nready {ready}\nrestarts {:>10}\n",
+            self.pid,
+            self.restarts
+        );
         b
     }
 
@@ -72,23 +76,6 @@ impl Info {
             ready,
             restarts,
         })
-    }
-}
-
-/// `name` left, `value` right-aligned in `out`, which ends with a newline.
-fn put(out: &mut [u8], name: &str, value: u32) {
-    out[..name.len()].copy_from_slice(name.as_bytes());
-    let last = out.len() - 1;
-    out[last] = b'\n';
-    let mut v = value;
-    let mut i = last;
-    loop {
-        i -= 1;
-        out[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
     }
 }
 

@@ -206,7 +206,10 @@ impl Supervisor {
             return None;
         };
         let made = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).and_then(|(r, w)| {
-            nix::fcntl::fcntl(&r, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK))?;
+            nix::fcntl::fcntl(
+                &r,
+                nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+            )?;
             // dup2 onto itself would leave close-on-exec set: move the write end first.
             let w = if w.as_raw_fd() == n {
                 nix::fcntl::fcntl(&w, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(n + 1))

@@ -70,15 +70,26 @@ pub struct Run {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     /// Running `init`; after a failure, `retry` says when to run it again.
-    Init { retry: Option<Instant> },
+    Init {
+        retry: Option<Instant>,
+    },
     /// No service process, and no start coming.
     Down,
     /// A start waits for the one-second throttle.
-    Throttled { how: How, at: Instant },
+    Throttled {
+        how: How,
+        at: Instant,
+    },
     /// A start is being made (the `wait` file looked up, or `run` spawned).
-    Starting { how: How },
+    Starting {
+        how: How,
+    },
     /// Waiting for the service the `wait` file names to be up.
-    AwaitingDependency { how: How, began: Instant, delay: i16 },
+    AwaitingDependency {
+        how: How,
+        began: Instant,
+        delay: i16,
+    },
     /// The dependency is up; the `wait` file's delay runs until `until`.
     Delaying {
         how: How,
@@ -87,7 +98,9 @@ pub enum Phase {
         until: Instant,
     },
     /// A fork failed: wait before trying again.
-    Backoff { until: Instant },
+    Backoff {
+        until: Instant,
+    },
     Up(Run),
 }
 
@@ -141,21 +154,35 @@ pub enum Event {
         end: End,
         descendants: bool,
     },
-    Stopped { pid: i32, sig: i32 },
-    Continued { pid: i32 },
+    Stopped {
+        pid: i32,
+        sig: i32,
+    },
+    Continued {
+        pid: i32,
+    },
     /// waitpid says supervise has no child at all.
     NoChildren,
     /// The phase's deadline has passed.
     Timer,
     /// `init` succeeded (or there is none), or failed.
-    Init { ok: bool },
+    Init {
+        ok: bool,
+    },
     /// The `wait` file names a service that exists.
-    Dependency { delay: i16 },
+    Dependency {
+        delay: i16,
+    },
     /// That service is up.
     DependencyUp,
     /// `run` started; `notify`: with a readiness pipe on its `notification-fd`.
-    Spawned { pid: i32, notify: bool },
-    ForkFailed { errno: i32 },
+    Spawned {
+        pid: i32,
+        notify: bool,
+    },
+    ForkFailed {
+        errno: i32,
+    },
     /// The service wrote its readiness line.
     Ready,
     /// SIGTERM.

@@ -336,11 +336,13 @@ fn invariants(c: &Clock, old: &State, new: &State, out: &[Action], ctx: &Ctx) {
         _ => {}
     }
     // A start is made only once the throttle allows it.
-    if let (Phase::Starting { .. }, false) = (new.phase, matches!(old.phase, Phase::Starting { .. }))
+    if let (Phase::Starting { .. }, false) =
+        (new.phase, matches!(old.phase, Phase::Starting { .. }))
     {
         if let Some(t) = new.last_start {
             assert!(
-                c.now().mono >= t + THROTTLE || matches!(old.phase, Phase::Throttled { .. } | Phase::Delaying { .. }),
+                c.now().mono >= t + THROTTLE
+                    || matches!(old.phase, Phase::Throttled { .. } | Phase::Delaying { .. }),
                 "{ctx}"
             );
         }
@@ -397,19 +399,36 @@ fn stop_signals(old: &State, run: Run) -> Vec<Action> {
 
 fn control(c: &Clock, old: &State, b: u8, new: &State, out: &[Action], ctx: &Ctx) {
     if !old.phase.attentive() {
-        assert_eq!(new, old, "control read while {}: {ctx}", phase_kind(&old.phase));
+        assert_eq!(
+            new,
+            old,
+            "control read while {}: {ctx}",
+            phase_kind(&old.phase)
+        );
         assert!(out.is_empty(), "{ctx}");
         return;
     }
     // No control byte moves the clock fields.
-    assert_eq!((new.when, new.last_start, new.starts), (old.when, old.last_start, old.starts), "{ctx}");
+    assert_eq!(
+        (new.when, new.last_start, new.starts),
+        (old.when, old.last_start, old.starts),
+        "{ctx}"
+    );
     let run = run_of(old);
     let ws = Action::WriteStatus(new.status());
     match b {
         b'u' | b'o' => {
-            let (want, how) = if b == b'u' { (Want::Up, How::Manual) } else { (Want::Once, How::Once) };
+            let (want, how) = if b == b'u' {
+                (Want::Up, How::Manual)
+            } else {
+                (Want::Once, How::Once)
+            };
             assert_eq!(new.want, want, "{ctx}");
-            assert_eq!(out.first(), Some(&Action::WriteStatus(old_with_want(old, want).status())), "{ctx}");
+            assert_eq!(
+                out.first(),
+                Some(&Action::WriteStatus(old_with_want(old, want).status())),
+                "{ctx}"
+            );
             if old.phase == Phase::Down {
                 expect_start(c, old, how, new, out, ctx);
             } else {
@@ -422,7 +441,11 @@ fn control(c: &Clock, old: &State, b: u8, new: &State, out: &[Action], ctx: &Ctx
             let mut expect = Vec::new();
             match old.phase {
                 Phase::Up(r) => {
-                    let stopped = Run { restart: false, paused: false, ..r };
+                    let stopped = Run {
+                        restart: false,
+                        paused: false,
+                        ..r
+                    };
                     assert_eq!(new.phase, Phase::Up(stopped), "{ctx}");
                     expect = stop_signals(old, r);
                 }
@@ -435,14 +458,22 @@ fn control(c: &Clock, old: &State, b: u8, new: &State, out: &[Action], ctx: &Ctx
             assert_eq!(new.want, Want::Up, "{ctx}");
             match old.phase {
                 Phase::Up(r) => {
-                    let stopping = Run { restart: true, paused: false, ..r };
+                    let stopping = Run {
+                        restart: true,
+                        paused: false,
+                        ..r
+                    };
                     assert_eq!(new.phase, Phase::Up(stopping), "{ctx}");
                     let mut expect = stop_signals(old, r);
                     expect.push(ws);
                     assert_eq!(out, expect, "{ctx}");
                 }
                 Phase::Down => {
-                    assert_eq!(out.first(), Some(&Action::WriteStatus(old_with_want(old, Want::Up).status())), "{ctx}");
+                    assert_eq!(
+                        out.first(),
+                        Some(&Action::WriteStatus(old_with_want(old, Want::Up).status())),
+                        "{ctx}"
+                    );
                     expect_start(c, old, How::Restart, new, out, ctx);
                 }
                 // A start is already coming.
@@ -454,19 +485,38 @@ fn control(c: &Clock, old: &State, b: u8, new: &State, out: &[Action], ctx: &Ctx
         }
         b'p' | b'c' => {
             let paused = b == b'p';
-            let sig = if paused { Signal::SIGSTOP } else { Signal::SIGCONT };
+            let sig = if paused {
+                Signal::SIGSTOP
+            } else {
+                Signal::SIGCONT
+            };
             assert_eq!(out.first(), Some(&ws), "{ctx}");
             match run {
                 Some(r) => {
                     assert_eq!(new.phase, Phase::Up(Run { paused, ..r }), "{ctx}");
                     let group = old.group_next || r.orphans;
-                    assert_eq!(out[1..], [Action::Signal { pid: r.pid, sig, group }], "{ctx}");
+                    assert_eq!(
+                        out[1..],
+                        [Action::Signal {
+                            pid: r.pid,
+                            sig,
+                            group
+                        }],
+                        "{ctx}"
+                    );
                 }
                 None => assert_eq!(out.len(), 1, "{ctx}"),
             }
         }
         b'G' => {
-            assert_eq!(*new, State { group_next: true, ..*old }, "{ctx}");
+            assert_eq!(
+                *new,
+                State {
+                    group_next: true,
+                    ..*old
+                },
+                "{ctx}"
+            );
             assert!(out.is_empty(), "{ctx}");
         }
         b'x' => {
@@ -486,7 +536,15 @@ fn control(c: &Clock, old: &State, b: u8, new: &State, out: &[Action], ctx: &Ctx
         _ => match (expected_signal(b), run) {
             (Some(sig), Some(r)) => {
                 let group = old.group_next || r.orphans;
-                assert_eq!(out, [Action::Signal { pid: r.pid, sig, group }], "{ctx}");
+                assert_eq!(
+                    out,
+                    [Action::Signal {
+                        pid: r.pid,
+                        sig,
+                        group
+                    }],
+                    "{ctx}"
+                );
                 assert_eq!(new.group_next, old.group_next && !group, "{ctx}");
                 assert_eq!(new.phase, old.phase, "{ctx}");
             }
@@ -522,7 +580,10 @@ fn old_with_want(old: &State, want: Want) -> State {
 /// The service is gone: what `died` must do from `old` with `run`.
 fn expect_died(c: &Clock, old: &State, run: Run, end: End, new: &State, out: &[Action], ctx: &Ctx) {
     assert_eq!(new.when, c.now().label, "{ctx}");
-    assert!(out.contains(&Action::CloseUp) && out.contains(&Action::CloseNotify), "{ctx}");
+    assert!(
+        out.contains(&Action::CloseUp) && out.contains(&Action::CloseNotify),
+        "{ctx}"
+    );
     let alert = Action::Script(Script::Alert { pid: run.pid, end });
     if old.exit {
         assert_eq!(new.phase, Phase::Down, "{ctx}");
@@ -549,13 +610,24 @@ fn exited(c: &Clock, old: &State, ev: (i32, End, bool), new: &State, out: &[Acti
     if pid == run.pid && !run.orphans {
         assert_eq!(out[0], Action::Note(Note::Died { pid, end }), "{ctx}");
         if descendants {
-            assert_eq!(new.phase, Phase::Up(Run { orphans: true, ..run }), "{ctx}");
+            assert_eq!(
+                new.phase,
+                Phase::Up(Run {
+                    orphans: true,
+                    ..run
+                }),
+                "{ctx}"
+            );
             assert_eq!(out[1..], [Action::Note(Note::DoubleFork { pid })], "{ctx}");
         } else {
             expect_died(c, old, run, end, new, out, ctx);
         }
     } else if run.orphans {
-        assert_eq!(out[0], Action::Note(Note::OrphanDied { pid, ppid: run.pid }), "{ctx}");
+        assert_eq!(
+            out[0],
+            Action::Note(Note::OrphanDied { pid, ppid: run.pid }),
+            "{ctx}"
+        );
         if descendants {
             assert_eq!(new, old, "{ctx}");
             assert_eq!(out.len(), 1, "{ctx}");
@@ -591,15 +663,28 @@ fn timer(c: &Clock, old: &State, new: &State, out: &[Action], ctx: &Ctx) {
         Phase::Throttled { how, .. } => assert_eq!(out, [Action::Start(how)], "{ctx}"),
         Phase::Delaying { how, began, .. } => {
             assert_eq!(new.status().wait, 0, "{ctx}");
-            assert_eq!(out.first(), Some(&Action::WriteStatus(new.status())), "{ctx}");
-            let noted = out.iter().any(|a| matches!(a, Action::Note(Note::DependencyUp { .. })));
-            assert_eq!(noted, c.now().mono > began + Duration::from_secs(1), "{ctx}");
+            assert_eq!(
+                out.first(),
+                Some(&Action::WriteStatus(new.status())),
+                "{ctx}"
+            );
+            let noted = out
+                .iter()
+                .any(|a| matches!(a, Action::Note(Note::DependencyUp { .. })));
+            assert_eq!(
+                noted,
+                c.now().mono > began + Duration::from_secs(1),
+                "{ctx}"
+            );
             assert_eq!(out.last(), Some(&Action::Spawn(how)), "{ctx}");
         }
         Phase::Backoff { .. } => {
             assert_eq!(
                 new.phase,
-                Phase::Throttled { how: How::SystemFailure, at: c.now().mono },
+                Phase::Throttled {
+                    how: How::SystemFailure,
+                    at: c.now().mono
+                },
                 "{ctx}"
             );
             assert!(out.is_empty(), "{ctx}");
@@ -614,9 +699,19 @@ fn term(old: &State, new: &State, out: &[Action], ctx: &Ctx) {
     match old.phase {
         Phase::Up(run) => {
             assert_eq!(new.want, Want::Down, "{ctx}");
-            let mut expect = vec![Action::Script(Script::Shutdown { pid: run.pid, wait: false })];
-            for sig in [old.settings.shutdown_signal, Some(Signal::SIGCONT)].into_iter().flatten() {
-                expect.push(Action::Signal { pid: run.pid, sig, group: true });
+            let mut expect = vec![Action::Script(Script::Shutdown {
+                pid: run.pid,
+                wait: false,
+            })];
+            for sig in [old.settings.shutdown_signal, Some(Signal::SIGCONT)]
+                .into_iter()
+                .flatten()
+            {
+                expect.push(Action::Signal {
+                    pid: run.pid,
+                    sig,
+                    group: true,
+                });
             }
             expect.extend([Action::WriteStatus(new.status()), Action::Exit]);
             assert_eq!(out, expect, "{ctx}");
@@ -630,7 +725,10 @@ fn term(old: &State, new: &State, out: &[Action], ctx: &Ctx) {
 fn answer(c: &Clock, old: &State, event: Event, new: &State, out: &[Action], ctx: &Ctx) {
     let expected_phase = match (event, old.phase) {
         (Event::Init { .. }, Phase::Init { retry: None }) => true,
-        (Event::Dependency { .. } | Event::Spawned { .. } | Event::ForkFailed { .. }, Phase::Starting { .. }) => true,
+        (
+            Event::Dependency { .. } | Event::Spawned { .. } | Event::ForkFailed { .. },
+            Phase::Starting { .. },
+        ) => true,
         (Event::DependencyUp, Phase::AwaitingDependency { .. }) => true,
         (Event::Ready, Phase::Up(run)) => run.ready == Readiness::Pending,
         _ => false,
@@ -643,7 +741,13 @@ fn answer(c: &Clock, old: &State, event: Event, new: &State, out: &[Action], ctx
     let now = c.now();
     match (event, old.phase) {
         (Event::Init { ok: false }, _) => {
-            assert_eq!(new.phase, Phase::Init { retry: Some(now.mono + RETRY) }, "{ctx}");
+            assert_eq!(
+                new.phase,
+                Phase::Init {
+                    retry: Some(now.mono + RETRY)
+                },
+                "{ctx}"
+            );
             assert_eq!(out, [Action::Note(Note::InitFailed)], "{ctx}");
         }
         (Event::Init { ok: true }, _) if old.want == Want::Up => {
@@ -654,19 +758,43 @@ fn answer(c: &Clock, old: &State, event: Event, new: &State, out: &[Action], ctx
             assert!(out.is_empty(), "{ctx}");
         }
         (Event::Dependency { delay }, Phase::Starting { how }) => {
-            assert_eq!(new.phase, Phase::AwaitingDependency { how, began: now.mono, delay }, "{ctx}");
+            assert_eq!(
+                new.phase,
+                Phase::AwaitingDependency {
+                    how,
+                    began: now.mono,
+                    delay
+                },
+                "{ctx}"
+            );
             assert_eq!(new.status().wait, -2, "{ctx}");
-            assert_eq!(out, [Action::WriteStatus(new.status()), Action::AwaitDependency], "{ctx}");
+            assert_eq!(
+                out,
+                [Action::WriteStatus(new.status()), Action::AwaitDependency],
+                "{ctx}"
+            );
         }
         (Event::DependencyUp, Phase::AwaitingDependency { delay, .. }) => {
             assert_eq!(new.status().wait, delay, "{ctx}");
-            assert_eq!(new.phase.deadline(), Some(now.mono + Duration::from_secs(delay as u64)), "{ctx}");
+            assert_eq!(
+                new.phase.deadline(),
+                Some(now.mono + Duration::from_secs(delay as u64)),
+                "{ctx}"
+            );
             assert_eq!(out, [Action::WriteStatus(new.status())], "{ctx}");
         }
         (Event::Spawned { pid, notify }, _) => {
             let run = run_of(new).unwrap_or_else(|| panic!("{ctx}"));
-            assert_eq!((run.pid, run.orphans, run.paused, run.restart), (pid, false, false, false), "{ctx}");
-            let ready = if notify { Readiness::Pending } else { Readiness::Untracked };
+            assert_eq!(
+                (run.pid, run.orphans, run.paused, run.restart),
+                (pid, false, false, false),
+                "{ctx}"
+            );
+            let ready = if notify {
+                Readiness::Pending
+            } else {
+                Readiness::Untracked
+            };
             assert_eq!(run.ready, ready, "{ctx}");
             assert_eq!(new.last_start, Some(now.mono), "{ctx}");
             assert_eq!(new.starts, old.starts + 1, "{ctx}");
@@ -676,13 +804,34 @@ fn answer(c: &Clock, old: &State, event: Event, new: &State, out: &[Action], ctx
             assert!(out.contains(&Action::CloseDn), "{ctx}");
         }
         (Event::ForkFailed { errno }, _) => {
-            assert_eq!(new.phase, Phase::Backoff { until: now.mono + RETRY }, "{ctx}");
+            assert_eq!(
+                new.phase,
+                Phase::Backoff {
+                    until: now.mono + RETRY
+                },
+                "{ctx}"
+            );
             assert_eq!(out, [Action::Note(Note::ForkFailed { errno })], "{ctx}");
         }
         (Event::Ready, Phase::Up(run)) => {
-            assert_eq!(new.phase, Phase::Up(Run { ready: Readiness::Ready, ..run }), "{ctx}");
+            assert_eq!(
+                new.phase,
+                Phase::Up(Run {
+                    ready: Readiness::Ready,
+                    ..run
+                }),
+                "{ctx}"
+            );
             assert_eq!(new.info().ready, Some(true), "{ctx}");
-            assert_eq!(out, [Action::CloseNotify, Action::OpenUp, Action::WriteInfo(new.info())], "{ctx}");
+            assert_eq!(
+                out,
+                [
+                    Action::CloseNotify,
+                    Action::OpenUp,
+                    Action::WriteInfo(new.info())
+                ],
+                "{ctx}"
+            );
         }
         _ => unreachable!("{ctx}"),
     }
@@ -699,7 +848,13 @@ fn boot(c: &Clock, want: Want) -> State {
         want,
         label(0),
     )
-    .step(Event::Init { ok: true }, Now { mono: c.at(0), label: label(0) })
+    .step(
+        Event::Init { ok: true },
+        Now {
+            mono: c.at(0),
+            label: label(0),
+        },
+    )
     .0
 }
 
@@ -715,14 +870,46 @@ fn a_crashing_service_is_restarted_once_a_second_with_alerts() {
     let c = Clock::new();
     let s = boot(&c, Want::Up);
     assert_eq!(s.phase, Phase::Starting { how: How::Auto });
-    let (s, _) = s.step(Event::Spawned { pid: 10, notify: false }, at(&c, 1));
-    let (s, out) = s.step(Event::Exited { pid: 10, end: End::Exit(1), descendants: false }, at(&c, 2));
-    assert!(acts(&out).contains(&Action::Script(Script::Alert { pid: 10, end: End::Exit(1) })));
-    assert_eq!(s.phase, Phase::Throttled { how: How::Abnormal, at: c.at(11) });
-    assert_eq!(s.step(Event::Timer, at(&c, 5)).0, s, "not before the second is over");
+    let (s, _) = s.step(
+        Event::Spawned {
+            pid: 10,
+            notify: false,
+        },
+        at(&c, 1),
+    );
+    let (s, out) = s.step(
+        Event::Exited {
+            pid: 10,
+            end: End::Exit(1),
+            descendants: false,
+        },
+        at(&c, 2),
+    );
+    assert!(acts(&out).contains(&Action::Script(Script::Alert {
+        pid: 10,
+        end: End::Exit(1)
+    })));
+    assert_eq!(
+        s.phase,
+        Phase::Throttled {
+            how: How::Abnormal,
+            at: c.at(11)
+        }
+    );
+    assert_eq!(
+        s.step(Event::Timer, at(&c, 5)).0,
+        s,
+        "not before the second is over"
+    );
     let (s, out) = s.step(Event::Timer, at(&c, 11));
     assert_eq!(acts(&out), [Action::Start(How::Abnormal)]);
-    let (s, _) = s.step(Event::Spawned { pid: 11, notify: false }, at(&c, 11));
+    let (s, _) = s.step(
+        Event::Spawned {
+            pid: 11,
+            notify: false,
+        },
+        at(&c, 11),
+    );
     assert_eq!(s.info().restarts, 1);
     assert_eq!(s.status().pid, 11);
 }
@@ -731,16 +918,36 @@ fn a_crashing_service_is_restarted_once_a_second_with_alerts() {
 fn readiness_opens_up_at_the_line_and_never_without_it() {
     let c = Clock::new();
     let s = boot(&c, Want::Up);
-    let (s, out) = s.step(Event::Spawned { pid: 10, notify: true }, at(&c, 1));
+    let (s, out) = s.step(
+        Event::Spawned {
+            pid: 10,
+            notify: true,
+        },
+        at(&c, 1),
+    );
     assert!(!acts(&out).contains(&Action::OpenUp));
     assert_eq!(s.info().ready, Some(false));
     assert!(s.status().up, "up, not ready");
     let (s, out) = s.step(Event::Ready, at(&c, 30));
     assert!(acts(&out).contains(&Action::OpenUp));
-    assert_eq!(s.info(), Info { pid: 10, ready: Some(true), restarts: 0 });
+    assert_eq!(
+        s.info(),
+        Info {
+            pid: 10,
+            ready: Some(true),
+            restarts: 0
+        }
+    );
     // A second line changes nothing; death forgets readiness.
     assert!(s.step(Event::Ready, at(&c, 31)).1.is_empty());
-    let (s, _) = s.step(Event::Exited { pid: 10, end: End::Signal(9), descendants: false }, at(&c, 40));
+    let (s, _) = s.step(
+        Event::Exited {
+            pid: 10,
+            end: End::Signal(9),
+            descendants: false,
+        },
+        at(&c, 40),
+    );
     assert_eq!(s.info().ready, None);
 }
 
@@ -748,15 +955,47 @@ fn readiness_opens_up_at_the_line_and_never_without_it() {
 fn svc_r_restarts_without_alert_and_svc_d_stays_down() {
     let c = Clock::new();
     let s = boot(&c, Want::Up);
-    let (s, _) = s.step(Event::Spawned { pid: 10, notify: false }, at(&c, 1));
+    let (s, _) = s.step(
+        Event::Spawned {
+            pid: 10,
+            notify: false,
+        },
+        at(&c, 1),
+    );
     let (s, out) = s.step(Event::Control(b'r'), at(&c, 20));
-    assert!(acts(&out).contains(&Action::Signal { pid: 10, sig: Signal::SIGTERM, group: false }));
-    let (s, out) = s.step(Event::Exited { pid: 10, end: End::Signal(15), descendants: false }, at(&c, 21));
+    assert!(acts(&out).contains(&Action::Signal {
+        pid: 10,
+        sig: Signal::SIGTERM,
+        group: false
+    }));
+    let (s, out) = s.step(
+        Event::Exited {
+            pid: 10,
+            end: End::Signal(15),
+            descendants: false,
+        },
+        at(&c, 21),
+    );
     assert_eq!(acts(&out).last(), Some(&Action::Start(How::Restart)));
-    assert!(!acts(&out).iter().any(|a| matches!(a, Action::Script(Script::Alert { .. }))));
-    let (s, _) = s.step(Event::Spawned { pid: 11, notify: false }, at(&c, 21));
+    assert!(!acts(&out)
+        .iter()
+        .any(|a| matches!(a, Action::Script(Script::Alert { .. }))));
+    let (s, _) = s.step(
+        Event::Spawned {
+            pid: 11,
+            notify: false,
+        },
+        at(&c, 21),
+    );
     let (s, _) = s.step(Event::Control(b'd'), at(&c, 40));
-    let (s, out) = s.step(Event::Exited { pid: 11, end: End::Signal(15), descendants: false }, at(&c, 41));
+    let (s, out) = s.step(
+        Event::Exited {
+            pid: 11,
+            end: End::Signal(15),
+            descendants: false,
+        },
+        at(&c, 41),
+    );
     assert_eq!(s.phase, Phase::Down);
     assert!(!acts(&out).iter().any(Action::answered));
     assert_eq!(s.status().want, Want::Down);
@@ -771,23 +1010,70 @@ fn group_flag_waits_for_a_service_and_is_used_once() {
     let (s, out) = s.step(Event::Control(b'k'), at(&c, 1));
     assert!(out.is_empty() && s.group_next, "nothing to signal: G kept");
     let (s, _) = s.step(Event::Control(b'u'), at(&c, 2));
-    let (s, _) = s.step(Event::Spawned { pid: 10, notify: false }, at(&c, 2));
+    let (s, _) = s.step(
+        Event::Spawned {
+            pid: 10,
+            notify: false,
+        },
+        at(&c, 2),
+    );
     let (s, out) = s.step(Event::Control(b'h'), at(&c, 3));
-    assert_eq!(acts(&out), [Action::Signal { pid: 10, sig: Signal::SIGHUP, group: true }]);
+    assert_eq!(
+        acts(&out),
+        [Action::Signal {
+            pid: 10,
+            sig: Signal::SIGHUP,
+            group: true
+        }]
+    );
     let (_, out) = s.step(Event::Control(b'h'), at(&c, 3));
-    assert_eq!(acts(&out), [Action::Signal { pid: 10, sig: Signal::SIGHUP, group: false }]);
+    assert_eq!(
+        acts(&out),
+        [Action::Signal {
+            pid: 10,
+            sig: Signal::SIGHUP,
+            group: false
+        }]
+    );
 }
 
 #[test]
 fn a_double_fork_is_followed_to_the_last_descendant() {
     let c = Clock::new();
     let s = boot(&c, Want::Up);
-    let (s, _) = s.step(Event::Spawned { pid: 10, notify: false }, at(&c, 1));
-    let (s, _) = s.step(Event::Exited { pid: 10, end: End::Exit(0), descendants: true }, at(&c, 2));
+    let (s, _) = s.step(
+        Event::Spawned {
+            pid: 10,
+            notify: false,
+        },
+        at(&c, 1),
+    );
+    let (s, _) = s.step(
+        Event::Exited {
+            pid: 10,
+            end: End::Exit(0),
+            descendants: true,
+        },
+        at(&c, 2),
+    );
     assert!(s.status().up, "still up while the daemon it forked runs");
     let (s, out) = s.step(Event::Control(b't'), at(&c, 3));
-    assert_eq!(acts(&out), [Action::Signal { pid: 10, sig: Signal::SIGTERM, group: true }]);
-    let (s, _) = s.step(Event::Exited { pid: 12, end: End::Signal(15), descendants: true }, at(&c, 4));
+    assert_eq!(
+        acts(&out),
+        [Action::Signal {
+            pid: 10,
+            sig: Signal::SIGTERM,
+            group: true
+        }]
+    );
+    let (s, _) = s.step(
+        Event::Exited {
+            pid: 12,
+            end: End::Signal(15),
+            descendants: true,
+        },
+        at(&c, 4),
+    );
     assert!(s.status().up);
     let (s, _) = s.step(Event::NoChildren, at(&c, 5));
     assert!(!s.status().up);
@@ -811,7 +1097,10 @@ fn dependency_wait_shows_in_the_status_then_the_delay() {
 fn failed_init_retries_after_a_minute_and_sigterm_ends_it() {
     let c = Clock::new();
     let s = State::new(
-        Settings { pid: SUPERVISE_PID, shutdown_signal: None },
+        Settings {
+            pid: SUPERVISE_PID,
+            shutdown_signal: None,
+        },
         Want::Up,
         label(0),
     );

@@ -102,20 +102,8 @@ fn shutdown_signal(value: Option<&std::ffi::OsStr>) -> Option<Signal> {
     let Some(v) = value else {
         return Some(Signal::SIGTERM);
     };
-    let v = v.as_encoded_bytes();
-    let (neg, digits) = match v.first() {
-        Some(b'-') => (true, &v[1..]),
-        Some(b'+') => (false, &v[1..]),
-        _ => (false, v),
-    };
-    let n = digits
-        .iter()
-        .take_while(|c| c.is_ascii_digit())
-        .fold(0i64, |n, &c| {
-            (n * 10 + i64::from(c - b'0')).min(i64::from(i32::MAX))
-        });
-    let n = if neg { -n } else { n };
-    Signal::try_from(n as i32).ok()
+    let n = i32::try_from(indicore::scan::scan_int(v.as_encoded_bytes())).ok()?;
+    Signal::try_from(n).ok()
 }
 
 /// Diagnostics with the service's prefix.
@@ -363,7 +351,11 @@ impl Supervisor {
         match action {
             Action::WriteStatus(s) => write_status(&self.status_file, &s, &self.dir, &self.log),
             Action::WriteInfo(i) => self.write_info(&i),
-            Action::RunInit => return Continue(Some(Event::Init { ok: self.run_init() })),
+            Action::RunInit => {
+                return Continue(Some(Event::Init {
+                    ok: self.run_init(),
+                }))
+            }
             Action::Start(how) => return Continue(Some(self.start(how))),
             Action::AwaitDependency => return Continue(Some(self.await_dependency())),
             Action::Spawn(how) => return Continue(Some(self.spawn(how))),
@@ -538,10 +530,9 @@ impl Supervisor {
                 log.warn(format!("pid {pid} double fork by ppid {ppid} died"))
             }
             Note::Stopped { pid, sig } => log.info(format!("pid {pid} stopped by signal {sig}")),
-            Note::Continued { pid } => log.info(format!(
-                "pid {pid} continued by signal {}",
-                libc::SIGCONT
-            )),
+            Note::Continued { pid } => {
+                log.info(format!("pid {pid} continued by signal {}", libc::SIGCONT))
+            }
             Note::InitFailed => log.warn(format!(
                 "initialization failed for {}, sleeping 60 seconds: ",
                 self.cfg.dir
@@ -625,8 +616,7 @@ impl StateFiles {
         };
         let control_path = Path::new("supervise/control");
         make_fifo(control_path, dir, log);
-        let control =
-            fd::open_read(control_path).unwrap_or_else(|e| fatal("read", "control", e));
+        let control = fd::open_read(control_path).unwrap_or_else(|e| fatal("read", "control", e));
         let control_writer =
             fd::open_write(control_path).unwrap_or_else(|e| fatal("write", "control", e));
         let state = File::open(".").unwrap_or_else(|e| {
@@ -658,8 +648,8 @@ impl StateFiles {
         for name in ["ok", "up", "dn"] {
             make_fifo(&Path::new("supervise").join(name), dir, log);
         }
-        let ok = fd::open_read(Path::new("supervise/ok"))
-            .unwrap_or_else(|e| fatal("read", "ok", e));
+        let ok =
+            fd::open_read(Path::new("supervise/ok")).unwrap_or_else(|e| fatal("read", "ok", e));
         StateFiles {
             state,
             control,
