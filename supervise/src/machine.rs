@@ -529,8 +529,9 @@ impl State {
     }
 
     fn timer(&mut self, now: Now, out: &mut Actions) {
-        if self.phase.deadline().is_none_or(|d| now.mono < d) {
-            return;
+        match self.phase.deadline() {
+            Some(due) if now.mono >= due => {}
+            _ => return,
         }
         match self.phase {
             Phase::Init { .. } => {
