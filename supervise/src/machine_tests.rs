@@ -414,146 +414,144 @@ fn control(c: &Clock, old: &State, b: u8, new: &State, out: &[Action], ctx: &Ctx
         (old.when, old.last_start, old.starts),
         "{ctx}"
     );
-    let run = run_of(old);
-    let ws = Action::WriteStatus(new.status());
     match b {
-        b'u' | b'o' => {
-            let (want, how) = if b == b'u' {
-                (Want::Up, How::Manual)
-            } else {
-                (Want::Once, How::Once)
-            };
-            assert_eq!(new.want, want, "{ctx}");
-            assert_eq!(
-                out.first(),
-                Some(&Action::WriteStatus(old_with_want(old, want).status())),
-                "{ctx}"
-            );
-            if old.phase == Phase::Down {
-                expect_start(c, old, how, new, out, ctx);
-            } else {
-                assert_eq!(new.phase, old.phase, "{ctx}");
-                assert_eq!(out.len(), 1, "{ctx}");
-            }
-        }
-        b'd' => {
-            assert_eq!(new.want, Want::Down, "{ctx}");
-            let mut expect = Vec::new();
-            match old.phase {
-                Phase::Up(r) => {
-                    let stopped = Run {
-                        restart: false,
-                        paused: false,
-                        ..r
-                    };
-                    assert_eq!(new.phase, Phase::Up(stopped), "{ctx}");
-                    expect = stop_signals(old, r);
-                }
-                _ => assert_eq!(new.phase, Phase::Down, "{ctx}"),
-            }
-            expect.extend([Action::OpenDn, ws]);
-            assert_eq!(out, expect, "{ctx}");
-        }
-        b'r' => {
-            assert_eq!(new.want, Want::Up, "{ctx}");
-            match old.phase {
-                Phase::Up(r) => {
-                    let stopping = Run {
-                        restart: true,
-                        paused: false,
-                        ..r
-                    };
-                    assert_eq!(new.phase, Phase::Up(stopping), "{ctx}");
-                    let mut expect = stop_signals(old, r);
-                    expect.push(ws);
-                    assert_eq!(out, expect, "{ctx}");
-                }
-                Phase::Down => {
-                    assert_eq!(
-                        out.first(),
-                        Some(&Action::WriteStatus(old_with_want(old, Want::Up).status())),
-                        "{ctx}"
-                    );
-                    expect_start(c, old, How::Restart, new, out, ctx);
-                }
-                // A start is already coming.
-                _ => {
-                    assert_eq!(new.phase, old.phase, "{ctx}");
-                    assert_eq!(out, [ws], "{ctx}");
-                }
-            }
-        }
-        b'p' | b'c' => {
-            let paused = b == b'p';
-            let sig = if paused {
-                Signal::SIGSTOP
-            } else {
-                Signal::SIGCONT
-            };
-            assert_eq!(out.first(), Some(&ws), "{ctx}");
-            match run {
-                Some(r) => {
-                    assert_eq!(new.phase, Phase::Up(Run { paused, ..r }), "{ctx}");
-                    let group = old.group_next || r.orphans;
-                    assert_eq!(
-                        out[1..],
-                        [Action::Signal {
-                            pid: r.pid,
-                            sig,
-                            group
-                        }],
-                        "{ctx}"
-                    );
-                }
-                None => assert_eq!(out.len(), 1, "{ctx}"),
-            }
-        }
+        b'u' | b'o' => control_up_or_once(c, old, b, new, out, ctx),
+        b'd' | b'r' => control_down_or_restart(c, old, b, new, out, ctx),
+        b'p' | b'c' => control_pause(old, b, new, out, ctx),
         b'G' => {
-            assert_eq!(
-                *new,
-                State {
-                    group_next: true,
-                    ..*old
-                },
-                "{ctx}"
-            );
+            let grouped = State {
+                group_next: true,
+                ..*old
+            };
+            assert_eq!(*new, grouped, "{ctx}");
             assert!(out.is_empty(), "{ctx}");
         }
         b'x' => {
             assert!(new.exit, "{ctx}");
-            assert_eq!(out.first(), Some(&ws), "{ctx}");
-            match run {
-                Some(_) => {
-                    assert_eq!(new.phase, old.phase, "{ctx}");
-                    assert_eq!(out.len(), 1, "exit waits for the service: {ctx}");
-                }
-                None => {
-                    assert_eq!(new.phase, Phase::Down, "{ctx}");
-                    assert_eq!(out.last(), Some(&Action::Exit), "{ctx}");
-                }
+            assert_eq!(
+                out.first(),
+                Some(&Action::WriteStatus(new.status())),
+                "{ctx}"
+            );
+            if run_of(old).is_some() {
+                assert_eq!(new.phase, old.phase, "{ctx}");
+                assert_eq!(out.len(), 1, "exit waits for the service: {ctx}");
+            } else {
+                assert_eq!(new.phase, Phase::Down, "{ctx}");
+                assert_eq!(out.last(), Some(&Action::Exit), "{ctx}");
             }
         }
-        _ => match (expected_signal(b), run) {
-            (Some(sig), Some(r)) => {
-                let group = old.group_next || r.orphans;
-                assert_eq!(
-                    out,
-                    [Action::Signal {
-                        pid: r.pid,
-                        sig,
-                        group
-                    }],
-                    "{ctx}"
-                );
-                assert_eq!(new.group_next, old.group_next && !group, "{ctx}");
-                assert_eq!(new.phase, old.phase, "{ctx}");
+        _ => control_signal(old, b, new, out, ctx),
+    }
+}
+
+/// `u` and `o`: want up or once, published; a start only from down.
+fn control_up_or_once(c: &Clock, old: &State, b: u8, new: &State, out: &[Action], ctx: &Ctx) {
+    let (want, how) = if b == b'u' {
+        (Want::Up, How::Manual)
+    } else {
+        (Want::Once, How::Once)
+    };
+    assert_eq!(new.want, want, "{ctx}");
+    let published = Action::WriteStatus(old_with_want(old, want).status());
+    assert_eq!(out.first(), Some(&published), "{ctx}");
+    if old.phase == Phase::Down {
+        expect_start(c, old, how, new, out, ctx);
+    } else {
+        assert_eq!(new.phase, old.phase, "{ctx}");
+        assert_eq!(out.len(), 1, "{ctx}");
+    }
+}
+
+/// `d` and `r`: a running service gets the shutdown script and signals; `d` opens `dn`,
+/// `r` asks for a start once it is gone, or starts at once from down.
+fn control_down_or_restart(c: &Clock, old: &State, b: u8, new: &State, out: &[Action], ctx: &Ctx) {
+    let restart = b == b'r';
+    let ws = Action::WriteStatus(new.status());
+    assert_eq!(
+        new.want,
+        if restart { Want::Up } else { Want::Down },
+        "{ctx}"
+    );
+    match old.phase {
+        Phase::Up(r) => {
+            let stopping = Run {
+                restart,
+                paused: false,
+                ..r
+            };
+            assert_eq!(new.phase, Phase::Up(stopping), "{ctx}");
+            let mut expect = stop_signals(old, r);
+            if !restart {
+                expect.push(Action::OpenDn);
             }
-            // Nothing running, or a byte supervise does not know: nothing happens.
-            _ => {
-                assert_eq!(new, old, "{ctx}");
-                assert!(out.is_empty(), "{ctx}");
-            }
-        },
+            expect.push(ws);
+            assert_eq!(out, expect, "{ctx}");
+        }
+        _ if !restart => {
+            assert_eq!(new.phase, Phase::Down, "{ctx}");
+            assert_eq!(out, [Action::OpenDn, ws], "{ctx}");
+        }
+        Phase::Down => {
+            let published = Action::WriteStatus(old_with_want(old, Want::Up).status());
+            assert_eq!(out.first(), Some(&published), "{ctx}");
+            expect_start(c, old, How::Restart, new, out, ctx);
+        }
+        // A start is already coming.
+        _ => {
+            assert_eq!(new.phase, old.phase, "{ctx}");
+            assert_eq!(out, [ws], "{ctx}");
+        }
+    }
+}
+
+/// `p` and `c`: the paused flag of a running service, published, and STOP or CONT.
+fn control_pause(old: &State, b: u8, new: &State, out: &[Action], ctx: &Ctx) {
+    let paused = b == b'p';
+    let sig = if paused {
+        Signal::SIGSTOP
+    } else {
+        Signal::SIGCONT
+    };
+    assert_eq!(
+        out.first(),
+        Some(&Action::WriteStatus(new.status())),
+        "{ctx}"
+    );
+    match run_of(old) {
+        Some(r) => {
+            assert_eq!(new.phase, Phase::Up(Run { paused, ..r }), "{ctx}");
+            let group = old.group_next || r.orphans;
+            let signal = Action::Signal {
+                pid: r.pid,
+                sig,
+                group,
+            };
+            assert_eq!(out[1..], [signal], "{ctx}");
+        }
+        None => assert_eq!(out.len(), 1, "{ctx}"),
+    }
+}
+
+/// Every other byte: a signal letter signals a running service (to its group after `G`,
+/// which it uses up); anything else does nothing.
+fn control_signal(old: &State, b: u8, new: &State, out: &[Action], ctx: &Ctx) {
+    match (expected_signal(b), run_of(old)) {
+        (Some(sig), Some(r)) => {
+            let group = old.group_next || r.orphans;
+            let signal = Action::Signal {
+                pid: r.pid,
+                sig,
+                group,
+            };
+            assert_eq!(out, [signal], "{ctx}");
+            assert_eq!(new.group_next, old.group_next && !group, "{ctx}");
+            assert_eq!(new.phase, old.phase, "{ctx}");
+        }
+        _ => {
+            assert_eq!(new, old, "{ctx}");
+            assert!(out.is_empty(), "{ctx}");
+        }
     }
 }
 
