@@ -16,6 +16,7 @@ pub mod getopt_long;
 pub mod privs;
 pub mod proxyproto;
 pub mod pwgr;
+pub mod scan;
 pub mod spawn;
 pub mod tai;
 pub mod tcpmetrics;

@@ -9,6 +9,7 @@
 //! does.
 
 use indicore::getopt::{progname, Getopt, Opt};
+use indicore::scan::scan_int;
 use indicore::{Failure, Prog};
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, InotifyEvent, WatchDescriptor};
@@ -21,26 +22,6 @@ pub const PROG: Prog = Prog("inotify");
 const USAGE: &str = "usage: inotify [-n] path1..path2";
 /// The shortest positive wait, in seconds.
 const MIN_WAIT: i64 = 5;
-
-/// libqmail's scan_int: an optional sign and the digits that follow; anything else is 0.
-fn scan_int(s: &[u8]) -> i64 {
-    let (neg, digits) = match s.first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let n = digits
-        .iter()
-        .take_while(|b| b.is_ascii_digit())
-        .fold(0i64, |n, &b| {
-            n.saturating_mul(10).saturating_add(i64::from(b - b'0'))
-        });
-    if neg {
-        -n
-    } else {
-        n
-    }
-}
 
 /// The wait after a timeout and after an event, in seconds (0: no limit).
 struct Waits {
@@ -228,13 +209,6 @@ fn write_err(bytes: &[u8]) -> Result<(), Failure> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scan_int_as_libqmail() {
-        assert_eq!(scan_int(b"30"), 30);
-        assert_eq!(scan_int(b"-7x"), -7);
-        assert_eq!(scan_int(b"abc"), 0);
-    }
 
     #[test]
     fn waits_grow_and_reset() {

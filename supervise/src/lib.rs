@@ -2,6 +2,8 @@
 //! multipipe: supervised pipelines; svalert: supervise's alert hook; svstatd and rsvc: its
 //! status from another host.
 
+pub mod info;
+pub mod machine;
 pub mod multipipe;
 pub mod pipeline;
 pub mod report;

@@ -21,7 +21,7 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsE
 use std::path::{Path, PathBuf};
 
 /// The state files a plain layout may hold, `lock` aside.
-const STALE: [&str; 6] = ["control", "ok", "status", "up", "dn", "status.new"];
+const STALE: [&str; 7] = ["control", "ok", "status", "info", "up", "dn", "status.new"];
 
 /// A failure that ends supervise: exit code and message (without prefix).
 #[derive(Debug)]

@@ -1374,7 +1374,7 @@ fn mirror_keeps_only_the_held_plain_lock() {
     let t = Tree::new();
     t.service("s", RUN);
     fs::create_dir(t.path("s/supervise")).unwrap();
-    for f in ["status", "ok", "control"] {
+    for f in ["status", "ok", "control", "info"] {
         fs::write(t.path(&format!("s/supervise/{f}")), "stale").unwrap();
     }
     let script = format!(
@@ -1391,7 +1391,7 @@ svc -dx s; wait $sp; echo "supervise $?"
     let out = Cmd::in_runfs_namespace(&script).run();
     out.assert(
         0,
-        "lock\nplain lock free: 1\ncontrol dn lock ok status up \nsupervise 0\n",
+        "lock\nplain lock free: 1\ncontrol dn info lock ok status up \nsupervise 0\n",
         "",
     );
 }
@@ -1448,6 +1448,164 @@ wait $sp; echo "supervise $?"
         ),
         "{out:?}"
     );
+}
+
+// ----- readiness and supervise/info (extensions, README "Readiness") -----
+
+/// A run that says it is ready on descriptor 3 once the test creates `go`.
+const READY_ON_GO: &str = "#!/bin/sh\necho \"$@\" >>args\n\
+    while [ ! -e go ]; do sleep 0.05; done\necho ready >&3\nexec sleep 1000\n";
+
+/// The value of `key` in `name`'s supervise/info.
+fn info(t: &Tree, name: &str, key: &str) -> String {
+    let text = t.read(&format!("{name}/supervise/info"));
+    text.lines()
+        .find_map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next() == Some(key)).then(|| w.next().unwrap_or("").to_string())
+        })
+        .unwrap_or_default()
+}
+
+/// Whether supervise holds `name`'s up FIFO open (a writer's non-blocking open succeeds).
+fn up_fifo_open(t: &Tree, name: &str) -> bool {
+    fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(t.path(&format!("{name}/supervise/up")))
+        .is_ok()
+}
+
+#[test]
+fn readiness_after_the_service_says_so() {
+    let t = Tree::new();
+    t.service("s", READY_ON_GO);
+    t.write("s/notification-fd", "3\n");
+    let sup = t.supervise("s");
+    let pid = wait_up(&t, "s", &sup, 0);
+    wait_until("info for the run", || {
+        info(&t, "s", "pid") == pid.to_string()
+    });
+    // Up, not ready: the status file is the reference's, `up` stays closed, svc -w waits.
+    assert_eq!(info(&t, "s", "ready"), "0");
+    assert_eq!(t.read("s/supervise/info").len(), 43);
+    assert_eq!(decode(&t.status("s")).up, 1);
+    assert!(!up_fifo_open(&t, "s"));
+    t.svc(&["-wT", "1", "s"])
+        .assert(3, "", "waiting for s to be up ... timed out\n");
+    t.write("s/go", "");
+    wait_until("ready", || info(&t, "s", "ready") == "1");
+    assert!(up_fifo_open(&t, "s"));
+    t.svc(&["-wT", "5", "s"])
+        .assert(0, "", "waiting for s to be up ... ok\n");
+    let st = decode(&t.status("s"));
+    assert_eq!(
+        (st.up, st.pid),
+        (1, pid),
+        "the status file is untouched by readiness"
+    );
+    assert_eq!(info(&t, "s", "restarts"), "0");
+    // A new run is not ready until it says so again.
+    kill(pid, libc::SIGKILL);
+    let pid2 = wait_up(&t, "s", &sup, pid);
+    wait_until("info for the new run", || {
+        info(&t, "s", "pid") == pid2.to_string()
+    });
+    assert_eq!(info(&t, "s", "restarts"), "1");
+    wait_until("ready again", || info(&t, "s", "ready") == "1");
+}
+
+#[test]
+fn a_service_that_never_says_it_is_ready_stays_up_not_ready() {
+    let t = Tree::new();
+    // Closes its notification descriptor without writing.
+    t.service(
+        "s",
+        "#!/bin/sh\nexec 3>&-\necho closed >note\nexec sleep 1000\n",
+    );
+    t.write("s/notification-fd", "3");
+    let sup = t.supervise("s");
+    let pid = wait_up(&t, "s", &sup, 0);
+    wait_until("run closed fd 3", || t.exists("s/note"));
+    wait_until("info for the run", || {
+        info(&t, "s", "pid") == pid.to_string()
+    });
+    assert_eq!(info(&t, "s", "ready"), "0");
+    assert!(!up_fifo_open(&t, "s"));
+    t.svc(&["-wT", "1", "s"])
+        .assert(3, "", "waiting for s to be up ... timed out\n");
+    assert!(alive(pid), "still up");
+    // Down: readiness is no longer tracked.
+    t.svc(&["-d", "s"]).assert_code(0);
+    wait_down(&t, "s");
+    wait_until("info says down", || {
+        info(&t, "s", "pid") == sup.pid.to_string()
+    });
+    assert_eq!(info(&t, "s", "ready"), "-");
+}
+
+#[test]
+fn without_notification_fd_up_is_at_exec_and_readiness_untracked() {
+    let t = Tree::new();
+    t.service("s", RUN);
+    let sup = t.supervise("s");
+    let pid = wait_up(&t, "s", &sup, 0);
+    wait_until("info for the run", || {
+        info(&t, "s", "pid") == pid.to_string()
+    });
+    assert_eq!(info(&t, "s", "ready"), "-");
+    t.svc(&["-wT", "5", "s"])
+        .assert(0, "", "waiting for s to be up ... ok\n");
+    // Restarts: a crash and svc -r count, the first start does not.
+    kill(pid, libc::SIGKILL);
+    let pid2 = wait_up(&t, "s", &sup, pid);
+    t.svc(&["-r", "s"]).assert_code(0);
+    wait_up(&t, "s", &sup, pid2);
+    wait_until("two restarts", || info(&t, "s", "restarts") == "2");
+}
+
+#[test]
+fn bad_notification_fd_is_warned_about_and_ignored() {
+    let t = Tree::new();
+    t.service("s", RUN);
+    t.write("s/notification-fd", "1\n");
+    let sup = t.supervise("s");
+    let pid = wait_up(&t, "s", &sup, 0);
+    wait_until("info for the run", || {
+        info(&t, "s", "pid") == pid.to_string()
+    });
+    assert_eq!(info(&t, "s", "ready"), "-");
+    assert!(up_fifo_open(&t, "s"));
+    assert!(
+        sup.stderr().contains(
+            "s: supervise: warning: s/notification-fd: not a descriptor above 2: ignored\n"
+        ),
+        "{}",
+        sup.stderr()
+    );
+}
+
+/// A `wait` dependency on a service with readiness waits for its readiness line.
+#[test]
+fn dependents_wait_for_readiness() {
+    let t = Tree::new();
+    t.service("A", READY_ON_GO);
+    t.write("A/notification-fd", "3\n");
+    t.service("B", RUN);
+    t.write("B/wait", "0\nA\n");
+    let sup_a = t.supervise("A");
+    let sup_b = t.supervise("B");
+    wait_up(&t, "A", &sup_a, 0);
+    wait_until("B waits", || {
+        let b = t.status("B");
+        b.len() == 21 && decode(&b).wait == -2
+    });
+    assert!(!up_fifo_open(&t, "A"), "A not ready: its up FIFO is closed");
+    assert!(!t.exists("B/args"), "B started before A was ready");
+    t.write("A/go", "");
+    wait_up(&t, "B", &sup_b, 0);
+    assert_eq!(info(&t, "A", "ready"), "1");
+    assert_eq!(t.lines("B/args"), ["B auto startup"]);
 }
 
 // ----- reliability -----
