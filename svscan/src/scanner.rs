@@ -533,7 +533,9 @@ impl Scanner {
             .log
             .as_ref()
             .and_then(|l| l.write.as_ref().map(|w| w.as_raw_fd()));
-        let result = self.spawner.main(name, log_w);
+        let result = self
+            .spawner
+            .main(&self.signals, self.log.silent, name, log_w);
         let slot = &mut self.slots[idx];
         slot.want_up = down.exists() != Some(true);
         slot.down_ctime = settled(down, ctime);
@@ -564,7 +566,9 @@ impl Scanner {
         }
         self.log
             .info(format_args!("Starting service {}/log", show(name)));
-        let result = self.spawner.log(name, pair.read.as_raw_fd());
+        let result =
+            self.spawner
+                .log(&self.signals, self.log.silent, name, pair.read.as_raw_fd());
         let pair = self.slots[idx].log.as_mut().expect("checked above");
         pair.proc.started = now;
         match result {
