@@ -183,14 +183,8 @@ mod tests {
         assert_eq!(s.interval(), Duration::from_secs(300));
         assert!(s.scanlog);
         assert_eq!(s.initcmd, Some(OsString::new()));
-        assert_eq!(
-            settings(&[("SCANINTERVAL", "0")]).scan_interval,
-            None
-        );
-        assert_eq!(
-            settings(&[("SCANINTERVAL", "junk")]).scan_interval,
-            None
-        );
+        assert_eq!(settings(&[("SCANINTERVAL", "0")]).scan_interval, None);
+        assert_eq!(settings(&[("SCANINTERVAL", "junk")]).scan_interval, None);
     }
 
     #[test]

@@ -329,7 +329,9 @@ impl Scanner {
             slot.active = false;
         }
         self.read_scandir();
-        self.next_periodic = self.periodic_needed().then(|| now + self.settings.interval());
+        self.next_periodic = self
+            .periodic_needed()
+            .then(|| now + self.settings.interval());
     }
 
     fn read_scandir(&mut self) {
@@ -566,9 +568,9 @@ impl Scanner {
         }
         self.log
             .info(format_args!("Starting service {}/log", show(name)));
-        let result =
-            self.spawner
-                .log(&self.signals, self.log.silent, name, pair.read.as_raw_fd());
+        let result = self
+            .spawner
+            .log(&self.signals, self.log.silent, name, pair.read.as_raw_fd());
         let pair = self.slots[idx].log.as_mut().expect("checked above");
         pair.proc.started = now;
         match result {

@@ -18,8 +18,8 @@ use crate::scanner::{Scanner, SVSCAN_DIR};
 use nix::errno::Errno;
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, InotifyEvent, WatchDescriptor};
 use std::ffi::{CStr, CString};
-use std::os::unix::ffi::OsStringExt;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::unix::ffi::OsStringExt;
 use std::time::{Duration, Instant};
 
 /// How long a directory made in place must stay unchanged before it is started.

@@ -904,7 +904,11 @@ impl Drop for Podman {
 
 #[test]
 fn the_image_builds_and_runs_with_podman() {
-    if blackbox::command("podman").arg("--version").output().is_err() {
+    if blackbox::command("podman")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         return skip("podman is not installed (make test installs it)");
     }
     let t = tmp();
