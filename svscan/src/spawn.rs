@@ -125,25 +125,36 @@ impl Spawner {
             OsString::from("-c"),
             path.to_owned(),
         ];
-        let old = signals.block_all();
-        // SAFETY: svscan is single-threaded, so the child may allocate before it execs.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
+        // svscan is single-threaded, so the child may allocate before it execs.
+        fork(signals, || {
             signals.reset_in_child(block);
             let err = indicore::exec::run(&argv, &self.env, None);
             die(format!(
                 "svscan: warning: unable to run {}: {}",
                 show(path),
                 errstr(&err)
-            ));
-        }
-        let err = io::Error::last_os_error();
-        signals.restore(&old);
-        if pid < 0 {
-            Err(err)
-        } else {
-            Ok(pid)
-        }
+            ))
+        })
+    }
+}
+
+/// fork(2) with every signal blocked around it, so that no handler runs in the child
+/// before `child` (which execs or exits) resets them; the child's pid.
+fn fork(signals: &Signals, child: impl FnOnce()) -> io::Result<i32> {
+    let old = signals.block_all();
+    // SAFETY: svscan is single-threaded; the child only runs `child`, then exits.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        child();
+        // SAFETY: _exit(2) in the child.
+        unsafe { libc::_exit(indicore::EXIT_TEMP) }
+    }
+    let err = io::Error::last_os_error();
+    signals.restore(&old);
+    if pid < 0 {
+        Err(err)
+    } else {
+        Ok(pid)
     }
 }
 
@@ -170,11 +181,9 @@ impl Start {
         let null = std::ptr::null::<libc::c_char>();
         let argp: Vec<_> = self.argv.iter().map(|a| a.as_ptr()).chain([null]).collect();
         let envpp: Vec<_> = self.envp.iter().map(|e| e.as_ptr()).chain([null]).collect();
-        let old = signals.block_all();
-        // SAFETY: svscan is single-threaded; the child makes only system calls on memory
-        // prepared above until execve, and formats its message only when that failed.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
+        // The child makes only system calls on memory prepared above until execve, and
+        // formats its message only when that failed.
+        fork(signals, || {
             // SAFETY: signal(2), sigprocmask(2), fchdir(2), dup2(2), fcntl(2) and execve(2)
             // in the child, on descriptors and C strings that live until execve.
             let err = unsafe {
@@ -199,14 +208,7 @@ impl Start {
                 // SAFETY: _exit(2) in the child.
                 None => unsafe { libc::_exit(indicore::EXIT_TEMP) },
             }
-        }
-        let err = io::Error::last_os_error();
-        signals.restore(&old);
-        if pid < 0 {
-            Err(err)
-        } else {
-            Ok(pid)
-        }
+        })
     }
 
     /// The directory and descriptors, in the child.
