@@ -21,7 +21,7 @@ ours="$root/target/release"
 theirs=/usr/bin
 out="$here/report"
 workloads="chain supervise-restart supervise-memory multilog tai64n tai64nlocal
-  svscan-startup svscan-idle svscan-scale tcpserver tcpserver-scale tcprules tls plugin"
+  svscan-startup svscan-idle svscan-scale svscan-pickup tcpserver tcpserver-scale tcprules tls plugin"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "bench/run.sh: must run as root (apt-get install, setuidgid nobody)" >&2

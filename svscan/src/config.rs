@@ -13,7 +13,8 @@ pub const USAGE: &str = "svscan: fatal: usage: svscan [-sv] [directory]";
 /// Default number of service slots (`-n`).
 pub const DEFAULT_SLOTS: usize = 1000;
 
-/// Default and fallback rescan period (docs/decisions.md#d6: djb's 5 s, not the reference's 60).
+/// Rescan period when `SCANINTERVAL` is not set and a periodic scan is needed (no inotify,
+/// or something inotify cannot see): docs/decisions.md#d6: djb's 5 s, not the reference's 60.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The command line.
@@ -73,7 +74,8 @@ pub struct Settings {
     pub verbose: bool,
     pub silent: bool,
     pub disable_run: bool,
-    pub scan_interval: Duration,
+    /// `SCANINTERVAL`, when set to a positive number: periodic scans even with inotify.
+    pub scan_interval: Option<Duration>,
     pub scanlog: bool,
     /// `INITCMD`: `Some("")` means `.svscan/run`.
     pub initcmd: Option<OsString>,
@@ -93,11 +95,7 @@ impl Settings {
             verbose: set("VERBOSE"),
             silent: set("SILENT"),
             disable_run: set("DISABLE_RUN"),
-            scan_interval: if interval == 0 {
-                DEFAULT_INTERVAL
-            } else {
-                Duration::from_secs(interval)
-            },
+            scan_interval: (interval != 0).then(|| Duration::from_secs(interval)),
             scanlog: set("SCANLOG"),
             initcmd: get("INITCMD"),
             wait_initcmd: set("WAIT_INITCMD"),
@@ -109,6 +107,11 @@ impl Settings {
 
     pub fn from_env() -> Settings {
         Settings::from(|name| std::env::var_os(name))
+    }
+
+    /// The period of the periodic scan, when there is one.
+    pub fn interval(&self) -> Duration {
+        self.scan_interval.unwrap_or(DEFAULT_INTERVAL)
     }
 }
 
@@ -172,20 +175,16 @@ mod tests {
     #[test]
     fn interval_and_flags() {
         let s = settings(&[]);
-        assert_eq!(s.scan_interval, Duration::from_secs(5));
+        assert_eq!(s.scan_interval, None);
+        assert_eq!(s.interval(), Duration::from_secs(5));
         assert!(!s.scanlog && !s.verbose && s.initcmd.is_none());
         let s = settings(&[("SCANINTERVAL", "300"), ("SCANLOG", ""), ("INITCMD", "")]);
-        assert_eq!(s.scan_interval, Duration::from_secs(300));
+        assert_eq!(s.scan_interval, Some(Duration::from_secs(300)));
+        assert_eq!(s.interval(), Duration::from_secs(300));
         assert!(s.scanlog);
         assert_eq!(s.initcmd, Some(OsString::new()));
-        assert_eq!(
-            settings(&[("SCANINTERVAL", "0")]).scan_interval,
-            DEFAULT_INTERVAL
-        );
-        assert_eq!(
-            settings(&[("SCANINTERVAL", "junk")]).scan_interval,
-            DEFAULT_INTERVAL
-        );
+        assert_eq!(settings(&[("SCANINTERVAL", "0")]).scan_interval, None);
+        assert_eq!(settings(&[("SCANINTERVAL", "junk")]).scan_interval, None);
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! supervisors running, and shut the tree down in order (docs/daemontools.md#svscan).
 //!
 //! The program is one thread around poll(2): signals arrive through a self-pipe
-//! ([`signals`]), children are started with fork and exec ([`spawn`]), the table of
-//! services and the scan rules live in [`scanner`], the SIGTERM sequence in [`shutdown`].
+//! ([`signals`]) and file system events through inotify ([`watch`]), children are started
+//! with posix_spawn ([`spawn`]), the table of services and the scan rules live in
+//! [`scanner`], the SIGTERM sequence in [`shutdown`].
 //! svscanboot is a shell script (`scripts/svscanboot`).
 
 pub mod config;
@@ -15,3 +16,4 @@ pub mod shutdown;
 pub mod signals;
 pub mod spawn;
 pub mod svscan;
+pub mod watch;

@@ -5,20 +5,26 @@
 //! its slot is made; svscan holds both ends until the slot is freed, so the main service
 //! never sees EPIPE and nothing in the pipe is lost while either side restarts.
 //!
-//! When scans happen: at startup, on SIGHUP, every `SCANINTERVAL` seconds (default 5), and
-//! when a supervise dies, which is restarted at once, or one second after its previous
-//! start if that was less than a second ago (so a supervise that cannot run costs one
-//! start per second, not a busy loop).
+//! When scans happen: at startup, on SIGHUP, when inotify reports a change that needs one
+//! ([`crate::watch`]: a `down` file, lost events, a held directory settled), when a
+//! supervise dies, which is restarted at once, or one second after its previous start if
+//! that was less than a second ago (so a supervise that cannot run costs one start per
+//! second, not a busy loop), and periodically: every `SCANINTERVAL` seconds when it is
+//! set; else every 5 s (docs/decisions.md#d6) only while something cannot be watched (no inotify,
+//! a `down` symlink, an unwatchable service directory, an entry that cannot be looked
+//! at). With inotify and nothing to poll, an idle svscan never wakes up.
 //!
 //! The table is kept small and sorted by (dev, inode), and a running service's `down` file
 //! is looked at again only when its directory's ctime has moved (creating or removing
-//! `down` changes it): an idle scan costs one getdents and one stat per service.
+//! `down` changes it): a scan costs one getdents and one stat per service.
 
 use crate::config::Settings;
 use crate::log::Log;
 use crate::signals::{Sig, Signals};
 use crate::spawn::{executable, show, Spawner};
+use crate::watch::Watch;
 use indicore::errstr;
+use nix::sys::inotify::WatchDescriptor;
 use std::ffi::{CStr, OsStr, OsString};
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -91,11 +97,20 @@ pub struct Slot {
     pub want_up: bool,
     /// svscan's own output goes into this slot's pipe: never free it.
     pub pinned: bool,
+    /// The inotify watch on the directory (main services only).
+    pub wd: Option<WatchDescriptor>,
+    /// `down` is a symlink or could not be looked at: it can change without an event.
+    pub down_hidden: bool,
 }
 
 impl Slot {
     fn running(&self) -> bool {
         self.main.is_some_and(|p| p.pid != 0) || self.log.as_ref().is_some_and(|l| l.proc.pid != 0)
+    }
+
+    /// Its `down` file can change without inotify telling: it needs the periodic scan.
+    pub fn blind(&self) -> bool {
+        self.active && self.main.is_some() && (self.wd.is_none() || self.down_hidden)
     }
 }
 
@@ -113,10 +128,16 @@ pub struct Scanner {
     pub run_dir: Option<PathBuf>,
     pub pidfile: PathBuf,
     pub pid: i32,
-    scan_now: bool,
+    /// inotify on the scan directory and the services; `None`: periodic scans only.
+    pub watch: Option<Watch>,
+    pub(crate) scan_now: bool,
     announce_scan: bool,
-    next_periodic: Instant,
+    /// The next periodic scan, when one is needed ([`Scanner::periodic_needed`]).
+    pub(crate) next_periodic: Option<Instant>,
     retry_at: Option<Instant>,
+    /// An entry of the scan directory could not be looked at in the last scan (a dangling
+    /// symlink, EACCES): its fixing may come without an event.
+    pub(crate) unseen: bool,
     /// How many slots, from the start, are sorted by (dev, inode).
     sorted: usize,
     /// The origin of [`Millis`].
@@ -135,6 +156,18 @@ impl Scanner {
         run_dir: Option<PathBuf>,
         pidfile: PathBuf,
     ) -> Scanner {
+        // Before the first scan, so that nothing made during it goes unnoticed.
+        let watch = match Watch::open() {
+            Ok(w) => Some(w),
+            Err(e) => {
+                log.info(format_args!(
+                    "inotify unavailable ({}): scanning every {} seconds",
+                    errstr(&e.into()),
+                    settings.interval().as_secs()
+                ));
+                None
+            }
+        };
         Scanner {
             log,
             signals,
@@ -147,11 +180,13 @@ impl Scanner {
             run_dir,
             pidfile,
             pid: std::process::id() as i32,
+            watch,
             scan_now: true,
             // The first scan is announced too, as by the reference.
             announce_scan: true,
-            next_periodic: Instant::now(),
+            next_periodic: None,
             retry_at: None,
+            unseen: false,
             sorted: 0,
             epoch: Instant::now(),
         }
@@ -185,17 +220,25 @@ impl Scanner {
             }
             self.signals.take(Sig::Child);
             self.reap();
+            self.events();
             let now = Instant::now();
-            if self.scan_now || now >= self.next_periodic || self.retry_at.is_some_and(|t| now >= t)
-            {
+            self.release_holds(now);
+            let due = |t: Option<Instant>| t.is_some_and(|t| now >= t);
+            if self.scan_now || due(self.next_periodic) || due(self.retry_at) {
                 self.scan();
                 continue;
             }
-            let deadline = self
-                .retry_at
-                .map_or(self.next_periodic, |t| t.min(self.next_periodic));
-            let ms = deadline.saturating_duration_since(now).as_millis() + 1;
-            self.signals.wait(ms.min(i32::MAX as u128) as i32);
+            let deadline = [self.retry_at, self.next_periodic, self.hold_deadline()]
+                .into_iter()
+                .flatten()
+                .min();
+            // No deadline: sleep until a signal or an event (an idle svscan costs nothing).
+            let ms = deadline.map_or(-1, |d| {
+                let ms = d.saturating_duration_since(now).as_millis() + 1;
+                ms.min(i32::MAX as u128) as i32
+            });
+            let watch = self.watch.as_ref().map(Watch::fd);
+            self.signals.wait_also(ms, watch);
         }
     }
 
@@ -282,13 +325,21 @@ impl Scanner {
         }
         self.scan_now = false;
         self.retry_at = None;
-        self.next_periodic = now + self.settings.scan_interval;
+        self.unseen = false;
         for slot in &mut self.slots {
             slot.active = false;
         }
+        self.read_scandir();
+        self.next_periodic = self
+            .periodic_needed()
+            .then(|| now + self.settings.interval());
+    }
+
+    fn read_scandir(&mut self) {
         let mut dir = match DirReader::open() {
             Ok(d) => d,
             Err(e) => {
+                self.unseen = true;
                 self.log
                     .warn(format_args!("unable to read directory: {}", errstr(&e)));
                 return;
@@ -298,6 +349,7 @@ impl Scanner {
             match entry {
                 Ok(name) => self.entry(name),
                 Err(e) => {
+                    self.unseen = true;
                     self.log
                         .warn(format_args!("unable to read directory: {}", errstr(&e)));
                     return;
@@ -305,11 +357,26 @@ impl Scanner {
             }
         }
         // Services whose directory is gone and whose supervisors have exited.
-        self.slots.retain(|s| s.active || s.pinned || s.running());
+        let keep = |s: &Slot| s.active || s.pinned || s.running();
+        if let Some(w) = &self.watch {
+            for wd in self.slots.iter().filter(|s| !keep(s)).filter_map(|s| s.wd) {
+                w.forget(wd);
+            }
+        }
+        self.slots.retain(keep);
         self.sort_slots();
     }
 
-    fn sort_slots(&mut self) {
+    /// Whether a periodic scan must run: `SCANINTERVAL` set, or something that inotify
+    /// cannot see.
+    pub(crate) fn periodic_needed(&self) -> bool {
+        self.watch.is_none()
+            || self.settings.scan_interval.is_some()
+            || self.unseen
+            || self.slots.iter().any(Slot::blind)
+    }
+
+    pub(crate) fn sort_slots(&mut self) {
         if self.sorted != self.slots.len() {
             self.slots.sort_unstable_by_key(|s| (s.dev, s.ino));
         }
@@ -318,25 +385,27 @@ impl Scanner {
 
     /// One directory entry (docs/daemontools.md#each-directory-entry).
     pub fn entry(&mut self, cname: &CStr) {
+        self.entry_from(cname, false);
+    }
+
+    /// One directory entry, found by a scan or (`event`) named by inotify: then an entry
+    /// that is already gone again is no news.
+    pub(crate) fn entry_from(&mut self, cname: &CStr, event: bool) {
         let name = OsStr::from_bytes(cname.to_bytes());
         if name.as_bytes().first() == Some(&b'.') && name != SVSCAN_DIR {
             self.mirror_disabled(name);
             return;
         }
-        // SAFETY: stat(2) of a C string into a struct we own.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        if unsafe { libc::stat(cname.as_ptr(), &mut st) } == -1 {
-            self.log.warn(format_args!(
-                "unable to stat {}: {}",
-                show(name),
-                errstr(&io::Error::last_os_error())
-            ));
+        let Some(st) = self.stat_entry(cname, event) else {
             return;
-        }
+        };
         if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
             return;
         }
         let key = (st.st_dev, st.st_ino);
+        if self.held(key) {
+            return;
+        }
         let found = match self.slots[..self.sorted].binary_search_by_key(&key, |s| (s.dev, s.ino)) {
             Ok(i) => Some(i),
             Err(_) => self.slots[self.sorted..]
@@ -352,9 +421,44 @@ impl Scanner {
             },
         };
         self.slots[idx].active = true;
+        self.watch_slot(idx, cname);
         let ctime = st.st_ctime.saturating_mul(1_000_000_000) + st.st_ctime_nsec;
         self.keep_main(idx, name, ctime);
         self.keep_log(idx, name);
+    }
+
+    /// stat(2) of an entry; a failure is a warning, and leaves the entry to the periodic
+    /// scan, unless an event named an entry that no longer exists at all.
+    pub(crate) fn stat_entry(&mut self, cname: &CStr, event: bool) -> Option<libc::stat> {
+        // SAFETY: stat(2) of a C string into a struct we own.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        if unsafe { libc::stat(cname.as_ptr(), &mut st) } == 0 {
+            return Some(st);
+        }
+        let e = io::Error::last_os_error();
+        // SAFETY: lstat(2) of a C string into a struct we own.
+        let vanished = e.kind() == io::ErrorKind::NotFound
+            && unsafe { libc::lstat(cname.as_ptr(), &mut st) } == -1;
+        if !(event && vanished) {
+            self.unseen = true;
+            self.log.warn(format_args!(
+                "unable to stat {}: {}",
+                show(OsStr::from_bytes(cname.to_bytes())),
+                errstr(&e)
+            ));
+        }
+        None
+    }
+
+    /// Watch a main service's directory once.
+    fn watch_slot(&mut self, idx: usize, cname: &CStr) {
+        let slot = &self.slots[idx];
+        if slot.main.is_none() || slot.wd.is_some() {
+            return;
+        }
+        if let Some(w) = &self.watch {
+            self.slots[idx].wd = w.service(cname, (slot.dev, slot.ino));
+        }
     }
 
     /// A slot for a directory seen for the first time, appended after the sorted part of
@@ -404,6 +508,8 @@ impl Scanner {
             active: false,
             want_up: true,
             pinned: false,
+            wd: None,
+            down_hidden: false,
         });
         Some(self.slots.len() - 1)
     }
@@ -430,10 +536,13 @@ impl Scanner {
             .log
             .as_ref()
             .and_then(|l| l.write.as_ref().map(|w| w.as_raw_fd()));
-        let result = self.spawner.main(name, log_w);
+        let result = self
+            .spawner
+            .main(&self.signals, self.log.silent, name, log_w);
         let slot = &mut self.slots[idx];
         slot.want_up = down.exists() != Some(true);
         slot.down_ctime = settled(down, ctime);
+        slot.down_hidden = down.hidden();
         let main = slot.main.as_mut().expect("checked above");
         main.started = now;
         match result {
@@ -460,7 +569,9 @@ impl Scanner {
         }
         self.log
             .info(format_args!("Starting service {}/log", show(name)));
-        let result = self.spawner.log(name, pair.read.as_raw_fd());
+        let result = self
+            .spawner
+            .log(&self.signals, self.log.silent, name, pair.read.as_raw_fd());
         let pair = self.slots[idx].log.as_mut().expect("checked above");
         pair.proc.started = now;
         match result {
@@ -476,6 +587,7 @@ impl Scanner {
     /// whose `down` file went away is sent `u`. A failed write is retried on the next scan.
     fn toggle_down(&mut self, idx: usize, name: &OsStr, ctime: i64) {
         let down = down_file(name);
+        self.slots[idx].down_hidden = down.hidden();
         let (byte, msg) = match (self.slots[idx].want_up, down.exists()) {
             (true, Some(true)) => (b'd', "Stopping service {} which was up"),
             (false, Some(false)) => (b'u', "Starting service {} which was down"),
@@ -652,6 +764,11 @@ pub enum Down {
 }
 
 impl Down {
+    /// Whether it can change without its directory changing (no inotify event).
+    pub fn hidden(self) -> bool {
+        matches!(self, Down::Link { .. } | Down::Unknown)
+    }
+
     /// Whether `down` exists, as access(F_OK) answers it (following a symlink).
     pub fn exists(self) -> Option<bool> {
         match self {

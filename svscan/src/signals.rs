@@ -107,13 +107,20 @@ impl Signals {
 
     /// Wait up to `timeout_ms` (-1: for ever) for a signal.
     pub fn wait(&mut self, timeout_ms: i32) {
-        let mut fds = [libc::pollfd {
-            fd: self.fd(),
+        self.wait_also(timeout_ms, None);
+    }
+
+    /// Wait up to `timeout_ms` (-1: for ever) for a signal or for `other` to be readable.
+    pub fn wait_also(&mut self, timeout_ms: i32, other: Option<RawFd>) {
+        let fd = |fd| libc::pollfd {
+            fd,
             events: libc::POLLIN,
             revents: 0,
-        }];
-        // SAFETY: one pollfd we own.
-        unsafe { libc::poll(fds.as_mut_ptr(), 1, timeout_ms) };
+        };
+        // poll(2) skips a negative descriptor.
+        let mut fds = [fd(self.fd()), fd(other.unwrap_or(-1))];
+        // SAFETY: two pollfds we own.
+        unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout_ms) };
         self.drain();
     }
 

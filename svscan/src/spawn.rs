@@ -1,27 +1,30 @@
 //! Starting svscan's children: the main `supervise NAME`, the log `supervise log NAME`, and
 //! `/bin/sh -c` for INITCMD and `.svscan/shutdown`.
 //!
-//! The supervisors are started with posix_spawn (core's [`Spawn`]): the cost does not grow
-//! with svscan's size and no page of svscan is copied, which matters when a thousand start
-//! at once. `supervise` is looked up in PATH as pathexec does, `argv[0]` stays `supervise`,
-//! the environment is svscan's exports plus `MAIN_SV` or `SV_PWD` plus `.svars` (loaded here
-//! with the shared envdir engine), and the child gets default signal actions and an empty
-//! mask. A start that fails (envdir error, no supervise in PATH, exec error) comes back as a
-//! message; svscan prints it and tries again a second later.
+//! `supervise` is looked up in PATH as pathexec does, `argv[0]` stays `supervise`, the
+//! environment is svscan's exports plus `MAIN_SV` or `SV_PWD` plus `.svars` (loaded here with
+//! the shared envdir engine), and the child gets default signal actions and an empty mask.
+//! A start that fails before the fork (envdir error, no supervise in PATH) comes back as a
+//! message; svscan prints it and tries again a second later. An exec that fails is reported
+//! by the child with the same message, and exits 111: a dead supervise, retried a second
+//! later.
 //!
-//! The two shell commands are rare and need SIGTERM blocked in the child, so they are
-//! forked.
+//! The supervisors are forked, not started with posix_spawn: posix_spawn's vfork stops
+//! svscan until each child has been scheduled and has exec'd, so on a busy machine a
+//! thousand starts were a thousand waits in a row behind every runnable process (twice as
+//! slow as djb's svscan). svscan is small, so a fork copies little; everything the child
+//! needs is prepared before it, and the child only makes system calls before execve.
 
 use crate::signals::Signals;
 use indicore::envdir::Loader;
 use indicore::errstr;
 use indicore::exec::Env;
 pub use indicore::exec::{executable, which};
-use indicore::spawn::Spawn;
-use std::ffi::{OsStr, OsString};
+use std::ffi::{CString, OsStr, OsString};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// What the children inherit from svscan.
@@ -33,23 +36,39 @@ pub struct Spawner {
 }
 
 impl Spawner {
-    /// `supervise NAME` with stdout on `log_w` when the service has a log.
-    pub fn main(&self, name: &OsStr, log_w: Option<RawFd>) -> Result<i32, String> {
-        let fail =
-            |e: &dyn std::fmt::Display| format!("unable to start supervise {}: {e}", show(name));
+    /// `supervise NAME` with stdout on `log_w` when the service has a log; `silent`: an
+    /// exec failure is not reported.
+    pub fn main(
+        &self,
+        signals: &Signals,
+        silent: bool,
+        name: &OsStr,
+        log_w: Option<RawFd>,
+    ) -> Result<i32, String> {
+        let what = format!("supervise {}", show(name));
+        let fail = |e: &dyn std::fmt::Display| format!("unable to start {what}: {e}");
         let mut env = self.env.clone();
         env.set("MAIN_SV", name);
         load_svars(&Path::new(name).join(".svars"), &mut env).map_err(|e| fail(&e))?;
         let argv = [OsString::from("supervise"), name.to_owned()];
-        let mut spawn = self.prepare(&argv, &env).map_err(|e| fail(&errstr(&e)))?;
+        let mut start = self.prepare(&argv, &env).map_err(|e| fail(&errstr(&e)))?;
         if let Some(w) = log_w {
-            spawn = spawn.dup2(w, 1);
+            start.moves.push((w, 1));
         }
-        spawn.spawn().map_err(|e| fail(&errstr(&e)))
+        let failure = (!silent).then_some(what.as_str());
+        start
+            .fork(signals, &self.caught, failure)
+            .map_err(|e| fail(&errstr(&e)))
     }
 
     /// `supervise log NAME` in `NAME`, reading the pipe on stdin.
-    pub fn log(&self, name: &OsStr, log_r: RawFd) -> Result<i32, String> {
+    pub fn log(
+        &self,
+        signals: &Signals,
+        silent: bool,
+        name: &OsStr,
+        log_r: RawFd,
+    ) -> Result<i32, String> {
         let fail = |e: &dyn std::fmt::Display| {
             format!("unable to start supervise {}/log: {e}", show(name))
         };
@@ -73,18 +92,29 @@ impl Spawner {
             OsString::from("log"),
             name.to_owned(),
         ];
-        self.prepare(&argv, &env)
-            .map_err(|e| fail(&errstr(&e)))?
-            .fchdir(dir.as_raw_fd())
-            .dup2(log_r, 0)
-            .spawn()
+        let mut start = self.prepare(&argv, &env).map_err(|e| fail(&errstr(&e)))?;
+        start.dir = Some(dir.as_raw_fd());
+        start.moves.push((log_r, 0));
+        let what = format!("supervise {}/log", show(name));
+        let failure = (!silent).then_some(what.as_str());
+        start
+            .fork(signals, &self.caught, failure)
             .map_err(|e| fail(&errstr(&e)))
     }
 
-    /// A spawn of `argv[0]`, found in PATH.
-    fn prepare(&self, argv: &[OsString], env: &Env) -> io::Result<Spawn> {
+    /// A start of `argv[0]`, found in PATH.
+    fn prepare(&self, argv: &[OsString], env: &Env) -> io::Result<Start> {
         let program = which(&argv[0], self.env.get("PATH"))?;
-        Ok(Spawn::with_program(&program, argv, env)?.default_signals(&self.caught))
+        let c = |s: &OsStr| {
+            CString::new(s.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+        };
+        Ok(Start {
+            program: c(program.as_os_str())?,
+            argv: argv.iter().map(|a| c(a)).collect::<io::Result<_>>()?,
+            envp: env.to_envp(),
+            dir: None,
+            moves: Vec::new(),
+        })
     }
 
     /// `/bin/sh -c path`, with SIGTERM blocked in the child when `block_term`.
@@ -95,25 +125,114 @@ impl Spawner {
             OsString::from("-c"),
             path.to_owned(),
         ];
-        let old = signals.block_all();
-        // SAFETY: svscan is single-threaded, so the child may allocate before it execs.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
+        // svscan is single-threaded, so the child may allocate before it execs.
+        fork(signals, || {
             signals.reset_in_child(block);
             let err = indicore::exec::run(&argv, &self.env, None);
             die(format!(
                 "svscan: warning: unable to run {}: {}",
                 show(path),
                 errstr(&err)
-            ));
+            ))
+        })
+    }
+}
+
+/// fork(2) with every signal blocked around it, so that no handler runs in the child
+/// before `child` (which execs or exits) resets them; the child's pid.
+fn fork(signals: &Signals, child: impl FnOnce()) -> io::Result<i32> {
+    let old = signals.block_all();
+    // SAFETY: svscan is single-threaded; the child only runs `child`, then exits.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        child();
+        // SAFETY: _exit(2) in the child.
+        unsafe { libc::_exit(indicore::EXIT_TEMP) }
+    }
+    let err = io::Error::last_os_error();
+    signals.restore(&old);
+    if pid < 0 {
+        Err(err)
+    } else {
+        Ok(pid)
+    }
+}
+
+/// A supervisor's start, prepared in full before the fork.
+struct Start {
+    program: CString,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+    /// The directory to run in.
+    dir: Option<RawFd>,
+    /// `dup2(from, to)`, in order.
+    moves: Vec<(RawFd, RawFd)>,
+}
+
+impl Start {
+    /// Fork and exec; in the child, an exec failure prints `svscan: warning: unable to
+    /// start WHAT: reason` (unless `failure` is `None`) and exits 111.
+    fn fork(
+        &self,
+        signals: &Signals,
+        caught: &[libc::c_int],
+        failure: Option<&str>,
+    ) -> io::Result<i32> {
+        let null = std::ptr::null::<libc::c_char>();
+        let argp: Vec<_> = self.argv.iter().map(|a| a.as_ptr()).chain([null]).collect();
+        let envpp: Vec<_> = self.envp.iter().map(|e| e.as_ptr()).chain([null]).collect();
+        // The child makes only system calls on memory prepared above until execve, and
+        // formats its message only when that failed.
+        fork(signals, || {
+            // SAFETY: signal(2), sigprocmask(2), fchdir(2), dup2(2), fcntl(2) and execve(2)
+            // in the child, on descriptors and C strings that live until execve.
+            let err = unsafe {
+                for &sig in caught {
+                    libc::signal(sig, libc::SIG_DFL);
+                }
+                let mut empty: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut empty);
+                libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+                self.enter()
+                    .map(|()| {
+                        libc::execve(self.program.as_ptr(), argp.as_ptr(), envpp.as_ptr());
+                        io::Error::last_os_error()
+                    })
+                    .unwrap_or_else(|e| e)
+            };
+            match failure {
+                Some(what) => die(format!(
+                    "svscan: warning: unable to start {what}: {}",
+                    errstr(&err)
+                )),
+                // SAFETY: _exit(2) in the child.
+                None => unsafe { libc::_exit(indicore::EXIT_TEMP) },
+            }
+        })
+    }
+
+    /// The directory and descriptors, in the child.
+    ///
+    /// # Safety
+    /// Only in the forked child.
+    unsafe fn enter(&self) -> io::Result<()> {
+        if let Some(dir) = self.dir {
+            if libc::fchdir(dir) == -1 {
+                return Err(io::Error::last_os_error());
+            }
         }
-        let err = io::Error::last_os_error();
-        signals.restore(&old);
-        if pid < 0 {
-            Err(err)
-        } else {
-            Ok(pid)
+        for &(from, to) in &self.moves {
+            let r = if from == to {
+                // dup2 onto itself would keep close-on-exec.
+                libc::fcntl(to, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(from, to)
+            };
+            if r == -1 {
+                return Err(io::Error::last_os_error());
+            }
         }
+        Ok(())
     }
 }
 

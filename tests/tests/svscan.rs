@@ -133,6 +133,8 @@ struct Opts<'a> {
     user: Option<(u32, u32)>,
     /// Run as `sh -c 'svscan ... & wait'` so that svscan is not a group leader (SETSID).
     under_shell: bool,
+    /// Run in a user namespace allowed no inotify instance: svscan's periodic fallback.
+    no_inotify: bool,
 }
 
 impl Svscan {
@@ -156,6 +158,14 @@ impl Svscan {
             c.arg("-c")
                 .arg("\"$@\" & wait")
                 .arg("sh")
+                .arg(bin("svscan"))
+                .args(o.args)
+                .arg(t.root());
+            c
+        } else if o.no_inotify {
+            let mut c = blackbox::command("unshare");
+            c.args(["--user", "--map-root-user", "/bin/sh", "-c"])
+                .arg("echo 0 > /proc/sys/user/max_inotify_instances && exec \"$0\" \"$@\"")
                 .arg(bin("svscan"))
                 .args(o.args)
                 .arg(t.root());
@@ -536,12 +546,27 @@ fn check32_dot_directories_and_svscan_log() {
 
 // ----- check 33: rescans (D6) -----
 
+/// Without inotify (its instant pickup is an extension), check 33 as the reference has it.
 #[test]
 fn check33_new_service_on_sighup_not_before() {
     let t = Tree::new();
     t.service("a", SLEEP_RUN);
-    let sv = Svscan::start(&t, &["-v"], &[("SCANINTERVAL", "3600")]);
+    let sv = Svscan::start_with(
+        &t,
+        Opts {
+            args: &["-v"],
+            env: &[("SCANINTERVAL", "3600")],
+            no_inotify: true,
+            ..Opts::default()
+        },
+    );
     sv.wait_child("supervise a");
+    assert!(
+        sv.stderr()
+            .contains("svscan: info: inotify unavailable (process cannot open more files): scanning every 3600 seconds\n"),
+        "{}",
+        sv.stderr()
+    );
     t.add_service("b", SLEEP_RUN);
     thread::sleep(Duration::from_secs(2));
     assert_eq!(sv.child_running("supervise b"), None);
@@ -566,11 +591,272 @@ fn check33_periodic_rescan_with_and_without_autoscan() {
     ] {
         let t = Tree::new();
         t.service("a", SLEEP_RUN);
-        let sv = Svscan::start(&t, &[], env);
+        let sv = Svscan::start_with(
+            &t,
+            Opts {
+                env,
+                no_inotify: true,
+                ..Opts::default()
+            },
+        );
         sv.wait_child("supervise a");
         t.add_service("b", SLEEP_RUN);
         sv.wait_child("supervise b");
     }
+}
+
+/// Without inotify and without SCANINTERVAL, the scan runs every 5 seconds (D6).
+#[test]
+fn without_inotify_the_default_periodic_scan_picks_up() {
+    let t = Tree::new();
+    t.service("a", SLEEP_RUN);
+    let sv = Svscan::start_with(
+        &t,
+        Opts {
+            no_inotify: true,
+            ..Opts::default()
+        },
+    );
+    sv.wait_child("supervise a");
+    t.add_service("b", SLEEP_RUN);
+    sv.wait_child("supervise b");
+    assert!(alive(sv.pid()));
+}
+
+// ----- instant pickup (inotify) -----
+
+/// Well below any scan interval these tests set (3600 s), and above what a loaded machine
+/// needs to start a supervise.
+const PICKUP: Duration = Duration::from_secs(10);
+
+fn wait_within(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// svscan's voluntary context switches: unchanged means it did not wake up at all.
+fn wakeups(pid: u32) -> u64 {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap()
+}
+
+/// The cwd of each live `supervise NAME` child of svscan.
+fn supervisor_dirs(sv: &Svscan, name: &str) -> Vec<PathBuf> {
+    let cmd = format!("supervise {name}");
+    children(sv.pid())
+        .into_iter()
+        .filter(|(_, c)| *c == cmd)
+        .filter_map(|(p, _)| fs::read_link(format!("/proc/{p}/cwd")).ok())
+        .collect()
+}
+
+/// With SCANINTERVAL=3600 and no SIGHUP: a service moved in or symlinked in (as
+/// administrators add services) is up at once; one made in place is held until it has
+/// settled, so that a `log` made a moment after the directory still gets its pipe; and the
+/// live `down` file works without any scan being due.
+#[test]
+fn pickup_of_services_moved_linked_or_made_in_place() {
+    let t = Tree::new();
+    let elsewhere = Tree::new();
+    t.service("a", SLEEP_RUN);
+    let sv = Svscan::start(&t, &["-v"], &[("SCANINTERVAL", "3600")]);
+    sv.wait_child("supervise a");
+
+    t.add_service("moved", SLEEP_RUN);
+    wait_within("moved up", PICKUP, || t.is_up("moved"));
+
+    elsewhere.service("linked", SLEEP_RUN);
+    std::os::unix::fs::symlink(elsewhere.path("linked"), t.path("linked")).unwrap();
+    wait_within("linked up", PICKUP, || t.is_up("linked"));
+    assert!(elsewhere.is_up("linked"));
+
+    // Made in place, step by step, its log a moment after the directory.
+    fs::create_dir(t.path("made")).unwrap();
+    thread::sleep(Duration::from_millis(300));
+    t.script("made/log/run", CAT_LOG);
+    t.service("made", "#!/bin/sh\necho made here\nexec sleep 1000\n");
+    wait_within("made up", PICKUP, || t.is_up("made"));
+    sv.wait_child("supervise log made");
+    wait_until("made's line in its log", || {
+        t.read("made/log/out") == "made here\n"
+    });
+
+    // The live down file, with no scan due.
+    wait_until("a up", || t.is_up("a"));
+    t.write("a/down", "");
+    wait_within("a down", PICKUP, || t.svstat("a").code == Some(1));
+    fs::remove_file(t.path("a/down")).unwrap();
+    wait_within("a up again", PICKUP, || t.svstat("a").code == Some(0));
+    // The same held the other way: a service linked in the down state stays down.
+    elsewhere.service("linkdown", SLEEP_RUN);
+    elsewhere.write("linkdown/down", "");
+    std::os::unix::fs::symlink(elsewhere.path("linkdown"), t.path("linkdown")).unwrap();
+    wait_within("linkdown supervised", PICKUP, || {
+        t.svstat("linkdown").code == Some(1)
+    });
+    // Touching down inside a symlinked service is seen through the link.
+    fs::remove_file(elsewhere.path("linkdown/down")).unwrap();
+    wait_within("linkdown up", PICKUP, || t.is_up("linkdown"));
+
+    let err = sv.stderr();
+    for s in ["moved", "linked", "made", "linkdown"] {
+        assert!(
+            err.contains(&format!("svscan: info: Starting service {s}\n")),
+            "{err}"
+        );
+    }
+    assert!(!err.contains("Scanning directory"), "{err}");
+    assert!(!err.contains("svscan: warning"), "{err}");
+}
+
+/// With inotify and SCANINTERVAL unset, an idle svscan never wakes up (no periodic scan);
+/// a `down` symlink, whose target can change without an event, brings the periodic scan
+/// (every 5 s) back, and its toggles are seen; an explicit SCANINTERVAL keeps it.
+#[test]
+fn idle_without_wakeups_and_periodic_scan_only_where_needed() {
+    let t = Tree::new();
+    t.service("a", SLEEP_RUN);
+    t.service("b", SLEEP_RUN);
+    let sv = Svscan::start(&t, &[], &[]);
+    wait_until("a and b up", || t.is_up("a") && t.is_up("b"));
+    // Past the supervisors' start-up (their `supervise/` directories, status files).
+    thread::sleep(Duration::from_secs(1));
+    let before = wakeups(sv.pid());
+    thread::sleep(Duration::from_secs(6));
+    assert_eq!(wakeups(sv.pid()), before, "svscan woke up while idle");
+
+    // b's down becomes a symlink to a flag outside the tree.
+    let flags = Tree::new();
+    std::os::unix::fs::symlink(flags.path("flag-b"), t.path("b/down")).unwrap();
+    flags.write("flag-b", "");
+    wait_until("b down", || t.svstat("b").code == Some(1));
+    fs::remove_file(flags.path("flag-b")).unwrap();
+    wait_until("b up", || t.svstat("b").code == Some(0));
+    drop(sv);
+
+    let t = Tree::new();
+    t.service("a", SLEEP_RUN);
+    let sv = Svscan::start(&t, &[], &[("SCANINTERVAL", "1")]);
+    wait_until("a up", || t.is_up("a"));
+    thread::sleep(Duration::from_secs(1));
+    let before = wakeups(sv.pid());
+    wait_until("a periodic scan", || wakeups(sv.pid()) > before);
+}
+
+/// A service removed is handled as before: its supervise is left running, and once it is
+/// gone it is not started again; the others never notice.
+#[test]
+fn removed_service_is_left_alone_then_forgotten() {
+    let t = Tree::new();
+    t.service("keep", SLEEP_RUN);
+    t.service("gone", SLEEP_RUN);
+    t.script("gone/log/run", CAT_LOG);
+    let sv = Svscan::start(&t, &[], &[]);
+    let keep = sv.wait_child("supervise keep");
+    let gone = sv.wait_child("supervise gone");
+    let gone_log = sv.wait_child("supervise log gone");
+    wait_until("gone up", || t.is_up("gone"));
+    fs::remove_dir_all(t.path("gone")).unwrap();
+    thread::sleep(Duration::from_millis(1500));
+    assert!(
+        alive(gone) && alive(gone_log),
+        "svscan stopped a removed service"
+    );
+    kill(gone, libc::SIGKILL);
+    kill(gone_log, libc::SIGKILL);
+    thread::sleep(Duration::from_millis(2500));
+    assert_eq!(sv.child_running("supervise gone"), None);
+    assert_eq!(sv.child_running("supervise log gone"), None);
+    assert_eq!(sv.child_running("supervise keep"), Some(keep));
+    wait_until("no zombies", || zombie_children(sv.pid()) == 0);
+    // The name made again is a new service.
+    t.add_service("gone", SLEEP_RUN);
+    wait_within("gone again", PICKUP, || t.is_up("gone"));
+}
+
+/// Services moved in, linked in, made in place and removed again as fast as the test can:
+/// at the end every service present has a supervise running in its directory, and svscan
+/// is alive.
+#[test]
+fn storm_of_services_added_and_removed() {
+    let t = Tree::new();
+    let elsewhere = Tree::new();
+    let sv = Svscan::start(&t, &[], &[("SCANINTERVAL", "3600")]);
+    let mut present = Vec::new();
+    for round in 0..5 {
+        for i in 0..40 {
+            let name = format!("s{i:02}");
+            let path = t.path(&name);
+            let _ = fs::remove_file(&path).or_else(|_| fs::remove_dir_all(&path));
+            match (round + i) % 4 {
+                0 => t.add_service(&name, SLEEP_RUN),
+                1 => {
+                    let target = elsewhere.path(&format!("{name}-{round}"));
+                    elsewhere.service(&format!("{name}-{round}"), SLEEP_RUN);
+                    std::os::unix::fs::symlink(target, &path).unwrap();
+                }
+                2 => t.service(&name, SLEEP_RUN),
+                _ => {}
+            }
+            // Every third one goes again at once (a link, a directory or nothing).
+            if i % 3 == round % 3 {
+                let _ = fs::remove_file(&path).or_else(|_| fs::remove_dir_all(&path));
+            }
+        }
+    }
+    for i in 0..40 {
+        let name = format!("s{i:02}");
+        if fs::metadata(t.path(&name)).is_ok() {
+            present.push(name);
+        }
+    }
+    assert!(present.len() > 10, "{present:?}");
+    for name in &present {
+        let dir = fs::canonicalize(t.path(name)).unwrap();
+        wait_within(
+            &format!("{name} supervised in its directory"),
+            PICKUP,
+            || supervisor_dirs(&sv, name).contains(&dir),
+        );
+    }
+    assert!(alive(sv.pid()));
+    let err = sv.stderr();
+    assert!(!err.contains("svscan: fatal"), "{err}");
+}
+
+/// Events lost to a full inotify queue (IN_Q_OVERFLOW) make a full scan: a service moved
+/// in while svscan was stopped and the queue was flooded is still started.
+#[test]
+fn inotify_queue_overflow_means_a_full_scan() {
+    let max: usize = fs::read_to_string("/proc/sys/fs/inotify/max_queued_events")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let t = Tree::new();
+    t.service("a", SLEEP_RUN);
+    let sv = Svscan::start(&t, &["-v"], &[("SCANINTERVAL", "3600")]);
+    sv.wait_child("supervise a");
+    sv.signal(libc::SIGSTOP);
+    for i in 0..max + 10 {
+        // Each file made in the scan directory is one event.
+        fs::write(t.path(&format!("f{i}")), "").unwrap();
+    }
+    t.add_service("b", SLEEP_RUN);
+    sv.signal(libc::SIGCONT);
+    wait_within("b up", PICKUP, || t.is_up("b"));
+    let err = sv.stderr();
+    assert!(
+        err.contains("svscan: info: inotify lost events: rescanning\n"),
+        "{err}"
+    );
 }
 
 // ----- check 34: the live down file -----
