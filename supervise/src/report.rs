@@ -14,17 +14,21 @@
 //! | `paused` | true or false |
 //! | `want` | `up`, `down` or `once` (`svc -o`) |
 //! | `remaining` | seconds still to wait after a dependency came up, else null |
-//! | `ready` | null: no readiness notification is known for the service |
+//! | `ready` | for a service with a `notification-fd` file: true once it announced readiness in this run, false before and while it is not up; null for every other service (up is ready) and when nothing tells |
+//! | `restarts` | starts of `run` since this supervise began, less the first (`supervise/info`); null when supervise does not count them |
 //! | `error` | svstat's warning when the state is `unsupervised` or `error`, else null |
 //! | `log` | the same object for `DIR/log` when it is a directory, else null |
 //!
 //! A field nothing could tell (a stopped service's want, from a text line) is null.
 
-use crate::status::{Status, Want};
-use crate::svstat;
+use crate::status::Want;
+use crate::svstat::{self, Service};
 use indicore::tai::Label;
 use std::fmt::Write;
 use std::path::Path;
+
+/// The file that makes a service announce its readiness (README "Readiness").
+const NOTIFICATION_FD: &str = "notification-fd";
 
 /// What a service is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +64,7 @@ pub struct Report {
     pub want: Option<&'static str>,
     pub remaining: Option<u64>,
     pub ready: Option<bool>,
+    pub restarts: Option<u32>,
     pub error: Option<String>,
     pub log: Option<Box<Report>>,
 }
@@ -76,6 +81,7 @@ impl Report {
             want: None,
             remaining: None,
             ready: None,
+            restarts: None,
             error: None,
             log: None,
         }
@@ -94,10 +100,15 @@ impl Report {
     fn of_one(dir: &Path, now: Label) -> (Report, i32) {
         let name = dir.display().to_string();
         match svstat::read_service(dir) {
-            Ok((s, normally_down)) => (
-                Report::from_status(name, &s, normally_down, now),
-                svstat::exit_code(&s),
-            ),
+            Ok(service) => {
+                let mut r = Report::from_service(name, &service, now);
+                // Readiness is tracked only while up (`ready -`): a service that announces
+                // it is not ready while down.
+                if r.ready.is_none() && r.state != State::Up && dir.join(NOTIFICATION_FD).exists() {
+                    r.ready = Some(false);
+                }
+                (r, svstat::exit_code(&service.status))
+            }
             Err((msg, code)) => {
                 let state = if code == svstat::NOT_RUNNING {
                     State::Unsupervised
@@ -111,8 +122,10 @@ impl Report {
         }
     }
 
-    /// The fields of a decoded status file.
-    pub fn from_status(name: String, s: &Status, normally_down: bool, now: Label) -> Report {
+    /// The fields of a decoded status file and its `supervise/info`.
+    pub fn from_service(name: String, service: &Service, now: Label) -> Report {
+        let s = &service.status;
+        let normally_down = service.normally_down;
         let secs = svstat::elapsed(s.when, now).0;
         let state = if s.wait != 0 {
             State::Wait
@@ -132,6 +145,10 @@ impl Report {
             Want::Once => "once",
         });
         r.remaining = (s.wait > 0 && secs < s.wait as u64).then(|| s.wait as u64 - secs);
+        if let Some(info) = service.info {
+            r.ready = if state == State::Up { info.ready } else { None };
+            r.restarts = Some(info.restarts);
+        }
         r
     }
 
@@ -168,6 +185,8 @@ impl Report {
             r.want = has(", want up").then_some("up");
         }
         r.remaining = after("remaining");
+        // Our svstat's word; from a line without it nothing tells.
+        r.ready = (state == State::Up && has(", ready")).then_some(true);
         Some(r)
     }
 
@@ -219,6 +238,8 @@ impl Report {
         num(out, self.remaining);
         out.push_str(",\"ready\":");
         num(out, self.ready);
+        out.push_str(",\"restarts\":");
+        num(out, self.restarts);
         out.push_str(",\"error\":");
         text(out, self.error.as_deref());
         out.push_str(",\"log\":");
@@ -327,7 +348,16 @@ fn read_string(b: &[u8], start: usize) -> Option<(String, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::Layout;
+    use crate::info::Info;
+    use crate::status::{Layout, Status};
+
+    fn service(status: Status, normally_down: bool) -> Service {
+        Service {
+            status,
+            normally_down,
+            info: None,
+        }
+    }
 
     fn status(up: bool, want: Want, wait: i16) -> Status {
         Status {
@@ -351,23 +381,57 @@ mod tests {
 
     #[test]
     fn json_of_an_up_service() {
-        let r = Report::from_status("/service/a".into(), &status(true, Want::Up, 0), false, NOW);
+        let s = service(status(true, Want::Up, 0), false);
+        let r = Report::from_service("/service/a".into(), &s, NOW);
         assert_eq!(
             r.to_json(),
             "{\"name\":\"/service/a\",\"state\":\"up\",\"pid\":42,\"seconds\":64,\
              \"normally\":\"up\",\"paused\":false,\"want\":\"up\",\"remaining\":null,\
-             \"ready\":null,\"error\":null,\"log\":null}\n"
+             \"ready\":null,\"restarts\":null,\"error\":null,\"log\":null}\n"
         );
     }
 
     #[test]
+    fn ready_and_restarts_from_info() {
+        let mut s = service(status(true, Want::Up, 0), false);
+        s.info = Some(Info {
+            pid: 42,
+            ready: Some(true),
+            restarts: 7,
+        });
+        let r = Report::from_service("a".into(), &s, NOW);
+        assert_eq!((r.ready, r.restarts), (Some(true), Some(7)));
+        assert!(r.to_json().contains(",\"ready\":true,\"restarts\":7,"));
+        s.info = Some(Info {
+            pid: 42,
+            ready: None,
+            restarts: 0,
+        });
+        let r = Report::from_service("a".into(), &s, NOW);
+        assert_eq!((r.ready, r.restarts), (None, Some(0)));
+        // Down: whatever info says, readiness is not the down service's.
+        s.status.up = false;
+        s.info = Some(Info {
+            pid: 42,
+            ready: Some(true),
+            restarts: 1,
+        });
+        let r = Report::from_service("a".into(), &s, NOW);
+        assert_eq!((r.state, r.ready, r.restarts), (State::Down, None, Some(1)));
+    }
+
+    #[test]
     fn waiting_and_down_services() {
-        let r = Report::from_status("w".into(), &status(false, Want::Up, 70), true, NOW);
+        let r = Report::from_service("w".into(), &service(status(false, Want::Up, 70), true), NOW);
         assert_eq!(
             (r.state, r.pid, r.remaining, r.normally),
             (State::Wait, None, Some(6), Some("down"))
         );
-        let r = Report::from_status("d".into(), &status(false, Want::Once, 0), false, NOW);
+        let r = Report::from_service(
+            "d".into(),
+            &service(status(false, Want::Once, 0), false),
+            NOW,
+        );
         assert_eq!((r.state, r.pid, r.want), (State::Down, None, Some("once")));
     }
 
@@ -422,7 +486,9 @@ mod tests {
         assert_eq!((r.state, r.remaining), (State::Wait, Some(7)));
         // the reference's single-blank form
         let r = Report::from_line("/s/d", "/s/d: up 5.1 seconds pid 9").unwrap();
-        assert_eq!(r.pid, Some(9));
+        assert_eq!((r.pid, r.ready), (Some(9), None));
+        let r = Report::from_line("/s/d", "/s/d: up 5.1 seconds  pid 9 , ready").unwrap();
+        assert_eq!((r.pid, r.ready), (Some(9), Some(true)));
         assert!(Report::from_line("/s/e", "/s/f: up 1.0 seconds pid 1").is_none());
         assert!(Report::from_line("/s/e", "svstatd: fatal: invalid input").is_none());
     }

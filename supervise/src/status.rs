@@ -167,7 +167,7 @@ mod tests {
 
     mod props {
         use super::*;
-        use crate::svstat::format_line;
+        use crate::svstat::{format_line, Service};
         use proptest::collection::vec;
         use proptest::prelude::*;
 
@@ -221,7 +221,8 @@ mod tests {
                     None => prop_assert!(![18, 20, 21, 40].contains(&b.len())),
                     Some(s) => {
                         let now = Label { secs: now, nanos: 0 };
-                        let (line, code) = format_line("svc", &s, down, now);
+                        let service = Service { status: s, normally_down: down, info: None };
+                        let (line, code) = format_line("svc", &service, now);
                         prop_assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
                         let words: Vec<&str> = line.split_whitespace().collect();
                         prop_assert_eq!(words[0], "svc:");

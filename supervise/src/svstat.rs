@@ -1,8 +1,15 @@
-//! `svstat dir...`: one status line per service on stdout, warnings on stderr, and an exit
-//! code for the last service (docs/daemontools.md#svstat). Each service is visited as the reference does it: the
-//! process changes into the directory, and into the `/run/svscan` mirror only when the
-//! directory has no `supervise/ok`.
+//! `svstat [-j] dir...`: one status line per service on stdout, warnings on stderr, and an
+//! exit code for the last service (docs/daemontools.md#svstat). Each service is visited as the
+//! reference does it: the process changes into the directory, and into the `/run/svscan`
+//! mirror only when the directory has no `supervise/ok`.
+//!
+//! Extensions (README "svc, svstat, svok, svps"): an up line ends in `, ready` when
+//! `supervise/info` says the service announced readiness; `-j` as the first argument prints
+//! one JSON object per service instead (crate::report). The reference parses no options, so
+//! any other first argument, `-x` included, is a directory as before.
 
+use crate::info::{self, Info};
+use crate::report::Report;
 use crate::runfs::{self, NoMirror, Origin};
 use crate::status::{Status, Want};
 use indicore::tai::Label;
@@ -22,7 +29,30 @@ pub const WANT_DOWN: i32 = 5;
 pub const BAD_FORMAT: i32 = 100;
 pub const ERROR: i32 = 111;
 
+/// The JSON switch; only as the first argument (COMPATIBILITY S18).
+pub const JSON_FLAG: &str = "-j";
+
+/// What svstat reads of one service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Service {
+    pub status: Status,
+    /// It has a `down` file.
+    pub normally_down: bool,
+    /// `supervise/info`, when present and about the same moment as `status`.
+    pub info: Option<Info>,
+}
+
+impl Service {
+    /// The service announced readiness in this run (only services with `notification-fd`).
+    pub fn ready(&self) -> bool {
+        self.info.is_some_and(|i| i.ready == Some(true))
+    }
+}
+
 pub fn run(args: &[OsString]) -> Result<i32, Failure> {
+    if args.get(1).is_some_and(|a| a == JSON_FLAG) {
+        return Ok(run_json(&args[2..]));
+    }
     let origin =
         Origin::open().map_err(|e| Failure::temp_sys("unable to open current directory: ", &e))?;
     // No directory: nothing to report, exit 0 (as the reference).
@@ -32,8 +62,8 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     for dir in &args[1..] {
         let name = dir.to_string_lossy();
         code = match visit(dir) {
-            Ok((status, normally_down)) => {
-                let (line, c) = format_line(&name, &status, normally_down, Label::now());
+            Ok(service) => {
+                let (line, c) = format_line(&name, &service, Label::now());
                 let _ = out.write_all(line.as_bytes());
                 c
             }
@@ -50,20 +80,29 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     Ok(code)
 }
 
-/// The line for one service and its exit code, or the warning and exit code.
-pub fn status_line(dir: &Path, now: Label) -> Result<(String, i32), (String, i32)> {
-    let (status, normally_down) = read_service(dir)?;
-    Ok(format_line(
-        &dir.to_string_lossy(),
-        &status,
-        normally_down,
-        now,
-    ))
+/// `svstat -j dir...`: one JSON object per service (its log service inside), the exit code
+/// of the last as without `-j`; a warning is the object's `error`, not a line on stderr.
+fn run_json(dirs: &[OsString]) -> i32 {
+    let mut code = 0;
+    let mut out = BufWriter::new(io::stdout().lock());
+    for dir in dirs {
+        let (report, c) = Report::of(Path::new(dir), Label::now());
+        let _ = out.write_all(report.to_json().as_bytes());
+        code = c;
+    }
+    let _ = out.flush();
+    code
 }
 
-/// One service's decoded status and whether it has a `down` file, or the warning svstat
+/// The line for one service and its exit code, or the warning and exit code.
+pub fn status_line(dir: &Path, now: Label) -> Result<(String, i32), (String, i32)> {
+    let service = read_service(dir)?;
+    Ok(format_line(&dir.to_string_lossy(), &service, now))
+}
+
+/// One service's decoded status, `down` file and `supervise/info`, or the warning svstat
 /// prints and its exit code; the working directory is restored afterwards.
-pub fn read_service(dir: &Path) -> Result<(Status, bool), (String, i32)> {
+pub fn read_service(dir: &Path) -> Result<Service, (String, i32)> {
     let origin = Origin::open().map_err(|e| {
         (
             format!("unable to open current directory: {}", errstr(&e)),
@@ -76,7 +115,7 @@ pub fn read_service(dir: &Path) -> Result<(Status, bool), (String, i32)> {
 }
 
 /// Change into `dir` (or its mirror) and read its state; the working directory is left there.
-fn visit(dir: &OsStr) -> Result<(Status, bool), (String, i32)> {
+fn visit(dir: &OsStr) -> Result<Service, (String, i32)> {
     let name = dir.to_string_lossy();
     let one = |msg: String, code: i32| (msg, code);
     std::env::set_current_dir(dir).map_err(|e| {
@@ -142,28 +181,52 @@ fn visit(dir: &OsStr) -> Result<(Status, bool), (String, i32)> {
             });
         }
     }
-    let path = Path::new("supervise/status");
-    let bytes = crate::status::read(path).map_err(|e| {
+    let mut status = read_status(&name, code)?;
+    // `info` names the pid `status` showed when it was written: another pid means the two
+    // were read across a change, so both are read again.
+    let mut info = None;
+    for _ in 0..4 {
+        match info::read(Path::new("supervise/info")) {
+            Some(i) if i.pid == status.pid => {
+                info = Some(i);
+                break;
+            }
+            Some(_) => status = read_status(&name, code)?,
+            None => break,
+        }
+    }
+    Ok(Service {
+        status,
+        normally_down,
+        info,
+    })
+}
+
+/// Read and decode `supervise/status` of the working directory; `code` is the exit code a
+/// failure to open it keeps (2 when it is missing).
+fn read_status(name: &str, mut code: i32) -> Result<Status, (String, i32)> {
+    let bytes = crate::status::read(Path::new("supervise/status")).map_err(|e| {
         if e.kind() == io::ErrorKind::NotFound {
             code = NOT_RUNNING;
         }
-        one(
+        (
             format!("unable to open {name}/supervise/status: {}", errstr(&e)),
             code,
         )
     })?;
-    let status = Status::decode(&bytes).ok_or_else(|| {
-        one(
+    Status::decode(&bytes).ok_or_else(|| {
+        (
             format!("unable to read {name}/supervise/status: bad format"),
             BAD_FORMAT,
         )
-    })?;
-    Ok((status, normally_down))
+    })
 }
 
 /// The exact svstat line (word positions are parsed by svps and other scripts) and its
-/// exit code.
-pub fn format_line(name: &str, s: &Status, normally_down: bool, now: Label) -> (String, i32) {
+/// exit code. `, ready` goes after the pid, so that every word keeps its position.
+pub fn format_line(name: &str, service: &Service, now: Label) -> (String, i32) {
+    let s = &service.status;
+    let normally_down = service.normally_down;
     let (secs, nanos) = elapsed(s.when, now);
     let state = if s.wait != 0 {
         "wait"
@@ -197,6 +260,9 @@ pub fn format_line(name: &str, s: &Status, normally_down: bool, now: Label) -> (
             "  pid"
         };
         line.push_str(&format!("{mark} {} ", s.pid));
+        if service.ready() && s.wait == 0 && mark == "  pid" {
+            line.push_str(", ready");
+        }
     } else if s.pid != 0 {
         line.push_str(&format!(" spid {} ", s.pid));
     }
@@ -252,31 +318,39 @@ mod tests {
         }
     }
 
+    fn sv(status: Status, normally_down: bool) -> Service {
+        Service {
+            status,
+            normally_down,
+            info: None,
+        }
+    }
+
     #[test]
     fn layouts() {
         let now = Label {
             secs: 1064,
             nanos: 402_144_999,
         };
-        let (l, c) = format_line("/service/a", &st(true, Want::Up, 0, false), false, now);
+        let (l, c) = format_line("/service/a", &sv(st(true, Want::Up, 0, false), false), now);
         assert_eq!(l, "/service/a: up 64.402144994 seconds  pid 1 \n");
         assert_eq!(c, UP);
-        let (l, c) = format_line("b", &st(false, Want::Down, 0, false), true, now);
+        let (l, c) = format_line("b", &sv(st(false, Want::Down, 0, false), true), now);
         assert_eq!(
             (l.as_str(), c),
             ("b: down 64.402144994 seconds spid 1 \n", DOWN)
         );
         // The reference's words: no `normally up`/`want up` while a pid is recorded.
-        let (l, _) = format_line("b", &st(false, Want::Up, 0, false), false, now);
+        let (l, _) = format_line("b", &sv(st(false, Want::Up, 0, false), false), now);
         assert_eq!(l, "b: down 64.402144994 seconds spid 1 \n");
         let mut never = st(false, Want::Up, 0, false);
         never.pid = 0;
-        let (l, c) = format_line("b", &never, false, now);
+        let (l, c) = format_line("b", &sv(never, false), now);
         assert_eq!(
             (l.as_str(), c),
             ("b: down 64.402144994 seconds, normally up, want up\n", DOWN)
         );
-        let (l, c) = format_line("c", &st(false, Want::Up, 70, false), false, now);
+        let (l, c) = format_line("c", &sv(st(false, Want::Up, 70, false), false), now);
         assert_eq!(
             (l.as_str(), c),
             (
@@ -284,16 +358,53 @@ mod tests {
                 DOWN
             )
         );
-        let (l, c) = format_line("d", &st(true, Want::Down, 0, true), true, now);
+        let (l, c) = format_line("d", &sv(st(true, Want::Down, 0, true), true), now);
         assert_eq!(
             l,
             "d: up 64.402144994 seconds, normally down, paused, want down  pid 1 \n"
         );
         assert_eq!(c, WANT_DOWN);
-        let (_, c) = format_line("d", &st(true, Want::Up, 0, true), false, now);
+        let (_, c) = format_line("d", &sv(st(true, Want::Up, 0, true), false), now);
         assert_eq!(c, PAUSED);
-        let (_, c) = format_line("d", &st(true, Want::Down, 0, false), false, now);
+        let (_, c) = format_line("d", &sv(st(true, Want::Down, 0, false), false), now);
         assert_eq!(c, WANT_DOWN);
+    }
+
+    #[test]
+    fn ready_only_when_info_says_so() {
+        let now = Label {
+            secs: 1064,
+            nanos: 402_144_999,
+        };
+        // pid 1 runs: the mark is `  pid`.
+        let mut s = sv(st(true, Want::Up, 0, false), true);
+        let plain = "a: up 64.402144994 seconds, normally down  pid 1 \n";
+        for ready in [None, Some(false)] {
+            s.info = Some(Info {
+                pid: 1,
+                ready,
+                restarts: 3,
+            });
+            assert_eq!(format_line("a", &s, now).0, plain);
+        }
+        s.info = Some(Info {
+            pid: 1,
+            ready: Some(true),
+            restarts: 0,
+        });
+        assert_eq!(
+            format_line("a", &s, now),
+            (
+                "a: up 64.402144994 seconds, normally down  pid 1 , ready\n".to_string(),
+                UP
+            )
+        );
+        // Never on a down line.
+        s.status.up = false;
+        assert_eq!(
+            format_line("a", &s, now).0,
+            "a: down 64.402144994 seconds spid 1 \n"
+        );
     }
 
     #[test]
