@@ -1,7 +1,10 @@
-//! `svc [-udropchaitkqU12GxwW] [-T timeout] dir...`: send control bytes to supervise,
-//! optionally waiting for the services to come up or go down (docs/daemontools.md#svc). Each directory is
-//! visited as the reference does it: the process changes into it, and into its `/run/svscan`
-//! mirror when it has no `supervise/control`.
+//! `svc [-udropchaitkqU12GxwWR] [-T timeout] dir...`: send control bytes to supervise,
+//! optionally waiting for the services to come up, go down or be ready
+//! (docs/daemontools.md#svc). Each directory is visited as the reference does it: the process
+//! changes into it, and into its `/run/svscan` mirror when it has no `supervise/control`.
+//!
+//! `-R` is an extension (README "svc, svstat, svok, svps"): wait until the status file says
+//! up and `supervise/info` says ready (or does not track readiness: up is ready then).
 
 use crate::runfs::{self, NoMirror, Origin};
 use indicore::getopt::{Getopt, Opt};
@@ -32,19 +35,21 @@ const MAX_COMMANDS: usize = 20;
 enum WaitFor {
     Up,
     Down,
+    Ready,
 }
 
 pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     let mut commands: Vec<u8> = Vec::new();
     let mut wait = None;
     let mut timeout = 0u64;
-    let mut opts = Getopt::new(args, "udropchaitkqU12GxwWT:");
+    let mut opts = Getopt::new(args, "udropchaitkqU12GxwWRT:");
     for opt in opts.by_ref() {
         let c = match opt {
             Opt::Flag(c, arg) => {
                 match c {
                     b'w' => wait = Some(WaitFor::Up),
                     b'W' => wait = Some(WaitFor::Down),
+                    b'R' => wait = Some(WaitFor::Ready),
                     b'T' => timeout = scan_int(&arg.unwrap_or_default().to_string_lossy()),
                     _ => {}
                 }
@@ -52,8 +57,11 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
             }
             problem => return Err(Failure::usage(opts.usage(&problem, USAGE))),
         };
-        // Every option letter but w and W is sent, T included (supervise ignores it).
-        if !matches!(c, b'w' | b'W') && !commands.contains(&c) && commands.len() < MAX_COMMANDS {
+        // Every option letter but w, W and R is sent, T included (supervise ignores it).
+        if !matches!(c, b'w' | b'W' | b'R')
+            && !commands.contains(&c)
+            && commands.len() < MAX_COMMANDS
+        {
             commands.push(c);
         }
     }
@@ -205,9 +213,13 @@ fn wait_for(name: &str, w: WaitFor, timeout: u64) -> Option<i32> {
     let (word, fifo) = match w {
         WaitFor::Up => ("up", "supervise/up"),
         WaitFor::Down => ("down", "supervise/dn"),
+        WaitFor::Ready => ("ready", ""),
     };
     indicore::diag::emit(format_args!("waiting for {name} to be {word} ... "));
     let deadline = (timeout > 0).then(|| Instant::now() + Duration::from_secs(timeout));
+    if w == WaitFor::Ready {
+        return wait_ready(name, deadline);
+    }
     loop {
         match indicore::fd::open_write(Path::new(fifo)) {
             Ok(_) => {
@@ -225,6 +237,33 @@ fn wait_for(name: &str, w: WaitFor, timeout: u64) -> Option<i32> {
                 indicore::diag::emit(format_args!("failed\n"));
                 PROG.warn(format!("unable to wait for {name}: {}", errstr(&e)));
                 return None;
+            }
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            indicore::diag::emit(format_args!("timed out\n"));
+            return Some(TIMED_OUT);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `-R`: poll the working directory's status and info files until the service is up and
+/// ready; the exit code to record, if any.
+fn wait_ready(name: &str, deadline: Option<Instant>) -> Option<i32> {
+    loop {
+        match crate::svstat::status_and_info(name, CONTROL_FAILED) {
+            Ok((s, info)) => {
+                // No info (a supervise that does not write it): up is ready.
+                let ready = !matches!(info, Some(i) if i.ready == Some(false));
+                if s.up && s.wait == 0 && s.pid != 0 && ready {
+                    indicore::diag::emit(format_args!("ok\n"));
+                    return None;
+                }
+            }
+            Err((msg, _)) => {
+                indicore::diag::emit(format_args!("failed\n"));
+                PROG.warn(format!("unable to wait for {name}: {msg}"));
+                return Some(CONTROL_FAILED);
             }
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {

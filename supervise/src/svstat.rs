@@ -181,20 +181,7 @@ fn visit(dir: &OsStr) -> Result<Service, (String, i32)> {
             });
         }
     }
-    let mut status = read_status(&name, code)?;
-    // `info` names the pid `status` showed when it was written: another pid means the two
-    // were read across a change, so both are read again.
-    let mut info = None;
-    for _ in 0..4 {
-        match info::read(Path::new("supervise/info")) {
-            Some(i) if i.pid == status.pid => {
-                info = Some(i);
-                break;
-            }
-            Some(_) => status = read_status(&name, code)?,
-            None => break,
-        }
-    }
+    let (status, info) = status_and_info(&name, code)?;
     Ok(Service {
         status,
         normally_down,
@@ -202,8 +189,23 @@ fn visit(dir: &OsStr) -> Result<Service, (String, i32)> {
     })
 }
 
-/// Read and decode `supervise/status` of the working directory; `code` is the exit code a
-/// failure to open it keeps (2 when it is missing).
+/// `supervise/status` and `supervise/info` of the working directory, read at one moment;
+/// `code` is the exit code a failure to open the status file keeps (2 when it is missing).
+pub fn status_and_info(name: &str, code: i32) -> Result<(Status, Option<Info>), (String, i32)> {
+    let mut status = read_status(name, code)?;
+    // `info` names the pid `status` showed when it was written: another pid means the two
+    // were read across a change, so both are read again.
+    for _ in 0..4 {
+        match info::read(Path::new("supervise/info")) {
+            Some(i) if i.pid == status.pid => return Ok((status, Some(i))),
+            Some(_) => status = read_status(name, code)?,
+            None => break,
+        }
+    }
+    Ok((status, None))
+}
+
+/// Read and decode `supervise/status` of the working directory.
 fn read_status(name: &str, mut code: i32) -> Result<Status, (String, i32)> {
     let bytes = crate::status::read(Path::new("supervise/status")).map_err(|e| {
         if e.kind() == io::ErrorKind::NotFound {
