@@ -5,7 +5,11 @@
 //! the run-fs mirror or `/service`), else as the newest svscan process; `-h`/`-t` signal only
 //! it. The listing covers every running svscan (its scan directory is its cwd): each
 //! service's svstat line, read word by word as the script reads svstat's output.
+//!
+//! `-j`/`--json` (an extension) lists the same services as JSON objects instead
+//! (crate::report), one a line: each `DIR/*` with its log inside, then `DIR/.svscan/log`.
 
+use crate::report::Report;
 use crate::runfs;
 use crate::svstat;
 use indicore::tai::Label;
@@ -40,6 +44,7 @@ enum Action {
     Tree,
     Stop,
     Resume,
+    Json,
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +77,7 @@ fn parse(args: &[OsString]) -> Result<Options, String> {
             "-d" | "--days" => o.days = true,
             "-s" | "--stop" => o.action = Action::Stop,
             "-r" | "--resume" => o.action = Action::Resume,
+            "-j" | "--json" => o.action = Action::Json,
             s => match s.strip_prefix("--servicedir=") {
                 Some(d) => o.servicedir = (!d.is_empty()).then(|| PathBuf::from(d)),
                 _ => return Err(s.to_string()),
@@ -156,6 +162,7 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
             }
             return Ok(0);
         }
+        Action::Json => return Ok(json(&sv_dirs)),
         Action::List | Action::Tree => {}
     }
     // svstat over every directory first: its failure (the last directory's) is the answer.
@@ -199,6 +206,33 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     }
     show(&out, opts.pager);
     Ok(0)
+}
+
+/// `-j`: every service of every scan directory as a JSON line; the exit code the listing
+/// would have (the first scan directory whose svstat pass failed gives its code).
+fn json(sv_dirs: &[PathBuf]) -> i32 {
+    let code = sv_dirs
+        .iter()
+        .map(|d| svstat_all(d).code)
+        .find(|&c| c != 0)
+        .unwrap_or(0);
+    let now = Label::now();
+    let mut out = String::new();
+    for d in sv_dirs {
+        let mut dirs: Vec<PathBuf> = glob(d, false)
+            .into_iter()
+            .filter(|p| p.symlink_metadata().is_ok())
+            .collect();
+        let own_log = d.join(".svscan/log");
+        if own_log.is_dir() {
+            dirs.push(own_log);
+        }
+        for dir in dirs {
+            out.push_str(&Report::of(&dir, now).0.to_json());
+        }
+    }
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    code
 }
 
 /// The pid of the svscan svps answers for, as the reference finds it, and the pid file it
@@ -751,6 +785,14 @@ mod tests {
         assert!(!o.pager && o.days);
         assert_eq!(o.servicedir, Some(PathBuf::from("/x")));
         assert_eq!(parse(&a(&["svps", "-z"])).unwrap_err(), "-z");
+        assert_eq!(
+            parse(&a(&["svps", "-h", "-j"])).unwrap().action,
+            Action::Json
+        );
+        assert_eq!(
+            parse(&a(&["svps", "--json", "-t"])).unwrap().action,
+            Action::Term
+        );
         assert_eq!(
             parse(&a(&["svps", "--servicedir="])).unwrap().servicedir,
             None
