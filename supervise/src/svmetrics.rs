@@ -7,9 +7,11 @@
 //! has one. With `-H` it answers one HTTP GET on stdin/stdout, as a program under
 //! tcpserver: `tcpserver -HR -l0 127.0.0.1 9101 svmetrics -H -s /service`.
 //!
-//! Restarts since supervise started are not exported: supervise does not count them in a
-//! file a reader can see without changing the 21-byte status file. A `sv_restarts_total`
-//! series belongs in [`service`] once supervise keeps such a count.
+//! Readiness and restarts come from `supervise/info` (crate::info), which our supervise
+//! writes beside the 21-byte status file: `sv_ready` for services with a `notification-fd`
+//! file, `sv_restarts_total` (starts of `run` since this supervise began, less the first;
+//! back to 0 when supervise restarts, which Prometheus reads as a counter reset) for every
+//! service whose supervise writes the file.
 
 use crate::report::{Report, State};
 use indicore::getopt::{Getopt, Opt};
@@ -269,9 +271,18 @@ fn service(e: &mut Exposition, r: &Report) {
         e.add(
             "sv_ready",
             "gauge",
-            "Whether the service has said it is ready (services with readiness only).",
+            "Whether the service announced readiness in this run (services with notification-fd).",
             &l,
             ready as u64,
+        );
+    }
+    if let Some(n) = r.restarts {
+        e.add(
+            "sv_restarts_total",
+            "counter",
+            "Starts of run since supervise began, less the first (a crash, svc -r, svc -u after -d).",
+            &l,
+            n.into(),
         );
     }
 }
