@@ -309,6 +309,7 @@ fn json_answers() {
         "want",
         "remaining",
         "ready",
+        "restarts",
         "error",
         "log",
     ];
