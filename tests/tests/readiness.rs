@@ -331,7 +331,9 @@ fn json_lines_fields_and_exit_codes() {
         fields_in_order(l);
     }
     let first = text.lines().next().unwrap_or_default();
-    let nested = first.find("\"log\":{").expect("sv/plain has its log inside");
+    let nested = first
+        .find("\"log\":{")
+        .expect("sv/plain has its log inside");
     fields_in_order(&first[nested + 6..]);
     let names: Vec<&str> = v.iter().map(|r| r["name"].as_str().unwrap()).collect();
     assert_eq!(

@@ -244,6 +244,12 @@ fn tree_and_tcpserver_counters_over_http_pass_promtool() {
         !body.contains("sv_ready"),
         "no service here has readiness: {body}"
     );
+    // supervise/info's count; a directory nobody supervises has none.
+    has(&body, "sv_restarts_total{service=\"sv/smtp\"} 0");
+    assert!(
+        !body.contains("sv_restarts_total{service=\"lone\"}"),
+        "{body}"
+    );
 
     let l = format!("listen=\"127.0.0.1:{}\",service=\"sv/smtp\"", t.port);
     has(&body, &format!("tcpserver_up{{{l}}} 1"));
