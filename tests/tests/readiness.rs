@@ -9,9 +9,12 @@
 //!
 //! Each test has its own tree; svscan and its supervisors run with `DISABLE_RUN=1`.
 
+mod status_json;
+
 use blackbox::{Cmd, Output, Running};
 use regex::Regex;
 use serde_json::Value;
+use status_json::fields_in_order;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -152,34 +155,6 @@ fn parse_lines(text: &str, n: usize) -> Vec<Value> {
     assert_eq!(v.len(), n, "{text}");
     assert!(text.ends_with('\n') || text.is_empty(), "{text:?}");
     v
-}
-
-/// The stable field names, in order, of every object (README table).
-const FIELDS: &[&str] = &[
-    "name",
-    "state",
-    "pid",
-    "seconds",
-    "normally",
-    "paused",
-    "want",
-    "remaining",
-    "ready",
-    "restarts",
-    "error",
-    "log",
-];
-
-#[track_caller]
-fn fields_in_order(line: &str) {
-    let mut at = 0;
-    for f in FIELDS {
-        let key = format!("\"{f}\":");
-        let i = line[at..]
-            .find(&key)
-            .unwrap_or_else(|| panic!("{f} missing or out of order in {line}"));
-        at += i + key.len();
-    }
 }
 
 fn has(text: &str, line: &str) -> bool {

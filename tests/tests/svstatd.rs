@@ -7,6 +7,7 @@
 //! Each test supervises its own tree with svscan and `DISABLE_RUN=1` in a temporary
 //! directory; servers listen on 127.0.0.1 only.
 
+mod status_json;
 mod tls_support;
 
 use blackbox::{bin, test_path, Cmd, Output, Running};
@@ -299,20 +300,8 @@ fn json_answers() {
     assert!(out.stdout.ends_with(b"}\n") && out.stdout_str().lines().count() == 1);
     let v = json(&out);
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-    let mut want = vec![
-        "name",
-        "state",
-        "pid",
-        "seconds",
-        "normally",
-        "paused",
-        "want",
-        "remaining",
-        "ready",
-        "restarts",
-        "error",
-        "log",
-    ];
+    status_json::fields_in_order(&out.stdout_str());
+    let mut want = status_json::FIELDS.to_vec();
     want.sort();
     assert_eq!(keys, want);
     assert_eq!(v["name"], format!("{sv}/logged"));
