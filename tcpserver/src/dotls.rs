@@ -21,8 +21,8 @@ use std::io::{Read, Write};
 use std::os::fd::{IntoRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
-use tcpclient::tls::proxy::{self, End, Fd};
-use tcpclient::tls::{program, Negotiated, TlsOptions};
+use ucspi::tls::proxy::{self, End, Fd};
+use ucspi::tls::{program, Negotiated, TlsOptions};
 
 pub const PROG: Prog = Prog("dotls");
 
@@ -272,7 +272,7 @@ fn server_mode(c: &Config, prog: &[OsString]) -> Result<i32, Failure> {
     if let Some(banner) = std::env::var_os("BANNER") {
         let mut b = banner.as_bytes().to_vec();
         b.push(b'\n');
-        let _ = tcpclient::tls::starttls::write_all(1, &b);
+        let _ = ucspi::tls::starttls::write_all(1, &b);
     }
     let a = session::accept(context, contexts.max, 0, 1, handshake).map_err(handshake_failed)?;
     log.at(
@@ -341,7 +341,7 @@ fn plain_phase(
         let flushed = emu.to_client.is_empty() && emu.to_program.is_empty();
         if flushed {
             if let Some(reply) = emu.start.take() {
-                return match tcpclient::tls::starttls::write_all(1, &reply) {
+                return match ucspi::tls::starttls::write_all(1, &reply) {
                     Ok(()) => Plain::StartTls,
                     Err(e) => Plain::Failed(e),
                 };
@@ -457,7 +457,7 @@ fn client_mode(c: &Config, prog_fd: RawFd, prog: &[OsString]) -> Result<i32, Fai
         .clone()
         .or_else(|| std::env::var_os("TCPREMOTEIP"))
         .unwrap_or_else(|| "localhost".into());
-    let client = tcpclient::tls::client::configure(&opts, &host).map_err(init_failed)?;
+    let client = ucspi::tls::client::configure(&opts, &host).map_err(init_failed)?;
     let max = client.max;
     let conn = rustls::ClientConnection::new(client.config, client.server_name)
         .map_err(|e| Failure::temp(format!("unable to initialize TLS: {e}")))?;

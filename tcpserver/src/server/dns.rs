@@ -8,8 +8,8 @@ use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use tcpclient::dns::Resolver;
-use tcpclient::ip;
+use ucspi::dns::Resolver;
+use ucspi::ip;
 
 /// How long one name lookup may take before it counts as failed.
 pub const NAME_TIMEOUT: Duration = Duration::from_secs(10);
@@ -33,7 +33,7 @@ pub fn with_deadline<T: Send + 'static>(
 /// v4-mapped addresses as IPv4, so lookups use the IPv4 records.
 pub fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(a) => crate::rules::mapped_v4(&a).map_or(ip, IpAddr::V4),
+        IpAddr::V6(a) => ucspi::rules::mapped_v4(&a).map_or(ip, IpAddr::V4),
         v4 => v4,
     }
 }

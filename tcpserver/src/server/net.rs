@@ -1,7 +1,6 @@
 //! Sockets: resolving the bind address and port (docs/ucspi-tcp.md#host-and-port), creating the listening socket
 //! with the reference's options (docs/ucspi-tcp.md#tcpserver-startup, step 5), accepting, and sockaddr conversions.
 
-use crate::rules::{mapped_v4, scan_ip4, scan_ip6};
 use indicore::Failure;
 use std::ffi::{CString, OsStr};
 use std::io;
@@ -10,6 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use ucspi::rules::{mapped_v4, scan_ip4, scan_ip6};
 
 fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
     if r < 0 {
@@ -66,10 +66,10 @@ pub fn resolve_host(host: &str, ipv4_only: bool) -> Result<IpAddr, Failure> {
     }
     // Names are qualified and looked up as the reference does (djb's dns library:
     // `$DNSREWRITEFILE`/`$LOCALDOMAIN`, `$DNSCACHEIP` or resolv.conf; no /etc/hosts).
-    match tcpclient::dns::Resolver::new().ip_qualify(host.as_bytes()) {
+    match ucspi::dns::Resolver::new().ip_qualify(host.as_bytes()) {
         Ok((addrs, _)) => addrs
             .iter()
-            .map(tcpclient::ip::to_std)
+            .map(ucspi::ip::to_std)
             .find(|a| !ipv4_only || a.is_ipv4())
             .ok_or_else(|| Failure::temp(format!("no IP address for {host}"))),
         Err(e) => Err(Failure::temp(format!(
