@@ -8,7 +8,9 @@
 //!   addresses with qualification, PTR names, TXT.
 //! - [`net`] (sockets on socket2, timed connects) and [`remoteinfo`] (RFC 1413 ident).
 //! - [`tls`]: TLS settings (versions, cipher names), PEM files, the handshake and relay
-//!   engine, the client context, STARTTLS dialogues, and certificate names ([`tls::x509`]).
+//!   engine, the client context, STARTTLS dialogues.
+//! - [`x509`]: certificates, PEM through rustls-pki-types and the fields through
+//!   x509-parser (the subject for tcpserver, validity and purposes for svctool).
 
 pub mod cdb;
 pub mod dns;
@@ -17,3 +19,4 @@ pub mod net;
 pub mod remoteinfo;
 pub mod rules;
 pub mod tls;
+pub mod x509;

@@ -20,8 +20,9 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use ucspi::tls::pem;
 use ucspi::tls::settings::{self, CipherSource, Version};
-use ucspi::tls::{pem, x509};
+use ucspi::x509;
 
 /// The TLS options of tcpserver or dotls, as given.
 #[derive(Debug, Clone)]
