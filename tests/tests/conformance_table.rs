@@ -31,12 +31,33 @@ fn program(id: &str) -> &str {
 }
 
 /// Installed programs (links aside), in install-layout order.
+/// Programs of ours that the reference has no counterpart of, so no case can compare them:
+/// each with its COMPATIBILITY.md row and the suite that covers it instead.
+const EXTENSIONS: [(&str, &str, &str); 1] = [("svmetrics", "PM2", "tests/tests/svmetrics.rs")];
+
+/// The installed programs the reference also has.
 fn installed() -> Vec<String> {
     install_layout()
         .into_iter()
         .filter(|i| !matches!(i.from, Source::Link(_)))
+        .filter(|i| !EXTENSIONS.iter().any(|(name, ..)| *name == i.name))
         .map(|i| i.name)
         .collect()
+}
+
+#[test]
+fn extensions_are_documented_and_tested() {
+    let rows: BTreeSet<String> = rows().into_iter().map(|(id, _)| id).collect();
+    let layout: BTreeSet<String> = install_layout().into_iter().map(|i| i.name).collect();
+    for (name, row, suite) in EXTENSIONS {
+        assert!(layout.contains(name), "{name} is not installed");
+        assert!(
+            rows.contains(row),
+            "COMPATIBILITY.md has no row {row} for {name}"
+        );
+        let suite_file = workspace_root().join(suite);
+        assert!(suite_file.is_file(), "{suite} (for {name}) is missing");
+    }
 }
 
 #[test]

@@ -49,6 +49,12 @@ fn status_bytes() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
+/// Whether svstat reads a status file of `len` bytes: djb's 18, encore's 20, and 21 or more
+/// (IndiMail's layout; a longer file is read as its first 21, or as encore's 40).
+fn readable(len: usize) -> bool {
+    len == 18 || len == 20 || len >= 21
+}
+
 proptest! {
     #![proptest_config(config(64))]
 
@@ -79,7 +85,7 @@ proptest! {
         let o = out.stdout_str();
         match out.code {
             Some(100) => {
-                prop_assert!(![18, 20, 21, 40].contains(&bytes.len()));
+                prop_assert!(!readable(bytes.len()));
                 prop_assert_eq!(o, "");
                 prop_assert_eq!(
                     out.stderr_str(),
@@ -87,7 +93,7 @@ proptest! {
                 );
             }
             Some(code @ (0 | 1 | 3 | 5)) => {
-                prop_assert!([18, 20, 21, 40].contains(&bytes.len()));
+                prop_assert!(readable(bytes.len()));
                 prop_assert_eq!(out.stderr_str(), "");
                 let words: Vec<&str> = o.split_whitespace().collect();
                 prop_assert!(o.ends_with('\n') && o.lines().count() == 1, "{}", o);
