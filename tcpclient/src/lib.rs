@@ -1,18 +1,14 @@
 //! tcpclient and the small UCSPI tools.
 //!
 //! Each program module holds `PROG` and `run(args)`; `src/bin/<prog>.rs` wires it to `main`.
-//! The support modules are shared with other crates: [`dns`] (a djb-style stub resolver:
-//! addresses with qualification, PTR names, TXT), [`ip`] (the reference's address scanning
-//! and printing), [`remoteinfo`] (RFC 1413 ident), [`net`] (sockets and timed connects).
+//! What tcpclient shares with tcpserver, rblsmtpd and dotls (addresses, the resolver,
+//! sockets, ident, TLS) is in the `ucspi` crate; [`tls_session`] is tcpclient's own TLS
+//! session on top of it.
 
-pub mod dns;
-pub mod ip;
-pub mod net;
 pub mod proxyhdr;
 pub mod relay;
-pub mod remoteinfo;
 pub mod tcpclient;
-pub mod tls;
+pub mod tls_session;
 
 pub mod addcr;
 pub mod argv0;

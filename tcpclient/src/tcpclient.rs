@@ -2,10 +2,7 @@
 //! connect, describe the connection in the environment, and run prog with the socket on
 //! descriptors 6 (read) and 7 (write); without prog, relay stdin and stdout to the socket.
 
-use crate::dns::Resolver;
-use crate::ip::{self, Ip};
-use crate::tls::{Starttls, TlsOptions};
-use crate::{net, proxyhdr, relay, remoteinfo, tls};
+use crate::{proxyhdr, relay, tls_session};
 use indicore::diag::emit;
 use indicore::exec::Env;
 use indicore::getopt::{Getopt, Opt};
@@ -16,6 +13,10 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
+use ucspi::dns::Resolver;
+use ucspi::ip::{self, Ip};
+use ucspi::tls::{Starttls, TlsOptions};
+use ucspi::{net, remoteinfo, tls};
 
 pub const PROG: Prog = Prog("tcpclient");
 
@@ -278,7 +279,7 @@ fn connect_and_run(config: &Config, rest: &[OsString]) -> Result<i32, Failure> {
     }
     if let Some(client) = tls_client {
         let idle = Duration::from_secs(config.data_timeout);
-        return tls::client::session(client, &config.tls, &sock, prog, &mut env, idle);
+        return tls_session::session(client, &config.tls, &sock, prog, &mut env, idle);
     }
     if prog.is_empty() {
         let idle = Duration::from_secs(config.data_timeout);

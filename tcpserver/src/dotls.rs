@@ -21,8 +21,8 @@ use std::io::{Read, Write};
 use std::os::fd::{IntoRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
-use tcpclient::tls::proxy::{self, End, Fd};
-use tcpclient::tls::{program, Negotiated, TlsOptions};
+use ucspi::tls::proxy::{self, End, Fd};
+use ucspi::tls::{program, Negotiated, TlsOptions};
 
 pub const PROG: Prog = Prog("dotls");
 
@@ -272,7 +272,7 @@ fn server_mode(c: &Config, prog: &[OsString]) -> Result<i32, Failure> {
     if let Some(banner) = std::env::var_os("BANNER") {
         let mut b = banner.as_bytes().to_vec();
         b.push(b'\n');
-        let _ = tcpclient::tls::starttls::write_all(1, &b);
+        let _ = ucspi::tls::starttls::write_all(1, &b);
     }
     let a = session::accept(context, contexts.max, 0, 1, handshake).map_err(handshake_failed)?;
     log.at(
@@ -314,6 +314,16 @@ fn would_block(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::WouldBlock
 }
 
+/// Where the plain phase stands between polls.
+#[derive(Default)]
+struct PlainState {
+    client_eof: bool,
+    prog_eof: bool,
+    prog_in_closed: bool,
+    sent_client: usize,
+    sent_prog: usize,
+}
+
 /// The plain part of a STARTTLS session: client (fds 0 and 1) and program (pipes)
 /// through the emulator, until STARTTLS or the end.
 fn plain_phase(
@@ -326,34 +336,33 @@ fn plain_phase(
         proxy::set_nonblocking(fd);
     }
     let mut buf = vec![0u8; 16384];
-    let (mut client_eof, mut prog_eof, mut prog_in_closed) = (false, false, false);
-    let (mut sent_client, mut sent_prog) = (0usize, 0usize);
+    let mut st = PlainState::default();
     let ms = idle.map_or(-1, |d| i32::try_from(d.as_millis()).unwrap_or(i32::MAX));
     loop {
-        if sent_client >= emu.to_client.len() {
+        if st.sent_client >= emu.to_client.len() {
             emu.to_client.clear();
-            sent_client = 0;
+            st.sent_client = 0;
         }
-        if sent_prog >= emu.to_program.len() {
+        if st.sent_prog >= emu.to_program.len() {
             emu.to_program.clear();
-            sent_prog = 0;
+            st.sent_prog = 0;
         }
         let flushed = emu.to_client.is_empty() && emu.to_program.is_empty();
         if flushed {
             if let Some(reply) = emu.start.take() {
-                return match tcpclient::tls::starttls::write_all(1, &reply) {
+                return match ucspi::tls::starttls::write_all(1, &reply) {
                     Ok(()) => Plain::StartTls,
                     Err(e) => Plain::Failed(e),
                 };
             }
             // The program's input ends once the client's last command line is passed
             // on: lines held behind DATA or STARTTLS still go once their replies arrive.
-            if client_eof && !prog_in_closed && !emu.client_pending() {
-                prog_in_closed = true;
+            if st.client_eof && !st.prog_in_closed && !emu.client_pending() {
+                st.prog_in_closed = true;
                 // SAFETY: closing our write end: the program sees end of input.
                 unsafe { libc::close(to_prog) };
             }
-            if prog_eof {
+            if st.prog_eof {
                 return Plain::Ended;
             }
         }
@@ -364,7 +373,7 @@ fn plain_phase(
         };
         let mut fds = [
             pfd(
-                if client_eof || emu.start.is_some() {
+                if st.client_eof || emu.start.is_some() {
                     -1
                 } else {
                     0
@@ -372,9 +381,9 @@ fn plain_phase(
                 libc::POLLIN,
             ),
             pfd(if emu.to_client.is_empty() { -1 } else { 1 }, libc::POLLOUT),
-            pfd(if prog_eof { -1 } else { from_prog }, libc::POLLIN),
+            pfd(if st.prog_eof { -1 } else { from_prog }, libc::POLLIN),
             pfd(
-                if emu.to_program.is_empty() || prog_in_closed {
+                if emu.to_program.is_empty() || st.prog_in_closed {
                     -1
                 } else {
                     to_prog
@@ -394,48 +403,63 @@ fn plain_phase(
         if n == 0 {
             return Plain::Idle;
         }
-        if fds[0].revents != 0 {
-            match Fd(0).read(&mut buf) {
-                Ok(0) => client_eof = true,
-                Ok(k) => emu.client(&buf[..k]),
-                Err(e) if would_block(&e) => {}
-                Err(_) => client_eof = true,
-            }
+        if let Err(e) = plain_transfer(emu, &mut st, &fds, &mut buf, (to_prog, from_prog)) {
+            return Plain::Failed(e);
         }
-        if fds[2].revents != 0 {
-            match Fd(from_prog).read(&mut buf) {
-                Ok(0) => {
-                    prog_eof = true;
-                    emu.program_eof();
-                }
-                Ok(k) => emu.program(&buf[..k]),
-                Err(e) if would_block(&e) => {}
-                Err(_) => {
-                    prog_eof = true;
-                    emu.program_eof();
-                }
-            }
+    }
+}
+
+/// One round of the plain phase's reads and writes, as `fds` found them ready; Err when
+/// the client cannot be written to.
+fn plain_transfer(
+    emu: &mut Emulator,
+    st: &mut PlainState,
+    fds: &[libc::pollfd; 4],
+    buf: &mut [u8],
+    (to_prog, from_prog): (RawFd, RawFd),
+) -> std::io::Result<()> {
+    if fds[0].revents != 0 {
+        match Fd(0).read(buf) {
+            Ok(0) => st.client_eof = true,
+            Ok(k) => emu.client(&buf[..k]),
+            Err(e) if would_block(&e) => {}
+            Err(_) => st.client_eof = true,
         }
-        if fds[1].revents != 0 {
-            match Fd(1).write(&emu.to_client[sent_client..]) {
-                Ok(k) => sent_client += k,
-                Err(e) if would_block(&e) => {}
-                Err(e) => return Plain::Failed(e),
+    }
+    if fds[2].revents != 0 {
+        match Fd(from_prog).read(buf) {
+            Ok(0) => {
+                st.prog_eof = true;
+                emu.program_eof();
             }
-        }
-        if fds[3].revents != 0 {
-            match Fd(to_prog).write(&emu.to_program[sent_prog..]) {
-                Ok(k) => sent_prog += k,
-                Err(e) if would_block(&e) => {}
-                Err(_) => {
-                    // The program stopped reading: what it would have read is dropped.
-                    emu.to_program.clear();
-                    sent_prog = 0;
-                    client_eof = true;
-                }
+            Ok(k) => emu.program(&buf[..k]),
+            Err(e) if would_block(&e) => {}
+            Err(_) => {
+                st.prog_eof = true;
+                emu.program_eof();
             }
         }
     }
+    if fds[1].revents != 0 {
+        match Fd(1).write(&emu.to_client[st.sent_client..]) {
+            Ok(k) => st.sent_client += k,
+            Err(e) if would_block(&e) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if fds[3].revents != 0 {
+        match Fd(to_prog).write(&emu.to_program[st.sent_prog..]) {
+            Ok(k) => st.sent_prog += k,
+            Err(e) if would_block(&e) => {}
+            Err(_) => {
+                // The program stopped reading: what it would have read is dropped.
+                emu.to_program.clear();
+                st.sent_prog = 0;
+                st.client_eof = true;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `-T`/`-C`: TLS client on fds 6 and 7, the program on pipes at 0/1 or 6/7.
@@ -457,7 +481,7 @@ fn client_mode(c: &Config, prog_fd: RawFd, prog: &[OsString]) -> Result<i32, Fai
         .clone()
         .or_else(|| std::env::var_os("TCPREMOTEIP"))
         .unwrap_or_else(|| "localhost".into());
-    let client = tcpclient::tls::client::configure(&opts, &host).map_err(init_failed)?;
+    let client = ucspi::tls::client::configure(&opts, &host).map_err(init_failed)?;
     let max = client.max;
     let conn = rustls::ClientConnection::new(client.config, client.server_name)
         .map_err(|e| Failure::temp(format!("unable to initialize TLS: {e}")))?;

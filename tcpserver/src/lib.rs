@@ -1,14 +1,11 @@
 //! tcpserver, tcprules, tcprulescheck, rblsmtpd, dotls: access-controlled TCP services.
 //!
-//! [`cdb`] (djb's constant database, both hash variants) and [`rules`] (the lookup
-//! order and key encodings) are shared by tcpserver, tcprulescheck and anything else
-//! that reads a rules cdb.
+//! The rules lookup, the cdb, the resolver, addresses and the TLS engine they share with
+//! tcpclient are in the `ucspi` crate.
 
-pub mod cdb;
 pub mod dotls;
 pub mod plugin;
 pub mod rblsmtpd;
-pub mod rules;
 pub mod server;
 pub mod tcprules;
 pub mod tcprulescheck;

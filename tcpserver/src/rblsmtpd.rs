@@ -23,7 +23,7 @@ use std::io;
 use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
-use tcpclient::dns::Resolver;
+use ucspi::dns::Resolver;
 
 pub const PROG: Prog = Prog("rblsmtpd");
 const USAGE: &str = "usage: rblsmtpd -r base [ -b ] [ -R ] [ -t timeout ] [ -a base ] [-W] [-w delay] smtpd [ arg ... ]";
@@ -133,7 +133,7 @@ fn client_address(env: &Env) -> (Vec<u8>, Vec<u8>) {
     }
     let mut reverse = Vec::new();
     if v6 {
-        if let Some((a, _)) = tcpclient::ip::scan(&ip) {
+        if let Some((a, _)) = ucspi::ip::scan(&ip) {
             for b in a.iter().rev() {
                 reverse.extend_from_slice(format!("{:x}.{:x}.", b & 15, b >> 4).as_bytes());
             }

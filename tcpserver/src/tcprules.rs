@@ -2,8 +2,6 @@
 //! the temporary file, synced, then renamed over the cdb (docs/ucspi-tcp.md#tcprules-and-tcprulescheck). On any
 //! error the old cdb is left untouched.
 
-use crate::cdb::CdbMaker;
-use crate::rules::{cidr4_key, cidr6_key, scan_ip6};
 use indicore::{Failure, Prog};
 use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
@@ -11,6 +9,8 @@ use std::net::Ipv4Addr;
 use std::os::fd::IntoRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use ucspi::cdb::CdbMaker;
+use ucspi::rules::{cidr4_key, cidr6_key, scan_ip6};
 
 pub const PROG: Prog = Prog("tcprules");
 const USAGE: &str = "tcprules: usage: tcprules rules.cdb rules.tmp";
@@ -400,10 +400,10 @@ mod tests {
 
     mod props {
         use super::*;
-        use crate::cdb::Cdb;
-        use crate::rules::{items, Item};
         use proptest::collection::vec;
         use proptest::prelude::*;
+        use ucspi::cdb::Cdb;
+        use ucspi::rules::{items, Item};
 
         fn address() -> impl Strategy<Value = String> {
             prop_oneof![

@@ -1,12 +1,12 @@
 //! `tcprulescheck rules.cdb`: show which rule tcpserver would apply to the client
 //! described by TCPREMOTEIP, TCPREMOTEHOST and TCPREMOTEINFO (docs/ucspi-tcp.md#tcprulescheck).
 
-use crate::cdb::Cdb;
-use crate::rules::{self, Item, Peer};
 use indicore::{Failure, Prog};
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::Path;
+use ucspi::cdb::Cdb;
+use ucspi::rules::{self, Item, Peer};
 
 pub const PROG: Prog = Prog("tcprulescheck");
 const USAGE: &str = "tcprulescheck: usage: tcprulescheck rules.cdb";

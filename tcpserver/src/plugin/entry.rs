@@ -10,7 +10,7 @@ use indicore::exec::Env;
 use indicore::{Failure, Prog, EXIT_USAGE};
 use std::ffi::{CStr, OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
-use tcpclient::dns::Resolver;
+use ucspi::dns::Resolver;
 
 /// The command line of an entry: `argc` strings, stopping early at a NULL.
 ///

@@ -8,7 +8,6 @@ use super::metrics;
 use super::net;
 use super::options::scan_ulong;
 use super::Server;
-use crate::rules::{self, fmt_ip6, mapped_v4, Item, Peer};
 use indicore::errstr;
 use indicore::exec::Env;
 use indicore::proxyproto::Header;
@@ -19,6 +18,7 @@ use std::os::fd::{IntoRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::Duration;
+use ucspi::rules::{self, fmt_ip6, mapped_v4, Item, Peer};
 
 /// What the parent hands a connection child.
 pub struct Conn {

@@ -4,12 +4,11 @@
 //! run only in the child, so they never stall the accept loop, and each has a deadline: a
 //! resolver that does not answer in time counts as "no name".
 
-use std::io::{self, Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use tcpclient::dns::Resolver;
-use tcpclient::ip;
+use ucspi::dns::Resolver;
+use ucspi::{ip, net, remoteinfo};
 
 /// How long one name lookup may take before it counts as failed.
 pub const NAME_TIMEOUT: Duration = Duration::from_secs(10);
@@ -33,7 +32,7 @@ pub fn with_deadline<T: Send + 'static>(
 /// v4-mapped addresses as IPv4, so lookups use the IPv4 records.
 pub fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
-        IpAddr::V6(a) => crate::rules::mapped_v4(&a).map_or(ip, IpAddr::V4),
+        IpAddr::V6(a) => ucspi::rules::mapped_v4(&a).map_or(ip, IpAddr::V4),
         v4 => v4,
     }
 }
@@ -78,114 +77,17 @@ fn ident_query(
     timeout: Duration,
 ) -> Option<Vec<u8>> {
     let deadline = Instant::now() + timeout;
-    let left = || {
-        deadline
-            .checked_duration_since(Instant::now())
-            .filter(|d| !d.is_zero())
-    };
-    let mut s = connect_from(from, server, left()?)?;
-    let question = format!("{} , {}\r\n", ports.0, ports.1);
-    s.set_write_timeout(Some(left()?)).ok()?;
-    s.write_all(question.as_bytes()).ok()?;
-    let mut answer = Vec::new();
-    let mut colons = 0;
-    let mut buf = [0u8; 512];
-    loop {
-        s.set_read_timeout(Some(left()?)).ok()?;
-        let n = match s.read(&mut buf) {
-            Ok(0) | Err(_) => return None,
-            Ok(n) => n,
-        };
-        for &c in &buf[..n] {
-            match c {
-                b' ' | b'\t' | b'\r' => {}
-                b'\n' => return Some(answer),
-                b':' if colons < 3 => colons += 1,
-                _ if colons < 3 => {}
-                _ => {
-                    answer.push(c);
-                    if answer.len() >= INFO_MAX {
-                        return Some(answer);
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// A TCP connection from `from` (port 0) to `to`, given up after `limit`.
-fn connect_from(from: SocketAddr, to: SocketAddr, limit: Duration) -> Option<TcpStream> {
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-    let family = if to.is_ipv4() {
-        libc::AF_INET
-    } else {
-        libc::AF_INET6
-    };
-    // SAFETY: plain socket(2), owned at once.
-    let fd = unsafe {
-        libc::socket(
-            family,
-            libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-            0,
-        )
-    };
-    if fd < 0 {
-        return None;
-    }
-    // SAFETY: fd is fresh and ours.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let f = super::net::RawAddr::from_std(&from);
-    let t = super::net::RawAddr::from_std(&to);
-    // SAFETY: valid addresses of the given lengths.
-    unsafe {
-        libc::bind(
-            fd.as_raw_fd(),
-            &f.storage as *const _ as *const libc::sockaddr,
-            f.len,
-        );
-        if libc::connect(
-            fd.as_raw_fd(),
-            &t.storage as *const _ as *const libc::sockaddr,
-            t.len,
-        ) < 0
-            && io::Error::last_os_error().raw_os_error() != Some(libc::EINPROGRESS)
-        {
-            return None;
-        }
-    }
-    let mut pfd = libc::pollfd {
-        fd: fd.as_raw_fd(),
-        events: libc::POLLOUT,
-        revents: 0,
-    };
-    let ms = limit.as_millis().min(i32::MAX as u128) as i32;
-    // SAFETY: poll on one pollfd.
-    if unsafe { libc::poll(&mut pfd, 1, ms) } != 1 {
-        return None;
-    }
-    let mut err: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: SO_ERROR into an int.
-    unsafe {
-        libc::getsockopt(
-            fd.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_ERROR,
-            (&mut err as *mut libc::c_int).cast(),
-            &mut len,
-        );
-    }
-    if err != 0 {
-        return None;
-    }
-    let s = TcpStream::from(fd);
-    s.set_nonblocking(false).ok()?;
-    Some(s)
+    let sock = net::tcp_socket(&server).ok()?;
+    // Unbindable (the local address is gone): ask from any address.
+    let _ = sock.bind(&from.into());
+    net::connect(&sock, &server.into(), remoteinfo::left(deadline).ok()?).ok()?;
+    remoteinfo::exchange(sock.into(), ports, deadline, INFO_MAX).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{Read, Write};
     use std::net::TcpListener;
 
     #[test]

@@ -1,23 +1,16 @@
 //! Sockets: resolving the bind address and port (docs/ucspi-tcp.md#host-and-port), creating the listening socket
-//! with the reference's options (docs/ucspi-tcp.md#tcpserver-startup, step 5), accepting, and sockaddr conversions.
+//! with the reference's options (docs/ucspi-tcp.md#tcpserver-startup, step 5), and accepting, on
+//! socket2.
 
-use crate::rules::{mapped_v4, scan_ip4, scan_ip6};
 use indicore::Failure;
+use socket2::{Domain, SockAddr, SockRef, Socket, Type};
 use std::ffi::{CString, OsStr};
 use std::io;
-use std::mem::{size_of, zeroed};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-
-fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
-}
+use ucspi::rules::{mapped_v4, scan_ip4, scan_ip6};
 
 /// The port: decimal when all digits (`016` is 16), else a `tcp` service name.
 pub fn resolve_port(port: &OsStr) -> Result<u16, Failure> {
@@ -66,10 +59,10 @@ pub fn resolve_host(host: &str, ipv4_only: bool) -> Result<IpAddr, Failure> {
     }
     // Names are qualified and looked up as the reference does (djb's dns library:
     // `$DNSREWRITEFILE`/`$LOCALDOMAIN`, `$DNSCACHEIP` or resolv.conf; no /etc/hosts).
-    match tcpclient::dns::Resolver::new().ip_qualify(host.as_bytes()) {
+    match ucspi::dns::Resolver::new().ip_qualify(host.as_bytes()) {
         Ok((addrs, _)) => addrs
             .iter()
-            .map(tcpclient::ip::to_std)
+            .map(ucspi::ip::to_std)
             .find(|a| !ipv4_only || a.is_ipv4())
             .ok_or_else(|| Failure::temp(format!("no IP address for {host}"))),
         Err(e) => Err(Failure::temp(format!(
@@ -79,118 +72,16 @@ pub fn resolve_host(host: &str, ipv4_only: bool) -> Result<IpAddr, Failure> {
     }
 }
 
-/// A socket address as the kernel takes it.
-pub struct RawAddr {
-    pub storage: libc::sockaddr_storage,
-    pub len: libc::socklen_t,
+fn socket(domain: Domain) -> Result<Socket, Failure> {
+    Socket::new(domain, Type::STREAM.nonblocking().cloexec(), None)
+        .map_err(|e| Failure::temp_sys("unable to create socket: ", &e))
 }
 
-impl RawAddr {
-    pub fn from_std(a: &SocketAddr) -> RawAddr {
-        // SAFETY: all-zero is a valid sockaddr_storage.
-        let mut storage: libc::sockaddr_storage = unsafe { zeroed() };
-        let len = match a {
-            SocketAddr::V4(a) => {
-                // SAFETY: sockaddr_storage is large and aligned enough for sockaddr_in.
-                let sin = unsafe { &mut *(&mut storage as *mut _ as *mut libc::sockaddr_in) };
-                sin.sin_family = libc::AF_INET as libc::sa_family_t;
-                sin.sin_port = a.port().to_be();
-                sin.sin_addr.s_addr = u32::from_ne_bytes(a.ip().octets());
-                size_of::<libc::sockaddr_in>()
-            }
-            SocketAddr::V6(a) => {
-                // SAFETY: as above, for sockaddr_in6.
-                let sin6 = unsafe { &mut *(&mut storage as *mut _ as *mut libc::sockaddr_in6) };
-                sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
-                sin6.sin6_port = a.port().to_be();
-                sin6.sin6_addr.s6_addr = a.ip().octets();
-                sin6.sin6_scope_id = a.scope_id();
-                sin6.sin6_flowinfo = a.flowinfo();
-                size_of::<libc::sockaddr_in6>()
-            }
-        };
-        RawAddr {
-            storage,
-            len: len as libc::socklen_t,
-        }
-    }
-
-    pub fn empty() -> RawAddr {
-        RawAddr {
-            // SAFETY: all-zero is a valid sockaddr_storage.
-            storage: unsafe { zeroed() },
-            len: size_of::<libc::sockaddr_storage>() as libc::socklen_t,
-        }
-    }
-
-    /// The address, when it is an IPv4 or IPv6 one.
-    pub fn to_std(&self) -> Option<SocketAddr> {
-        match i32::from(self.storage.ss_family) {
-            libc::AF_INET => {
-                // SAFETY: the family says the storage holds a sockaddr_in.
-                let sin = unsafe { &*(&self.storage as *const _ as *const libc::sockaddr_in) };
-                Some(SocketAddr::V4(SocketAddrV4::new(
-                    Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes()),
-                    u16::from_be(sin.sin_port),
-                )))
-            }
-            libc::AF_INET6 => {
-                // SAFETY: the family says the storage holds a sockaddr_in6.
-                let sin6 = unsafe { &*(&self.storage as *const _ as *const libc::sockaddr_in6) };
-                Some(SocketAddr::V6(SocketAddrV6::new(
-                    Ipv6Addr::from(sin6.sin6_addr.s6_addr),
-                    u16::from_be(sin6.sin6_port),
-                    sin6.sin6_flowinfo,
-                    sin6.sin6_scope_id,
-                )))
-            }
-            _ => None,
-        }
-    }
-}
-
-fn setopt<T>(fd: RawFd, level: libc::c_int, name: libc::c_int, value: &T) -> io::Result<()> {
-    // SAFETY: value points to a live T of the given size.
-    cvt(unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            name,
-            (value as *const T).cast(),
-            size_of::<T>() as libc::socklen_t,
-        )
-    })
-    .map(drop)
-}
-
-fn socket(family: libc::c_int) -> Result<OwnedFd, Failure> {
-    // SAFETY: plain socket(2); the descriptor is owned at once.
-    let fd = cvt(unsafe {
-        libc::socket(
-            family,
-            libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-            0,
-        )
-    })
-    .map_err(|e| Failure::temp_sys("unable to create socket: ", &e))?;
-    // SAFETY: fd is a fresh descriptor nobody else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-fn bind_listen(fd: &OwnedFd, addr: &RawAddr, backlog: i32) -> Result<(), Failure> {
-    // SAFETY: addr holds a valid socket address of len bytes.
-    cvt(unsafe {
-        libc::bind(
-            fd.as_raw_fd(),
-            &addr.storage as *const _ as *const libc::sockaddr,
-            addr.len,
-        )
-    })
-    .map_err(|e| Failure::temp_sys("unable to bind: ", &e))?;
-    // SAFETY: listen on our socket.
-    cvt(unsafe { libc::listen(fd.as_raw_fd(), backlog) })
-        .map_err(|e| Failure::temp_sys("unable to listen: ", &e))?;
-    Ok(())
+fn bind_listen(sock: &Socket, addr: &SockAddr, backlog: i32) -> Result<(), Failure> {
+    sock.bind(addr)
+        .map_err(|e| Failure::temp_sys("unable to bind: ", &e))?;
+    sock.listen(backlog)
+        .map_err(|e| Failure::temp_sys("unable to listen: ", &e))
 }
 
 /// A non-blocking, close-on-exec listening TCP socket with SO_REUSEADDR; the wildcard
@@ -201,85 +92,50 @@ fn bind_listen(fd: &OwnedFd, addr: &RawAddr, backlog: i32) -> Result<(), Failure
 /// `-c` slot for up to a minute per slow client; without it the kernel finishes the
 /// close in the background, as djb's tcpserver does.
 pub fn listen_tcp(addr: SocketAddr, backlog: i32) -> Result<(OwnedFd, SocketAddr), Failure> {
-    let fd = socket(if addr.is_ipv4() {
-        libc::AF_INET
-    } else {
-        libc::AF_INET6
-    })?;
-    let raw = fd.as_raw_fd();
-    let _ = setopt(
-        raw,
-        libc::SOL_SOCKET,
-        libc::SO_REUSEADDR,
-        &1 as &libc::c_int,
-    );
+    let sock = socket(Domain::for_address(addr))?;
+    let _ = sock.set_reuse_address(true);
     if addr.is_ipv6() {
-        let _ = setopt(
-            raw,
-            libc::IPPROTO_IPV6,
-            libc::IPV6_V6ONLY,
-            &0 as &libc::c_int,
-        );
+        let _ = sock.set_only_v6(false);
     }
-    bind_listen(&fd, &RawAddr::from_std(&addr), backlog)?;
-    let local = local_addr(raw).map_err(|e| Failure::temp_sys("unable to bind: ", &e))?;
+    bind_listen(&sock, &addr.into(), backlog)?;
+    let fd = OwnedFd::from(sock);
+    let local =
+        local_addr(fd.as_raw_fd()).map_err(|e| Failure::temp_sys("unable to bind: ", &e))?;
     Ok((fd, local))
 }
 
 /// A non-blocking, close-on-exec listening UNIX socket at `path` (no unlink first).
 pub fn listen_unix(path: &Path, backlog: i32) -> Result<OwnedFd, Failure> {
-    let fd = socket(libc::AF_UNIX)?;
-    // SAFETY: all-zero is a valid sockaddr_un.
-    let mut sun: libc::sockaddr_un = unsafe { zeroed() };
-    sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
-    let p = path.as_os_str().as_bytes();
-    if p.len() >= sun.sun_path.len() {
-        return Err(Failure::temp_sys(
+    let sock = socket(Domain::UNIX)?;
+    // The one refusal: a path sun_path cannot hold with its NUL.
+    let addr = SockAddr::unix(path).map_err(|_| {
+        Failure::temp_sys(
             "unable to bind: ",
             &io::Error::from_raw_os_error(libc::ENAMETOOLONG),
-        ));
-    }
-    for (d, s) in sun.sun_path.iter_mut().zip(p) {
-        *d = *s as libc::c_char;
-    }
-    let mut addr = RawAddr::empty();
-    // SAFETY: sockaddr_un fits in sockaddr_storage.
-    unsafe { std::ptr::write(&mut addr.storage as *mut _ as *mut libc::sockaddr_un, sun) };
-    addr.len = size_of::<libc::sockaddr_un>() as libc::socklen_t;
-    bind_listen(&fd, &addr, backlog)?;
-    Ok(fd)
+        )
+    })?;
+    bind_listen(&sock, &addr, backlog)?;
+    Ok(OwnedFd::from(sock))
+}
+
+/// `f` on the socket behind `fd`, a descriptor the caller keeps open for the call.
+fn with_socket<T>(fd: RawFd, f: impl FnOnce(&SockRef<'_>) -> T) -> T {
+    // SAFETY: the caller keeps fd open until f returns.
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    f(&SockRef::from(&fd))
 }
 
 /// The socket's own address.
 pub fn local_addr(fd: RawFd) -> io::Result<SocketAddr> {
-    let mut a = RawAddr::empty();
-    // SAFETY: getsockname into storage of len bytes.
-    cvt(unsafe {
-        libc::getsockname(
-            fd,
-            &mut a.storage as *mut _ as *mut libc::sockaddr,
-            &mut a.len,
-        )
-    })?;
-    a.to_std()
+    with_socket(fd, |s| s.local_addr())?
+        .as_socket()
         .ok_or_else(|| io::Error::from_raw_os_error(libc::EAFNOSUPPORT))
 }
 
 /// accept4 with close-on-exec: the connection and the peer (None for UNIX sockets).
 pub fn accept(listener: RawFd) -> io::Result<(OwnedFd, Option<SocketAddr>)> {
-    let mut a = RawAddr::empty();
-    // SAFETY: accept4 into storage of len bytes.
-    let fd = cvt(unsafe {
-        libc::accept4(
-            listener,
-            &mut a.storage as *mut _ as *mut libc::sockaddr,
-            &mut a.len,
-            libc::SOCK_CLOEXEC,
-        )
-    })?;
-    // SAFETY: fd is a fresh descriptor we own.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    Ok((fd, a.to_std()))
+    let (sock, peer) = with_socket(listener, |s| s.accept())?;
+    Ok((OwnedFd::from(sock), peer.as_socket()))
 }
 
 /// The 16 bytes the per-IP table compares (IPv4 as v4-mapped; UNIX peers all zero).
@@ -301,15 +157,12 @@ pub fn kill_ip_options(fd: RawFd) {
 
 /// TCP_NODELAY (`-D`); errors are ignored.
 pub fn set_nodelay(fd: RawFd) {
-    let _ = setopt(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, &1 as &libc::c_int);
+    let _ = with_socket(fd, |s| s.set_tcp_nodelay(true));
 }
 
 /// if_nametoindex: 0 when unknown.
 pub fn interface_index(name: &OsStr) -> u32 {
-    CString::new(name.as_bytes())
-        // SAFETY: if_nametoindex with a valid C string.
-        .map(|c| unsafe { libc::if_nametoindex(c.as_ptr()) })
-        .unwrap_or(0)
+    ucspi::net::if_index(name.as_bytes())
 }
 
 /// if_indextoname.

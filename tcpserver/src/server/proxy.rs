@@ -9,11 +9,11 @@
 //! looked for: its bytes are the program's input like any other.
 
 use super::Server;
-use crate::rules::{self, Item, Peer};
 use indicore::proxyproto::{self, Header, Parse};
 use std::io;
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
+use ucspi::rules::{self, Item, Peer};
 
 /// The rules variable that marks a balancer.
 pub const VARIABLE: &[u8] = b"PROXY_PROTOCOL";

@@ -7,10 +7,10 @@
 //! given to the replacement. Reading a copy instead of mapping the file also means that
 //! a file truncated in place can never fault the reader.
 
-use crate::cdb::Cdb;
 use std::io::{self, Read};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+use ucspi::cdb::Cdb;
 
 type Identity = (u64, u64, u64, i64, i64);
 
@@ -50,8 +50,8 @@ impl RulesFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cdb::CdbMaker;
     use std::io::Cursor;
+    use ucspi::cdb::CdbMaker;
 
     fn write_cdb(path: &Path, key: &[u8], data: &[u8]) {
         let mut m = CdbMaker::new(Cursor::new(Vec::new())).unwrap();

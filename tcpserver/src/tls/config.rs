@@ -20,8 +20,9 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use tcpclient::tls::settings::{self, CipherSource, Version};
-use tcpclient::tls::{pem, x509};
+use ucspi::tls::pem;
+use ucspi::tls::settings::{self, CipherSource, Version};
+use ucspi::x509;
 
 /// The TLS options of tcpserver or dotls, as given.
 #[derive(Debug, Clone)]
@@ -316,7 +317,7 @@ pub fn load(s: &Settings) -> Result<Contexts, Vec<String>> {
             suite: suite.as_deref(),
         },
     )?;
-    let provider = Arc::new(tcpclient::tls::provider(&proto));
+    let provider = Arc::new(ucspi::tls::provider(&proto));
     let one = |e: String| vec![e];
 
     // The reference loads the certificate file as a CA file first: an unreadable file

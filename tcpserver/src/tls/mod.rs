@@ -1,5 +1,5 @@
 //! Server-side TLS for tcpserver and dotls (docs/ucspi-tcp.md#tls-in-tcpserver, #dotls; docs/decisions.md#u9 to #u11, #u14), on
-//! the engine tcpclient's crate provides (`tcpclient::tls`: cipher names, PEM files, the
+//! the engine the ucspi crate provides (`ucspi::tls`: cipher names, PEM files, the
 //! handshake and relay, the program on pipes).
 //!
 //! [`config`] builds the server contexts (certificate and key, SNI certificates from the

@@ -8,8 +8,8 @@ use indicore::exec::Env;
 use std::convert::Infallible;
 use std::os::fd::{IntoRawFd, RawFd};
 use std::time::Duration;
-use tcpclient::tls::proxy::{self, End, HandshakeError};
-use tcpclient::tls::{program, Negotiated};
+use ucspi::tls::proxy::{self, End, HandshakeError};
+use ucspi::tls::{program, Negotiated};
 
 /// A finished handshake.
 pub struct Accepted {
@@ -33,7 +33,7 @@ pub fn choose(contexts: &Contexts, required: bool) -> Option<&Context> {
 /// Run the server handshake on the network descriptors.
 pub fn accept(
     context: &Context,
-    max: tcpclient::tls::settings::Version,
+    max: ucspi::tls::settings::Version,
     net_in: RawFd,
     net_out: RawFd,
     timeout: Duration,

@@ -319,10 +319,22 @@ pub fn relay(
     idle: Option<Duration>,
 ) -> End {
     ignore_sigpipe();
-    let mut local_to_closed = false;
-    let end = relay_until_end(conn, net, net_out, local, idle, &mut local_to_closed);
+    let mut r = Relay {
+        conn,
+        net,
+        net_out,
+        local,
+        to_local: Vec::new(),
+        done_local: 0,
+        net_eof: false,
+        local_from_eof: false,
+        local_to_closed: false,
+        close_sent: false,
+        shut: false,
+    };
+    let end = r.run(idle);
     if local.owned {
-        if !local_to_closed {
+        if !r.local_to_closed {
             close(local.to);
         }
         close(local.from);
@@ -330,199 +342,232 @@ pub fn relay(
     end
 }
 
-fn relay_until_end(
-    conn: &mut Connection,
-    net: &mut NetIn,
+/// A relay and where it stands between polls.
+struct Relay<'a> {
+    conn: &'a mut Connection,
+    net: &'a mut NetIn,
     net_out: RawFd,
     local: Local,
-    idle: Option<Duration>,
-    local_to_closed: &mut bool,
-) -> End {
-    set_nonblocking(net.fd);
-    set_nonblocking(net_out);
-    if local.owned {
-        set_nonblocking(local.to);
-        set_nonblocking(local.from);
+    /// Plaintext for the local side, and how much of it is written.
+    to_local: Vec<u8>,
+    done_local: usize,
+    net_eof: bool,
+    local_from_eof: bool,
+    local_to_closed: bool,
+    close_sent: bool,
+    shut: bool,
+}
+
+impl Relay<'_> {
+    fn run(&mut self, idle: Option<Duration>) -> End {
+        set_nonblocking(self.net.fd);
+        set_nonblocking(self.net_out);
+        if self.local.owned {
+            set_nonblocking(self.local.to);
+            set_nonblocking(self.local.from);
+        }
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            if let Some(end) = self.settle() {
+                return end;
+            }
+            let pending_local = self.to_local.len() - self.done_local;
+            let want_net = !self.net_eof && pending_local < LOCAL_BACKLOG;
+            let mut fds = self.poll_set(want_net, pending_local);
+            // Bytes already read ahead from the network need no waiting.
+            let ahead = want_net && self.net.buffered();
+            match poll(&mut fds, if ahead { Some(Duration::ZERO) } else { idle }) {
+                Ok(0) if !ahead => {
+                    indicore::diag::emit(format_args!(
+                        "timeout reached without input from network\ntimeout reached without output from child\n"
+                    ));
+                    self.conn.send_close_notify();
+                    flush_until(
+                        self.conn,
+                        self.net_out,
+                        Instant::now() + Duration::from_secs(1),
+                    );
+                    return End::Idle;
+                }
+                Ok(_) => {}
+                Err(e) => return End::Io(e),
+            }
+            if let Err(end) = self.transfer(&fds, ahead, &mut buf) {
+                return end;
+            }
+        }
     }
-    let mut buf = vec![0u8; CHUNK];
-    // Plaintext for the local side, and how much of it is written.
-    let mut to_local: Vec<u8> = Vec::new();
-    let mut done_local = 0usize;
-    let mut net_eof = false;
-    let mut local_from_eof = false;
-    let mut close_sent = false;
-    let mut shut = false;
-    loop {
-        if done_local >= to_local.len() {
-            to_local.clear();
-            done_local = 0;
+
+    /// What is due between polls: plaintext rustls holds, ends passed on, the finish.
+    /// Some when the relay is over.
+    fn settle(&mut self) -> Option<End> {
+        if self.done_local >= self.to_local.len() {
+            self.to_local.clear();
+            self.done_local = 0;
         }
         // Plaintext rustls holds moves to our buffer (or is dropped once the local
         // reader is gone).
-        if !net_eof {
-            match drain(conn, &mut to_local, *local_to_closed) {
-                Ok(true) => net_eof = true,
+        if !self.net_eof {
+            match drain(self.conn, &mut self.to_local, self.local_to_closed) {
+                Ok(true) => self.net_eof = true,
                 Ok(false) => {}
-                Err(()) => net_eof = true,
+                Err(()) => self.net_eof = true,
             }
         }
-        if net_eof && done_local >= to_local.len() && !*local_to_closed {
-            *local_to_closed = true;
-            if local.owned {
-                close(local.to);
-            }
+        if self.net_eof && self.done_local >= self.to_local.len() && !self.local_to_closed {
+            self.close_local_to();
         }
-        if local_from_eof && !close_sent {
-            conn.send_close_notify();
-            close_sent = true;
+        if self.local_from_eof && !self.close_sent {
+            self.conn.send_close_notify();
+            self.close_sent = true;
         }
-        if close_sent && !conn.wants_write() && !shut {
-            shut = true;
+        if self.close_sent && !self.conn.wants_write() && !self.shut {
+            self.shut = true;
             // SAFETY: shutdown for writing on the network socket (ENOTSOCK is harmless).
-            unsafe { libc::shutdown(net_out, libc::SHUT_WR) };
+            unsafe { libc::shutdown(self.net_out, libc::SHUT_WR) };
         }
-        if shut && *local_to_closed {
-            return End::Done;
+        if self.shut && self.local_to_closed {
+            return Some(End::Done);
         }
         // Both sides ended and everything is delivered.
-        if net_eof && local_from_eof && !conn.wants_write() && done_local >= to_local.len() {
-            return End::Done;
+        let delivered = self.done_local >= self.to_local.len();
+        if self.net_eof && self.local_from_eof && !self.conn.wants_write() && delivered {
+            return Some(End::Done);
         }
+        None
+    }
 
-        let pending_local = to_local.len() - done_local;
-        let want_net = !net_eof && pending_local < LOCAL_BACKLOG;
-        let mut fds: [libc::pollfd; 4] = [libc::pollfd {
-            fd: -1,
-            events: 0,
+    /// The descriptors to wait on: network in, network out, local in, local out.
+    fn poll_set(&self, want_net: bool, pending_local: usize) -> [libc::pollfd; 4] {
+        let pfd = |fd: RawFd, events: i16| libc::pollfd {
+            fd,
+            events,
             revents: 0,
-        }; 4];
+        };
+        let mut fds = [pfd(-1, 0); 4];
         if want_net {
-            fds[0] = libc::pollfd {
-                fd: net.fd,
-                events: libc::POLLIN,
-                revents: 0,
-            };
+            fds[0] = pfd(self.net.fd, libc::POLLIN);
         }
-        if conn.wants_write() {
-            fds[1] = libc::pollfd {
-                fd: net_out,
-                events: libc::POLLOUT,
-                revents: 0,
-            };
+        if self.conn.wants_write() {
+            fds[1] = pfd(self.net_out, libc::POLLOUT);
         }
-        if !local_from_eof && !close_sent && !conn.wants_write() {
-            fds[2] = libc::pollfd {
-                fd: local.from,
-                events: libc::POLLIN,
-                revents: 0,
-            };
+        if !self.local_from_eof && !self.close_sent && !self.conn.wants_write() {
+            fds[2] = pfd(self.local.from, libc::POLLIN);
         }
-        if !*local_to_closed {
+        if !self.local_to_closed {
             // With nothing to write, still learn when the reader goes away (POLLERR).
             let events = if pending_local > 0 { libc::POLLOUT } else { 0 };
-            if local.owned || events != 0 {
-                fds[3] = libc::pollfd {
-                    fd: local.to,
-                    events,
-                    revents: 0,
-                };
+            if self.local.owned || events != 0 {
+                fds[3] = pfd(self.local.to, events);
             }
         }
-        // Bytes already read ahead from the network need no waiting.
-        let ahead = want_net && net.buffered();
-        match poll(&mut fds, if ahead { Some(Duration::ZERO) } else { idle }) {
-            Ok(0) if !ahead => {
-                indicore::diag::emit(format_args!(
-                    "timeout reached without input from network\ntimeout reached without output from child\n"
-                ));
-                conn.send_close_notify();
-                flush_until(conn, net_out, Instant::now() + Duration::from_secs(1));
-                return End::Idle;
-            }
-            Ok(_) => {}
-            Err(e) => return End::Io(e),
-        }
+        fds
+    }
 
+    /// One round of reads and writes, as `fds` found them ready.
+    fn transfer(
+        &mut self,
+        fds: &[libc::pollfd; 4],
+        ahead: bool,
+        buf: &mut [u8],
+    ) -> Result<(), End> {
         if ahead || fds[0].revents != 0 {
-            // Records until the socket is empty or enough plaintext waits.
-            loop {
-                match conn.read_tls(net) {
-                    Ok(0) => {
-                        net_eof = true;
-                    }
-                    Ok(_) => {}
-                    Err(e) if would_block(&e) => break,
-                    // rustls's plaintext buffer is full: drain it first.
-                    Err(e) if e.kind() == io::ErrorKind::Other => {}
-                    Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => net_eof = true,
-                    Err(e) => return End::Io(e),
-                }
-                if let Err(e) = conn.process_new_packets() {
-                    flush_until(conn, net_out, Instant::now() + Duration::from_secs(1));
-                    return End::Tls(e);
-                }
-                match drain(conn, &mut to_local, *local_to_closed) {
-                    Ok(true) | Err(()) => net_eof = true,
-                    Ok(false) => {}
-                }
-                if net_eof || to_local.len() - done_local >= LOCAL_BACKLOG {
-                    break;
-                }
-            }
+            self.read_net()?;
         }
         if fds[1].revents != 0 {
-            while conn.wants_write() {
-                match conn.write_tls(&mut Fd(net_out)) {
-                    Ok(_) => {}
-                    Err(e) if would_block(&e) => break,
-                    Err(e) => return End::Io(e),
-                }
-            }
+            self.write_net()?;
         }
         if fds[2].revents != 0 {
-            match Fd(local.from).read(&mut buf) {
-                Ok(0) => local_from_eof = true,
+            match Fd(self.local.from).read(buf) {
+                Ok(0) => self.local_from_eof = true,
                 Ok(n) => {
-                    let _ = conn.writer().write_all(&buf[..n]);
+                    let _ = self.conn.writer().write_all(&buf[..n]);
                     // Try the network at once; poll only when it is full.
-                    while conn.wants_write() {
-                        match conn.write_tls(&mut Fd(net_out)) {
-                            Ok(_) => {}
-                            Err(e) if would_block(&e) => break,
-                            Err(e) => return End::Io(e),
-                        }
-                    }
+                    self.write_net()?;
                 }
                 Err(e) if would_block(&e) => {}
-                Err(_) => local_from_eof = true,
+                Err(_) => self.local_from_eof = true,
             }
         }
         if fds[3].revents != 0 {
-            if done_local < to_local.len() {
-                let end = if local.owned {
-                    to_local.len()
-                } else {
-                    (done_local + SHARED_WRITE).min(to_local.len())
-                };
-                match Fd(local.to).write(&to_local[done_local..end]) {
-                    Ok(n) => done_local += n,
-                    Err(e) if would_block(&e) => {}
-                    Err(_) => {
-                        // The reader is gone: drop what it would have read.
-                        *local_to_closed = true;
-                        to_local.clear();
-                        done_local = 0;
-                        if local.owned {
-                            close(local.to);
-                        }
-                    }
+            self.write_local(fds[3].revents);
+        }
+        Ok(())
+    }
+
+    /// Records until the socket is empty or enough plaintext waits.
+    fn read_net(&mut self) -> Result<(), End> {
+        loop {
+            match self.conn.read_tls(&mut *self.net) {
+                Ok(0) => {
+                    self.net_eof = true;
                 }
-            } else if fds[3].revents & (libc::POLLERR | libc::POLLHUP) != 0 {
-                *local_to_closed = true;
-                if local.owned {
-                    close(local.to);
+                Ok(_) => {}
+                Err(e) if would_block(&e) => break,
+                // rustls's plaintext buffer is full: drain it first.
+                Err(e) if e.kind() == io::ErrorKind::Other => {}
+                Err(e) if e.raw_os_error() == Some(libc::ECONNRESET) => self.net_eof = true,
+                Err(e) => return Err(End::Io(e)),
+            }
+            if let Err(e) = self.conn.process_new_packets() {
+                flush_until(
+                    self.conn,
+                    self.net_out,
+                    Instant::now() + Duration::from_secs(1),
+                );
+                return Err(End::Tls(e));
+            }
+            match drain(self.conn, &mut self.to_local, self.local_to_closed) {
+                Ok(true) | Err(()) => self.net_eof = true,
+                Ok(false) => {}
+            }
+            if self.net_eof || self.to_local.len() - self.done_local >= LOCAL_BACKLOG {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// TLS records out until rustls has none or the socket is full.
+    fn write_net(&mut self) -> Result<(), End> {
+        while self.conn.wants_write() {
+            match self.conn.write_tls(&mut Fd(self.net_out)) {
+                Ok(_) => {}
+                Err(e) if would_block(&e) => break,
+                Err(e) => return Err(End::Io(e)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Plaintext to the local side; a reader that is gone ends this direction.
+    fn write_local(&mut self, revents: i16) {
+        if self.done_local < self.to_local.len() {
+            let end = if self.local.owned {
+                self.to_local.len()
+            } else {
+                (self.done_local + SHARED_WRITE).min(self.to_local.len())
+            };
+            match Fd(self.local.to).write(&self.to_local[self.done_local..end]) {
+                Ok(n) => self.done_local += n,
+                Err(e) if would_block(&e) => {}
+                Err(_) => {
+                    // The reader is gone: drop what it would have read.
+                    self.to_local.clear();
+                    self.done_local = 0;
+                    self.close_local_to();
                 }
             }
+        } else if revents & (libc::POLLERR | libc::POLLHUP) != 0 {
+            self.close_local_to();
+        }
+    }
+
+    /// The local side gets no more plaintext (its descriptor closed when ours).
+    fn close_local_to(&mut self) {
+        self.local_to_closed = true;
+        if self.local.owned {
+            close(self.local.to);
         }
     }
 }

@@ -1,11 +1,10 @@
 //! TLS on rustls for the UCSPI programs (docs/ucspi-tcp.md#tls-in-tcpserver, #tcpclient, #dotls; docs/decisions.md#u9 to #u14).
 //!
-//! This module is the part tcpserver, dotls and tcpclient share (tcpserver's crate
-//! depends on this one): [`settings`] (protocol versions and OpenSSL cipher names),
-//! [`pem`] (certificate, key, CA and CRL files), [`proxy`] (handshake with a deadline and
-//! the plaintext relay), [`program`] (the program on pipes after the handshake),
-//! [`starttls`] (the client dialogues), [`x509`] (subject names) and [`client`]
-//! (tcpclient's context and session). The server side lives in tcpserver's `tls`.
+//! This module is the part tcpserver, dotls and tcpclient share: [`settings`] (protocol
+//! versions and OpenSSL cipher names), [`pem`] (certificate, key, CA and CRL files),
+//! [`proxy`] (handshake with a deadline and the plaintext relay), [`program`] (the program
+//! on pipes after the handshake), [`starttls`] (the client dialogues) and [`client`] (the
+//! client context tcpclient and dotls use). The server side lives in tcpserver's `tls`.
 //!
 //! The crypto provider is *ring*: it builds quickly with only a C compiler, and its
 //! P-256, X25519 and AES-GCM code is the assembly BoringSSL uses.
@@ -16,7 +15,6 @@ pub mod program;
 pub mod proxy;
 pub mod settings;
 pub mod starttls;
-pub mod x509;
 
 pub use client::{Starttls, TlsOptions};
 

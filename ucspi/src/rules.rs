@@ -42,45 +42,10 @@ pub fn scan_ip6(s: &str) -> Option<Ipv6Addr> {
     format!("{head}:{v4}").parse().ok()
 }
 
-/// djb's ip6_fmt: lowercase hex, the first run of at least two zero groups written as
-/// `::`, and v4-mapped addresses as `::ffff:a.b.c.d`.
+/// djb's ip6_fmt (`ip::fmt6`): lowercase hex, the first run of at least two zero groups
+/// written as `::`, and v4-mapped addresses as `::ffff:a.b.c.d`.
 pub fn fmt_ip6(a: &Ipv6Addr) -> String {
-    use std::fmt::Write;
-    if let Some(v4) = mapped_v4(a) {
-        return format!("::ffff:{v4}");
-    }
-    let g = a.segments();
-    let mut run: Option<(usize, usize)> = None;
-    let mut i = 0;
-    while i < 8 {
-        if g[i] == 0 {
-            let j = (i..8).find(|&j| g[j] != 0).unwrap_or(8);
-            if j - i >= 2 {
-                run = Some((i, j));
-                break;
-            }
-            i = j;
-        } else {
-            i += 1;
-        }
-    }
-    let mut s = String::with_capacity(40);
-    let mut i = 0;
-    while i < 8 {
-        if let Some((a, b)) = run {
-            if i == a {
-                s.push_str(if a == 0 { "::" } else { ":" });
-                i = b;
-                continue;
-            }
-        }
-        let _ = write!(s, "{:x}", g[i]);
-        if i < 7 {
-            s.push(':');
-        }
-        i += 1;
-    }
-    s
+    crate::ip::fmt6(&a.octets())
 }
 
 /// The expanded IPv6 form the rules use: eight 4-digit lowercase hex groups.
