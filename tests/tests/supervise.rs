@@ -69,6 +69,16 @@ impl Tree {
         self.read(rel).lines().map(str::to_string).collect()
     }
 
+    /// The file's lines once it has at least `n`: supervise marks a service up when it
+    /// forks, before `run` has written anything.
+    #[track_caller]
+    fn lines_when(&self, rel: &str, n: usize) -> Vec<String> {
+        wait_until(&format!("{rel} has {n} lines"), || {
+            self.read(rel).lines().count() >= n
+        });
+        self.lines(rel)
+    }
+
     fn exists(&self, rel: &str) -> bool {
         fs::symlink_metadata(self.path(rel)).is_ok()
     }
@@ -358,7 +368,7 @@ fn check02_any_path_is_accepted() {
     let mut sup = t.supervise_with(&[abs.to_str().unwrap()], &[]);
     wait_up(&t, "s", &sup, 0);
     assert_eq!(
-        t.lines("s/args"),
+        t.lines_when("s/args", 1),
         [format!("{} auto startup", abs.display())]
     );
     t.svc(&["-dx", "s"]).assert_code(0);
@@ -367,7 +377,7 @@ fn check02_any_path_is_accepted() {
     t.service("x", RUN);
     let sup = t.supervise_with(&["./x"], &[]);
     wait_up(&t, "x", &sup, 0);
-    assert_eq!(t.lines("x/args"), ["./x auto startup"]);
+    assert_eq!(t.lines_when("x/args", 1), ["./x auto startup"]);
 }
 
 #[test]
@@ -495,7 +505,7 @@ fn check09_down_file_then_check10_svc_u() {
     // 10
     t.svc(&["-u", "s"]).assert(0, "", "");
     wait_up(&t, "s", &sup, 0);
-    assert_eq!(t.lines("s/args"), ["s manual startup"]);
+    assert_eq!(t.lines_when("s/args", 1), ["s manual startup"]);
     t.svstat("s").assert_code(0);
 }
 
@@ -508,7 +518,7 @@ fn check11_svc_o_runs_once() {
     wait_until("status written", || t.status("s").len() == 21);
     t.svc(&["-o", "s"]).assert_code(0);
     let pid = wait_up(&t, "s", &sup, 0);
-    assert_eq!(t.lines("s/args"), ["s one-time startup"]);
+    assert_eq!(t.lines_when("s/args", 1), ["s one-time startup"]);
     assert_eq!(decode(&t.status("s")).want, 0);
     kill(pid, libc::SIGTERM);
     wait_down(&t, "s");
@@ -571,7 +581,7 @@ fn check13_alert_gets_the_death() {
         [format!("s {pid} 9 stopped/signalled")]
     );
     // The restart came after alert had finished.
-    assert_eq!(t.lines("s/args").last().unwrap(), "s abnormal startup");
+    assert_eq!(t.lines_when("s/args", 2)[1], "s abnormal startup");
 
     t.write("s/crash", "");
     thread::sleep(Duration::from_millis(1100));
@@ -645,7 +655,10 @@ fn check16_svc_r_restarts_without_alert() {
     let pid2 = wait_up(&t, "s", &sup, pid);
     assert_ne!(pid, pid2);
     assert!(!alive(pid));
-    assert_eq!(t.lines("s/args"), ["s auto startup", "s manual restart"]);
+    assert_eq!(
+        t.lines_when("s/args", 2),
+        ["s auto startup", "s manual restart"]
+    );
     assert!(!t.exists("s/alerts"), "svc -r does not run alert");
 
     // On a down service, -r starts it at once.
@@ -653,7 +666,7 @@ fn check16_svc_r_restarts_without_alert() {
     wait_down(&t, "s");
     t.svc(&["-r", "s"]).assert_code(0);
     wait_up(&t, "s", &sup, pid2);
-    assert_eq!(t.lines("s/args").last().unwrap(), "s manual restart");
+    assert_eq!(t.lines_when("s/args", 3)[2], "s manual restart");
 }
 
 // ----- checks 17–20: signals, pause, exit, process groups -----
