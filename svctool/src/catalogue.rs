@@ -14,7 +14,7 @@ use std::path::Path;
 // shared variable groups
 
 fn g_path(c: &Ctx, v: &mut Vars) {
-    let p = c.p();
+    let p = c.prefix();
     let path = if p == "/usr" {
         "/bin:/usr/bin:/usr/sbin:/sbin".to_string()
     } else {
@@ -48,7 +48,7 @@ fn g_infifo(c: &Ctx, v: &mut Vars) {
 fn global_value(c: &Ctx, name: &str) -> Option<String> {
     let p = c
         .host
-        .disk(&format!("{}/control/global_vars/{name}", c.s()));
+        .disk(&format!("{}/control/global_vars/{name}", c.sysconfdir()));
     std::fs::read(p).ok().and_then(|b| render::envdir_value(&b))
 }
 
@@ -61,7 +61,7 @@ fn g_default_domain(c: &Ctx, v: &mut Vars) {
 }
 
 fn certdir(c: &Ctx) -> Val {
-    Val::Set(format!("{}/certs", c.s()))
+    Val::Set(format!("{}/certs", c.sysconfdir()))
 }
 
 fn g_certdir_smtp(c: &Ctx, v: &mut Vars) {
@@ -208,7 +208,7 @@ fn g_auth(c: &Ctx, v: &mut Vars) {
 }
 
 fn plugin(c: &Ctx, so: &str) -> Option<String> {
-    let p = format!("{}/lib/indimail/plugins/{so}", c.p());
+    let p = format!("{}/lib/indimail/plugins/{so}", c.prefix());
     c.host.is_file(&p).then_some(p)
 }
 
@@ -227,7 +227,11 @@ fn g_plugins(c: &Ctx, v: &mut Vars) {
         }
         set(v, &format!("PLUGIN{n}"), Val::Set(p));
         set(v, &format!("PLUGIN{n}_init"), Val::Set("smtp_init".into()));
-        set(v, &format!("PLUGIN{n}_dir"), Val::Set(c.s().into()));
+        set(
+            v,
+            &format!("PLUGIN{n}_dir"),
+            Val::Set(c.sysconfdir().into()),
+        );
         n += 1;
     }
     if let Some(p) = plugin(c, "rblsmtpd.so") {
@@ -236,7 +240,7 @@ fn g_plugins(c: &Ctx, v: &mut Vars) {
 }
 
 fn dkim_qmailqueue(c: &Ctx) -> String {
-    let p = c.p();
+    let p = c.prefix();
     if c.o.get("--spamfilter").is_some() {
         format!("{p}/sbin/qmail-spamfilter {p}/sbin/qmail-dkim")
     } else {
@@ -251,7 +255,7 @@ fn g_dkim_verify(c: &Ctx, v: &mut Vars) {
     }
     let nomulti = c.o.flag("--no-multi");
     let queue1 = format!("{}/queue1", c.qbase());
-    let p = c.p();
+    let p = c.prefix();
     match c.o.val("--dkverify").unwrap_or("") {
         mode @ ("dkim" | "dkimstrict") => {
             if mode == "dkim" {
@@ -295,7 +299,7 @@ fn g_dkim_verify(c: &Ctx, v: &mut Vars) {
 fn auth_modules(c: &Ctx) -> String {
     ["sys-checkpwd", "vchkpass"]
         .iter()
-        .map(|m| format!("{}/sbin/{m}", c.p()))
+        .map(|m| format!("{}/sbin/{m}", c.prefix()))
         .filter(|p| c.host.is_file(p))
         .collect::<Vec<_>>()
         .join(" ")
@@ -346,7 +350,7 @@ fn g_rbl(c: &Ctx, v: &mut Vars) {
     };
     let prog = match (shared_objects(c), plugin(c, "rblsmtpd.so")) {
         (true, Some(p)) => p,
-        _ => format!("{}/bin/rblsmtpd", c.p()),
+        _ => format!("{}/bin/rblsmtpd", c.prefix()),
     };
     set(v, "RBLCOMMAND", Val::Set(format!("{prog} {list}")));
 }
@@ -442,7 +446,7 @@ fn g_persistdb_slowq(c: &Ctx, v: &mut Vars) {
 }
 
 fn spawn_filter(c: &Ctx) -> Val {
-    Val::Set(format!("{}/sbin/spawn-filter", c.p()))
+    Val::Set(format!("{}/sbin/spawn-filter", c.prefix()))
 }
 
 fn g_localfilter(c: &Ctx, v: &mut Vars) {
@@ -501,7 +505,7 @@ fn g_send_queue(c: &Ctx, v: &mut Vars) {
         set(
             v,
             "QMAILQUEUE",
-            Val::Set(format!("{}/sbin/qmail-multi", c.p())),
+            Val::Set(format!("{}/sbin/qmail-multi", c.prefix())),
         );
         set(v, "QUEUEDIR", Val::Unset);
         queue_counts(c, v);
@@ -558,7 +562,7 @@ fn g_password_command(c: &Ctx, v: &mut Vars) {
     let cmd =
         c.o.get("--setpassword")
             .map(str::to_string)
-            .unwrap_or_else(|| format!("{}/sbin/vsetpass", c.p()));
+            .unwrap_or_else(|| format!("{}/sbin/vsetpass", c.prefix()));
     set(
         v,
         "PASSWORD_COMMAND",
@@ -1306,7 +1310,7 @@ fn prep_smtpd(c: &mut Ctx) {
         _ => {
             c.o.get("--qmailsmtpd")
                 .map(str::to_string)
-                .unwrap_or_else(|| format!("{}/sbin/qmail-smtpd", c.p()))
+                .unwrap_or_else(|| format!("{}/sbin/qmail-smtpd", c.prefix()))
         }
     };
     c.keys.insert("RBL", rbl.into());
@@ -1337,15 +1341,17 @@ fn prep_send(c: &mut Ctx) {
     let on = |b: bool| if b { "1" } else { "" }.to_string();
     c.keys.insert("DYN_LINUX", on(dynamic && os == "Linux"));
     c.keys.insert("DYN_FREEBSD", on(dynamic && os == "FreeBSD"));
-    c.keys
-        .insert("SCHEDULER", format!("{}/sbin/qscheduler {flag}", c.p()));
+    c.keys.insert(
+        "SCHEDULER",
+        format!("{}/sbin/qscheduler {flag}", c.prefix()),
+    );
     prep_vars_dir(c, "qmail-send");
 }
 
 fn prep_slowq(c: &mut Ctx) {
     c.keys.insert("DYNAMIC", String::new());
     c.keys
-        .insert("SCHEDULER", format!("{}/sbin/slowq-start", c.p()));
+        .insert("SCHEDULER", format!("{}/sbin/slowq-start", c.prefix()));
     c.keys
         .insert("VARSDIR", format!("{}/slowq-send/variables", c.servicedir));
 }
@@ -1357,7 +1363,7 @@ fn prep_qmqp(c: &mut Ctx) {
 
 fn prep_indimail_cnf(c: &mut Ctx) {
     c.keys
-        .insert("INDIMAIL_CNF", format!("{}/indimail.cnf", c.s()));
+        .insert("INDIMAIL_CNF", format!("{}/indimail.cnf", c.sysconfdir()));
 }
 
 fn prep_inlookup(c: &mut Ctx) {
@@ -1381,7 +1387,8 @@ fn prep_greylist(c: &mut Ctx) {
     } else {
         "qmail-greyd"
     };
-    c.keys.insert("GREYPROG", format!("{}/sbin/{prog}", c.p()));
+    c.keys
+        .insert("GREYPROG", format!("{}/sbin/{prog}", c.prefix()));
 }
 
 fn prep_daned(c: &mut Ctx) {
@@ -1403,7 +1410,10 @@ fn prep_qscanq(c: &mut Ctx) {
 }
 
 fn prep_clamd(c: &mut Ctx) {
-    let conf = c.o.get("--sysconfdir").unwrap_or(c.s()).to_string();
+    let conf =
+        c.o.get("--sysconfdir")
+            .unwrap_or(c.sysconfdir())
+            .to_string();
     c.keys.insert("CONF", conf);
 }
 
@@ -1503,7 +1513,7 @@ fn filterargs(c: &Ctx) -> Result<(), Stop> {
     }
     let f = c.host.disk(&format!("{}/filterargs", c.cntrldir));
     if !f.exists() {
-        let p = c.p();
+        let p = c.prefix();
         fsx::mkdir_p(f.parent().unwrap_or(Path::new("/")), 0o755)?;
         let line = format!("*:remote:{p}/sbin/qmail-dkim:DKIMQUEUE={p}/bin/qcat\n");
         fsx::write(&f, line.as_bytes(), 0o644)?;
@@ -1532,7 +1542,10 @@ fn after_clamd(c: &mut Ctx, _svc: &Path) -> Result<(), Stop> {
     .map(|q| format!("{}/qmail-{q}/variables", c.servicedir))
     .collect();
     // --sysconfdir names the configuration directory of this whole run, the queue's too
-    let conf = c.o.get("--sysconfdir").unwrap_or(c.s()).to_string();
+    let conf =
+        c.o.get("--sysconfdir")
+            .unwrap_or(c.sysconfdir())
+            .to_string();
     dirs.push(format!("{conf}/control/defaultqueue"));
     for d in dirs {
         let disk = c.host.disk(&d);

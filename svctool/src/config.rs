@@ -80,7 +80,7 @@ fn hostname(ctx: &Ctx) -> String {
 fn qmail(ctx: &Ctx) -> Result<(), Stop> {
     let h = ctx.host;
     let t = h.disk(&ctx.cntrldir);
-    let tcp = h.disk(&format!("{}/tcp", ctx.s()));
+    let tcp = h.disk(&format!("{}/tcp", ctx.sysconfdir()));
     fsx::mkdir_p(&t, 0o755)?;
     fsx::mkdir_p(&tcp, 0o755)?;
     fsx::write(
@@ -215,7 +215,7 @@ fn qmail(ctx: &Ctx) -> Result<(), Stop> {
         let ip = std::fs::read(t.join("hostip")).unwrap_or_default();
         fsx::write(&t.join("greylist.white"), &ip, 0o644)?;
     }
-    let users = h.disk(&format!("{}/users", ctx.s()));
+    let users = h.disk(&format!("{}/users", ctx.sysconfdir()));
     if ctx.o.flag("--wipe") || !users.join("assign").exists() {
         fsx::mkdir_p(&users, 0o755)?;
         fsx::write(&users.join("assign"), b".\n", 0o644)?;
@@ -271,8 +271,8 @@ fn qmail(ctx: &Ctx) -> Result<(), Stop> {
     default_file(&t.join("tlsservermethod"), "TLSv1_3\n")?;
     default_file(&t.join("tlsclientmethod"), "TLSv1_3\n")?;
     default_file(
-        &h.disk(&format!("{}/procmailrc", ctx.s())),
-        &format!(":0w\n|{}/sbin/vfilter '' bounce-no-mailbox\n", ctx.p()),
+        &h.disk(&format!("{}/procmailrc", ctx.sysconfdir())),
+        &format!(":0w\n|{}/sbin/vfilter '' bounce-no-mailbox\n", ctx.prefix()),
     )?;
     sharedlibs::fix_libindimail(ctx)?;
     if let Err(s) = sharedlibs::fix_libmysql(ctx) {
@@ -328,7 +328,7 @@ fn hostip(ctx: &Ctx, path: &Path) -> Result<(), Stop> {
 
 /// `$S/backup.conf`: what `--backup` archives besides its fixed list (if missing).
 fn backup_conf(ctx: &Ctx) -> Result<(), Stop> {
-    let logical = format!("{}/backup.conf", ctx.s());
+    let logical = format!("{}/backup.conf", ctx.sysconfdir());
     let p = ctx.host.disk(&logical);
     if p.exists() {
         return Ok(());
@@ -340,7 +340,7 @@ fn backup_conf(ctx: &Ctx) -> Result<(), Stop> {
     let mut list = vec![
         ctx.servicedir.clone(),
         "/etc/clamd.d".into(),
-        ctx.s().to_string(),
+        ctx.sysconfdir().to_string(),
         format!("{q}/domains"),
         format!("{q}/autoturn"),
         format!("{q}/alias/.qmail-*"),
@@ -429,7 +429,7 @@ fn alias_config(ctx: &Ctx, postmaster: &str) -> Result<(), Stop> {
 /// (`spam`, `ham`, `register-spam`, `register-ham`, each through bogofilter-qfe).
 fn bogofilter_aliases(ctx: &Ctx) -> Result<(), Stop> {
     let h = ctx.host;
-    if !h.is_file(&format!("{}/bin/bogofilter", ctx.p())) {
+    if !h.is_file(&format!("{}/bin/bogofilter", ctx.prefix())) {
         return Ok(());
     }
     let q = &h.qmaildir;
@@ -450,7 +450,7 @@ fn indimail(ctx: &Ctx) -> Result<(), Stop> {
     }
     let h = ctx.host;
     let t = h.disk(&ctx.cntrldir);
-    let tcp = h.disk(&format!("{}/tcp", ctx.s()));
+    let tcp = h.disk(&format!("{}/tcp", ctx.sysconfdir()));
     fsx::mkdir_p(&t, 0o755)?;
     fsx::mkdir_p(&tcp, 0o755)?;
     fsx::write(
@@ -499,7 +499,7 @@ fn indimail(ctx: &Ctx) -> Result<(), Stop> {
         let src = tcp.join(r);
         let cdb = PathBuf::from(format!("{}.cdb", src.display()));
         if mtime(&src).unwrap_or(0) > mtime(&cdb).unwrap_or(0) {
-            println!("Creating CDB {}/tcp/{r}.cdb", ctx.s());
+            println!("Creating CDB {}/tcp/{r}.cdb", ctx.sysconfdir());
         }
         if let Err(s) = build_cdb(h, &src) {
             eprintln!("{}", s.msg);
@@ -575,7 +575,11 @@ fn nssd_text(ctx: &Ctx) -> String {
 
 /// `$S/nssd.conf` (pwdlookup and `--config=nssd`), 0640 root:qmail.
 pub fn write_nssd_conf(ctx: &Ctx) -> Result<(), Stop> {
-    let dir = ctx.o.get("--sysconfdir").unwrap_or(ctx.s()).to_string();
+    let dir = ctx
+        .o
+        .get("--sysconfdir")
+        .unwrap_or(ctx.sysconfdir())
+        .to_string();
     let logical = format!("{dir}/nssd.conf");
     let p = ctx.host.disk(&logical);
     let written = change_config(&p, &logical, &nssd_text(ctx), 0o640)?;
@@ -885,7 +889,7 @@ fn cert(ctx: &Ctx) -> Result<(), Stop> {
     let certdir = o
         .get("--certdir")
         .map(str::to_string)
-        .unwrap_or_else(|| format!("{}/certs", ctx.s()));
+        .unwrap_or_else(|| format!("{}/certs", ctx.sysconfdir()));
     let dir = ctx.host.disk(&certdir);
     fsx::mkdir_p(&dir, 0o755)?;
     let force = o.flag("--force");
@@ -1069,7 +1073,7 @@ pub fn svscan_files(ctx: &mut Ctx, svc: &Path) -> Result<(), Stop> {
         }
         return Ok(());
     }
-    let rc = ctx.host.disk(&format!("{}/resolv.conf", ctx.s()));
+    let rc = ctx.host.disk(&format!("{}/resolv.conf", ctx.sysconfdir()));
     if !rc.exists() || ctx.o.flag("--force") {
         let text = format!(
             "# {}\n# generated at {}\nsearch {}\nnameserver 127.0.0.1\n",
@@ -1237,10 +1241,12 @@ pub fn mysql_service(ctx: &mut Ctx, port: &str, conf: &str) -> Result<(), Stop> 
     );
     ctx.port = port.to_string();
     render::render(ctx, &catalogue::MYSQL)?;
-    let lr = ctx.host.disk(&format!("{}/logrotate.mysql", ctx.s()));
+    let lr = ctx
+        .host
+        .disk(&format!("{}/logrotate.mysql", ctx.sysconfdir()));
     if ctx.o.flag("--force") || !lr.exists() {
         let db = ctx.o.val("--databasedir").unwrap_or("");
-        let s = ctx.s();
+        let s = ctx.sysconfdir();
         let admin = ctx.secret("ADMIN_PASS");
         let note = LOGROTATE_NOTE.replace("@S@", s);
         let text = format!(

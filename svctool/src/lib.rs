@@ -10,6 +10,7 @@
 //! * [`entrypoint`]: docker-entrypoint, the first program of a container; [`runpod`]: run
 //!   an IndiMail image with podman or docker.
 
+pub mod actions;
 pub mod boot;
 pub mod catalogue;
 pub mod certcheck;

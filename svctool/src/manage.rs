@@ -235,7 +235,9 @@ pub fn refresh(ctx: &Ctx, list: &str) -> Result<(), Stop> {
             }
             rerun(ctx, &d.join("variables/.options"))?;
         }
-        let q = ctx.host.disk(&format!("{}/control/defaultqueue", ctx.s()));
+        let q = ctx
+            .host
+            .disk(&format!("{}/control/defaultqueue", ctx.sysconfdir()));
         if q.join(".norefreshsvc").exists() && !force {
             if !silent {
                 println!("Skip Refreshing config defaultqueue");
@@ -323,7 +325,7 @@ pub fn autorefresh(ctx: &Ctx, arg: &str) -> Result<(), Stop> {
             say(&i);
             flag_file(&ctx.host.disk(&i).join("variables/.norefreshsvc"), enable)?;
         }
-        let q = format!("{}/control/defaultqueue", ctx.s());
+        let q = format!("{}/control/defaultqueue", ctx.sysconfdir());
         say(&q);
         if ctx.host.is_dir(&q) {
             flag_file(&ctx.host.disk(&q).join(".norefreshsvc"), enable)?;

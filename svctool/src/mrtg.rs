@@ -36,7 +36,7 @@ pub fn check(ctx: &Ctx) -> Result<(), Stop> {
             "mrtg or indexmaker missing: Have you installed mrtg?",
         ));
     }
-    let tmpl = format!("{}/indimail.mrtg.cfg", ctx.s());
+    let tmpl = format!("{}/indimail.mrtg.cfg", ctx.sysconfdir());
     if !ctx.host.is_file(&tmpl) {
         return Err(Stop::fail(
             111,
@@ -451,7 +451,7 @@ pub fn files(ctx: &mut Ctx, svc: &Path) -> Result<(), Stop> {
     fsx::chmod(&hd, 0o755)?;
     let etc = svc.join("etc");
     fsx::mkdir_p(&etc, 0o755)?;
-    let src = h.disk(&format!("{}/indimail.mrtg.cfg", ctx.s()));
+    let src = h.disk(&format!("{}/indimail.mrtg.cfg", ctx.sysconfdir()));
     let text = std::fs::read_to_string(&src).map_err(|e| Stop::io("read", &src, &e))?;
     let text = replace_first_per_line(&text, "MRTGHOSTNAME", &h.hostname);
     let mut text = replace_first_per_line(&text, "HTMLDIR", &format!("{html}/"));
@@ -472,7 +472,7 @@ pub fn files(ctx: &mut Ctx, svc: &Path) -> Result<(), Stop> {
             .arg(&cfg)
             .status();
     }
-    let fav = h.disk(&format!("{}/favicon.base64", ctx.s()));
+    let fav = h.disk(&format!("{}/favicon.base64", ctx.sysconfdir()));
     if let Ok(b64) = std::fs::read_to_string(&fav) {
         let png = crate::base64_decode(&b64)
             .ok_or_else(|| Stop::fail(111, format!("svctool: {} is not base64", fav.display())))?;

@@ -339,7 +339,7 @@ pub fn save_all(ctx: &Ctx) -> Result<(), Stop> {
             eprintln!("{}", s.msg);
         }
     }
-    let q = format!("{}/control/defaultqueue", ctx.s());
+    let q = format!("{}/control/defaultqueue", ctx.sysconfdir());
     let qd = ctx.host.disk(&q);
     if qd.is_dir() {
         let qp = Perm {
@@ -369,7 +369,7 @@ pub fn restore_all(ctx: &Ctx) -> Result<(), Stop> {
         let _w = fsx::Writable::new(&disk)?;
         import(ctx, &disk, &d, &f, true, &perm, true)?;
     }
-    let q = format!("{}/control/defaultqueue", ctx.s());
+    let q = format!("{}/control/defaultqueue", ctx.sysconfdir());
     let qd = ctx.host.disk(&q);
     if qd.join(".variables").is_file() {
         let qp = Perm {
@@ -522,9 +522,9 @@ fn all_variables_text(ctx: &Ctx) -> String {
         }
     }
     for l in [
-        format!("{}/control/defaultqueue", ctx.s()),
-        format!("{}/control/global_vars", ctx.s()),
-        format!("{}/ezmlm/global_vars", ctx.s()),
+        format!("{}/control/defaultqueue", ctx.sysconfdir()),
+        format!("{}/control/global_vars", ctx.sysconfdir()),
+        format!("{}/ezmlm/global_vars", ctx.sysconfdir()),
     ] {
         let d = ctx.host.disk(&l);
         if !d.is_dir() {
@@ -622,7 +622,7 @@ pub fn dumpconfig(ctx: &Ctx) -> Result<(), Stop> {
         None => println!("qmail-showctl: not installed"),
     }
     println!("\nIndiMail Assign File:");
-    let assign = ctx.host.disk(&format!("{}/users/assign", ctx.s()));
+    let assign = ctx.host.disk(&format!("{}/users/assign", ctx.sysconfdir()));
     print!("{}", std::fs::read_to_string(assign).unwrap_or_default());
     println!();
     Ok(())
@@ -634,8 +634,8 @@ pub fn dumpconfig(ctx: &Ctx) -> Result<(), Stop> {
 fn courier_text(ctx: &Ctx) -> String {
     let o = ctx.o;
     let imap = ctx.key("CDB") == "imap";
-    let s = ctx.s();
-    let p = ctx.p();
+    let s = ctx.sysconfdir();
+    let p = ctx.prefix();
     let port = &ctx.port;
     let mut t = String::from("#--------- IndiMail ---------------------------\n");
     if let Some(d) = o.get("--default-domain") {
@@ -879,7 +879,7 @@ pub fn queue_param(ctx: &mut Ctx, name: &str) -> Result<(), Stop> {
         w(n, Val::Remove)?;
     }
     let sf = o.get("--spamfilter").is_some();
-    let p = ctx.p().to_string();
+    let p = ctx.prefix().to_string();
     if o.val("--dksign") == Some("dkim") {
         w(
             "DKIMSIGN",
@@ -919,7 +919,9 @@ pub fn queue_param(ctx: &mut Ctx, name: &str) -> Result<(), Stop> {
             Val::Unset
         },
     )?;
-    let sg = ctx.host.disk(&format!("{}/control/global_vars", ctx.s()));
+    let sg = ctx
+        .host
+        .disk(&format!("{}/control/global_vars", ctx.sysconfdir()));
     let death = o.get("--death").unwrap_or("86400");
     if death == "86400" {
         fsx::remove(&sg.join("DEATH"))?;
