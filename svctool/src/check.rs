@@ -341,14 +341,7 @@ fn installed(c: &mut Check) {
     let ctx = c.ctx;
     println!("Checking installed services");
     let sd = ctx.host.disk(&ctx.servicedir);
-    let mut names: Vec<String> = std::fs::read_dir(&sd)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
+    let names = crate::fsx::sorted_names(&sd, true);
     for n in names
         .iter()
         .filter(|n| *n != ".svscan" && *n != ".svlock" && *n != ".svscan.pid")
@@ -375,15 +368,7 @@ fn logdirs(c: &mut Check) {
     let h = ctx.host;
     println!("Checking Log Directories");
     let ld = h.disk(&ctx.logdir);
-    let mut logs: Vec<String> = std::fs::read_dir(&ld)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| !n.starts_with('.'))
-                .collect()
-        })
-        .unwrap_or_default();
-    logs.sort();
+    let logs = crate::fsx::sorted_names(&ld, false);
     let qmaill = h.uid(&h.log_user);
     for n in logs
         .iter()

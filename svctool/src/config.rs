@@ -951,15 +951,7 @@ fn cert(ctx: &Ctx) -> Result<(), Stop> {
 
 fn update_certs(ctx: &Ctx, certdir: &str, restart: &mut Vec<String>) -> Result<(), Stop> {
     let sd = ctx.host.disk(&ctx.servicedir);
-    let mut names: Vec<String> = std::fs::read_dir(&sd)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| !n.starts_with('.'))
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
+    let names = crate::fsx::sorted_names(&sd, false);
     let fix = |restart: &mut Vec<String>, name: &str, file: &str, want: &str| -> Result<(), Stop> {
         let vars = sd.join(name).join("variables");
         let p = vars.join(file);

@@ -41,16 +41,7 @@ pub fn ls_pub(dir: &Path) -> Vec<String> {
 }
 
 fn ls(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| !n.starts_with('.'))
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
+    crate::fsx::sorted_names(dir, false)
 }
 
 /// The `.variables` text of a directory: `NAME=value`, `NAME=""`, `NAME=`.
@@ -561,14 +552,7 @@ pub fn dumpconfig(ctx: &Ctx) -> Result<(), Stop> {
     let mut out = String::new();
     out.push_str("Service Configuration ================================================\n");
     out.push_str(&format!("Service Directory {}\n", ctx.servicedir));
-    let mut names: Vec<String> = std::fs::read_dir(&sd)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
+    let names = crate::fsx::sorted_names(&sd, true);
     for (i, j) in names.iter().enumerate() {
         out.push_str(&format!("Service {:05} {j}\n", i + 1));
         for (file, label) in [
