@@ -76,18 +76,21 @@ fn hostname(ctx: &Ctx) -> String {
     ctx.host.hostname.clone()
 }
 
+/// Makes the control directory and SYSCONFDIR/tcp, and writes `marker` (the header lines) in
+/// the control directory; returns both directories.
+fn control_and_tcp_dirs(ctx: &Ctx, marker: &str) -> Result<(PathBuf, PathBuf), Stop> {
+    let t = ctx.host.disk(&ctx.cntrldir);
+    let tcp = ctx.host.disk(&format!("{}/tcp", ctx.sysconfdir()));
+    fsx::mkdir_p(&t, 0o755)?;
+    fsx::mkdir_p(&tcp, 0o755)?;
+    fsx::write(&t.join(marker), header_lines(ctx).as_bytes(), 0o644)?;
+    Ok((t, tcp))
+}
+
 /// `--config=qmail`: default control files, tcp rules for smtp/qmtp/qmqp and their cdbs.
 fn qmail(ctx: &Ctx) -> Result<(), Stop> {
     let h = ctx.host;
-    let t = h.disk(&ctx.cntrldir);
-    let tcp = h.disk(&format!("{}/tcp", ctx.sysconfdir()));
-    fsx::mkdir_p(&t, 0o755)?;
-    fsx::mkdir_p(&tcp, 0o755)?;
-    fsx::write(
-        &t.join(".qmail_control"),
-        header_lines(ctx).as_bytes(),
-        0o644,
-    )?;
+    let (t, tcp) = control_and_tcp_dirs(ctx, ".qmail_control")?;
     let verbose = ctx.o.flag("--verbose");
     let host = hostname(ctx);
     let domain = host
@@ -449,15 +452,7 @@ fn indimail(ctx: &Ctx) -> Result<(), Stop> {
         return Ok(());
     }
     let h = ctx.host;
-    let t = h.disk(&ctx.cntrldir);
-    let tcp = h.disk(&format!("{}/tcp", ctx.sysconfdir()));
-    fsx::mkdir_p(&t, 0o755)?;
-    fsx::mkdir_p(&tcp, 0o755)?;
-    fsx::write(
-        &t.join(".indimail_control"),
-        header_lines(ctx).as_bytes(),
-        0o644,
-    )?;
+    let (t, tcp) = control_and_tcp_dirs(ctx, ".indimail_control")?;
     println!("Creating Default IndiMail Control Files");
     default_file(
         &tcp.join("tcp.imap"),
@@ -1104,14 +1099,10 @@ const LOGROTATE_NOTE: &str = "# The log file name and location can be set in
 /// The mysql.PORT service (docs/svctool.md#mysql): requires mysqld under `--mysqlPrefix` and the config.
 pub fn mysql_service(ctx: &mut Ctx, port: &str, conf: &str) -> Result<(), Stop> {
     let prefix = ctx.o.val("--mysqlPrefix").unwrap_or("").to_string();
-    let Some(mysqld) = [
-        "sbin/mariadbd",
-        "libexec/mysqld",
-        "sbin/mysqld",
-        "bin/mysqld",
-    ]
-    .iter()
-    .find(|m| ctx.host.is_executable(&format!("{prefix}/{m}"))) else {
+    let Some(mysqld) = crate::catalogue::MYSQLD_PATHS
+        .iter()
+        .find(|m| ctx.host.is_executable(&format!("{prefix}/{m}")))
+    else {
         return Err(Stop::fail(111, "mysqld: No such File or directory"));
     };
     if !ctx.host.is_file(conf) {

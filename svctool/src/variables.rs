@@ -953,12 +953,12 @@ pub fn queue_param(ctx: &mut Ctx, name: &str) -> Result<(), Stop> {
     Ok(())
 }
 
-use crate::catalogue::{g_spam, g_sync, g_virus};
+use crate::catalogue::{spam_vars, sync_vars, virus_vars};
 use crate::render::{Rule::*, Var};
 
 static QUEUEPARAM_VARS: &[Var] = &[
-    Var("", Group(g_virus)),
+    Var("", Group(virus_vars)),
     Var("QHPSI", OptOrUnset("--qhpsi")),
-    Var("", Group(g_sync)),
-    Var("", Group(g_spam)),
+    Var("", Group(sync_vars)),
+    Var("", Group(spam_vars)),
 ];
