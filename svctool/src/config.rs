@@ -685,8 +685,9 @@ fn add_user(ctx: &Ctx, u: &User) -> bool {
 }
 
 /// `--config=users`: the system users and groups IndiMail runs as.
-fn users(ctx: &Ctx) -> i32 {
-    let safe = [
+/// The shell of the users that never log in: the first of these the system has.
+fn nologin_shell() -> &'static str {
+    [
         "/sbin/nologin",
         "/usr/sbin/nologin",
         "/usr/bin/false",
@@ -694,7 +695,11 @@ fn users(ctx: &Ctx) -> i32 {
     ]
     .into_iter()
     .find(|p| Path::new(p).exists())
-    .unwrap_or("/usr/bin/false");
+    .unwrap_or("/usr/bin/false")
+}
+
+fn users(ctx: &Ctx) -> i32 {
+    let safe = nologin_shell();
     let q = ctx.host.qmaildir.clone();
     let free = |f: &str, id: &str| {
         !std::fs::read_to_string(ctx.host.disk(&format!("/etc/{f}")))

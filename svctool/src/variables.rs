@@ -615,6 +615,24 @@ pub fn dumpconfig(ctx: &Ctx) -> Result<(), Stop> {
 // ---------------------------------------------------------------------------------------
 // IMAP / POP3 variables (docs/svctool.md#imap-and-pop3)
 
+/// IMAPMODULES: the authentication modules installed, authpam last, without authgeneric and
+/// authtest.
+fn imap_modules(ctx: &Ctx) -> String {
+    let mods_dir = ctx
+        .host
+        .disk(&format!("{}/imapmodules", ctx.host.libexecdir));
+    let all = ls(&mods_dir);
+    let mut mods: Vec<&str> = all
+        .iter()
+        .map(String::as_str)
+        .filter(|m| !matches!(*m, "authgeneric" | "authtest" | "authpam"))
+        .collect();
+    if all.iter().any(|m| m == "authpam") {
+        mods.push("authpam");
+    }
+    mods.join(" ")
+}
+
 fn courier_text(ctx: &Ctx) -> String {
     let o = ctx.o;
     let imap = ctx.key("CDB") == "imap";
@@ -687,21 +705,9 @@ fn courier_text(ctx: &Ctx) -> String {
         o.get("--maxdaemons").unwrap_or("150"),
         o.get("--maxperip").unwrap_or("25")
     ));
-    let mods_dir = ctx
-        .host
-        .disk(&format!("{}/imapmodules", ctx.host.libexecdir));
-    let all = ls(&mods_dir);
-    let mut mods: Vec<&str> = all
-        .iter()
-        .map(String::as_str)
-        .filter(|m| !matches!(*m, "authgeneric" | "authtest" | "authpam"))
-        .collect();
-    if all.iter().any(|m| m == "authpam") {
-        mods.push("authpam");
-    }
     t.push_str(&format!(
         "IMAPMODULES=\"{}\"\nDEBUG_LOGIN=0\n",
-        mods.join(" ")
+        imap_modules(ctx)
     ));
     let cap = "IMAP4rev1 UIDPLUS CHILDREN NAMESPACE THREAD=ORDEREDSUBJECT THREAD=REFERENCES SORT QUOTA IDLE";
     if imap {
