@@ -803,6 +803,54 @@ pub fn courier_variables(ctx: &Ctx, vars: &Path) -> Result<(), Stop> {
 // ---------------------------------------------------------------------------------------
 // --queueParam (docs/svctool.md#queue-parameters)
 
+/// `--death`: global DEATH and OSSIFIED (none for the default one day).
+fn global_death(ctx: &Ctx) -> Result<(), Stop> {
+    let o = ctx.o;
+    let sg = ctx
+        .host
+        .disk(&format!("{}/control/global_vars", ctx.sysconfdir()));
+    let death = o.get("--death").unwrap_or("86400");
+    if death == "86400" {
+        fsx::remove(&sg.join("DEATH"))?;
+        fsx::remove(&sg.join("OSSIFIED"))?;
+    } else {
+        let cur = std::fs::read(sg.join("DEATH"))
+            .ok()
+            .and_then(|b| render::envdir_value(&b));
+        if cur.as_deref() != Some(death) {
+            // S2 (COMPATIBILITY.md#svctool-and-qmailctl V12): OSSIFIED is 1.5 × DEATH
+            let d: f64 = death.parse().unwrap_or(86400.0);
+            fsx::write(&sg.join("DEATH"), format!("{death}\n").as_bytes(), 0o644)?;
+            fsx::write(
+                &sg.join("OSSIFIED"),
+                format!("{}\n", (d * 1.5).round() as i64).as_bytes(),
+                0o644,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The queue envdir's files 0644 and all of it indimail:qmail.
+fn own_queue_envdir(ctx: &Ctx, dir: &Path) -> Result<(), Stop> {
+    for e in std::fs::read_dir(dir)
+        .map_err(|e| Stop::io("read", dir, &e))?
+        .flatten()
+    {
+        let p = e.path();
+        if std::fs::symlink_metadata(&p)
+            .map(|m| m.is_file())
+            .unwrap_or(false)
+        {
+            fsx::chmod(&p, 0o644)?;
+        }
+        ctx.host.chown(&p, "indimail", "qmail");
+    }
+    fsx::chmod(dir, 0o755)?;
+    ctx.host.chown(dir, "indimail", "qmail");
+    Ok(())
+}
+
 pub fn queue_param(ctx: &mut Ctx, name: &str) -> Result<(), Stop> {
     let o = ctx.o;
     let logical = format!("{}/{name}", ctx.cntrldir);
@@ -909,28 +957,7 @@ pub fn queue_param(ctx: &mut Ctx, name: &str) -> Result<(), Stop> {
             Val::Unset
         },
     )?;
-    let sg = ctx
-        .host
-        .disk(&format!("{}/control/global_vars", ctx.sysconfdir()));
-    let death = o.get("--death").unwrap_or("86400");
-    if death == "86400" {
-        fsx::remove(&sg.join("DEATH"))?;
-        fsx::remove(&sg.join("OSSIFIED"))?;
-    } else {
-        let cur = std::fs::read(sg.join("DEATH"))
-            .ok()
-            .and_then(|b| render::envdir_value(&b));
-        if cur.as_deref() != Some(death) {
-            // S2 (COMPATIBILITY.md#svctool-and-qmailctl V12): OSSIFIED is 1.5 × DEATH
-            let d: f64 = death.parse().unwrap_or(86400.0);
-            fsx::write(&sg.join("DEATH"), format!("{death}\n").as_bytes(), 0o644)?;
-            fsx::write(
-                &sg.join("OSSIFIED"),
-                format!("{}\n", (d * 1.5).round() as i64).as_bytes(),
-                0o644,
-            )?;
-        }
-    }
+    global_death(ctx)?;
     let opts = format!("{}\n", ctx.prog_args);
     fsx::write(&dir.join(".options"), opts.as_bytes(), 0o644)?;
     fsx::mkdir_p(&globals, 0o755)?;
@@ -941,22 +968,7 @@ pub fn queue_param(ctx: &mut Ctx, name: &str) -> Result<(), Stop> {
             .map_or(Val::Unset, |f| Val::Set(f.into())),
     )?;
     drop(_w);
-    for e in std::fs::read_dir(&dir)
-        .map_err(|e| Stop::io("read", &dir, &e))?
-        .flatten()
-    {
-        let p = e.path();
-        if std::fs::symlink_metadata(&p)
-            .map(|m| m.is_file())
-            .unwrap_or(false)
-        {
-            fsx::chmod(&p, 0o644)?;
-        }
-        ctx.host.chown(&p, "indimail", "qmail");
-    }
-    fsx::chmod(&dir, 0o755)?;
-    ctx.host.chown(&dir, "indimail", "qmail");
-    Ok(())
+    own_queue_envdir(ctx, &dir)
 }
 
 use crate::catalogue::{spam_vars, sync_vars, virus_vars};
