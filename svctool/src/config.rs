@@ -1101,45 +1101,10 @@ const LOGROTATE_NOTE: &str = "# The log file name and location can be set in
 #
 ";
 
-/// The mysql.PORT service (docs/svctool.md#mysql): requires mysqld under `--mysqlPrefix` and the config.
-pub fn mysql_service(ctx: &mut Ctx, port: &str, conf: &str) -> Result<(), Stop> {
-    let prefix = ctx.o.val("--mysqlPrefix").unwrap_or("").to_string();
-    let Some(mysqld) = crate::catalogue::MYSQLD_PATHS
-        .iter()
-        .find(|m| ctx.host.is_executable(&format!("{prefix}/{m}")))
-    else {
-        return Err(Stop::fail(111, "mysqld: No such File or directory"));
-    };
-    if !ctx.host.is_file(conf) {
-        return Err(Stop::fail(
-            111,
-            format!("{conf}: No such File or directory"),
-        ));
-    }
-    let bin = ctx.host.disk(&format!("{prefix}/{mysqld}"));
-    // the version is the third word of the `Ver` line (`mariadbd  Ver 10.11.6-MariaDB ...`)
-    let version = Command::new(&bin)
-        .arg("--version")
-        .output()
-        .map(|o| {
-            let mut t = String::from_utf8_lossy(&o.stdout).into_owned();
-            t.push_str(&String::from_utf8_lossy(&o.stderr));
-            t
-        })
-        .unwrap_or_default();
-    let version = version
-        .lines()
-        .filter(|l| l.contains("Ver"))
-        .filter_map(|l| l.split_whitespace().nth(2))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mariadb = version.contains("MariaDB");
-    let major: u32 = version
-        .split('.')
-        .next()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let help = Command::new(&bin)
+/// The mysqld flags of the run file, each ending in ` \\` and a newline: those this mysqld
+/// offers (its `--help` lists them) and the ones always given.
+fn mysqld_flags(bin: &Path, mariadb: bool) -> String {
+    let help = Command::new(bin)
         .args(["--no-defaults", "--verbose", "--help"])
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
@@ -1198,6 +1163,48 @@ pub fn mysql_service(ctx: &mut Ctx, port: &str, conf: &str) -> Result<(), Stop> 
     ] {
         add(f, false);
     }
+    flags
+}
+
+/// The mysql.PORT service (docs/svctool.md#mysql): requires mysqld under `--mysqlPrefix` and the config.
+pub fn mysql_service(ctx: &mut Ctx, port: &str, conf: &str) -> Result<(), Stop> {
+    let prefix = ctx.o.val("--mysqlPrefix").unwrap_or("").to_string();
+    let Some(mysqld) = crate::catalogue::MYSQLD_PATHS
+        .iter()
+        .find(|m| ctx.host.is_executable(&format!("{prefix}/{m}")))
+    else {
+        return Err(Stop::fail(111, "mysqld: No such File or directory"));
+    };
+    if !ctx.host.is_file(conf) {
+        return Err(Stop::fail(
+            111,
+            format!("{conf}: No such File or directory"),
+        ));
+    }
+    let bin = ctx.host.disk(&format!("{prefix}/{mysqld}"));
+    // the version is the third word of the `Ver` line (`mariadbd  Ver 10.11.6-MariaDB ...`)
+    let version = Command::new(&bin)
+        .arg("--version")
+        .output()
+        .map(|o| {
+            let mut t = String::from_utf8_lossy(&o.stdout).into_owned();
+            t.push_str(&String::from_utf8_lossy(&o.stderr));
+            t
+        })
+        .unwrap_or_default();
+    let version = version
+        .lines()
+        .filter(|l| l.contains("Ver"))
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mariadb = version.contains("MariaDB");
+    let major: u32 = version
+        .split('.')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let flags = mysqld_flags(&bin, mariadb);
     let sock = ctx
         .o
         .get("--mysqlsocket")
