@@ -87,6 +87,125 @@ fn control_and_tcp_dirs(ctx: &Ctx, marker: &str) -> Result<(PathBuf, PathBuf), S
     Ok((t, tcp))
 }
 
+/// The control files `--config=qmail --verbose` says it creates first.
+const QMAIL_CONTROL_FILES: &[&str] = &[
+    "me",
+    "localiphost",
+    "defaulthost",
+    "envnoathost",
+    "defaultdomain",
+    "plusdomain",
+    "locals",
+    "rcpthosts",
+];
+
+/// The control files `--config=qmail --verbose` says it sets to defaults when missing.
+const QMAIL_DEFAULTED_FILES: &[&str] = &[
+    "locals",
+    "rcpthosts",
+    "defaultdelivery",
+    "servicedir.conf",
+    "nodnscheck",
+    "hostip",
+    "users/assign",
+    "greylist.white",
+    "chkrcptdomains",
+    "chksenderdomains",
+    "smtpgreeting",
+    "databytes",
+    "timeoutsmtpd",
+    "timeoutremote",
+    "dnsbllist",
+    "tcp/tcp.[smtp,qmtp,qmqp]",
+    "servercipherlist",
+    "serverciphersuite",
+    "tlsservermethod",
+    "clientcipherlist",
+    "clientciphersuite",
+    "tlsclientmethod",
+    "procmailrc",
+    "libindimail",
+    "libmysql",
+];
+
+/// me, defaulthost, envnoathost, defaultdomain and plusdomain: by config-fast, or (a tree
+/// without the mail suite) the same defaults written here.
+fn host_control_files(ctx: &Ctx, t: &Path, host: &str, domain: &str) -> Result<(), Stop> {
+    let h = ctx.host;
+    let verbose = ctx.o.flag("--verbose");
+    let config_fast = h.disk(&format!("{}/config-fast", h.libexecdir));
+    match config_fast.is_file().then_some(config_fast) {
+        Some(cf) => {
+            let mode = if verbose { "--verbose" } else { "--quiet" };
+            let dest = if h.root == Path::new("/") {
+                String::new()
+            } else {
+                h.root.display().to_string()
+            };
+            let _ = Command::new(cf)
+                .arg(mode)
+                .arg(format!("--destdir={dest}"))
+                .arg(host)
+                .status();
+        }
+        None => {
+            // what config-fast writes, for a tree without the mail suite
+            for (f, v) in [
+                ("me", host),
+                ("defaulthost", host),
+                ("envnoathost", host),
+                ("defaultdomain", domain),
+                ("plusdomain", domain),
+            ] {
+                default_file(&t.join(f), &format!("{v}\n"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// locals and rcpthosts list localhost.
+fn localhost_in_locals(t: &Path) -> Result<(), Stop> {
+    for f in ["locals", "rcpthosts"] {
+        let p = t.join(f);
+        let cur = std::fs::read_to_string(&p).ok();
+        match cur {
+            None => fsx::write(&p, b"localhost\n", 0o644)?,
+            Some(c) if !c.lines().any(|l| l.contains("localhost")) => {
+                println!("{f}");
+                let mut lines: Vec<&str> = c.lines().chain(["localhost"]).collect();
+                lines.sort();
+                lines.dedup();
+                fsx::write(&p, format!("{}\n", lines.join("\n")).as_bytes(), 0o644)?;
+            }
+            _ => {}
+        }
+        fsx::chmod(&p, 0o644)?;
+    }
+    Ok(())
+}
+
+/// The cipher lists and TLS methods, with their global variables.
+fn tls_control_files(ctx: &Ctx, t: &Path, g: &Path) -> Result<(), Stop> {
+    let suites = "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256\n";
+    default_file(
+        &t.join("servercipherlist"),
+        "ALL:!aNULL:!ADH:!eNULL:!LOW:!EXP:RC4+RSA:+HIGH:+MEDIUM:-EDH-RSA-DES-CBC3-SHA:-EDH-DSS-DES-CBC3-SHA:-DES-CBC3-SHA:-DES-CBC3-MD5:+SSLv3:+TLSv1:-SSLv2:!DES:!MD5:!PSK:!RC4:!3DES:!SHA1:!SHA256:!SHA384\n",
+    )?;
+    default_file(&t.join("serverciphersuite"), suites)?;
+    default_file(
+        &t.join("clientcipherlist"),
+        "ALL:!aNULL:!ADH:!eNULL:!LOW:!DH:!EXP\n",
+    )?;
+    default_file(&t.join("clientciphersuite"), suites)?;
+    link_global(ctx, g, "TLS_CIPHER_SUITE", "serverciphersuite")?;
+    link_global(ctx, g, "TLS_CIPHER_LIST", "servercipherlist")?;
+    // the TLS library here is rustls: TLS 1.3 is the highest method
+    default_file(&t.join("tlsservermethod"), "TLSv1_3\n")?;
+    default_file(&t.join("tlsclientmethod"), "TLSv1_3\n")?;
+    Ok(())
+}
+
 /// `--config=qmail`: default control files, tcp rules for smtp/qmtp/qmqp and their cdbs.
 fn qmail(ctx: &Ctx) -> Result<(), Stop> {
     let h = ctx.host;
@@ -100,47 +219,11 @@ fn qmail(ctx: &Ctx) -> Result<(), Stop> {
         .unwrap_or_else(|| host.clone());
     if verbose {
         println!("Creating Default qmail Control Files");
-        for f in [
-            "me",
-            "localiphost",
-            "defaulthost",
-            "envnoathost",
-            "defaultdomain",
-            "plusdomain",
-            "locals",
-            "rcpthosts",
-        ] {
+        for f in QMAIL_CONTROL_FILES {
             println!("{f}");
         }
     }
-    let config_fast = h.disk(&format!("{}/config-fast", h.libexecdir));
-    match config_fast.is_file().then_some(config_fast) {
-        Some(cf) => {
-            let mode = if verbose { "--verbose" } else { "--quiet" };
-            let dest = if h.root == Path::new("/") {
-                String::new()
-            } else {
-                h.root.display().to_string()
-            };
-            let _ = Command::new(cf)
-                .arg(mode)
-                .arg(format!("--destdir={dest}"))
-                .arg(&host)
-                .status();
-        }
-        None => {
-            // what config-fast writes, for a tree without the mail suite
-            for (f, v) in [
-                ("me", host.as_str()),
-                ("defaulthost", host.as_str()),
-                ("envnoathost", host.as_str()),
-                ("defaultdomain", domain.as_str()),
-                ("plusdomain", domain.as_str()),
-            ] {
-                default_file(&t.join(f), &format!("{v}\n"))?;
-            }
-        }
-    }
+    host_control_files(ctx, &t, &host, &domain)?;
     if !t.join("localiphost").exists() {
         if let Ok(me) = std::fs::read(t.join("me")) {
             if verbose {
@@ -159,33 +242,7 @@ fn qmail(ctx: &Ctx) -> Result<(), Stop> {
     }
     if verbose {
         println!("Setting control files (if not existing) to defaults");
-        for f in [
-            "locals",
-            "rcpthosts",
-            "defaultdelivery",
-            "servicedir.conf",
-            "nodnscheck",
-            "hostip",
-            "users/assign",
-            "greylist.white",
-            "chkrcptdomains",
-            "chksenderdomains",
-            "smtpgreeting",
-            "databytes",
-            "timeoutsmtpd",
-            "timeoutremote",
-            "dnsbllist",
-            "tcp/tcp.[smtp,qmtp,qmqp]",
-            "servercipherlist",
-            "serverciphersuite",
-            "tlsservermethod",
-            "clientcipherlist",
-            "clientciphersuite",
-            "tlsclientmethod",
-            "procmailrc",
-            "libindimail",
-            "libmysql",
-        ] {
+        for f in QMAIL_DEFAULTED_FILES {
             println!("{f}");
         }
     }
@@ -241,38 +298,8 @@ fn qmail(ctx: &Ctx) -> Result<(), Stop> {
             eprintln!("{}", s.msg);
         }
     }
-    for f in ["locals", "rcpthosts"] {
-        let p = t.join(f);
-        let cur = std::fs::read_to_string(&p).ok();
-        match cur {
-            None => fsx::write(&p, b"localhost\n", 0o644)?,
-            Some(c) if !c.lines().any(|l| l.contains("localhost")) => {
-                println!("{f}");
-                let mut lines: Vec<&str> = c.lines().chain(["localhost"]).collect();
-                lines.sort();
-                lines.dedup();
-                fsx::write(&p, format!("{}\n", lines.join("\n")).as_bytes(), 0o644)?;
-            }
-            _ => {}
-        }
-        fsx::chmod(&p, 0o644)?;
-    }
-    let suites = "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256\n";
-    default_file(
-        &t.join("servercipherlist"),
-        "ALL:!aNULL:!ADH:!eNULL:!LOW:!EXP:RC4+RSA:+HIGH:+MEDIUM:-EDH-RSA-DES-CBC3-SHA:-EDH-DSS-DES-CBC3-SHA:-DES-CBC3-SHA:-DES-CBC3-MD5:+SSLv3:+TLSv1:-SSLv2:!DES:!MD5:!PSK:!RC4:!3DES:!SHA1:!SHA256:!SHA384\n",
-    )?;
-    default_file(&t.join("serverciphersuite"), suites)?;
-    default_file(
-        &t.join("clientcipherlist"),
-        "ALL:!aNULL:!ADH:!eNULL:!LOW:!DH:!EXP\n",
-    )?;
-    default_file(&t.join("clientciphersuite"), suites)?;
-    link_global(ctx, &g, "TLS_CIPHER_SUITE", "serverciphersuite")?;
-    link_global(ctx, &g, "TLS_CIPHER_LIST", "servercipherlist")?;
-    // the TLS library here is rustls: TLS 1.3 is the highest method
-    default_file(&t.join("tlsservermethod"), "TLSv1_3\n")?;
-    default_file(&t.join("tlsclientmethod"), "TLSv1_3\n")?;
+    localhost_in_locals(&t)?;
+    tls_control_files(ctx, &t, &g)?;
     default_file(
         &h.disk(&format!("{}/procmailrc", ctx.sysconfdir())),
         &format!(":0w\n|{}/sbin/vfilter '' bounce-no-mailbox\n", ctx.prefix()),
