@@ -140,10 +140,22 @@ fn interfaces(ctx: &Ctx) -> Vec<String> {
 
 /// The graph sections for what this host runs.
 pub fn extra_sections(ctx: &Ctx, host: &str) -> String {
+    let mut gs: Vec<Graph> = Vec::new();
+    qmta_graphs(ctx, host, &mut gs);
+    listener_graphs(ctx, host, &mut gs);
+    lookup_graphs(ctx, host, &mut gs);
+    system_graphs(ctx, host, &mut gs);
+    let mut out = String::new();
+    for g in &gs {
+        g.write(&mut out);
+    }
+    out
+}
+
+/// The qmta graphs, when qmta is in use.
+fn qmta_graphs(ctx: &Ctx, host: &str, gs: &mut Vec<Graph>) {
     let h = ctx.host;
     let lx = &h.libexecdir;
-    let (ld, sd) = (&ctx.logdir, &ctx.servicedir);
-    let mut gs: Vec<Graph> = Vec::new();
     if qmta_enabled(ctx) {
         for (id, flag, what, max, abs, short, yl, l) in [
             (
@@ -207,6 +219,13 @@ pub fn extra_sections(ctx: &Ctx, host: &str) -> String {
             });
         }
     }
+}
+
+/// Concurrency and connections of each listener with a log.
+fn listener_graphs(ctx: &Ctx, host: &str, gs: &mut Vec<Graph>) {
+    let h = ctx.host;
+    let lx = &h.libexecdir;
+    let (ld, sd) = (&ctx.logdir, &ctx.servicedir);
     for (label, port, log) in [
         ("POP3", "110", "pop3d.110"),
         ("POP3-SSL", "995", "pop3d-ssl.995"),
@@ -265,6 +284,13 @@ pub fn extra_sections(ctx: &Ctx, host: &str) -> String {
             scale: Scale::Peak,
         });
     }
+}
+
+/// The inlookup and lookup daemons' graphs, where they log.
+fn lookup_graphs(ctx: &Ctx, host: &str, gs: &mut Vec<Graph>) {
+    let h = ctx.host;
+    let lx = &h.libexecdir;
+    let (ld, sd) = (&ctx.logdir, &ctx.servicedir);
     if h.is_dir(&format!("{ld}/inlookup.infifo")) {
         let args = format!("{ld}/inlookup.infifo {sd}/inlookup.infifo");
         for q in [
@@ -347,6 +373,13 @@ pub fn extra_sections(ctx: &Ctx, host: &str) -> String {
             scale: Scale::Peak,
         });
     }
+}
+
+/// MySQL, clamd and network interface graphs.
+fn system_graphs(ctx: &Ctx, host: &str, gs: &mut Vec<Graph>) {
+    let h = ctx.host;
+    let lx = &h.libexecdir;
+    let (ld, sd) = (&ctx.logdir, &ctx.servicedir);
     if h.is_dir(&format!("{ld}/mysql.3306")) {
         // the reference tests an unexpanded `$MYSQL_BASE` here (never true): the installed
         // client is used
@@ -427,11 +460,6 @@ pub fn extra_sections(ctx: &Ctx, host: &str) -> String {
             scale: Scale::Peak,
         });
     }
-    let mut out = String::new();
-    for g in &gs {
-        g.write(&mut out);
-    }
-    out
 }
 
 /// `sed 's{FROM{TO{'`: the first occurrence on each line.
