@@ -51,8 +51,8 @@ fn sleep_secs(default: u64) -> std::time::Duration {
     std::time::Duration::from_secs(s)
 }
 
-/// A service of an `--rmsvc`/`--ensvc` list: its directory on disk, parent and name; None
-/// (said on stderr) when it is no directory.
+/// A service of an `--rmsvc`, `--ensvc`, `--refreshsvc` or `--autorefresh` list: its directory
+/// on disk, parent and name; None (said on stderr) when it is no directory.
 fn listed_service(ctx: &Ctx, path: &str) -> Option<(PathBuf, String, String)> {
     let disk = ctx.host.disk(path);
     if !disk.is_dir() {
@@ -254,12 +254,9 @@ pub fn refresh(ctx: &Ctx, list: &str) -> Result<(), Stop> {
         return Ok(());
     }
     for i in paths {
-        let d = ctx.host.disk(i);
-        if !d.is_dir() {
-            eprintln!("{i}: No such file or directory");
+        let Some((d, _, name)) = listed_service(ctx, i) else {
             continue;
-        }
-        let (_, name) = split_path(i);
+        };
         let (vo, co) = (d.join("variables/.options"), d.join(".options"));
         if !nonempty(&vo) && !nonempty(&co) {
             eprintln!("{i}/variables/.options or {i}/.options missing");
@@ -333,11 +330,9 @@ pub fn autorefresh(ctx: &Ctx, arg: &str) -> Result<(), Stop> {
         return Ok(());
     }
     for i in paths {
-        let d = ctx.host.disk(i);
-        if !d.is_dir() {
-            eprintln!("{i}: No such file or directory");
+        let Some((d, _, _)) = listed_service(ctx, i) else {
             continue;
-        }
+        };
         if !nonempty(&d.join("variables/.options")) && !nonempty(&d.join(".options")) {
             eprintln!("{i}/variables/.options or {i}/.options missing");
             continue;
