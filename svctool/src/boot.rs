@@ -78,7 +78,7 @@ fn systemd_unit(ctx: &Ctx) -> String {
     format!(
         "[Unit]\nDescription=SVscan Service\nAfter=local-fs.target network.target\n\n[Service]\nExecStart={} {sd}\nExecStop={}/bin/svc -dx {sd}/* {sd}/*/log\nRestart=on-failure\nType=simple\nKillMode=process\n\n[Install]\nWantedBy=multi-user.target\nAlias=indimail.service\nAlias=indimail-mta.service\n",
         svscanboot(ctx),
-        ctx.p(),
+        ctx.prefix(),
     )
 }
 
@@ -92,7 +92,7 @@ fn upstart_job(ctx: &Ctx) -> String {
 
 /// The rc.subr script FreeBSD's `service svscan ...` runs.
 fn rcd_script(ctx: &Ctx) -> String {
-    let q = format!("{}/bin/qmailctl", ctx.p());
+    let q = format!("{}/bin/qmailctl", ctx.prefix());
     let mut t = format!(
         "#!/bin/sh\n#\n# PROVIDE: svscan\n# REQUIRE: DAEMON\n# KEYWORD: nojail shutdown\n#\n# svscan supervises the services in {}; enable it with svscan_enable=\"YES\"\n# in /etc/rc.conf (service svscan enable)\n\n. /etc/rc.subr\n\nname=svscan\nrcvar=svscan_enable\nstart_cmd=\"{q} start\"\nstop_cmd=\"{q} stop; {q} shut\"\nstatus_cmd=\"{q} stat\"\n",
         ctx.servicedir
@@ -126,7 +126,7 @@ fn launchd_plist(ctx: &Ctx) -> String {
 }
 
 fn openrc_script(ctx: &Ctx) -> String {
-    let q = format!("{}/bin/qmailctl", ctx.p());
+    let q = format!("{}/bin/qmailctl", ctx.prefix());
     format!(
         "#!/sbin/openrc-run\ndescription=\"svscan: supervise the services in {sd}\"\ncommand={}\ncommand_args={sd}\ncommand_background=true\npidfile=/run/svscan.pid\nextra_commands=\"kill flush rotate cdb\"\nextra_started_commands=\"reload queue pause cont\"\n\ndepend() {{\n\tneed localmount\n}}\n\nkill() {{ {q} kill; }}\nflush() {{ {q} flush; }}\nrotate() {{ {q} rotate; }}\ncdb() {{ {q} cdb; }}\nreload() {{ {q} reload; }}\nqueue() {{ {q} queue; }}\npause() {{ {q} pause; }}\ncont() {{ {q} cont; }}\n",
         svscanboot(ctx),
@@ -136,7 +136,7 @@ fn openrc_script(ctx: &Ctx) -> String {
 
 /// `/etc/init.d/svscan`: qmailctl behind an LSB header (chkconfig and update-rc.d read it).
 fn sysv_script(ctx: &Ctx) -> String {
-    let q = format!("{}/bin/qmailctl", ctx.p());
+    let q = format!("{}/bin/qmailctl", ctx.prefix());
     format!(
         "#!/bin/sh\n### BEGIN INIT INFO\n# Provides:          svscan\n# Required-Start:    $local_fs $network\n# Required-Stop:     $local_fs $network\n# Default-Start:     2 3 4 5\n# Default-Stop:      0 1 6\n# Short-Description: svscan and the IndiMail services it supervises\n### END INIT INFO\n# chkconfig: 2345 14 91\n# description: svscan and the IndiMail services it supervises\n# svscan start-up: qmailctl does start, stop, restart, ...\ncase \"$1\" in\nstop)\n\t{q} stop\n\texec {q} shut\n\t;;\nesac\nexec {q} \"$@\"\n"
     )
@@ -388,7 +388,7 @@ pub fn add_boot(ctx: &Ctx) -> Result<(), Stop> {
             remove(h, &o)?;
         }
         "rc.d" => {
-            let script = format!("{}/etc/rc.d/svscan", ctx.p());
+            let script = format!("{}/etc/rc.d/svscan", ctx.prefix());
             if install(ctx, "svscan", &script, &rcd_script(ctx), 0o755)? {
                 println!("svscan startup enabled in rc {script}");
             }
@@ -493,7 +493,7 @@ pub fn rm_boot(ctx: &Ctx) -> Result<(), Stop> {
         }
         "rc.d" => {
             run(h, "service", &["svscan", "stop"]);
-            let script = format!("{}/etc/rc.d/svscan", ctx.p());
+            let script = format!("{}/etc/rc.d/svscan", ctx.prefix());
             if h.is_file(&script) {
                 rc_conf(h, "svscan", false)?;
                 remove(h, &script)?;
@@ -573,7 +573,7 @@ pub fn os_service(ctx: &Ctx, enable: bool) -> Result<(), Stop> {
         }
         let unit = |d: &str| format!("{d}/{n}.service");
         let plist = format!("/Library/LaunchDaemons/org.indimail.{n}.plist");
-        let rcd = format!("{}/etc/rc.d/{n}", ctx.p());
+        let rcd = format!("{}/etc/rc.d/{n}", ctx.prefix());
         let systemd = h.is_file("/bin/systemctl") || h.is_file("/usr/bin/systemctl");
         if systemd
             && (h.is_file(&unit("/lib/systemd/system"))
@@ -659,7 +659,7 @@ pub fn startup_findings(ctx: &Ctx) -> Vec<Finding> {
         out.push(via("systemd", std::fs::symlink_metadata(wants).is_ok()));
     } else if h.is_file(LAUNCHD_PLIST) {
         out.push(via("launchd", true));
-    } else if h.is_file(&format!("{}/etc/rc.d/svscan", ctx.p())) {
+    } else if h.is_file(&format!("{}/etc/rc.d/svscan", ctx.prefix())) {
         out.push(via("rc.d", rc_enabled(h, "svscan")));
     } else if h.is_file("/sbin/openrc-run") && h.is_file("/etc/init.d/svscan") {
         let linked = std::fs::read_dir(h.disk("/etc/runlevels")).is_ok_and(|rd| {

@@ -13,8 +13,8 @@ use std::path::Path;
 // ---------------------------------------------------------------------------------------
 // shared variable groups
 
-fn g_path(c: &Ctx, v: &mut Vars) {
-    let p = c.p();
+fn path_vars(c: &Ctx, v: &mut Vars) {
+    let p = c.prefix();
     let path = if p == "/usr" {
         "/bin:/usr/bin:/usr/sbin:/sbin".to_string()
     } else {
@@ -36,7 +36,7 @@ fn infifo_parts(c: &Ctx, f: &str) -> (String, String) {
     (base, dir)
 }
 
-fn g_infifo(c: &Ctx, v: &mut Vars) {
+fn infifo_vars(c: &Ctx, v: &mut Vars) {
     if let Some(f) = c.o.get("--infifo") {
         let (base, dir) = infifo_parts(c, f);
         set(v, "INFIFO", Val::Set(base));
@@ -48,11 +48,11 @@ fn g_infifo(c: &Ctx, v: &mut Vars) {
 fn global_value(c: &Ctx, name: &str) -> Option<String> {
     let p = c
         .host
-        .disk(&format!("{}/control/global_vars/{name}", c.s()));
+        .disk(&format!("{}/control/global_vars/{name}", c.sysconfdir()));
     std::fs::read(p).ok().and_then(|b| render::envdir_value(&b))
 }
 
-fn g_default_domain(c: &Ctx, v: &mut Vars) {
+fn default_domain_vars(c: &Ctx, v: &mut Vars) {
     if let Some(d) = c.o.get("--default-domain") {
         if global_value(c, "DEFAULT_DOMAIN").as_deref() != Some(d) {
             set(v, "DEFAULT_DOMAIN", Val::Set(d.into()));
@@ -61,23 +61,23 @@ fn g_default_domain(c: &Ctx, v: &mut Vars) {
 }
 
 fn certdir(c: &Ctx) -> Val {
-    Val::Set(format!("{}/certs", c.s()))
+    Val::Set(format!("{}/certs", c.sysconfdir()))
 }
 
-fn g_certdir_smtp(c: &Ctx, v: &mut Vars) {
+fn certdir_smtp_vars(c: &Ctx, v: &mut Vars) {
     if c.cond("--ssl") || c.cond("--forcetls") || c.cond("--starttls") {
         set(v, "CERTDIR", certdir(c));
     }
 }
 
-fn g_certdir_send(c: &Ctx, v: &mut Vars) {
+fn certdir_send_vars(c: &Ctx, v: &mut Vars) {
     if c.cond("--ssl") || c.cond("--starttls") {
         set(v, "CERTDIR", certdir(c));
     }
 }
 
 /// QUEUEDIR / QMAILQUEUE / QUEUE_* for a service that queues mail (docs/svctool.md#qmail-smtpd).
-fn g_queue(c: &Ctx, v: &mut Vars) {
+fn queue_vars(c: &Ctx, v: &mut Vars) {
     let qbase = c.qbase();
     if c.o.flag("--no-multi") {
         let q = c.o.get("--qmailqueue").unwrap_or("/usr/sbin/qmail-queue");
@@ -106,7 +106,7 @@ fn queue_counts(c: &Ctx, v: &mut Vars) {
     }
 }
 
-pub(crate) fn g_virus(c: &Ctx, v: &mut Vars) {
+pub(crate) fn virus_vars(c: &Ctx, v: &mut Vars) {
     let val = match c.o.get("--virus-filter") {
         Some(x) => Val::Set(x.into()),
         None if c.o.flag("--virus-filter") => Val::Set("1".into()),
@@ -115,7 +115,7 @@ pub(crate) fn g_virus(c: &Ctx, v: &mut Vars) {
     set(v, "VIRUSCHECK", val);
 }
 
-fn g_bodycheck(c: &Ctx, v: &mut Vars) {
+fn bodycheck_vars(c: &Ctx, v: &mut Vars) {
     let val = match c.o.get("--content-filter") {
         Some("1") => Val::Empty,
         Some(x) => Val::Set(x.into()),
@@ -125,7 +125,7 @@ fn g_bodycheck(c: &Ctx, v: &mut Vars) {
     set(v, "BODYCHECK", val);
 }
 
-pub(crate) fn g_sync(c: &Ctx, v: &mut Vars) {
+pub(crate) fn sync_vars(c: &Ctx, v: &mut Vars) {
     for (f, n) in [
         ("--fsync", "USE_FSYNC"),
         ("--fdatasync", "USE_FDATASYNC"),
@@ -163,15 +163,15 @@ fn spam(c: &Ctx, v: &mut Vars, clear_all: bool) {
     }
 }
 
-pub(crate) fn g_spam(c: &Ctx, v: &mut Vars) {
+pub(crate) fn spam_vars(c: &Ctx, v: &mut Vars) {
     spam(c, v, false)
 }
 
-fn g_spam_fetchmail(c: &Ctx, v: &mut Vars) {
+fn spam_fetchmail_vars(c: &Ctx, v: &mut Vars) {
     spam(c, v, true)
 }
 
-fn g_hostaccess(c: &Ctx, v: &mut Vars) {
+fn hostaccess_vars(c: &Ctx, v: &mut Vars) {
     let has = c.host.exists(&format!("{}/hostaccess", c.cntrldir));
     let f = |flag: &str| {
         if has && c.o.flag(flag) {
@@ -184,7 +184,7 @@ fn g_hostaccess(c: &Ctx, v: &mut Vars) {
     set(v, "DOMAIN_MASQUERADE", f("--dmasquerade"));
 }
 
-fn g_auth(c: &Ctx, v: &mut Vars) {
+fn auth_vars(c: &Ctx, v: &mut Vars) {
     if c.o.flag("--forceauthsmtp") {
         set(v, "REQUIREAUTH", Val::Empty);
         set(v, "AUTH_ALL", Val::Unset);
@@ -208,7 +208,7 @@ fn g_auth(c: &Ctx, v: &mut Vars) {
 }
 
 fn plugin(c: &Ctx, so: &str) -> Option<String> {
-    let p = format!("{}/lib/indimail/plugins/{so}", c.p());
+    let p = format!("{}/lib/indimail/plugins/{so}", c.prefix());
     c.host.is_file(&p).then_some(p)
 }
 
@@ -216,7 +216,7 @@ fn shared_objects(c: &Ctx) -> bool {
     c.o.get("--shared-objects") == Some("1")
 }
 
-fn g_plugins(c: &Ctx, v: &mut Vars) {
+fn plugins_vars(c: &Ctx, v: &mut Vars) {
     if !shared_objects(c) {
         return;
     }
@@ -227,7 +227,11 @@ fn g_plugins(c: &Ctx, v: &mut Vars) {
         }
         set(v, &format!("PLUGIN{n}"), Val::Set(p));
         set(v, &format!("PLUGIN{n}_init"), Val::Set("smtp_init".into()));
-        set(v, &format!("PLUGIN{n}_dir"), Val::Set(c.s().into()));
+        set(
+            v,
+            &format!("PLUGIN{n}_dir"),
+            Val::Set(c.sysconfdir().into()),
+        );
         n += 1;
     }
     if let Some(p) = plugin(c, "rblsmtpd.so") {
@@ -236,7 +240,7 @@ fn g_plugins(c: &Ctx, v: &mut Vars) {
 }
 
 fn dkim_qmailqueue(c: &Ctx) -> String {
-    let p = c.p();
+    let p = c.prefix();
     if c.o.get("--spamfilter").is_some() {
         format!("{p}/sbin/qmail-spamfilter {p}/sbin/qmail-dkim")
     } else {
@@ -245,13 +249,13 @@ fn dkim_qmailqueue(c: &Ctx) -> String {
 }
 
 /// The DKIM verification / QMAILQUEUE table of docs/svctool.md#qmail-smtpd.
-fn g_dkim_verify(c: &Ctx, v: &mut Vars) {
+fn dkim_verify_vars(c: &Ctx, v: &mut Vars) {
     for n in ["DKIMSIGN", "DKIMVERIFY", "DKIMQUEUE"] {
         set(v, n, Val::Remove);
     }
     let nomulti = c.o.flag("--no-multi");
     let queue1 = format!("{}/queue1", c.qbase());
-    let p = c.p();
+    let p = c.prefix();
     match c.o.val("--dkverify").unwrap_or("") {
         mode @ ("dkim" | "dkimstrict") => {
             if mode == "dkim" {
@@ -295,7 +299,7 @@ fn g_dkim_verify(c: &Ctx, v: &mut Vars) {
 fn auth_modules(c: &Ctx) -> String {
     ["sys-checkpwd", "vchkpass"]
         .iter()
-        .map(|m| format!("{}/sbin/{m}", c.p()))
+        .map(|m| format!("{}/sbin/{m}", c.prefix()))
         .filter(|p| c.host.is_file(p))
         .collect::<Vec<_>>()
         .join(" ")
@@ -305,7 +309,7 @@ fn smtp_auth(c: &Ctx) -> bool {
     c.o.flag("--authsmtp") || c.o.flag("--forceauthsmtp")
 }
 
-fn g_authmodules(c: &Ctx, v: &mut Vars) {
+fn authmodules_vars(c: &Ctx, v: &mut Vars) {
     if smtp_auth(c) {
         let m = auth_modules(c);
         set(
@@ -326,7 +330,7 @@ fn g_authmodules(c: &Ctx, v: &mut Vars) {
 const DEFAULT_RBL: &str =
     "-rzen.spamhaus.org -rdnsbl-1.uceprotect.net -rdnsbl.sorbs.net -rbl.spamcop.net";
 
-fn g_rbl(c: &Ctx, v: &mut Vars) {
+fn rbl_vars(c: &Ctx, v: &mut Vars) {
     if c.o.rbl.is_empty() {
         set(v, "RBLCOMMAND", Val::Unset);
         return;
@@ -346,19 +350,19 @@ fn g_rbl(c: &Ctx, v: &mut Vars) {
     };
     let prog = match (shared_objects(c), plugin(c, "rblsmtpd.so")) {
         (true, Some(p)) => p,
-        _ => format!("{}/bin/rblsmtpd", c.p()),
+        _ => format!("{}/bin/rblsmtpd", c.prefix()),
     };
     set(v, "RBLCOMMAND", Val::Set(format!("{prog} {list}")));
 }
 
-fn g_logfilter(c: &Ctx, v: &mut Vars) {
+fn logfilter_vars(c: &Ctx, v: &mut Vars) {
     let val =
         c.o.get("--logfilter")
             .map_or(Val::Unset, |f| Val::Set(f.into()));
     set(v, "LOGFILTER", val);
 }
 
-fn g_smtp_block(c: &Ctx, v: &mut Vars) {
+fn smtp_block_vars(c: &Ctx, v: &mut Vars) {
     let table: &[Var] = if c.o.flag("--odmr") {
         SMTP_ODMR
     } else {
@@ -369,18 +373,22 @@ fn g_smtp_block(c: &Ctx, v: &mut Vars) {
     }
 }
 
+/// Where mysqld may be installed below a prefix, in the order they are tried.
+pub const MYSQLD_PATHS: [&str; 4] = [
+    "sbin/mariadbd",
+    "libexec/mysqld",
+    "sbin/mysqld",
+    "bin/mysqld",
+];
+
 /// MYSQL_OPT_RECONNECT's probe (docs/svctool.md#qmail-send-and-the-queues): the installed mysqld is MariaDB, MySQL < 8, or
 /// 8.0.0–8.0.34.
 pub fn mysql_reconnect(c: &Ctx) -> bool {
-    let Some(mysqld) = [
-        "sbin/mariadbd",
-        "libexec/mysqld",
-        "sbin/mysqld",
-        "bin/mysqld",
-    ]
-    .iter()
-    .map(|m| c.host.disk(&format!("/usr/{m}")))
-    .find(|p| p.is_file()) else {
+    let Some(mysqld) = MYSQLD_PATHS
+        .iter()
+        .map(|m| c.host.disk(&format!("/usr/{m}")))
+        .find(|p| p.is_file())
+    else {
         return false;
     };
     let Ok(out) = std::process::Command::new(&mysqld)
@@ -412,7 +420,7 @@ pub fn mysql_reconnect(c: &Ctx) -> bool {
     }
 }
 
-fn g_persistdb(c: &Ctx, v: &mut Vars) {
+fn persistdb_vars(c: &Ctx, v: &mut Vars) {
     if c.o.flag("--persistdb") {
         set(v, "ROUTE_NULL_USER", Val::Set("postmaster".into()));
         set(v, "AUTHSELF", Val::Empty);
@@ -429,7 +437,7 @@ fn g_persistdb(c: &Ctx, v: &mut Vars) {
     }
 }
 
-fn g_persistdb_slowq(c: &Ctx, v: &mut Vars) {
+fn persistdb_slowq_vars(c: &Ctx, v: &mut Vars) {
     if c.o.flag("--persistdb") {
         set(v, "ROUTE_NULL_USER", Val::Set("postmaster".into()));
         set(v, "AUTHSELF", Val::Empty);
@@ -442,10 +450,10 @@ fn g_persistdb_slowq(c: &Ctx, v: &mut Vars) {
 }
 
 fn spawn_filter(c: &Ctx) -> Val {
-    Val::Set(format!("{}/sbin/spawn-filter", c.p()))
+    Val::Set(format!("{}/sbin/spawn-filter", c.prefix()))
 }
 
-fn g_localfilter(c: &Ctx, v: &mut Vars) {
+fn localfilter_vars(c: &Ctx, v: &mut Vars) {
     if c.o.flag("--localfilter") {
         set(v, "QMAILLOCAL", spawn_filter(c));
         set(v, "MAKE_SEEKABLE", Val::Set("1".into()));
@@ -454,31 +462,26 @@ fn g_localfilter(c: &Ctx, v: &mut Vars) {
     }
 }
 
-fn g_remotefilter(c: &Ctx, v: &mut Vars) {
+fn remotefilter_vars(c: &Ctx, v: &mut Vars) {
+    remote_filter(c, v, Val::Empty);
+}
+
+fn remotefilter_slowq_vars(c: &Ctx, v: &mut Vars) {
+    remote_filter(c, v, Val::Set(format!("{}/slowq/ratelimit", c.qbase())));
+}
+
+/// `--remotefilter`: qmail-remote through spawn-filter, with this RATELIMIT_DIR.
+fn remote_filter(c: &Ctx, v: &mut Vars, ratelimit_dir: Val) {
     if c.o.flag("--remotefilter") {
         set(v, "QMAILREMOTE", spawn_filter(c));
-        set(v, "RATELIMIT_DIR", Val::Empty);
+        set(v, "RATELIMIT_DIR", ratelimit_dir);
         set(v, "MAKE_SEEKABLE", Val::Set("1".into()));
     } else {
         set(v, "QMAILREMOTE", Val::Unset);
     }
 }
 
-fn g_remotefilter_slowq(c: &Ctx, v: &mut Vars) {
-    if c.o.flag("--remotefilter") {
-        set(v, "QMAILREMOTE", spawn_filter(c));
-        set(
-            v,
-            "RATELIMIT_DIR",
-            Val::Set(format!("{}/slowq/ratelimit", c.qbase())),
-        );
-        set(v, "MAKE_SEEKABLE", Val::Set("1".into()));
-    } else {
-        set(v, "QMAILREMOTE", Val::Unset);
-    }
-}
-
-fn g_dksign(c: &Ctx, v: &mut Vars) {
+fn dksign_vars(c: &Ctx, v: &mut Vars) {
     for n in ["DKIMSIGN", "DKIMVERIFY", "DKIMQUEUE"] {
         set(v, n, Val::Remove);
     }
@@ -493,7 +496,7 @@ fn g_dksign(c: &Ctx, v: &mut Vars) {
     }
 }
 
-fn g_send_queue(c: &Ctx, v: &mut Vars) {
+fn send_queue_vars(c: &Ctx, v: &mut Vars) {
     if c.o.flag("--no-multi") {
         set(v, "QUEUEDIR", Val::Set(format!("{}/queue1", c.qbase())));
         set(v, "QMAILQUEUE", Val::Unset);
@@ -501,18 +504,18 @@ fn g_send_queue(c: &Ctx, v: &mut Vars) {
         set(
             v,
             "QMAILQUEUE",
-            Val::Set(format!("{}/sbin/qmail-multi", c.p())),
+            Val::Set(format!("{}/sbin/qmail-multi", c.prefix())),
         );
         set(v, "QUEUEDIR", Val::Unset);
         queue_counts(c, v);
     }
 }
 
-fn g_slowq_queue(c: &Ctx, v: &mut Vars) {
+fn slowq_queue_vars(c: &Ctx, v: &mut Vars) {
     set(v, "QUEUEDIR", Val::Set(format!("{}/slowq", c.qbase())));
 }
 
-fn g_cache_count(c: &Ctx, v: &mut Vars) {
+fn cache_count_vars(c: &Ctx, v: &mut Vars) {
     let days: u64 =
         c.o.get("--activeDays")
             .and_then(|d| d.parse().ok())
@@ -520,7 +523,7 @@ fn g_cache_count(c: &Ctx, v: &mut Vars) {
     set(v, "CACHE_COUNT", Val::Set((days * 86400).to_string()));
 }
 
-fn g_mysql_reconnect(c: &Ctx, v: &mut Vars) {
+fn mysql_reconnect_vars(c: &Ctx, v: &mut Vars) {
     let r = if mysql_reconnect(c) {
         Val::Set("1".into())
     } else {
@@ -529,7 +532,7 @@ fn g_mysql_reconnect(c: &Ctx, v: &mut Vars) {
     set(v, "MYSQL_OPT_RECONNECT", r);
 }
 
-fn g_cntrl(c: &Ctx, v: &mut Vars) {
+fn cntrl_vars(c: &Ctx, v: &mut Vars) {
     match c.o.get("--mysqlhost") {
         Some(h) => {
             set(v, "CNTRL_HOST", Val::Set(h.into()));
@@ -545,7 +548,7 @@ fn g_cntrl(c: &Ctx, v: &mut Vars) {
     }
 }
 
-fn g_certfile(c: &Ctx, v: &mut Vars) {
+fn certfile_vars(c: &Ctx, v: &mut Vars) {
     let val = if c.o.flag("--ssl") {
         Val::Set(c.o.val("--certfile").unwrap_or("").into())
     } else {
@@ -554,11 +557,11 @@ fn g_certfile(c: &Ctx, v: &mut Vars) {
     set(v, "CERTFILE", val);
 }
 
-fn g_password_command(c: &Ctx, v: &mut Vars) {
+fn password_command_vars(c: &Ctx, v: &mut Vars) {
     let cmd =
         c.o.get("--setpassword")
             .map(str::to_string)
-            .unwrap_or_else(|| format!("{}/sbin/vsetpass", c.p()));
+            .unwrap_or_else(|| format!("{}/sbin/vsetpass", c.prefix()));
     set(
         v,
         "PASSWORD_COMMAND",
@@ -566,19 +569,19 @@ fn g_password_command(c: &Ctx, v: &mut Vars) {
     );
 }
 
-fn g_initcmd(c: &Ctx, v: &mut Vars) {
+fn initcmd_vars(c: &Ctx, v: &mut Vars) {
     let val =
         c.o.get("--initcmd")
             .map_or(Val::Empty, |x| Val::Set(x.into()));
     set(v, "INITCMD", val);
 }
 
-fn g_unshare(c: &Ctx, v: &mut Vars) {
+fn unshare_vars(c: &Ctx, v: &mut Vars) {
     let ok = c.o.flag("--unshare") && c.host.system_has("/usr/bin/unshare");
     set(v, "UNSHARE", if ok { Val::Empty } else { Val::Unset });
 }
 
-fn g_nssd_socket(c: &Ctx, v: &mut Vars) {
+fn nssd_socket_vars(c: &Ctx, v: &mut Vars) {
     // S2 (COMPATIBILITY.md#svctool-and-qmailctl V9): the socket given is the socket used
     let sock =
         c.o.get("--pwdlookup")
@@ -591,13 +594,13 @@ fn g_nssd_socket(c: &Ctx, v: &mut Vars) {
 // variable tables
 
 static SMTP_FULL: &[Var] = &[
-    Var("", Group(g_queue)),
+    Var("", Group(queue_vars)),
     Var("QREGEX", FlagEmpty("--qregex")),
-    Var("", Group(g_virus)),
+    Var("", Group(virus_vars)),
     Var("QHPSI", OptOrUnset("--qhpsi")),
-    Var("", Group(g_bodycheck)),
-    Var("", Group(g_sync)),
-    Var("", Group(g_spam)),
+    Var("", Group(bodycheck_vars)),
+    Var("", Group(sync_vars)),
+    Var("", Group(spam_vars)),
     Var("MASQUERADE", FlagEmpty("--masquerade")),
     Var("DOMAIN_LIMITS", FlagEmpty("--domainlimits")),
     // S2 (COMPATIBILITY.md#svctool-and-qmailctl V3): each flag writes its own variable
@@ -606,9 +609,9 @@ static SMTP_FULL: &[Var] = &[
     Var("ANTISPOOFING", FlagEmpty("--antispoof")),
     Var("CUGMAIL", FlagEmpty("--cugmail")),
     Var("NODNSCHECK", FlagUnset("--dnscheck")),
-    Var("", Group(g_hostaccess)),
+    Var("", Group(hostaccess_vars)),
     Var("SECURE_AUTH", FlagOne("--secureauth")),
-    Var("", Group(g_auth)),
+    Var("", Group(auth_vars)),
     Var("UTF8", FlagEmpty("--utf8")),
 ];
 
@@ -622,7 +625,7 @@ static SMTPD_VARS: &[Var] = &[
     Var("LOCALIP", Opt("--localip", "0")),
     Var("PORT", Key("PORT")),
     Var("MAXDAEMONS", Opt("--maxdaemons", "150")),
-    Var("", Group(g_infifo)),
+    Var("", Group(infifo_vars)),
     Var("DISABLE_PLUGIN", FlagUnset("--smtp-plugin")),
     Var("MAXPERIP", Opt("--maxperip", "10")),
     Var("CONTROLDIR", Key("C")),
@@ -630,48 +633,48 @@ static SMTPD_VARS: &[Var] = &[
     Var("BADHELOCHECK", FlagEmpty("--helocheck")),
     Var("PASSWD_CACHE", FlagEmpty("--password-cache")),
     Var("QUERY_CACHE", FlagEmpty("--query-cache")),
-    Var("", Group(g_default_domain)),
+    Var("", Group(default_domain_vars)),
     Var("SOFT_MEM", Opt("--memory", "52428800")),
     Var("SMTPS", FlagEmpty("--ssl")),
     Var("FORCE_TLS", FlagEmpty("--forcetls")),
-    Var("", Group(g_certdir_smtp)),
+    Var("", Group(certdir_smtp_vars)),
     Var("STARTTLS", FlagEmpty("--starttls")),
     Var("MIN_FREE", Opt("--min-free", "52428800")),
-    Var("", Group(g_path)),
+    Var("", Group(path_vars)),
     // S2 (COMPATIBILITY.md#svctool-and-qmailctl V4): --enablecram sets ENABLE_CRAM
     Var("ENABLE_CRAM", FlagOne("--enablecram")),
-    Var("", Group(g_smtp_block)),
+    Var("", Group(smtp_block_vars)),
     Var("STRIP_DOMAIN", Lit("1")),
     Var("ALLOW_BARELF", FlagOne("--barelf")),
-    Var("", Group(g_plugins)),
-    Var("", Group(g_dkim_verify)),
-    Var("", Group(g_authmodules)),
+    Var("", Group(plugins_vars)),
+    Var("", Group(dkim_verify_vars)),
+    Var("", Group(authmodules_vars)),
     Var("HIDE_HOST", FlagOne("--hide-host")),
-    Var("", Group(g_rbl)),
-    Var("", Group(g_logfilter)),
+    Var("", Group(rbl_vars)),
+    Var("", Group(logfilter_vars)),
 ];
 
 static SEND_COMMON: &[Var] = &[Var("MIN_FREE", Opt("--min-free", "52428800"))];
 
 static SEND_VARS: &[Var] = &[
-    Var("", Group(g_send_queue)),
+    Var("", Group(send_queue_vars)),
     Var("MIN_FREE", Opt("--min-free", "52428800")),
     Var("MSGQSIZE", Opt("--msgqsize", "8388608")),
-    Var("", Group(g_path)),
-    Var("", Group(g_certdir_send)),
-    Var("", Group(g_delivery)),
-    Var("", Group(g_persistdb)),
+    Var("", Group(path_vars)),
+    Var("", Group(certdir_send_vars)),
+    Var("", Group(delivery_vars)),
+    Var("", Group(persistdb_vars)),
     Var("AUTH_SMTP", OptOrUnset("--remote-authsmtp")),
-    Var("", Group(g_localfilter)),
-    Var("", Group(g_remotefilter)),
+    Var("", Group(localfilter_vars)),
+    Var("", Group(remotefilter_vars)),
     Var("START_PLUGIN", Lit("startup.so")),
-    Var("", Group(g_default_domain)),
+    Var("", Group(default_domain_vars)),
     Var("LOGLOCK", Empty),
-    Var("", Group(g_dksign)),
+    Var("", Group(dksign_vars)),
     Var("HIDE_HOST", FlagOne("--hide-host")),
 ];
 
-fn g_cname(c: &Ctx, v: &mut Vars) {
+fn cname_vars(c: &Ctx, v: &mut Vars) {
     let val = if c.o.flag("--cname-lookup") {
         Val::Unset
     } else {
@@ -681,18 +684,18 @@ fn g_cname(c: &Ctx, v: &mut Vars) {
 }
 
 static SLOWQ_VARS: &[Var] = &[
-    Var("", Group(g_slowq_queue)),
-    Var("", Group(g_send_common)),
-    Var("", Group(g_path)),
-    Var("", Group(g_certdir_send)),
-    Var("", Group(g_delivery)),
-    Var("", Group(g_persistdb_slowq)),
+    Var("", Group(slowq_queue_vars)),
+    Var("", Group(send_common_vars)),
+    Var("", Group(path_vars)),
+    Var("", Group(certdir_send_vars)),
+    Var("", Group(delivery_vars)),
+    Var("", Group(persistdb_slowq_vars)),
     Var("AUTH_SMTP", OptOrUnset("--remote-authsmtp")),
-    Var("", Group(g_localfilter)),
-    Var("", Group(g_remotefilter_slowq)),
+    Var("", Group(localfilter_vars)),
+    Var("", Group(remotefilter_slowq_vars)),
     Var("TODO_PROCESSOR", FlagOne("--todo-proc")),
-    Var("", Group(g_default_domain)),
-    Var("", Group(g_dksign)),
+    Var("", Group(default_domain_vars)),
+    Var("", Group(dksign_vars)),
 ];
 
 /// What qmail-send and slowq-send share, in the order both write it.
@@ -700,7 +703,7 @@ static DELIVERY_VARS: &[Var] = &[
     Var("USE_SETGROUPS", FlagOne("--setgroups")),
     Var("UTF8", FlagOne("--utf8")),
     Var("ROUTES", OptOrUnset("--routes")),
-    Var("", Group(g_cname)),
+    Var("", Group(cname_vars)),
     Var("SETUSER_PRIVILEGES", FlagOne("--setuser-priv")),
     Var("SANITIZE_ENV", OptOrUnset("--sanitize-env")),
     Var("CONTROLDIR", Key("C")),
@@ -711,23 +714,23 @@ static DELIVERY_VARS: &[Var] = &[
     Var("MAILDIRSIZE_MAX_SIZE", Lit("8192")),
     Var("MAILDIRSIZE_MAX_AGE", Lit("43200")),
     Var("OVERQUOTA_MAILSIZE", OptOrUnset("--overquota_mailsize")),
-    Var("", Group(g_sync)),
+    Var("", Group(sync_vars)),
     Var("SOFT_MEM", Opt("--dmemory", "83886080")),
 ];
 
-fn g_delivery(c: &Ctx, v: &mut Vars) {
+fn delivery_vars(c: &Ctx, v: &mut Vars) {
     for var in DELIVERY_VARS {
         c.eval(var, v);
     }
 }
 
-fn g_send_common(c: &Ctx, v: &mut Vars) {
+fn send_common_vars(c: &Ctx, v: &mut Vars) {
     for var in SEND_COMMON {
         c.eval(var, v);
     }
 }
 
-fn g_hide_qmtp(c: &Ctx, v: &mut Vars) {
+fn hide_qmtp_vars(c: &Ctx, v: &mut Vars) {
     // qmtpd honours --hide-host; qmqpd always clears it
     let on = c.key("PROTO") == "qmtp" && c.o.flag("--hide-host");
     set(
@@ -744,15 +747,15 @@ static QMQP_VARS: &[Var] = &[
     Var("MAXPERIP", Opt("--maxperip", "10")),
     Var("CONTROLDIR", Key("C")),
     Var("SOFT_MEM", Opt("--memory", "52428800")),
-    Var("", Group(g_queue)),
-    Var("", Group(g_dkim_verify)),
-    Var("", Group(g_sync)),
+    Var("", Group(queue_vars)),
+    Var("", Group(dkim_verify_vars)),
+    Var("", Group(sync_vars)),
     Var("MIN_FREE", Opt("--min-free", "52428800")),
     Var("QHPSI", OptOrUnset("--qhpsi")),
-    Var("", Group(g_spam)),
-    Var("", Group(g_path)),
-    Var("", Group(g_hide_qmtp)),
-    Var("", Group(g_logfilter)),
+    Var("", Group(spam_vars)),
+    Var("", Group(path_vars)),
+    Var("", Group(hide_qmtp_vars)),
+    Var("", Group(logfilter_vars)),
 ];
 
 static POPPASS_VARS: &[Var] = &[
@@ -761,8 +764,8 @@ static POPPASS_VARS: &[Var] = &[
     Var("PORT", Key("PORT")),
     Var("MAXDAEMONS", Opt("--maxdaemons", "150")),
     Var("MAXPERIP", Opt("--maxperip", "10")),
-    Var("", Group(g_password_command)),
-    Var("", Group(g_certfile)),
+    Var("", Group(password_command_vars)),
+    Var("", Group(certfile_vars)),
 ];
 
 static INDISRVR_VARS: &[Var] = &[
@@ -771,13 +774,13 @@ static INDISRVR_VARS: &[Var] = &[
     Var("MAXPERIP", Opt("--maxperip", "10")),
     Var("MYSQL_READ_DEFAULT_FILE", Key("INDIMAIL_CNF")),
     Var("PORT", Key("PORT")),
-    Var("", Group(g_cntrl)),
+    Var("", Group(cntrl_vars)),
     Var("AVG_USER_QUOTA", Opt("--avguserquota", "")),
     Var("HARD_QUOTA", Opt("--hardquota", "")),
     Var("BASE_PATH", Opt("--base_path", "")),
     Var("DOMAIN_LIMITS", FlagEmpty("--domainlimits")),
-    Var("", Group(g_certfile)),
-    Var("", Group(g_mysql_reconnect)),
+    Var("", Group(certfile_vars)),
+    Var("", Group(mysql_reconnect_vars)),
     Var("DATA_TIMEOUT", Lit("300")),
 ];
 
@@ -786,7 +789,7 @@ static INLOOKUP_VARS: &[Var] = &[
     Var("INFIFODIR", Key("INFIFODIR")),
     Var("THREAD_COUNT", Opt("--threads", "")),
     Var("FIFO_MODE", Lit("0660")),
-    Var("", Group(g_cache_count)),
+    Var("", Group(cache_count_vars)),
     Var("CONTROLDIR", Key("C")),
     Var("PASSWD_CACHE", FlagEmpty("--password-cache")),
     Var("QUERY_CACHE", FlagEmpty("--query-cache")),
@@ -795,10 +798,10 @@ static INLOOKUP_VARS: &[Var] = &[
     Var("DOMAIN_LIMITS", FlagEmpty("--domainlimits")),
     Var("MYSQL_READ_DEFAULT_FILE", Key("INDIMAIL_CNF")),
     Var("MYSQL_READ_DEFAULT_GROUP", Lit("inlookup")),
-    Var("", Group(g_mysql_reconnect)),
+    Var("", Group(mysql_reconnect_vars)),
 ];
 
-static PWDLOOKUP_VARS: &[Var] = &[Var("", Group(g_nssd_socket))];
+static PWDLOOKUP_VARS: &[Var] = &[Var("", Group(nssd_socket_vars))];
 
 static GREYLIST_VARS: &[Var] = &[
     Var("LOCALIP", Opt("--localip", "127.0.0.1")),
@@ -826,28 +829,28 @@ static UDPLOGGER_VARS: &[Var] = &[
 static LOGFIFO_VARS: &[Var] = &[Var("LOGFILTER", Key("PORT"))];
 
 static FETCHMAIL_VARS: &[Var] = &[
-    Var("", Group(g_queue)),
+    Var("", Group(queue_vars)),
     Var("MIN_FREE", Opt("--min-free", "52428800")),
-    Var("", Group(g_path)),
+    Var("", Group(path_vars)),
     Var("CONTROLDIR", Key("C")),
-    Var("", Group(g_sync)),
+    Var("", Group(sync_vars)),
     Var("SOFT_MEM", Opt("--memory", "5242880")),
-    Var("", Group(g_spam_fetchmail)),
+    Var("", Group(spam_fetchmail_vars)),
     Var("QHPSI", OptOrUnset("--qhpsi")),
     Var("DOMAIN_LIMITS", FlagEmpty("--domainlimits")),
-    Var("", Group(g_dkim_verify)),
-    Var("", Group(g_logfilter)),
+    Var("", Group(dkim_verify_vars)),
+    Var("", Group(logfilter_vars)),
 ];
 
 static SVSCAN_VARS: &[Var] = &[
-    Var("", Group(g_initcmd)),
+    Var("", Group(initcmd_vars)),
     Var(
         "PATH",
         Lit("/usr/bin:/bin:/usr/local/bin:/usr/sbin:/sbin:/usr/local/sbin"),
     ),
     Var("SCANINTERVAL", Opt("--scanint", "300")),
     Var("SCANLOG", Empty),
-    Var("", Group(g_unshare)),
+    Var("", Group(unshare_vars)),
     Var("AUTOSCAN", Lit("1")),
 ];
 
@@ -1306,7 +1309,7 @@ fn prep_smtpd(c: &mut Ctx) {
         _ => {
             c.o.get("--qmailsmtpd")
                 .map(str::to_string)
-                .unwrap_or_else(|| format!("{}/sbin/qmail-smtpd", c.p()))
+                .unwrap_or_else(|| format!("{}/sbin/qmail-smtpd", c.prefix()))
         }
     };
     c.keys.insert("RBL", rbl.into());
@@ -1337,15 +1340,17 @@ fn prep_send(c: &mut Ctx) {
     let on = |b: bool| if b { "1" } else { "" }.to_string();
     c.keys.insert("DYN_LINUX", on(dynamic && os == "Linux"));
     c.keys.insert("DYN_FREEBSD", on(dynamic && os == "FreeBSD"));
-    c.keys
-        .insert("SCHEDULER", format!("{}/sbin/qscheduler {flag}", c.p()));
+    c.keys.insert(
+        "SCHEDULER",
+        format!("{}/sbin/qscheduler {flag}", c.prefix()),
+    );
     prep_vars_dir(c, "qmail-send");
 }
 
 fn prep_slowq(c: &mut Ctx) {
     c.keys.insert("DYNAMIC", String::new());
     c.keys
-        .insert("SCHEDULER", format!("{}/sbin/slowq-start", c.p()));
+        .insert("SCHEDULER", format!("{}/sbin/slowq-start", c.prefix()));
     c.keys
         .insert("VARSDIR", format!("{}/slowq-send/variables", c.servicedir));
 }
@@ -1357,7 +1362,7 @@ fn prep_qmqp(c: &mut Ctx) {
 
 fn prep_indimail_cnf(c: &mut Ctx) {
     c.keys
-        .insert("INDIMAIL_CNF", format!("{}/indimail.cnf", c.s()));
+        .insert("INDIMAIL_CNF", format!("{}/indimail.cnf", c.sysconfdir()));
 }
 
 fn prep_inlookup(c: &mut Ctx) {
@@ -1381,7 +1386,8 @@ fn prep_greylist(c: &mut Ctx) {
     } else {
         "qmail-greyd"
     };
-    c.keys.insert("GREYPROG", format!("{}/sbin/{prog}", c.p()));
+    c.keys
+        .insert("GREYPROG", format!("{}/sbin/{prog}", c.prefix()));
 }
 
 fn prep_daned(c: &mut Ctx) {
@@ -1403,7 +1409,10 @@ fn prep_qscanq(c: &mut Ctx) {
 }
 
 fn prep_clamd(c: &mut Ctx) {
-    let conf = c.o.get("--sysconfdir").unwrap_or(c.s()).to_string();
+    let conf =
+        c.o.get("--sysconfdir")
+            .unwrap_or(c.sysconfdir())
+            .to_string();
     c.keys.insert("CONF", conf);
 }
 
@@ -1503,7 +1512,7 @@ fn filterargs(c: &Ctx) -> Result<(), Stop> {
     }
     let f = c.host.disk(&format!("{}/filterargs", c.cntrldir));
     if !f.exists() {
-        let p = c.p();
+        let p = c.prefix();
         fsx::mkdir_p(f.parent().unwrap_or(Path::new("/")), 0o755)?;
         let line = format!("*:remote:{p}/sbin/qmail-dkim:DKIMQUEUE={p}/bin/qcat\n");
         fsx::write(&f, line.as_bytes(), 0o644)?;
@@ -1532,7 +1541,10 @@ fn after_clamd(c: &mut Ctx, _svc: &Path) -> Result<(), Stop> {
     .map(|q| format!("{}/qmail-{q}/variables", c.servicedir))
     .collect();
     // --sysconfdir names the configuration directory of this whole run, the queue's too
-    let conf = c.o.get("--sysconfdir").unwrap_or(c.s()).to_string();
+    let conf =
+        c.o.get("--sysconfdir")
+            .unwrap_or(c.sysconfdir())
+            .to_string();
     dirs.push(format!("{conf}/control/defaultqueue"));
     for d in dirs {
         let disk = c.host.disk(&d);

@@ -43,7 +43,7 @@ pub fn check_certs(ctx: &Ctx) -> Result<Done, Stop> {
         Some(f) => vec![f.to_string()],
         None => ["servercert.pem", "clientcert.pem"]
             .iter()
-            .map(|f| format!("{}/certs/{f}", ctx.s()))
+            .map(|f| format!("{}/certs/{f}", ctx.sysconfdir()))
             .collect(),
     };
     let now = h.now();

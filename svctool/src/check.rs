@@ -87,8 +87,8 @@ fn script_ok(p: &Path) -> Result<(), String> {
 /// for it in `$P`, where it never is, so also `$P/bin`.)
 fn indimail_installed(ctx: &Ctx) -> bool {
     let h = ctx.host;
-    h.is_file(&format!("{}/vadddomain", ctx.p()))
-        || h.is_file(&format!("{}/bin/vadddomain", ctx.p()))
+    h.is_file(&format!("{}/vadddomain", ctx.prefix()))
+        || h.is_file(&format!("{}/bin/vadddomain", ctx.prefix()))
 }
 
 fn dirs(c: &mut Check, indimail: bool) {
@@ -111,7 +111,7 @@ fn dirs(c: &mut Check, indimail: bool) {
     }
     for d in ["control", "users"] {
         println!("{d}");
-        c.dir(&format!("{}/{d}", ctx.s()));
+        c.dir(&format!("{}/{d}", ctx.sysconfdir()));
     }
     let mut l4 = vec!["plugins"];
     if indimail {
@@ -119,7 +119,7 @@ fn dirs(c: &mut Check, indimail: bool) {
     }
     for d in l4 {
         println!("{d}");
-        c.dir(&format!("{}/lib/indimail/{d}", ctx.p()));
+        c.dir(&format!("{}/lib/indimail/{d}", ctx.prefix()));
     }
     println!("{}", h.libexecdir);
     c.dir(&h.libexecdir.clone());
@@ -210,7 +210,7 @@ fn installation(c: &mut Check, indimail: bool) {
         return;
     }
     println!("Checking IndiMail Default MySQL Tables");
-    let logical = format!("{}/sbin/install_tables", ctx.p());
+    let logical = format!("{}/sbin/install_tables", ctx.prefix());
     if !h.is_executable(&logical) {
         c.bad(format!("! Couldn't find {logical}"));
         return;
@@ -287,7 +287,7 @@ fn mandatory(c: &mut Check, indimail: bool) {
     let h = ctx.host;
     println!("Checking mandatory services");
     let mut list: Vec<&str> = Vec::new();
-    if h.is_executable(&format!("{}/sbin/nssd", ctx.p())) {
+    if h.is_executable(&format!("{}/sbin/nssd", ctx.prefix())) {
         list.push("pwdlookup");
     }
     list.extend([
@@ -321,8 +321,8 @@ fn mandatory(c: &mut Check, indimail: bool) {
             "proxy-pop3d-ssl.9110",
         ]);
     }
-    if h.is_executable(&format!("{}/sbin/clamd", ctx.p()))
-        || h.is_executable(&format!("{}/bin/freshclam", ctx.p()))
+    if h.is_executable(&format!("{}/sbin/clamd", ctx.prefix()))
+        || h.is_executable(&format!("{}/bin/freshclam", ctx.prefix()))
         || h.is_executable("/usr/sbin/clamd")
         || h.is_executable("/usr/bin/freshclam")
     {
@@ -341,14 +341,7 @@ fn installed(c: &mut Check) {
     let ctx = c.ctx;
     println!("Checking installed services");
     let sd = ctx.host.disk(&ctx.servicedir);
-    let mut names: Vec<String> = std::fs::read_dir(&sd)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
+    let names = crate::fsx::sorted_names(&sd, true);
     for n in names
         .iter()
         .filter(|n| *n != ".svscan" && *n != ".svlock" && *n != ".svscan.pid")
@@ -375,15 +368,7 @@ fn logdirs(c: &mut Check) {
     let h = ctx.host;
     println!("Checking Log Directories");
     let ld = h.disk(&ctx.logdir);
-    let mut logs: Vec<String> = std::fs::read_dir(&ld)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| !n.starts_with('.'))
-                .collect()
-        })
-        .unwrap_or_default();
-    logs.sort();
+    let logs = crate::fsx::sorted_names(&ld, false);
     let qmaill = h.uid(&h.log_user);
     for n in logs
         .iter()
@@ -417,7 +402,7 @@ fn rules_and_aliases(c: &mut Check) {
     let ctx = c.ctx;
     let h = ctx.host;
     println!("Checking Firewall Rules");
-    let tcp = format!("{}/tcp/tcp.smtp", ctx.s());
+    let tcp = format!("{}/tcp/tcp.smtp", ctx.sysconfdir());
     if !h.is_file(&tcp) {
         c.bad(format!(
             "! {tcp} is missing\n...try: echo '127.:allow,RELAYCLIENT=\"\"' >> {tcp}"
@@ -428,7 +413,7 @@ fn rules_and_aliases(c: &mut Check) {
     if !h.is_file(&format!("{tcp}.cdb")) {
         c.bad(format!(
             "! {tcp}.cdb is missing\n...try: {}/bin/qmailctl cdb",
-            ctx.p()
+            ctx.prefix()
         ));
     } else {
         c.good(format!("{tcp}.cdb exists"));
@@ -511,7 +496,7 @@ fn sendmail(c: &mut Check) {
     if ctx.o.flag("--skip-sendmail") {
         return;
     }
-    let target = format!("{}/bin/sendmail", ctx.p());
+    let target = format!("{}/bin/sendmail", ctx.prefix());
     for s in ["/usr/lib/sendmail", "/usr/sbin/sendmail"] {
         let d = h.disk(s);
         let link = std::fs::symlink_metadata(&d).is_ok_and(|m| m.file_type().is_symlink());

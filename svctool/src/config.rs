@@ -76,40 +76,63 @@ fn hostname(ctx: &Ctx) -> String {
     ctx.host.hostname.clone()
 }
 
-/// `--config=qmail`: default control files, tcp rules for smtp/qmtp/qmqp and their cdbs.
-fn qmail(ctx: &Ctx) -> Result<(), Stop> {
-    let h = ctx.host;
-    let t = h.disk(&ctx.cntrldir);
-    let tcp = h.disk(&format!("{}/tcp", ctx.s()));
+/// Makes the control directory and SYSCONFDIR/tcp, and writes `marker` (the header lines) in
+/// the control directory; returns both directories.
+fn control_and_tcp_dirs(ctx: &Ctx, marker: &str) -> Result<(PathBuf, PathBuf), Stop> {
+    let t = ctx.host.disk(&ctx.cntrldir);
+    let tcp = ctx.host.disk(&format!("{}/tcp", ctx.sysconfdir()));
     fsx::mkdir_p(&t, 0o755)?;
     fsx::mkdir_p(&tcp, 0o755)?;
-    fsx::write(
-        &t.join(".qmail_control"),
-        header_lines(ctx).as_bytes(),
-        0o644,
-    )?;
+    fsx::write(&t.join(marker), header_lines(ctx).as_bytes(), 0o644)?;
+    Ok((t, tcp))
+}
+
+/// The control files `--config=qmail --verbose` says it creates first.
+const QMAIL_CONTROL_FILES: &[&str] = &[
+    "me",
+    "localiphost",
+    "defaulthost",
+    "envnoathost",
+    "defaultdomain",
+    "plusdomain",
+    "locals",
+    "rcpthosts",
+];
+
+/// The control files `--config=qmail --verbose` says it sets to defaults when missing.
+const QMAIL_DEFAULTED_FILES: &[&str] = &[
+    "locals",
+    "rcpthosts",
+    "defaultdelivery",
+    "servicedir.conf",
+    "nodnscheck",
+    "hostip",
+    "users/assign",
+    "greylist.white",
+    "chkrcptdomains",
+    "chksenderdomains",
+    "smtpgreeting",
+    "databytes",
+    "timeoutsmtpd",
+    "timeoutremote",
+    "dnsbllist",
+    "tcp/tcp.[smtp,qmtp,qmqp]",
+    "servercipherlist",
+    "serverciphersuite",
+    "tlsservermethod",
+    "clientcipherlist",
+    "clientciphersuite",
+    "tlsclientmethod",
+    "procmailrc",
+    "libindimail",
+    "libmysql",
+];
+
+/// me, defaulthost, envnoathost, defaultdomain and plusdomain: by config-fast, or (a tree
+/// without the mail suite) the same defaults written here.
+fn host_control_files(ctx: &Ctx, t: &Path, host: &str, domain: &str) -> Result<(), Stop> {
+    let h = ctx.host;
     let verbose = ctx.o.flag("--verbose");
-    let host = hostname(ctx);
-    let domain = host
-        .split_once('.')
-        .map(|(_, d)| d.to_string())
-        .filter(|d| d.contains('.'))
-        .unwrap_or_else(|| host.clone());
-    if verbose {
-        println!("Creating Default qmail Control Files");
-        for f in [
-            "me",
-            "localiphost",
-            "defaulthost",
-            "envnoathost",
-            "defaultdomain",
-            "plusdomain",
-            "locals",
-            "rcpthosts",
-        ] {
-            println!("{f}");
-        }
-    }
     let config_fast = h.disk(&format!("{}/config-fast", h.libexecdir));
     match config_fast.is_file().then_some(config_fast) {
         Some(cf) => {
@@ -122,22 +145,85 @@ fn qmail(ctx: &Ctx) -> Result<(), Stop> {
             let _ = Command::new(cf)
                 .arg(mode)
                 .arg(format!("--destdir={dest}"))
-                .arg(&host)
+                .arg(host)
                 .status();
         }
         None => {
             // what config-fast writes, for a tree without the mail suite
             for (f, v) in [
-                ("me", host.as_str()),
-                ("defaulthost", host.as_str()),
-                ("envnoathost", host.as_str()),
-                ("defaultdomain", domain.as_str()),
-                ("plusdomain", domain.as_str()),
+                ("me", host),
+                ("defaulthost", host),
+                ("envnoathost", host),
+                ("defaultdomain", domain),
+                ("plusdomain", domain),
             ] {
                 default_file(&t.join(f), &format!("{v}\n"))?;
             }
         }
     }
+    Ok(())
+}
+
+/// locals and rcpthosts list localhost.
+fn localhost_in_locals(t: &Path) -> Result<(), Stop> {
+    for f in ["locals", "rcpthosts"] {
+        let p = t.join(f);
+        let cur = std::fs::read_to_string(&p).ok();
+        match cur {
+            None => fsx::write(&p, b"localhost\n", 0o644)?,
+            Some(c) if !c.lines().any(|l| l.contains("localhost")) => {
+                println!("{f}");
+                let mut lines: Vec<&str> = c.lines().chain(["localhost"]).collect();
+                lines.sort();
+                lines.dedup();
+                fsx::write(&p, format!("{}\n", lines.join("\n")).as_bytes(), 0o644)?;
+            }
+            _ => {}
+        }
+        fsx::chmod(&p, 0o644)?;
+    }
+    Ok(())
+}
+
+/// The cipher lists and TLS methods, with their global variables.
+fn tls_control_files(ctx: &Ctx, t: &Path, g: &Path) -> Result<(), Stop> {
+    let suites = "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256\n";
+    default_file(
+        &t.join("servercipherlist"),
+        "ALL:!aNULL:!ADH:!eNULL:!LOW:!EXP:RC4+RSA:+HIGH:+MEDIUM:-EDH-RSA-DES-CBC3-SHA:-EDH-DSS-DES-CBC3-SHA:-DES-CBC3-SHA:-DES-CBC3-MD5:+SSLv3:+TLSv1:-SSLv2:!DES:!MD5:!PSK:!RC4:!3DES:!SHA1:!SHA256:!SHA384\n",
+    )?;
+    default_file(&t.join("serverciphersuite"), suites)?;
+    default_file(
+        &t.join("clientcipherlist"),
+        "ALL:!aNULL:!ADH:!eNULL:!LOW:!DH:!EXP\n",
+    )?;
+    default_file(&t.join("clientciphersuite"), suites)?;
+    link_global(ctx, g, "TLS_CIPHER_SUITE", "serverciphersuite")?;
+    link_global(ctx, g, "TLS_CIPHER_LIST", "servercipherlist")?;
+    // the TLS library here is rustls: TLS 1.3 is the highest method
+    default_file(&t.join("tlsservermethod"), "TLSv1_3\n")?;
+    default_file(&t.join("tlsclientmethod"), "TLSv1_3\n")?;
+    Ok(())
+}
+
+/// `--config=qmail`: default control files, tcp rules for smtp/qmtp/qmqp and their cdbs.
+fn qmail(ctx: &Ctx) -> Result<(), Stop> {
+    let h = ctx.host;
+    let (t, tcp) = control_and_tcp_dirs(ctx, ".qmail_control")?;
+    let verbose = ctx.o.flag("--verbose");
+    let host = hostname(ctx);
+    let domain = host
+        .split_once('.')
+        .map(|(_, d)| d.to_string())
+        .filter(|d| d.contains('.'))
+        .unwrap_or_else(|| host.clone());
+    if verbose {
+        println!("Creating Default qmail Control Files");
+        for f in QMAIL_CONTROL_FILES {
+            println!("{f}");
+        }
+    }
+    host_control_files(ctx, &t, &host, &domain)?;
     if !t.join("localiphost").exists() {
         if let Ok(me) = std::fs::read(t.join("me")) {
             if verbose {
@@ -156,33 +242,7 @@ fn qmail(ctx: &Ctx) -> Result<(), Stop> {
     }
     if verbose {
         println!("Setting control files (if not existing) to defaults");
-        for f in [
-            "locals",
-            "rcpthosts",
-            "defaultdelivery",
-            "servicedir.conf",
-            "nodnscheck",
-            "hostip",
-            "users/assign",
-            "greylist.white",
-            "chkrcptdomains",
-            "chksenderdomains",
-            "smtpgreeting",
-            "databytes",
-            "timeoutsmtpd",
-            "timeoutremote",
-            "dnsbllist",
-            "tcp/tcp.[smtp,qmtp,qmqp]",
-            "servercipherlist",
-            "serverciphersuite",
-            "tlsservermethod",
-            "clientcipherlist",
-            "clientciphersuite",
-            "tlsclientmethod",
-            "procmailrc",
-            "libindimail",
-            "libmysql",
-        ] {
+        for f in QMAIL_DEFAULTED_FILES {
             println!("{f}");
         }
     }
@@ -215,7 +275,7 @@ fn qmail(ctx: &Ctx) -> Result<(), Stop> {
         let ip = std::fs::read(t.join("hostip")).unwrap_or_default();
         fsx::write(&t.join("greylist.white"), &ip, 0o644)?;
     }
-    let users = h.disk(&format!("{}/users", ctx.s()));
+    let users = h.disk(&format!("{}/users", ctx.sysconfdir()));
     if ctx.o.flag("--wipe") || !users.join("assign").exists() {
         fsx::mkdir_p(&users, 0o755)?;
         fsx::write(&users.join("assign"), b".\n", 0o644)?;
@@ -238,41 +298,11 @@ fn qmail(ctx: &Ctx) -> Result<(), Stop> {
             eprintln!("{}", s.msg);
         }
     }
-    for f in ["locals", "rcpthosts"] {
-        let p = t.join(f);
-        let cur = std::fs::read_to_string(&p).ok();
-        match cur {
-            None => fsx::write(&p, b"localhost\n", 0o644)?,
-            Some(c) if !c.lines().any(|l| l.contains("localhost")) => {
-                println!("{f}");
-                let mut lines: Vec<&str> = c.lines().chain(["localhost"]).collect();
-                lines.sort();
-                lines.dedup();
-                fsx::write(&p, format!("{}\n", lines.join("\n")).as_bytes(), 0o644)?;
-            }
-            _ => {}
-        }
-        fsx::chmod(&p, 0o644)?;
-    }
-    let suites = "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256\n";
+    localhost_in_locals(&t)?;
+    tls_control_files(ctx, &t, &g)?;
     default_file(
-        &t.join("servercipherlist"),
-        "ALL:!aNULL:!ADH:!eNULL:!LOW:!EXP:RC4+RSA:+HIGH:+MEDIUM:-EDH-RSA-DES-CBC3-SHA:-EDH-DSS-DES-CBC3-SHA:-DES-CBC3-SHA:-DES-CBC3-MD5:+SSLv3:+TLSv1:-SSLv2:!DES:!MD5:!PSK:!RC4:!3DES:!SHA1:!SHA256:!SHA384\n",
-    )?;
-    default_file(&t.join("serverciphersuite"), suites)?;
-    default_file(
-        &t.join("clientcipherlist"),
-        "ALL:!aNULL:!ADH:!eNULL:!LOW:!DH:!EXP\n",
-    )?;
-    default_file(&t.join("clientciphersuite"), suites)?;
-    link_global(ctx, &g, "TLS_CIPHER_SUITE", "serverciphersuite")?;
-    link_global(ctx, &g, "TLS_CIPHER_LIST", "servercipherlist")?;
-    // the TLS library here is rustls: TLS 1.3 is the highest method
-    default_file(&t.join("tlsservermethod"), "TLSv1_3\n")?;
-    default_file(&t.join("tlsclientmethod"), "TLSv1_3\n")?;
-    default_file(
-        &h.disk(&format!("{}/procmailrc", ctx.s())),
-        &format!(":0w\n|{}/sbin/vfilter '' bounce-no-mailbox\n", ctx.p()),
+        &h.disk(&format!("{}/procmailrc", ctx.sysconfdir())),
+        &format!(":0w\n|{}/sbin/vfilter '' bounce-no-mailbox\n", ctx.prefix()),
     )?;
     sharedlibs::fix_libindimail(ctx)?;
     if let Err(s) = sharedlibs::fix_libmysql(ctx) {
@@ -328,7 +358,7 @@ fn hostip(ctx: &Ctx, path: &Path) -> Result<(), Stop> {
 
 /// `$S/backup.conf`: what `--backup` archives besides its fixed list (if missing).
 fn backup_conf(ctx: &Ctx) -> Result<(), Stop> {
-    let logical = format!("{}/backup.conf", ctx.s());
+    let logical = format!("{}/backup.conf", ctx.sysconfdir());
     let p = ctx.host.disk(&logical);
     if p.exists() {
         return Ok(());
@@ -340,7 +370,7 @@ fn backup_conf(ctx: &Ctx) -> Result<(), Stop> {
     let mut list = vec![
         ctx.servicedir.clone(),
         "/etc/clamd.d".into(),
-        ctx.s().to_string(),
+        ctx.sysconfdir().to_string(),
         format!("{q}/domains"),
         format!("{q}/autoturn"),
         format!("{q}/alias/.qmail-*"),
@@ -429,7 +459,7 @@ fn alias_config(ctx: &Ctx, postmaster: &str) -> Result<(), Stop> {
 /// (`spam`, `ham`, `register-spam`, `register-ham`, each through bogofilter-qfe).
 fn bogofilter_aliases(ctx: &Ctx) -> Result<(), Stop> {
     let h = ctx.host;
-    if !h.is_file(&format!("{}/bin/bogofilter", ctx.p())) {
+    if !h.is_file(&format!("{}/bin/bogofilter", ctx.prefix())) {
         return Ok(());
     }
     let q = &h.qmaildir;
@@ -449,15 +479,7 @@ fn indimail(ctx: &Ctx) -> Result<(), Stop> {
         return Ok(());
     }
     let h = ctx.host;
-    let t = h.disk(&ctx.cntrldir);
-    let tcp = h.disk(&format!("{}/tcp", ctx.s()));
-    fsx::mkdir_p(&t, 0o755)?;
-    fsx::mkdir_p(&tcp, 0o755)?;
-    fsx::write(
-        &t.join(".indimail_control"),
-        header_lines(ctx).as_bytes(),
-        0o644,
-    )?;
+    let (t, tcp) = control_and_tcp_dirs(ctx, ".indimail_control")?;
     println!("Creating Default IndiMail Control Files");
     default_file(
         &tcp.join("tcp.imap"),
@@ -499,7 +521,7 @@ fn indimail(ctx: &Ctx) -> Result<(), Stop> {
         let src = tcp.join(r);
         let cdb = PathBuf::from(format!("{}.cdb", src.display()));
         if mtime(&src).unwrap_or(0) > mtime(&cdb).unwrap_or(0) {
-            println!("Creating CDB {}/tcp/{r}.cdb", ctx.s());
+            println!("Creating CDB {}/tcp/{r}.cdb", ctx.sysconfdir());
         }
         if let Err(s) = build_cdb(h, &src) {
             eprintln!("{}", s.msg);
@@ -575,7 +597,11 @@ fn nssd_text(ctx: &Ctx) -> String {
 
 /// `$S/nssd.conf` (pwdlookup and `--config=nssd`), 0640 root:qmail.
 pub fn write_nssd_conf(ctx: &Ctx) -> Result<(), Stop> {
-    let dir = ctx.o.get("--sysconfdir").unwrap_or(ctx.s()).to_string();
+    let dir = ctx
+        .o
+        .get("--sysconfdir")
+        .unwrap_or(ctx.sysconfdir())
+        .to_string();
     let logical = format!("{dir}/nssd.conf");
     let p = ctx.host.disk(&logical);
     let written = change_config(&p, &logical, &nssd_text(ctx), 0o640)?;
@@ -686,8 +712,9 @@ fn add_user(ctx: &Ctx, u: &User) -> bool {
 }
 
 /// `--config=users`: the system users and groups IndiMail runs as.
-fn users(ctx: &Ctx) -> i32 {
-    let safe = [
+/// The shell of the users that never log in: the first of these the system has.
+fn nologin_shell() -> &'static str {
+    [
         "/sbin/nologin",
         "/usr/sbin/nologin",
         "/usr/bin/false",
@@ -695,7 +722,11 @@ fn users(ctx: &Ctx) -> i32 {
     ]
     .into_iter()
     .find(|p| Path::new(p).exists())
-    .unwrap_or("/usr/bin/false");
+    .unwrap_or("/usr/bin/false")
+}
+
+fn users(ctx: &Ctx) -> i32 {
+    let safe = nologin_shell();
     let q = ctx.host.qmaildir.clone();
     let free = |f: &str, id: &str| {
         !std::fs::read_to_string(ctx.host.disk(&format!("/etc/{f}")))
@@ -885,7 +916,7 @@ fn cert(ctx: &Ctx) -> Result<(), Stop> {
     let certdir = o
         .get("--certdir")
         .map(str::to_string)
-        .unwrap_or_else(|| format!("{}/certs", ctx.s()));
+        .unwrap_or_else(|| format!("{}/certs", ctx.sysconfdir()));
     let dir = ctx.host.disk(&certdir);
     fsx::mkdir_p(&dir, 0o755)?;
     let force = o.flag("--force");
@@ -947,15 +978,7 @@ fn cert(ctx: &Ctx) -> Result<(), Stop> {
 
 fn update_certs(ctx: &Ctx, certdir: &str, restart: &mut Vec<String>) -> Result<(), Stop> {
     let sd = ctx.host.disk(&ctx.servicedir);
-    let mut names: Vec<String> = std::fs::read_dir(&sd)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| !n.starts_with('.'))
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
+    let names = crate::fsx::sorted_names(&sd, false);
     let fix = |restart: &mut Vec<String>, name: &str, file: &str, want: &str| -> Result<(), Stop> {
         let vars = sd.join(name).join("variables");
         let p = vars.join(file);
@@ -1069,7 +1092,7 @@ pub fn svscan_files(ctx: &mut Ctx, svc: &Path) -> Result<(), Stop> {
         }
         return Ok(());
     }
-    let rc = ctx.host.disk(&format!("{}/resolv.conf", ctx.s()));
+    let rc = ctx.host.disk(&format!("{}/resolv.conf", ctx.sysconfdir()));
     if !rc.exists() || ctx.o.flag("--force") {
         let text = format!(
             "# {}\n# generated at {}\nsearch {}\nnameserver 127.0.0.1\n",
@@ -1105,49 +1128,10 @@ const LOGROTATE_NOTE: &str = "# The log file name and location can be set in
 #
 ";
 
-/// The mysql.PORT service (docs/svctool.md#mysql): requires mysqld under `--mysqlPrefix` and the config.
-pub fn mysql_service(ctx: &mut Ctx, port: &str, conf: &str) -> Result<(), Stop> {
-    let prefix = ctx.o.val("--mysqlPrefix").unwrap_or("").to_string();
-    let Some(mysqld) = [
-        "sbin/mariadbd",
-        "libexec/mysqld",
-        "sbin/mysqld",
-        "bin/mysqld",
-    ]
-    .iter()
-    .find(|m| ctx.host.is_executable(&format!("{prefix}/{m}"))) else {
-        return Err(Stop::fail(111, "mysqld: No such File or directory"));
-    };
-    if !ctx.host.is_file(conf) {
-        return Err(Stop::fail(
-            111,
-            format!("{conf}: No such File or directory"),
-        ));
-    }
-    let bin = ctx.host.disk(&format!("{prefix}/{mysqld}"));
-    // the version is the third word of the `Ver` line (`mariadbd  Ver 10.11.6-MariaDB ...`)
-    let version = Command::new(&bin)
-        .arg("--version")
-        .output()
-        .map(|o| {
-            let mut t = String::from_utf8_lossy(&o.stdout).into_owned();
-            t.push_str(&String::from_utf8_lossy(&o.stderr));
-            t
-        })
-        .unwrap_or_default();
-    let version = version
-        .lines()
-        .filter(|l| l.contains("Ver"))
-        .filter_map(|l| l.split_whitespace().nth(2))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mariadb = version.contains("MariaDB");
-    let major: u32 = version
-        .split('.')
-        .next()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let help = Command::new(&bin)
+/// The mysqld flags of the run file, each ending in ` \\` and a newline: those this mysqld
+/// offers (its `--help` lists them) and the ones always given.
+fn mysqld_flags(bin: &Path, mariadb: bool) -> String {
+    let help = Command::new(bin)
         .args(["--no-defaults", "--verbose", "--help"])
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
@@ -1206,6 +1190,48 @@ pub fn mysql_service(ctx: &mut Ctx, port: &str, conf: &str) -> Result<(), Stop> 
     ] {
         add(f, false);
     }
+    flags
+}
+
+/// The mysql.PORT service (docs/svctool.md#mysql): requires mysqld under `--mysqlPrefix` and the config.
+pub fn mysql_service(ctx: &mut Ctx, port: &str, conf: &str) -> Result<(), Stop> {
+    let prefix = ctx.o.val("--mysqlPrefix").unwrap_or("").to_string();
+    let Some(mysqld) = crate::catalogue::MYSQLD_PATHS
+        .iter()
+        .find(|m| ctx.host.is_executable(&format!("{prefix}/{m}")))
+    else {
+        return Err(Stop::fail(111, "mysqld: No such File or directory"));
+    };
+    if !ctx.host.is_file(conf) {
+        return Err(Stop::fail(
+            111,
+            format!("{conf}: No such File or directory"),
+        ));
+    }
+    let bin = ctx.host.disk(&format!("{prefix}/{mysqld}"));
+    // the version is the third word of the `Ver` line (`mariadbd  Ver 10.11.6-MariaDB ...`)
+    let version = Command::new(&bin)
+        .arg("--version")
+        .output()
+        .map(|o| {
+            let mut t = String::from_utf8_lossy(&o.stdout).into_owned();
+            t.push_str(&String::from_utf8_lossy(&o.stderr));
+            t
+        })
+        .unwrap_or_default();
+    let version = version
+        .lines()
+        .filter(|l| l.contains("Ver"))
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mariadb = version.contains("MariaDB");
+    let major: u32 = version
+        .split('.')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let flags = mysqld_flags(&bin, mariadb);
     let sock = ctx
         .o
         .get("--mysqlsocket")
@@ -1237,10 +1263,12 @@ pub fn mysql_service(ctx: &mut Ctx, port: &str, conf: &str) -> Result<(), Stop> 
     );
     ctx.port = port.to_string();
     render::render(ctx, &catalogue::MYSQL)?;
-    let lr = ctx.host.disk(&format!("{}/logrotate.mysql", ctx.s()));
+    let lr = ctx
+        .host
+        .disk(&format!("{}/logrotate.mysql", ctx.sysconfdir()));
     if ctx.o.flag("--force") || !lr.exists() {
         let db = ctx.o.val("--databasedir").unwrap_or("");
-        let s = ctx.s();
+        let s = ctx.sysconfdir();
         let admin = ctx.secret("ADMIN_PASS");
         let note = LOGROTATE_NOTE.replace("@S@", s);
         let text = format!(

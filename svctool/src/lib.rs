@@ -10,6 +10,7 @@
 //! * [`entrypoint`]: docker-entrypoint, the first program of a container; [`runpod`]: run
 //!   an IndiMail image with podman or docker.
 
+pub mod actions;
 pub mod boot;
 pub mod catalogue;
 pub mod certcheck;
@@ -98,6 +99,21 @@ pub mod fsx {
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
     use std::path::Path;
+
+    /// The names in `dir`, sorted; names starting with a dot only if `with_dot_names`. An
+    /// unreadable directory has none.
+    pub fn sorted_names(dir: &Path, with_dot_names: bool) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| with_dot_names || !n.starts_with('.'))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
 
     pub fn write(path: &Path, data: &[u8], mode: u32) -> Result<(), Stop> {
         let is_link = std::fs::symlink_metadata(path)

@@ -51,16 +51,25 @@ fn sleep_secs(default: u64) -> std::time::Duration {
     std::time::Duration::from_secs(s)
 }
 
+/// A service of an `--rmsvc`, `--ensvc`, `--refreshsvc` or `--autorefresh` list: its directory
+/// on disk, parent and name; None (said on stderr) when it is no directory.
+fn listed_service(ctx: &Ctx, path: &str) -> Option<(PathBuf, String, String)> {
+    let disk = ctx.host.disk(path);
+    if !disk.is_dir() {
+        eprintln!("{path}: No such file or directory");
+        return None;
+    }
+    let (dir, name) = split_path(path);
+    Some((disk, dir, name))
+}
+
 /// `--rmsvc="PATH..."`: rename each supervised service to a dot name and stop it.
 pub fn rmsvc(ctx: &Ctx, list: &str) -> Result<(), Stop> {
     let mirror = svscan_mirror(ctx);
     for path in list.split_whitespace() {
-        let disk = ctx.host.disk(path);
-        if !disk.is_dir() {
-            eprintln!("{path}: No such file or directory");
+        let Some((disk, dir, name)) = listed_service(ctx, path) else {
             continue;
-        }
-        let (dir, name) = split_path(path);
+        };
         if name.starts_with('.') {
             eprintln!("skipping {path} that starts with .");
             continue;
@@ -103,12 +112,9 @@ pub fn ensvc(ctx: &Ctx, list: &str) -> Result<(), Stop> {
     let mirror = svscan_mirror(ctx);
     let mut enabled = Vec::new();
     for path in list.split_whitespace() {
-        let disk = ctx.host.disk(path);
-        if !disk.is_dir() {
-            eprintln!("{path}: No such file or directory");
+        let Some((disk, dir, name)) = listed_service(ctx, path) else {
             continue;
-        }
-        let (dir, name) = split_path(path);
+        };
         let Some(plain) = name.strip_prefix('.') else {
             eprintln!(
                 "Service {path} is not disabled (should have a '.' as the first char in {name})"
@@ -190,16 +196,10 @@ fn nonempty(p: &Path) -> bool {
 /// `SERVICEDIR/*` (sorted, no dot names) that have `variables/.options`, then `.svscan`.
 fn all_services(ctx: &Ctx) -> Vec<String> {
     let sd = ctx.host.disk(&ctx.servicedir);
-    let mut names: Vec<String> = std::fs::read_dir(&sd)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| !n.starts_with('.'))
-                .filter(|n| sd.join(n).join("variables/.options").is_file())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
+    let mut names: Vec<String> = crate::fsx::sorted_names(&sd, false)
+        .into_iter()
+        .filter(|n| sd.join(n).join("variables/.options").is_file())
+        .collect();
     if sd.join(".svscan/variables/.options").is_file() {
         names.push(".svscan".into());
     }
@@ -235,7 +235,9 @@ pub fn refresh(ctx: &Ctx, list: &str) -> Result<(), Stop> {
             }
             rerun(ctx, &d.join("variables/.options"))?;
         }
-        let q = ctx.host.disk(&format!("{}/control/defaultqueue", ctx.s()));
+        let q = ctx
+            .host
+            .disk(&format!("{}/control/defaultqueue", ctx.sysconfdir()));
         if q.join(".norefreshsvc").exists() && !force {
             if !silent {
                 println!("Skip Refreshing config defaultqueue");
@@ -252,12 +254,9 @@ pub fn refresh(ctx: &Ctx, list: &str) -> Result<(), Stop> {
         return Ok(());
     }
     for i in paths {
-        let d = ctx.host.disk(i);
-        if !d.is_dir() {
-            eprintln!("{i}: No such file or directory");
+        let Some((d, _, name)) = listed_service(ctx, i) else {
             continue;
-        }
-        let (_, name) = split_path(i);
+        };
         let (vo, co) = (d.join("variables/.options"), d.join(".options"));
         if !nonempty(&vo) && !nonempty(&co) {
             eprintln!("{i}/variables/.options or {i}/.options missing");
@@ -323,7 +322,7 @@ pub fn autorefresh(ctx: &Ctx, arg: &str) -> Result<(), Stop> {
             say(&i);
             flag_file(&ctx.host.disk(&i).join("variables/.norefreshsvc"), enable)?;
         }
-        let q = format!("{}/control/defaultqueue", ctx.s());
+        let q = format!("{}/control/defaultqueue", ctx.sysconfdir());
         say(&q);
         if ctx.host.is_dir(&q) {
             flag_file(&ctx.host.disk(&q).join(".norefreshsvc"), enable)?;
@@ -331,11 +330,9 @@ pub fn autorefresh(ctx: &Ctx, arg: &str) -> Result<(), Stop> {
         return Ok(());
     }
     for i in paths {
-        let d = ctx.host.disk(i);
-        if !d.is_dir() {
-            eprintln!("{i}: No such file or directory");
+        let Some((d, _, _)) = listed_service(ctx, i) else {
             continue;
-        }
+        };
         if !nonempty(&d.join("variables/.options")) && !nonempty(&d.join(".options")) {
             eprintln!("{i}/variables/.options or {i}/.options missing");
             continue;

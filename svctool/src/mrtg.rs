@@ -36,7 +36,7 @@ pub fn check(ctx: &Ctx) -> Result<(), Stop> {
             "mrtg or indexmaker missing: Have you installed mrtg?",
         ));
     }
-    let tmpl = format!("{}/indimail.mrtg.cfg", ctx.s());
+    let tmpl = format!("{}/indimail.mrtg.cfg", ctx.sysconfdir());
     if !ctx.host.is_file(&tmpl) {
         return Err(Stop::fail(
             111,
@@ -140,10 +140,22 @@ fn interfaces(ctx: &Ctx) -> Vec<String> {
 
 /// The graph sections for what this host runs.
 pub fn extra_sections(ctx: &Ctx, host: &str) -> String {
+    let mut gs: Vec<Graph> = Vec::new();
+    qmta_graphs(ctx, host, &mut gs);
+    listener_graphs(ctx, host, &mut gs);
+    lookup_graphs(ctx, host, &mut gs);
+    system_graphs(ctx, host, &mut gs);
+    let mut out = String::new();
+    for g in &gs {
+        g.write(&mut out);
+    }
+    out
+}
+
+/// The qmta graphs, when qmta is in use.
+fn qmta_graphs(ctx: &Ctx, host: &str, gs: &mut Vec<Graph>) {
     let h = ctx.host;
     let lx = &h.libexecdir;
-    let (ld, sd) = (&ctx.logdir, &ctx.servicedir);
-    let mut gs: Vec<Graph> = Vec::new();
     if qmta_enabled(ctx) {
         for (id, flag, what, max, abs, short, yl, l) in [
             (
@@ -207,6 +219,13 @@ pub fn extra_sections(ctx: &Ctx, host: &str) -> String {
             });
         }
     }
+}
+
+/// Concurrency and connections of each listener with a log.
+fn listener_graphs(ctx: &Ctx, host: &str, gs: &mut Vec<Graph>) {
+    let h = ctx.host;
+    let lx = &h.libexecdir;
+    let (ld, sd) = (&ctx.logdir, &ctx.servicedir);
     for (label, port, log) in [
         ("POP3", "110", "pop3d.110"),
         ("POP3-SSL", "995", "pop3d-ssl.995"),
@@ -265,6 +284,13 @@ pub fn extra_sections(ctx: &Ctx, host: &str) -> String {
             scale: Scale::Peak,
         });
     }
+}
+
+/// The inlookup and lookup daemons' graphs, where they log.
+fn lookup_graphs(ctx: &Ctx, host: &str, gs: &mut Vec<Graph>) {
+    let h = ctx.host;
+    let lx = &h.libexecdir;
+    let (ld, sd) = (&ctx.logdir, &ctx.servicedir);
     if h.is_dir(&format!("{ld}/inlookup.infifo")) {
         let args = format!("{ld}/inlookup.infifo {sd}/inlookup.infifo");
         for q in [
@@ -347,6 +373,13 @@ pub fn extra_sections(ctx: &Ctx, host: &str) -> String {
             scale: Scale::Peak,
         });
     }
+}
+
+/// MySQL, clamd and network interface graphs.
+fn system_graphs(ctx: &Ctx, host: &str, gs: &mut Vec<Graph>) {
+    let h = ctx.host;
+    let lx = &h.libexecdir;
+    let (ld, sd) = (&ctx.logdir, &ctx.servicedir);
     if h.is_dir(&format!("{ld}/mysql.3306")) {
         // the reference tests an unexpanded `$MYSQL_BASE` here (never true): the installed
         // client is used
@@ -427,11 +460,6 @@ pub fn extra_sections(ctx: &Ctx, host: &str) -> String {
             scale: Scale::Peak,
         });
     }
-    let mut out = String::new();
-    for g in &gs {
-        g.write(&mut out);
-    }
-    out
 }
 
 /// `sed 's{FROM{TO{'`: the first occurrence on each line.
@@ -451,7 +479,7 @@ pub fn files(ctx: &mut Ctx, svc: &Path) -> Result<(), Stop> {
     fsx::chmod(&hd, 0o755)?;
     let etc = svc.join("etc");
     fsx::mkdir_p(&etc, 0o755)?;
-    let src = h.disk(&format!("{}/indimail.mrtg.cfg", ctx.s()));
+    let src = h.disk(&format!("{}/indimail.mrtg.cfg", ctx.sysconfdir()));
     let text = std::fs::read_to_string(&src).map_err(|e| Stop::io("read", &src, &e))?;
     let text = replace_first_per_line(&text, "MRTGHOSTNAME", &h.hostname);
     let mut text = replace_first_per_line(&text, "HTMLDIR", &format!("{html}/"));
@@ -472,7 +500,7 @@ pub fn files(ctx: &mut Ctx, svc: &Path) -> Result<(), Stop> {
             .arg(&cfg)
             .status();
     }
-    let fav = h.disk(&format!("{}/favicon.base64", ctx.s()));
+    let fav = h.disk(&format!("{}/favicon.base64", ctx.sysconfdir()));
     if let Ok(b64) = std::fs::read_to_string(&fav) {
         let png = crate::base64_decode(&b64)
             .ok_or_else(|| Stop::fail(111, format!("svctool: {} is not base64", fav.display())))?;

@@ -346,16 +346,13 @@ impl Opts {
                 Some((n, v)) if n.starts_with('-') => (n, Some(v)),
                 _ => (arg.as_str(), None),
             };
-            match value {
-                Some(v) => {
-                    o.prog_args.push(' ');
-                    o.prog_args.push_str(&quote_arg(name, v));
-                }
-                None => {
-                    o.prog_args.push(' ');
-                    o.prog_args.push_str(&quote_word(arg));
-                }
-            }
+            // the recorded command (svctool.log, variables/.options) quotes as the shell would
+            let recorded = match value {
+                Some(v) => quote_arg(name, v),
+                None => quote_word(arg),
+            };
+            o.prog_args.push(' ');
+            o.prog_args.push_str(&recorded);
             let invalid = || Early::Usage {
                 msg: format!("invalid option [{arg}]"),
                 code: 1,

@@ -250,6 +250,46 @@ fn each(c: &mut Ctl, prefixes: &[&str], verb: &str, flag: &str) {
     }
 }
 
+/// `status`: svscan's processes and svstat of every service; fails when svscan does not run.
+fn status(c: &mut Ctl) {
+    // The exit code says whether svscan (svscanboot) runs, as the reference's grep.
+    let running = pids_named(&["svscanboot", "svscan"]);
+    for (pid, cmd) in &running {
+        println!("{pid} {cmd}");
+    }
+    let mut dirs = vec![c.service().join(".svscan/log")];
+    let svcs = c.services(&[]);
+    dirs.extend(svcs.iter().cloned());
+    dirs.extend(svcs.iter().map(|s| s.join("log")).filter(|l| l.is_dir()));
+    let _ = std::io::stdout().flush();
+    if !dirs.iter().any(|d| d.exists()) {
+        println!("No services configured under svscan");
+    } else if let Some(s) = c.host.tool("svstat") {
+        let _ = Command::new(s).args(&dirs).status();
+    }
+    if running.is_empty() {
+        c.ret += 1;
+    }
+}
+
+/// `queue`: qmail-qread -c.
+fn queue(c: &mut Ctl) {
+    let ok = match c.host.installed("bin", "qmail-qread") {
+        Some(p) => Command::new(p)
+            .arg("-c")
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false),
+        None => {
+            eprintln!("qmailctl: qmail-qread is not installed");
+            false
+        }
+    };
+    if !ok {
+        c.ret += 1;
+    }
+}
+
 pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     let host = Host::from_env();
     if host.euid != 0 && !host.allow_user {
@@ -314,42 +354,8 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
             c.report("Flushing timeout table + ALRM signal to qmail-send.", ok);
             each(&mut c, &["qmail-send."], "Flushing", "-a");
         }
-        "status" | "stat" => {
-            // The exit code says whether svscan (svscanboot) runs, as the reference's grep.
-            let running = pids_named(&["svscanboot", "svscan"]);
-            for (pid, cmd) in &running {
-                println!("{pid} {cmd}");
-            }
-            let mut dirs = vec![c.service().join(".svscan/log")];
-            let svcs = c.services(&[]);
-            dirs.extend(svcs.iter().cloned());
-            dirs.extend(svcs.iter().map(|s| s.join("log")).filter(|l| l.is_dir()));
-            let _ = std::io::stdout().flush();
-            if !dirs.iter().any(|d| d.exists()) {
-                println!("No services configured under svscan");
-            } else if let Some(s) = c.host.tool("svstat") {
-                let _ = Command::new(s).args(&dirs).status();
-            }
-            if running.is_empty() {
-                c.ret += 1;
-            }
-        }
-        "queue" => {
-            let ok = match c.host.installed("bin", "qmail-qread") {
-                Some(p) => Command::new(p)
-                    .arg("-c")
-                    .status()
-                    .map(|s| s.success())
-                    .unwrap_or(false),
-                None => {
-                    eprintln!("qmailctl: qmail-qread is not installed");
-                    false
-                }
-            };
-            if !ok {
-                c.ret += 1;
-            }
-        }
+        "status" | "stat" => status(&mut c),
+        "queue" => queue(&mut c),
         "reload" => each(&mut c, &["qmail-send."], "sending HUP signal to", "-h"),
         "pause" => each(&mut c, &["qmail-send.", "qmail-smtpd."], "pausing", "-p"),
         "cont" => each(&mut c, &["qmail-send.", "qmail-smtpd."], "continuing", "-c"),

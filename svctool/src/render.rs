@@ -139,11 +139,11 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    pub fn p(&self) -> &str {
+    pub fn prefix(&self) -> &str {
         &self.host.prefix
     }
 
-    pub fn s(&self) -> &str {
+    pub fn sysconfdir(&self) -> &str {
         &self.host.sysconfdir
     }
 
@@ -318,7 +318,7 @@ pub fn log_run(ctx: &Ctx, logname: &str) -> String {
         header(ctx, "log"),
         ctx.host.log_user,
         ctx.logdir,
-        p = ctx.p()
+        p = ctx.prefix()
     )
 }
 
@@ -402,7 +402,7 @@ pub fn envdir_value(bytes: &[u8]) -> Option<String> {
 
 /// docs/svctool.md#global-side-effects: the global side effects of creating any service, and `.envdir`.
 pub fn link_with_global(ctx: &Ctx, vars_disk: &Path) -> Result<(), Stop> {
-    let logical = format!("{}/control/global_vars", ctx.s());
+    let logical = format!("{}/control/global_vars", ctx.sysconfdir());
     let g = ctx.host.disk(&logical);
     let minisvc = ctx.o.program == "minisvc";
     if !g.is_dir() {

@@ -89,7 +89,7 @@ pub fn find_libindimail(ctx: &Ctx) -> Option<String> {
     if let Some(v) = pinned("SVCTOOL_LIBINDIMAIL") {
         return Some(v);
     }
-    let p = ctx.p();
+    let p = ctx.prefix();
     let pattern = if ctx.host.uname_s == "Darwin" {
         "/opt/local/lib*/libindimail.*.dylib".to_string()
     } else if ctx.host.is_file("/etc/debian_version") {

@@ -41,16 +41,7 @@ pub fn ls_pub(dir: &Path) -> Vec<String> {
 }
 
 fn ls(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| !n.starts_with('.'))
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
+    crate::fsx::sorted_names(dir, false)
 }
 
 /// The `.variables` text of a directory: `NAME=value`, `NAME=""`, `NAME=`.
@@ -339,7 +330,7 @@ pub fn save_all(ctx: &Ctx) -> Result<(), Stop> {
             eprintln!("{}", s.msg);
         }
     }
-    let q = format!("{}/control/defaultqueue", ctx.s());
+    let q = format!("{}/control/defaultqueue", ctx.sysconfdir());
     let qd = ctx.host.disk(&q);
     if qd.is_dir() {
         let qp = Perm {
@@ -369,7 +360,7 @@ pub fn restore_all(ctx: &Ctx) -> Result<(), Stop> {
         let _w = fsx::Writable::new(&disk)?;
         import(ctx, &disk, &d, &f, true, &perm, true)?;
     }
-    let q = format!("{}/control/defaultqueue", ctx.s());
+    let q = format!("{}/control/defaultqueue", ctx.sysconfdir());
     let qd = ctx.host.disk(&q);
     if qd.join(".variables").is_file() {
         let qp = Perm {
@@ -522,9 +513,9 @@ fn all_variables_text(ctx: &Ctx) -> String {
         }
     }
     for l in [
-        format!("{}/control/defaultqueue", ctx.s()),
-        format!("{}/control/global_vars", ctx.s()),
-        format!("{}/ezmlm/global_vars", ctx.s()),
+        format!("{}/control/defaultqueue", ctx.sysconfdir()),
+        format!("{}/control/global_vars", ctx.sysconfdir()),
+        format!("{}/ezmlm/global_vars", ctx.sysconfdir()),
     ] {
         let d = ctx.host.disk(&l);
         if !d.is_dir() {
@@ -561,14 +552,7 @@ pub fn dumpconfig(ctx: &Ctx) -> Result<(), Stop> {
     let mut out = String::new();
     out.push_str("Service Configuration ================================================\n");
     out.push_str(&format!("Service Directory {}\n", ctx.servicedir));
-    let mut names: Vec<String> = std::fs::read_dir(&sd)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
+    let names = crate::fsx::sorted_names(&sd, true);
     for (i, j) in names.iter().enumerate() {
         out.push_str(&format!("Service {:05} {j}\n", i + 1));
         for (file, label) in [
@@ -622,7 +606,7 @@ pub fn dumpconfig(ctx: &Ctx) -> Result<(), Stop> {
         None => println!("qmail-showctl: not installed"),
     }
     println!("\nIndiMail Assign File:");
-    let assign = ctx.host.disk(&format!("{}/users/assign", ctx.s()));
+    let assign = ctx.host.disk(&format!("{}/users/assign", ctx.sysconfdir()));
     print!("{}", std::fs::read_to_string(assign).unwrap_or_default());
     println!();
     Ok(())
@@ -631,11 +615,29 @@ pub fn dumpconfig(ctx: &Ctx) -> Result<(), Stop> {
 // ---------------------------------------------------------------------------------------
 // IMAP / POP3 variables (docs/svctool.md#imap-and-pop3)
 
+/// IMAPMODULES: the authentication modules installed, authpam last, without authgeneric and
+/// authtest.
+fn imap_modules(ctx: &Ctx) -> String {
+    let mods_dir = ctx
+        .host
+        .disk(&format!("{}/imapmodules", ctx.host.libexecdir));
+    let all = ls(&mods_dir);
+    let mut mods: Vec<&str> = all
+        .iter()
+        .map(String::as_str)
+        .filter(|m| !matches!(*m, "authgeneric" | "authtest" | "authpam"))
+        .collect();
+    if all.iter().any(|m| m == "authpam") {
+        mods.push("authpam");
+    }
+    mods.join(" ")
+}
+
 fn courier_text(ctx: &Ctx) -> String {
     let o = ctx.o;
     let imap = ctx.key("CDB") == "imap";
-    let s = ctx.s();
-    let p = ctx.p();
+    let s = ctx.sysconfdir();
+    let p = ctx.prefix();
     let port = &ctx.port;
     let mut t = String::from("#--------- IndiMail ---------------------------\n");
     if let Some(d) = o.get("--default-domain") {
@@ -703,21 +705,9 @@ fn courier_text(ctx: &Ctx) -> String {
         o.get("--maxdaemons").unwrap_or("150"),
         o.get("--maxperip").unwrap_or("25")
     ));
-    let mods_dir = ctx
-        .host
-        .disk(&format!("{}/imapmodules", ctx.host.libexecdir));
-    let all = ls(&mods_dir);
-    let mut mods: Vec<&str> = all
-        .iter()
-        .map(String::as_str)
-        .filter(|m| !matches!(*m, "authgeneric" | "authtest" | "authpam"))
-        .collect();
-    if all.iter().any(|m| m == "authpam") {
-        mods.push("authpam");
-    }
     t.push_str(&format!(
         "IMAPMODULES=\"{}\"\nDEBUG_LOGIN=0\n",
-        mods.join(" ")
+        imap_modules(ctx)
     ));
     let cap = "IMAP4rev1 UIDPLUS CHILDREN NAMESPACE THREAD=ORDEREDSUBJECT THREAD=REFERENCES SORT QUOTA IDLE";
     if imap {
@@ -813,6 +803,54 @@ pub fn courier_variables(ctx: &Ctx, vars: &Path) -> Result<(), Stop> {
 // ---------------------------------------------------------------------------------------
 // --queueParam (docs/svctool.md#queue-parameters)
 
+/// `--death`: global DEATH and OSSIFIED (none for the default one day).
+fn global_death(ctx: &Ctx) -> Result<(), Stop> {
+    let o = ctx.o;
+    let sg = ctx
+        .host
+        .disk(&format!("{}/control/global_vars", ctx.sysconfdir()));
+    let death = o.get("--death").unwrap_or("86400");
+    if death == "86400" {
+        fsx::remove(&sg.join("DEATH"))?;
+        fsx::remove(&sg.join("OSSIFIED"))?;
+    } else {
+        let cur = std::fs::read(sg.join("DEATH"))
+            .ok()
+            .and_then(|b| render::envdir_value(&b));
+        if cur.as_deref() != Some(death) {
+            // S2 (COMPATIBILITY.md#svctool-and-qmailctl V12): OSSIFIED is 1.5 × DEATH
+            let d: f64 = death.parse().unwrap_or(86400.0);
+            fsx::write(&sg.join("DEATH"), format!("{death}\n").as_bytes(), 0o644)?;
+            fsx::write(
+                &sg.join("OSSIFIED"),
+                format!("{}\n", (d * 1.5).round() as i64).as_bytes(),
+                0o644,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The queue envdir's files 0644 and all of it indimail:qmail.
+fn own_queue_envdir(ctx: &Ctx, dir: &Path) -> Result<(), Stop> {
+    for e in std::fs::read_dir(dir)
+        .map_err(|e| Stop::io("read", dir, &e))?
+        .flatten()
+    {
+        let p = e.path();
+        if std::fs::symlink_metadata(&p)
+            .map(|m| m.is_file())
+            .unwrap_or(false)
+        {
+            fsx::chmod(&p, 0o644)?;
+        }
+        ctx.host.chown(&p, "indimail", "qmail");
+    }
+    fsx::chmod(dir, 0o755)?;
+    ctx.host.chown(dir, "indimail", "qmail");
+    Ok(())
+}
+
 pub fn queue_param(ctx: &mut Ctx, name: &str) -> Result<(), Stop> {
     let o = ctx.o;
     let logical = format!("{}/{name}", ctx.cntrldir);
@@ -879,7 +917,7 @@ pub fn queue_param(ctx: &mut Ctx, name: &str) -> Result<(), Stop> {
         w(n, Val::Remove)?;
     }
     let sf = o.get("--spamfilter").is_some();
-    let p = ctx.p().to_string();
+    let p = ctx.prefix().to_string();
     if o.val("--dksign") == Some("dkim") {
         w(
             "DKIMSIGN",
@@ -919,26 +957,7 @@ pub fn queue_param(ctx: &mut Ctx, name: &str) -> Result<(), Stop> {
             Val::Unset
         },
     )?;
-    let sg = ctx.host.disk(&format!("{}/control/global_vars", ctx.s()));
-    let death = o.get("--death").unwrap_or("86400");
-    if death == "86400" {
-        fsx::remove(&sg.join("DEATH"))?;
-        fsx::remove(&sg.join("OSSIFIED"))?;
-    } else {
-        let cur = std::fs::read(sg.join("DEATH"))
-            .ok()
-            .and_then(|b| render::envdir_value(&b));
-        if cur.as_deref() != Some(death) {
-            // S2 (COMPATIBILITY.md#svctool-and-qmailctl V12): OSSIFIED is 1.5 × DEATH
-            let d: f64 = death.parse().unwrap_or(86400.0);
-            fsx::write(&sg.join("DEATH"), format!("{death}\n").as_bytes(), 0o644)?;
-            fsx::write(
-                &sg.join("OSSIFIED"),
-                format!("{}\n", (d * 1.5).round() as i64).as_bytes(),
-                0o644,
-            )?;
-        }
-    }
+    global_death(ctx)?;
     let opts = format!("{}\n", ctx.prog_args);
     fsx::write(&dir.join(".options"), opts.as_bytes(), 0o644)?;
     fsx::mkdir_p(&globals, 0o755)?;
@@ -949,30 +968,15 @@ pub fn queue_param(ctx: &mut Ctx, name: &str) -> Result<(), Stop> {
             .map_or(Val::Unset, |f| Val::Set(f.into())),
     )?;
     drop(_w);
-    for e in std::fs::read_dir(&dir)
-        .map_err(|e| Stop::io("read", &dir, &e))?
-        .flatten()
-    {
-        let p = e.path();
-        if std::fs::symlink_metadata(&p)
-            .map(|m| m.is_file())
-            .unwrap_or(false)
-        {
-            fsx::chmod(&p, 0o644)?;
-        }
-        ctx.host.chown(&p, "indimail", "qmail");
-    }
-    fsx::chmod(&dir, 0o755)?;
-    ctx.host.chown(&dir, "indimail", "qmail");
-    Ok(())
+    own_queue_envdir(ctx, &dir)
 }
 
-use crate::catalogue::{g_spam, g_sync, g_virus};
+use crate::catalogue::{spam_vars, sync_vars, virus_vars};
 use crate::render::{Rule::*, Var};
 
 static QUEUEPARAM_VARS: &[Var] = &[
-    Var("", Group(g_virus)),
+    Var("", Group(virus_vars)),
     Var("QHPSI", OptOrUnset("--qhpsi")),
-    Var("", Group(g_sync)),
-    Var("", Group(g_spam)),
+    Var("", Group(sync_vars)),
+    Var("", Group(spam_vars)),
 ];
