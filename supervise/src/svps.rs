@@ -532,128 +532,127 @@ fn listing(
 ) -> String {
     let mut out = String::new();
     let svdir = svdir.display().to_string();
-    let select = |keep: &dyn Fn(&Line) -> bool| {
-        let mut v: Vec<&Line> = lines.iter().filter(|l| keep(l)).collect();
-        sort_n_k3(&mut v);
-        v
-    };
-    // printf %7d of a word that is no number stops the section, as in the script.
-    let pid_of = |l: &Line, n: usize| l.word(n).parse::<u64>().ok();
     if matches!(show, Show::Main | Show::All) {
         out.push('\n');
         out.push_str(&header(fill, if days { "svscan" } else { &svdir }, days));
-        let no_log = |l: &Line| !l.text.contains("/log");
-        for l in select(&|l: &Line| {
-            l.has_word("down")
-                && !l.text.contains("normally down")
-                && !l.text.contains("want down")
-                && no_log(l)
-        }) {
-            let n = if matches!(l.word(5), "normally" | "want") {
-                8
-            } else {
-                6
-            };
-            let pid = pid_of(l, n);
-            out.push_str(&format!(
-                "{:<width$} down {} spid {:7}\n",
-                l.name,
-                duration(l.secs(), days),
-                pid.unwrap_or(0)
-            ));
-            if pid.is_none() {
-                break;
-            }
-        }
-        for l in select(&|l: &Line| l.has_word("wait") && no_log(l)) {
-            let pid = pid_of(l, 6);
-            if l.words.len() == 9 {
-                out.push_str(&format!(
-                    "{:<width$} wait {}  pid {:7} remaining {:7} seconds\n",
-                    l.name,
-                    duration(l.secs(), days),
-                    pid.unwrap_or(0),
-                    number(l.word(8))
-                ));
-            } else {
-                out.push_str(&format!(
-                    "{:<width$} wait {}  pid {:7}\n",
-                    l.name,
-                    duration(l.secs(), days),
-                    pid.unwrap_or(0)
-                ));
-            }
-            if pid.is_none() {
-                break;
-            }
-        }
-        for l in select(&|l: &Line| {
-            l.has_word("up")
-                && !l.text.contains("normally up")
-                && !l.text.contains("want up")
-                && no_log(l)
-        }) {
-            let n = if matches!(l.word(5), "normally" | "want") {
-                8
-            } else {
-                6
-            };
-            let pid = pid_of(l, n);
-            out.push_str(&format!(
-                "{:<width$} up   {}  pid {:7}\n",
-                l.name,
-                duration(l.secs(), days),
-                pid.unwrap_or(0)
-            ));
-            if pid.is_none() {
-                break;
-            }
-        }
+        main_section(&mut out, lines, width, days);
     }
     if matches!(show, Show::Logs | Show::All) {
         let sd = servicedir
             .map(|d| d.display().to_string())
             .unwrap_or_default();
-        out.push('\n');
-        out.push_str(&format!(
-            "============ {:<fill$}     state uptime ===== pid/spid ==\n",
-            ".svscan/log"
-        ));
-        if let Some(l) = lines
-            .iter()
-            .find(|l| l.text.contains(&format!("{sd}/.svscan/log")))
-        {
-            out.push_str(&format!(
-                "{:<width$} up   {}  pid {:7}\n",
-                l.name,
-                duration(l.secs(), days),
-                pid_of(l, 6).unwrap_or(0)
-            ));
-        }
-        out.push('\n');
-        out.push_str(&format!(
-            "==== logs == {svdir:<fill$}     state uptime ===== pid/spid ==\n"
-        ));
-        let logs = select(&|l: &Line| {
-            let t = &l.text;
-            t.find(&format!("{sd}/"))
-                .is_some_and(|i| t[i + sd.len() + 1..].contains("/log"))
-                && !t.contains(".svscan")
-        });
-        for l in logs {
-            let pid = pid_of(l, 6);
-            out.push_str(&format!(
-                "{:<width$} up   {}  pid {:7}\n",
-                l.name,
-                duration(l.secs(), days),
-                pid.unwrap_or(0)
-            ));
-            if pid.is_none() {
-                break;
-            }
-        }
+        logs_section(&mut out, lines, &sd, &svdir, width, fill, days);
     }
     out
+}
+
+/// The main section's rows: services down, waiting, then up; logs left out.
+fn main_section(out: &mut String, lines: &[Line], width: usize, days: bool) {
+    let no_log = |l: &Line| !l.text.contains("/log");
+    let settled = |l: &Line, state: &str| {
+        l.has_word(state)
+            && !l.text.contains(&format!("normally {state}"))
+            && !l.text.contains(&format!("want {state}"))
+            && no_log(l)
+    };
+    // After "normally up" or "want down" the pid is two words further on.
+    let pid_word = |l: &Line| {
+        if matches!(l.word(5), "normally" | "want") {
+            8
+        } else {
+            6
+        }
+    };
+    let down = select(lines, |l| settled(l, "down"));
+    rows(out, down, days, pid_word, |l, up, pid| {
+        format!("{:<width$} down {up} spid {pid:7}\n", l.name)
+    });
+    let wait = select(lines, |l| l.has_word("wait") && no_log(l));
+    rows(
+        out,
+        wait,
+        days,
+        |_| 6,
+        |l, up, pid| {
+            if l.words.len() == 9 {
+                format!(
+                    "{:<width$} wait {up}  pid {pid:7} remaining {:7} seconds\n",
+                    l.name,
+                    number(l.word(8))
+                )
+            } else {
+                format!("{:<width$} wait {up}  pid {pid:7}\n", l.name)
+            }
+        },
+    );
+    let up = select(lines, |l| settled(l, "up"));
+    rows(out, up, days, pid_word, up_row(width));
+}
+
+/// The logs section: svscan's own log, then each service's.
+fn logs_section(
+    out: &mut String,
+    lines: &[Line],
+    sd: &str,
+    svdir: &str,
+    width: usize,
+    fill: usize,
+    days: bool,
+) {
+    out.push('\n');
+    out.push_str(&format!(
+        "============ {:<fill$}     state uptime ===== pid/spid ==\n",
+        ".svscan/log"
+    ));
+    let own = format!("{sd}/.svscan/log");
+    let own: Vec<&Line> = lines
+        .iter()
+        .filter(|l| l.text.contains(&own))
+        .take(1)
+        .collect();
+    rows(out, own, days, |_| 6, up_row(width));
+    out.push('\n');
+    out.push_str(&format!(
+        "==== logs == {svdir:<fill$}     state uptime ===== pid/spid ==\n"
+    ));
+    let logs = select(lines, |l| {
+        let t = &l.text;
+        t.find(&format!("{sd}/"))
+            .is_some_and(|i| t[i + sd.len() + 1..].contains("/log"))
+            && !t.contains(".svscan")
+    });
+    rows(out, logs, days, |_| 6, up_row(width));
+}
+
+/// The lines `keep` selects, in `sort -n -k3` order.
+fn select(lines: &[Line], keep: impl Fn(&Line) -> bool) -> Vec<&Line> {
+    let mut v: Vec<&Line> = lines.iter().filter(|l| keep(l)).collect();
+    sort_n_k3(&mut v);
+    v
+}
+
+/// A row of a service that is up: name, uptime, pid.
+fn up_row(width: usize) -> impl Fn(&Line, &str, u64) -> String {
+    move |l, up, pid| format!("{:<width$} up   {up}  pid {pid:7}\n", l.name)
+}
+
+/// One row per line, made by `row` from the line, its uptime and the pid in word
+/// `pid_word`. printf %7d of a word that is no number stops the section, as in the script:
+/// that row shows 0 and is the last.
+fn rows(
+    out: &mut String,
+    lines: Vec<&Line>,
+    days: bool,
+    pid_word: impl Fn(&Line) -> usize,
+    row: impl Fn(&Line, &str, u64) -> String,
+) {
+    for l in lines {
+        let pid = l.word(pid_word(l)).parse::<u64>().ok();
+        out.push_str(&row(l, &duration(l.secs(), days), pid.unwrap_or(0)));
+        if pid.is_none() {
+            break;
+        }
+    }
 }
 
 /// Through the pager when stdout is a terminal (and not `-n`), else straight out.
