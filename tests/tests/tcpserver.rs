@@ -102,21 +102,11 @@ impl Server {
     }
 
     fn spawn(dir: &Path, args: &[&str], env: &[(&str, &str)], tcp: bool) -> Server {
-        Server::spawn_with(dir, args, env, tcp, |_| {})
+        Server::spawn_wrapped(&[], dir, args, env, tcp, |_| {})
     }
 
-    fn spawn_with(
-        dir: &Path,
-        args: &[&str],
-        env: &[(&str, &str)],
-        tcp: bool,
-        adjust: impl FnOnce(&mut Command),
-    ) -> Server {
-        Server::spawn_wrapped(&[], dir, args, env, tcp, adjust)
-    }
-
-    /// As [`Server::spawn_with`], tcpserver started through `wrap` (a command and its
-    /// arguments, such as strace) when not empty.
+    /// Start tcpserver, through `wrap` (a command and its arguments, such as strace) when
+    /// not empty; `adjust` changes the command before it runs.
     fn spawn_wrapped(
         wrap: &[&str],
         dir: &Path,
@@ -1519,7 +1509,8 @@ fn children_inherit_only_stdio() {
     let t = tmp();
     // The server itself is started holding an inheritable descriptor 7 (as a
     // supervisor's lock or log pipe might be): it must not reach the children.
-    let s = Server::spawn_with(
+    let s = Server::spawn_wrapped(
+        &[],
         t.path(),
         &[
             "-1HRl0",
@@ -1681,7 +1672,8 @@ fn descriptor_limit_pauses_warns_and_recovers() {
     let t = tmp();
     let prog = script(t.path(), "hold", "#!/bin/sh\necho hi\nread x\necho bye\n");
     let prog = prog.to_string_lossy().into_owned();
-    let s = Server::spawn_with(
+    let s = Server::spawn_wrapped(
+        &[],
         t.path(),
         &[
             "-1HRl0",
