@@ -11,7 +11,7 @@ TEST_PACKAGES_base      = procps coreutils
 TEST_PACKAGES_svscan    = util-linux mount
 TEST_PACKAGES_multilog  = strace mount
 # haproxy stands in front of tcpserver in the PROXY-protocol suite
-TEST_PACKAGES_tcpserver = ucspi-tcp openssl gcc libc6-dev haproxy
+TEST_PACKAGES_tcpserver = ucspi-tcp openssl gcc libc6-dev haproxy strace
 TEST_PACKAGES_tcpclient =
 TEST_PACKAGES_svctool   = openssl passwd
 TEST_PACKAGES_man       = mandoc man-db

@@ -102,17 +102,28 @@ impl Server {
     }
 
     fn spawn(dir: &Path, args: &[&str], env: &[(&str, &str)], tcp: bool) -> Server {
-        Server::spawn_with(dir, args, env, tcp, |_| {})
+        Server::spawn_wrapped(&[], dir, args, env, tcp, |_| {})
     }
 
-    fn spawn_with(
+    /// Start tcpserver, through `wrap` (a command and its arguments, such as strace) when
+    /// not empty; `adjust` changes the command before it runs.
+    fn spawn_wrapped(
+        wrap: &[&str],
         dir: &Path,
         args: &[&str],
         env: &[(&str, &str)],
         tcp: bool,
         adjust: impl FnOnce(&mut Command),
     ) -> Server {
-        let mut cmd = blackbox::command(bin("tcpserver"));
+        let tcpserver = bin("tcpserver");
+        let mut cmd = match wrap.split_first() {
+            None => blackbox::command(&tcpserver),
+            Some((first, rest)) => {
+                let mut c = blackbox::command(first);
+                c.args(rest).arg(&tcpserver);
+                c
+            }
+        };
         cmd.args(args)
             .current_dir(dir)
             .env_clear()
@@ -832,6 +843,205 @@ fn fast_and_forked_paths_agree() {
     );
 }
 
+/// Replace whole runs of digits found in `pids` by PID and in `ports` by PORT.
+fn normalise(text: &str, pids: &[String], ports: &[String]) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if pids.contains(run) {
+            out.push_str("PID");
+        } else if ports.contains(run) {
+            out.push_str("PORT");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// One session against a server traced by strace: what the clients received and the
+/// log, normalised, and the clone calls the server made.
+fn fastpath_session(dir: &Path, prog: &str, cdb: &str, off: bool) -> (Vec<String>, String) {
+    let trace = dir.join(if off { "trace.off" } else { "trace.on" });
+    let trace_s = trace.to_string_lossy().into_owned();
+    let mut env = vec![("MAXPERIP", "5")];
+    if off {
+        env.push(("TCPSERVER_NO_FASTPATH", "1"));
+    }
+    let mut s = Server::spawn_wrapped(
+        &[
+            "strace",
+            "-f",
+            "-qq",
+            "-e",
+            "trace=clone,clone3,fork,vfork",
+            "-o",
+            &trace_s,
+        ],
+        dir,
+        &[
+            "-v1HR",
+            "-l",
+            "L",
+            "-c",
+            "3",
+            "-B",
+            "hello\n",
+            "-x",
+            cdb,
+            "127.0.0.1",
+            "0",
+            prog,
+        ],
+        &env,
+        true,
+        |_| {},
+    );
+    let to = local(s.port);
+    let from = |ip: [u8; 4]| SocketAddr::from((ip, 0));
+    let open = |ip: [u8; 4]| {
+        let c = socket2_connect(from(ip), to).unwrap();
+        c.set_read_timeout(Some(PATIENCE)).unwrap();
+        c
+    };
+    let mut ports = vec![s.port.to_string()];
+    let mut received = Vec::new();
+    // Two held programs: one from 127.0.0.1, one from 127.0.0.3 (MAXPERIP=1 by rule).
+    let mut held = Vec::new();
+    for ip in [[127, 0, 0, 1], [127, 0, 0, 3]] {
+        let mut c = open(ip);
+        ports.push(c.local_addr().unwrap().port().to_string());
+        assert_eq!(read_line(&mut c), "hello\n");
+        held.push(c);
+    }
+    s.wait_log("ok ");
+    let end = Instant::now() + PATIENCE;
+    while s.log_text().matches("tcpserver: ok ").count() < 2 {
+        assert!(Instant::now() < end, "{}", s.log_text());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Refused in the child: over MAXPERIP, then denied by a rule.
+    for ip in [[127, 0, 0, 3], [127, 0, 0, 2]] {
+        let mut c = open(ip);
+        ports.push(c.local_addr().unwrap().port().to_string());
+        let mut out = Vec::new();
+        c.read_to_end(&mut out).unwrap();
+        received.push(String::from_utf8_lossy(&out).into_owned());
+    }
+    // A third program fills -c 3.
+    let mut c = open([127, 0, 0, 1]);
+    ports.push(c.local_addr().unwrap().port().to_string());
+    assert_eq!(read_line(&mut c), "hello\n");
+    held.push(c);
+    s.wait_log("status: 3/3");
+    for (i, mut c) in held.into_iter().enumerate() {
+        writeln!(c, "line{i}").unwrap();
+        let mut out = Vec::new();
+        c.read_to_end(&mut out).unwrap();
+        received.push(String::from_utf8_lossy(&out).into_owned());
+    }
+    let end = Instant::now() + PATIENCE;
+    // Non-zero exits: the deny (100), the per-IP refusal (111), programs 1 and 2.
+    while s.log_text().matches("tcpserver: end ").count() < 4
+        || s.log_text().matches("sigchild").count() < 5
+    {
+        assert!(Instant::now() < end, "{}", s.log_text());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let log = s.log_text();
+    let mut pids: Vec<String> = log
+        .lines()
+        .filter_map(|l| l.strip_prefix("tcpserver: pid "))
+        .filter_map(|r| r.split(' ').next())
+        .map(str::to_string)
+        .collect();
+    let server = fs::read_to_string(format!("/proc/{}/task/{}/children", s.pid(), s.pid()))
+        .unwrap_or_default();
+    pids.extend(server.split_whitespace().map(str::to_string));
+    // SIGTERM to tcpserver itself; strace exits with its status.
+    let tcpserver: i32 = server.trim().parse().expect("tcpserver under strace");
+    // SAFETY: kill(2) on the traced tcpserver, a child of our own strace.
+    unsafe { libc::kill(tcpserver, libc::SIGTERM) };
+    let end = Instant::now() + PATIENCE;
+    let code = loop {
+        if let Some(st) = s.child.try_wait().unwrap() {
+            break st.code();
+        }
+        assert!(Instant::now() < end, "tcpserver ignored SIGTERM");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(code, Some(0));
+    let mut lines: Vec<String> = log.lines().map(|l| normalise(l, &pids, &ports)).collect();
+    lines.sort();
+    let mut all: Vec<String> = received
+        .iter()
+        .map(|r| normalise(r, &pids, &ports))
+        .collect();
+    all.extend(lines);
+    (all, fs::read_to_string(&trace).unwrap_or_default())
+}
+
+/// TCPSERVER_NO_FASTPATH=1 sends every connection through the forked child: the clients,
+/// the programs' environment, exit codes and the log are the same as with the fast path,
+/// and strace shows the fast path's clone(CLONE_VM) only when it is on.
+#[test]
+fn fast_path_switched_off_behaves_the_same() {
+    if !Path::new("/usr/bin/strace").exists() {
+        return skip("strace is not installed (TEST_PACKAGES_tcpserver)");
+    }
+    let t = tmp();
+    let prog = script(
+        t.path(),
+        "prog",
+        "#!/bin/sh\nread x\necho \"got $x pid $$\"\n\
+         echo \"$PROTO $TCPLOCALHOST $TCPLOCALIP $TCPLOCALPORT $TCPREMOTEIP $TCPREMOTEPORT\"\n\
+         echo \"host=${TCPREMOTEHOST-unset} info=${TCPREMOTEINFO-unset} X=${X-unset} M=${MAXPERIP-unset}\"\n\
+         case $x in line0) exit 0;; line1) exit 3;; *) exit 7;; esac\n",
+    )
+    .to_string_lossy()
+    .into_owned();
+    let cdb = rules(
+        t.path(),
+        "a.cdb",
+        "127.0.0.2:deny\n127.0.0.3:allow,X=\"three\",MAXPERIP=\"1\"\n:allow,X=\"any\"\n",
+    );
+    let (on, trace_on) = fastpath_session(t.path(), &prog, &cdb, false);
+    let (off, trace_off) = fastpath_session(t.path(), &prog, &cdb, true);
+    assert_eq!(on, off);
+    let fast = |trace: &str| {
+        trace
+            .lines()
+            .filter(|l| l.contains("CLONE_VM") && !l.contains("CLONE_THREAD"))
+            .count()
+    };
+    assert!(fast(&trace_on) > 0, "fast path not used:\n{trace_on}");
+    assert_eq!(fast(&trace_off), 0, "fast path used when off:\n{trace_off}");
+    let text = on.join("\n");
+    for needle in [
+        "got line0 pid PID",
+        "TCP L 127.0.0.1 PORT 127.0.0.1 PORT",
+        "host=unset info=unset X=any M=5",
+        "X=three M=1",
+        "deny PID",
+        "status: 3/3",
+        "no ip slots for 127.0.0.3, perIPlimit 1",
+        "end PID status 3",
+        "end PID status 7",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing:\n{text}");
+    }
+}
+
 // ----------------------------------------------------------------------------------------
 // 20-23: rules
 
@@ -1299,7 +1509,8 @@ fn children_inherit_only_stdio() {
     let t = tmp();
     // The server itself is started holding an inheritable descriptor 7 (as a
     // supervisor's lock or log pipe might be): it must not reach the children.
-    let s = Server::spawn_with(
+    let s = Server::spawn_wrapped(
+        &[],
         t.path(),
         &[
             "-1HRl0",
@@ -1461,7 +1672,8 @@ fn descriptor_limit_pauses_warns_and_recovers() {
     let t = tmp();
     let prog = script(t.path(), "hold", "#!/bin/sh\necho hi\nread x\necho bye\n");
     let prog = prog.to_string_lossy().into_owned();
-    let s = Server::spawn_with(
+    let s = Server::spawn_wrapped(
+        &[],
         t.path(),
         &[
             "-1HRl0",

@@ -446,10 +446,48 @@ pub fn run(peers: &Peers, opts: &Options) -> Result<()> {
         opts,
         Target::None,
     )?;
+    fast_path_row(&peers.ours, program, opts)?;
     if worst < TARGET {
         eprintln!("bench: warning: tcpserver is under its target ratio ({worst:.2} < {TARGET:.2})");
     }
     Ok(())
+}
+
+/// Ours with the fast path (clone(CLONE_VM) from the server) and with it switched off
+/// (`TCPSERVER_NO_FASTPATH=1`: a fork per connection), side by side; no target.
+fn fast_path_row(ours: &Side, program: &[&str], opts: &Options) -> Result<()> {
+    let title = "tcpserver fast path on/off (ours)";
+    let threads = 8;
+    let on = start_with(ours, &[], program, &[])?;
+    let off = start_with(ours, &[], program, &[("TCPSERVER_NO_FASTPATH", "1")])?;
+    let labels = ["fast path", "TCPSERVER_NO_FASTPATH=1"];
+    let (f, cpu) = rates(
+        title,
+        &[(labels[0], &on), (labels[1], &off)],
+        threads,
+        opts.runs,
+        opts,
+    )?;
+    for i in 0..2 {
+        println!(
+            "{title} c={threads} x{}: {} {:.0} conn/s (p50 {:.2} ms, p99 {:.2} ms), \
+             server CPU per connection (server and its programs) {:.0} us",
+            opts.runs,
+            labels[i],
+            f[i].per_sec,
+            ms(f[i].p50),
+            ms(f[i].p99),
+            cpu[i],
+        );
+    }
+    let workload = format!("{title} c={threads}");
+    Figure {
+        group: "tcpserver",
+        workload: &workload,
+        metric: "conn/s",
+        higher_better: true,
+    }
+    .record(f[0].per_sec, labels[1], f[1].per_sec, Target::None)
 }
 
 /// Options that keep the server's own limits out of the way at high concurrency.

@@ -71,7 +71,12 @@ pub fn is_v4(ip: IpAddr) -> bool {
 
 /// Put the connection on fds 0 and 1 (inheritable), close the original.
 pub fn connection_to_stdio(fd: OwnedFd) {
-    let fd: RawFd = fd.into_raw_fd();
+    fd_to_stdio(fd.into_raw_fd());
+}
+
+/// [`connection_to_stdio`] on a raw descriptor. Only dup2, fcntl and close: the fast
+/// path's CLONE_VFORK child calls it too (async-signal-safe, no allocation).
+pub fn fd_to_stdio(fd: RawFd) {
     // SAFETY: dup2/fcntl/close on descriptors this process owns.
     unsafe {
         for target in [0, 1] {

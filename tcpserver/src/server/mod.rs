@@ -74,6 +74,56 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     })
 }
 
+/// The `-n`/`-s` TLS contexts, if any; a failure is logged line by line.
+fn tls_contexts(
+    opts: &Options,
+) -> Result<Option<std::cell::RefCell<crate::tls::Reloader>>, Failure> {
+    let Some(settings) = crate::tls::connection::settings(opts) else {
+        return Ok(None);
+    };
+    match crate::tls::Reloader::new(settings) {
+        Ok(r) => Ok(Some(std::cell::RefCell::new(r))),
+        Err(lines) => {
+            if opts.verbosity > 0 {
+                for l in lines {
+                    indicore::diag::emit(format_args!("{l}\n"));
+                }
+            }
+            Err(Failure::temp("unable to initialize TLS"))
+        }
+    }
+}
+
+/// `-c`: the limit, and the file it comes from when it is one (re-read on SIGHUP).
+fn initial_limit(spec: &LimitSpec) -> Result<(Option<PathBuf>, u64), Failure> {
+    Ok(match spec {
+        LimitSpec::Number(n) => (None, *n),
+        LimitSpec::File(f) => {
+            let n = limits::read_limit_file(f).map_err(|e| {
+                Failure::temp_sys(format_args!("unable to read {}: ", f.display()), &e)
+            })?;
+            (Some(f.clone()), n.unwrap_or(40))
+        }
+    })
+}
+
+/// The TCP address to bind, or the UNIX socket's path.
+fn endpoint(opts: &Options) -> Result<(Option<SocketAddr>, Option<PathBuf>), Failure> {
+    Ok(match &opts.endpoint {
+        Endpoint::Tcp { host, port } => {
+            let port = net::resolve_port(port)?;
+            let ip = net::resolve_host(host, opts.ipv4_only)?;
+            let scope = opts.interface.as_deref().map_or(0, net::interface_index);
+            let addr = match ip {
+                IpAddr::V6(a) => SocketAddr::V6(SocketAddrV6::new(a, port, 0, scope)),
+                v4 => SocketAddr::new(v4, port),
+            };
+            (Some(addr), None)
+        }
+        Endpoint::Unix(p) => (None, Some(p.clone())),
+    })
+}
+
 fn start(opts: Options) -> Result<i32, Failure> {
     // Descriptors inherited from whoever started us go no further than this process:
     // children get exactly fds 0, 1 and 2.
@@ -84,49 +134,12 @@ fn start(opts: Options) -> Result<i32, Failure> {
         ));
     }
     // Step 4: the TLS contexts, checked before any socket exists.
-    let tls = match crate::tls::connection::settings(&opts) {
-        Some(settings) => match crate::tls::Reloader::new(settings) {
-            Ok(r) => Some(std::cell::RefCell::new(r)),
-            Err(lines) => {
-                if opts.verbosity > 0 {
-                    for l in lines {
-                        indicore::diag::emit(format_args!("{l}\n"));
-                    }
-                }
-                return Err(Failure::temp("unable to initialize TLS"));
-            }
-        },
-        None => None,
-    };
+    let tls = tls_contexts(&opts)?;
     let log = Log {
         verbosity: opts.verbosity,
     };
-    let (limit_file, limit) = match &opts.limit {
-        LimitSpec::Number(n) => (None, *n),
-        LimitSpec::File(f) => {
-            let n = limits::read_limit_file(f).map_err(|e| {
-                Failure::temp_sys(format_args!("unable to read {}: ", f.display()), &e)
-            })?;
-            (Some(f.clone()), n.unwrap_or(40))
-        }
-    };
-
-    let bind = match &opts.endpoint {
-        Endpoint::Tcp { host, port } => {
-            let port = net::resolve_port(port)?;
-            let ip = net::resolve_host(host, opts.ipv4_only)?;
-            let scope = opts.interface.as_deref().map_or(0, net::interface_index);
-            Some(match ip {
-                IpAddr::V6(a) => SocketAddr::V6(SocketAddrV6::new(a, port, 0, scope)),
-                v4 => SocketAddr::new(v4, port),
-            })
-        }
-        Endpoint::Unix(_) => None,
-    };
-    let unix_path = match &opts.endpoint {
-        Endpoint::Unix(p) => Some(p.clone()),
-        Endpoint::Tcp { .. } => None,
-    };
+    let (limit_file, limit) = initial_limit(&opts.limit)?;
+    let (bind, unix_path) = endpoint(&opts)?;
     if let Some(pidfile) = &opts.pidfile {
         single_instance(pidfile, unix_path.as_deref())?;
     }

@@ -124,15 +124,10 @@ pub fn limit_spec(arg: &OsStr, controldir: Option<&OsStr>) -> LimitSpec {
     LimitSpec::File(PathBuf::from(dir).join(arg))
 }
 
-/// Parse `args` (args[0] is the program name); `env` looks up the environment
-/// variables the options depend on (MAXPERIP, UID, GID, CONTROLDIR).
-pub fn parse(
-    args: &[OsString],
-    env: impl Fn(&str) -> Option<OsString>,
-) -> Result<Options, Failure> {
-    let maxperip = env("MAXPERIP").map(|v| scan_ulong(v.as_bytes()));
-    let controldir = env("CONTROLDIR");
-    let mut o = Options {
+/// The options before the command line: `$MAXPERIP` is the default of `-C` and of the
+/// per-address limit.
+fn defaults(maxperip: Option<u64>) -> Options {
+    Options {
         limit: LimitSpec::Number(40),
         per_host: maxperip.unwrap_or(20),
         maxperip: maxperip.unwrap_or(20),
@@ -164,65 +159,88 @@ pub fn parse(
         },
         endpoint: Endpoint::Unix(PathBuf::new()),
         program: Vec::new(),
-    };
+    }
+}
+
+/// One option letter and its argument.
+fn flag(
+    o: &mut Options,
+    c: u8,
+    arg: Option<OsString>,
+    env: &impl Fn(&str) -> Option<OsString>,
+    controldir: Option<&OsStr>,
+) -> Result<(), Failure> {
+    match c {
+        b'b' => o.backlog = num(&arg).min(i32::MAX as u64) as i32,
+        b'c' => o.limit = limit_spec(arg.as_deref().unwrap_or_default(), controldir),
+        b'C' => o.per_host = num(&arg),
+        b'x' => o.rules = arg.map(PathBuf::from),
+        b'X' => o.rules_missing_ok = true,
+        b'm' => o.mysql = arg,
+        b'B' => o.banner = arg.map(|a| a.as_bytes().to_vec()).unwrap_or_default(),
+        b'u' => o.uid = arg,
+        b'g' => o.gid = arg,
+        b'U' => {
+            if let Some(v) = env("UID") {
+                o.uid = Some(OsString::from(scan_ulong(v.as_bytes()).to_string()));
+            }
+            if let Some(v) = env("GID") {
+                o.gid = Some(OsString::from(scan_ulong(v.as_bytes()).to_string()));
+            }
+        }
+        b'1' => o.print_port = true,
+        b'4' => o.ipv4_only = true,
+        b'6' => o.force_v6 = true,
+        b'I' => o.interface = arg,
+        b'o' => o.kill_ip_options = false,
+        b'O' => o.kill_ip_options = true,
+        b'd' => o.nodelay = false,
+        b'D' => o.nodelay = true,
+        b'h' => o.remote_host = true,
+        b'H' => o.remote_host = false,
+        b'p' => o.paranoid = true,
+        b'P' => o.paranoid = false,
+        b'l' => o.local_name = arg,
+        b'r' => o.ident = true,
+        b'R' => o.ident = false,
+        b't' => o.ident_timeout = num(&arg),
+        b'T' => o.idle_timeout = num(&arg),
+        b'v' => o.verbosity = 2,
+        b'q' => o.verbosity = 0,
+        b'Q' => o.verbosity = 1,
+        b'e' => o.pidfile = arg.map(PathBuf::from),
+        b'Y' => o.metrics = arg.map(PathBuf::from),
+        b's' => o.tls.certfile = Some(OsString::new()),
+        b'n' => o.tls.certfile = arg,
+        b'i' => o.tls.certdir = arg,
+        b'a' => o.tls.cafile = arg,
+        b'L' => o.tls.crlfile = arg,
+        b'f' => o.tls.cipher_file = arg,
+        b'M' => o.tls.method = arg,
+        b'S' => o.tls.handshake_timeout = num(&arg),
+        b'N' => o.tls.renegotiate = true,
+        b'z' => o.tls.provider_details = true,
+        _ => return Err(Failure::usage(USAGE)),
+    }
+    Ok(())
+}
+
+/// Parse `args` (args[0] is the program name); `env` looks up the environment
+/// variables the options depend on (MAXPERIP, UID, GID, CONTROLDIR).
+pub fn parse(
+    args: &[OsString],
+    env: impl Fn(&str) -> Option<OsString>,
+) -> Result<Options, Failure> {
+    let maxperip = env("MAXPERIP").map(|v| scan_ulong(v.as_bytes()));
+    let controldir = env("CONTROLDIR");
+    let mut o = defaults(maxperip);
     let mut g = Getopt::new(args, OPTSTRING);
     for opt in g.by_ref() {
         let Opt::Flag(c, arg) = opt else {
             let text = g.usage(&opt, USAGE);
             return Err(Failure::usage(text));
         };
-        match c {
-            b'b' => o.backlog = num(&arg).min(i32::MAX as u64) as i32,
-            b'c' => o.limit = limit_spec(arg.as_deref().unwrap_or_default(), controldir.as_deref()),
-            b'C' => o.per_host = num(&arg),
-            b'x' => o.rules = arg.map(PathBuf::from),
-            b'X' => o.rules_missing_ok = true,
-            b'm' => o.mysql = arg,
-            b'B' => o.banner = arg.map(|a| a.as_bytes().to_vec()).unwrap_or_default(),
-            b'u' => o.uid = arg,
-            b'g' => o.gid = arg,
-            b'U' => {
-                if let Some(v) = env("UID") {
-                    o.uid = Some(OsString::from(scan_ulong(v.as_bytes()).to_string()));
-                }
-                if let Some(v) = env("GID") {
-                    o.gid = Some(OsString::from(scan_ulong(v.as_bytes()).to_string()));
-                }
-            }
-            b'1' => o.print_port = true,
-            b'4' => o.ipv4_only = true,
-            b'6' => o.force_v6 = true,
-            b'I' => o.interface = arg,
-            b'o' => o.kill_ip_options = false,
-            b'O' => o.kill_ip_options = true,
-            b'd' => o.nodelay = false,
-            b'D' => o.nodelay = true,
-            b'h' => o.remote_host = true,
-            b'H' => o.remote_host = false,
-            b'p' => o.paranoid = true,
-            b'P' => o.paranoid = false,
-            b'l' => o.local_name = arg,
-            b'r' => o.ident = true,
-            b'R' => o.ident = false,
-            b't' => o.ident_timeout = num(&arg),
-            b'T' => o.idle_timeout = num(&arg),
-            b'v' => o.verbosity = 2,
-            b'q' => o.verbosity = 0,
-            b'Q' => o.verbosity = 1,
-            b'e' => o.pidfile = arg.map(PathBuf::from),
-            b'Y' => o.metrics = arg.map(PathBuf::from),
-            b's' => o.tls.certfile = Some(OsString::new()),
-            b'n' => o.tls.certfile = arg,
-            b'i' => o.tls.certdir = arg,
-            b'a' => o.tls.cafile = arg,
-            b'L' => o.tls.crlfile = arg,
-            b'f' => o.tls.cipher_file = arg,
-            b'M' => o.tls.method = arg,
-            b'S' => o.tls.handshake_timeout = num(&arg),
-            b'N' => o.tls.renegotiate = true,
-            b'z' => o.tls.provider_details = true,
-            _ => return Err(Failure::usage(USAGE)),
-        }
+        flag(&mut o, c, arg, &env, controldir.as_deref())?;
     }
     let rest = g.rest();
     // With -q, a missing argument is silent (an unknown option was reported while reading

@@ -1,25 +1,38 @@
-//! The fast path for connections that need nothing that can wait on the network: no
-//! remote name (`-H`), no ident (`-R`), a fixed local name (`-l`), or a UNIX socket.
+//! The fast path: the parent starts the program itself, with clone(CLONE_VM), for
+//! connections that need nothing that can wait on the network (`-H` and `-R`, a
+//! fixed local name `-l`; or a UNIX socket), no TLS, an exec program
+//! and no plugin exports. `TCPSERVER_NO_FASTPATH` (any non-empty value) turns it off.
 //!
-//! The parent then does the child's steps itself (they cannot block: socket options,
-//! a banner that fits the socket buffer, getsockname, a rules lookup in a local cdb)
-//! and starts the program with clone(CLONE_VM|CLONE_VFORK), as posix_spawn does: no
-//! page tables copied, nothing copied on write, nothing to tear down at exec. The
-//! child runs only async-signal-safe system calls on memory prepared here (argv, the
-//! environment block, the PATH candidates). Whatever takes another turn (a deny, an
-//! unreadable rules file, the child-side per-IP limit, a banner the socket would not
-//! take at once) goes to the ordinary forked child, which logs and exits as docs/ucspi-tcp.md#the-connection-child says.
+//! The parent does the child's steps itself (socket options, a banner the socket takes
+//! at once, getsockname, the environment, a rules lookup in a local cdb) and logs the
+//! `pid`, `ok` (or unix `ok`) and `status` lines right after the start. Whatever takes
+//! another turn (a deny, a proxy rule, an unreadable rules file, the per-IP limit, a
+//! banner the socket would not take at once) goes to the ordinary forked child.
 //!
-//! The log lines of steps 2, 9 and 12 are written by the parent once the program is
-//! running, so the observable order is the same apart from interleaving with the
-//! program's own stderr.
+//! # Contract of the CLONE_VM child (`child_main`, `slot_child_main`)
 //!
-//! On x86_64 and aarch64 the parent does not even wait for the exec: each start gets a
-//! slot (stack, arguments, environment block) that the child alone reads until the
-//! kernel clears the slot's tid word at the child's exec or exit
-//! (CLONE_CHILD_CLEARTID). The child then makes raw system calls only (glibc's
-//! wrappers would write errno into the parent's thread-local storage). When every
-//! slot is busy, the start waits for the exec (CLONE_VFORK) as on other machines.
+//! The child shares the parent's memory, so:
+//! * It allocates nothing, takes no lock, touches no thread-local state and cannot
+//!   panic: only async-signal-safe system calls (dup2/dup3, fcntl, close, sigaction,
+//!   sigprocmask, execve, _exit). The slot child uses raw system calls only, since a
+//!   libc wrapper would write errno into the parent's thread-local storage while the
+//!   parent runs; its sigaction is the kernel's layout, all zero (SIG_DFL).
+//! * It reads only memory the parent prepared before clone and does not change until
+//!   the child is done with it: its [`ChildArgs`], the environment array and block,
+//!   and the server's argv, PATH candidates and signal mask (immutable for the
+//!   server's life). It writes only `ChildArgs::err` (the failed exec's errno) and
+//!   its own stack.
+//! * Its own descriptors and signal state are its own (no CLONE_FILES, no
+//!   CLONE_SIGHAND), so dup2/close/sigaction do not reach the parent.
+//!
+//! Why the parent may wait or not: with CLONE_VFORK (`child_main`, the fallback) the
+//! parent is suspended until the exec or exit, so the memory on its stack stays valid.
+//! On x86_64 and aarch64 a start from a free slot (`slot_child_main`) does not wait:
+//! the slot (stack, arguments, environment) belongs to the child until the kernel
+//! clears the slot's tid word at exec or exit (CLONE_CHILD_CLEARTID); the parent
+//! reuses a slot only after that, and a slot whose exec failed only after the reap
+//! (which reads `err`). When all slots are busy the start waits (CLONE_VFORK).
+//! The same contract is in docs/architecture.md ("The fast path").
 
 use super::child::{self, EnvSink, Facts};
 use super::program::Program;
@@ -117,17 +130,7 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
     // suspended (CLONE_VFORK); every call below is async-signal-safe.
     unsafe {
         let a = &mut *(arg as *mut ChildArgs);
-        let fd = a.fd;
-        for target in [0, 1] {
-            if fd == target {
-                libc::fcntl(fd, libc::F_SETFD, 0);
-            } else {
-                libc::dup2(fd, target);
-            }
-        }
-        if fd > 1 {
-            libc::close(fd);
-        }
+        child::fd_to_stdio(a.fd);
         let mut dfl: libc::sigaction = std::mem::zeroed();
         dfl.sa_sigaction = libc::SIG_DFL;
         libc::sigaction(libc::SIGPIPE, &dfl, std::ptr::null_mut());
@@ -324,6 +327,9 @@ pub struct Spawner {
 impl Spawner {
     /// The fast path for this server, when its options allow one.
     pub fn new(srv: &Server) -> Option<Spawner> {
+        if switched_off(std::env::var_os(SWITCH).as_deref()) {
+            return None;
+        }
         let o = &srv.opts;
         let tcp_ok = !o.remote_host && !o.ident && o.local_name.is_some();
         if (srv.unix_path.is_none() && !tcp_ok) || o.tls.certfile.is_some() {
@@ -582,6 +588,14 @@ impl Spawner {
     }
 }
 
+/// The environment variable that turns the fast path off.
+pub const SWITCH: &str = "TCPSERVER_NO_FASTPATH";
+
+/// Set and not empty: every connection goes through the forked child.
+fn switched_off(value: Option<&OsStr>) -> bool {
+    value.is_some_and(|v| !v.is_empty())
+}
+
 /// Send as much of the banner as the socket takes without waiting.
 fn send_banner(fd: RawFd, banner: &[u8]) -> usize {
     let mut sent = 0;
@@ -645,6 +659,14 @@ mod tests {
             libc::close(fds[0]);
             libc::close(fds[1]);
         }
+    }
+
+    #[test]
+    fn the_switch_is_off_only_when_set_and_not_empty() {
+        assert!(!switched_off(None));
+        assert!(!switched_off(Some(OsStr::new(""))));
+        assert!(switched_off(Some(OsStr::new("1"))));
+        assert!(switched_off(Some(OsStr::new("0"))));
     }
 
     #[test]
