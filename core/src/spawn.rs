@@ -6,9 +6,13 @@
 //! descriptor, so a renamed service directory still works), join a new process group,
 //! move descriptors into place, reset signals to their defaults and clear the signal
 //! mask. Anything more belongs in a forked child.
+//!
+//! [`spawn_prepared`] takes argv and the environment already as C pointer arrays, so a
+//! caller that starts the same program again and again (supervise) builds them once and
+//! allocates nothing per start.
 
 use crate::exec::Env;
-use std::ffi::{CString, OsString};
+use std::ffi::{CStr, CString, OsString};
 use std::io;
 use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
@@ -25,6 +29,19 @@ pub struct Spawn {
     setpgid: bool,
     dup2: Vec<(RawFd, RawFd)>,
     default_signals: Vec<libc::c_int>,
+}
+
+/// What is done in the child before the exec.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Setup<'a> {
+    /// Change to the directory open on this descriptor.
+    pub fchdir: Option<RawFd>,
+    /// Join a process group of its own.
+    pub setpgid: bool,
+    /// `dup2(from, to)`, in order.
+    pub dup2: &'a [(RawFd, RawFd)],
+    /// Signals reset to their default action (ignored ones stay ignored across exec).
+    pub default_signals: &'a [libc::c_int],
 }
 
 impl Spawn {
@@ -103,67 +120,136 @@ impl Spawn {
 
     /// Start the program; its pid. An exec failure comes back as the error.
     pub fn spawn(&self) -> io::Result<libc::pid_t> {
-        // SAFETY: the attribute and file-action objects are initialised before use and
-        // destroyed on every path; every pointer handed to posix_spawn points into self,
-        // which outlives the call.
-        unsafe {
-            let mut attr: libc::posix_spawnattr_t = std::mem::zeroed();
-            let mut actions: libc::posix_spawn_file_actions_t = std::mem::zeroed();
-            check(libc::posix_spawnattr_init(&mut attr))?;
-            if let Err(e) = check(libc::posix_spawn_file_actions_init(&mut actions)) {
-                libc::posix_spawnattr_destroy(&mut attr);
-                return Err(e);
-            }
-            let r = self.configure(&mut attr, &mut actions).and_then(|()| {
-                let mut pid: libc::pid_t = 0;
-                check(libc::posix_spawn(
-                    &mut pid,
-                    self.program.as_ptr(),
-                    &actions,
-                    &attr,
-                    self.argp.as_ptr(),
-                    self.envpp.as_ptr(),
-                ))
-                .map(|()| pid)
-            });
-            libc::posix_spawn_file_actions_destroy(&mut actions);
+        let setup = Setup {
+            fchdir: self.fchdir,
+            setpgid: self.setpgid,
+            dup2: &self.dup2,
+            default_signals: &self.default_signals,
+        };
+        spawn_prepared(&self.program, &self.argp, &self.envpp, &setup)
+    }
+}
+
+/// Start `program` (a path containing `/`) with `argv` and `envp`, each a null-terminated
+/// array of pointers to C strings that live at least until this returns; its pid. An exec
+/// failure comes back as the error; an array without its terminating null is EINVAL.
+pub fn spawn_prepared(
+    program: &CStr,
+    argv: &[*mut libc::c_char],
+    envp: &[*mut libc::c_char],
+    setup: &Setup,
+) -> io::Result<libc::pid_t> {
+    if argv.last() != Some(&ptr::null_mut()) || envp.last() != Some(&ptr::null_mut()) {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    // SAFETY: the attribute and file-action objects are initialised before use and
+    // destroyed on every path; argv and envp are null-terminated (checked above) and the
+    // caller keeps their strings alive through the call.
+    unsafe {
+        let mut attr: libc::posix_spawnattr_t = std::mem::zeroed();
+        let mut actions: libc::posix_spawn_file_actions_t = std::mem::zeroed();
+        check(libc::posix_spawnattr_init(&mut attr))?;
+        if let Err(e) = check(libc::posix_spawn_file_actions_init(&mut actions)) {
             libc::posix_spawnattr_destroy(&mut attr);
-            r
+            return Err(e);
         }
+        let r = configure(setup, &mut attr, &mut actions).and_then(|()| {
+            let mut pid: libc::pid_t = 0;
+            check(libc::posix_spawn(
+                &mut pid,
+                program.as_ptr(),
+                &actions,
+                &attr,
+                argv.as_ptr(),
+                envp.as_ptr(),
+            ))
+            .map(|()| pid)
+        });
+        libc::posix_spawn_file_actions_destroy(&mut actions);
+        libc::posix_spawnattr_destroy(&mut attr);
+        r
+    }
+}
+
+/// # Safety
+/// `attr` and `actions` must be initialised.
+unsafe fn configure(
+    setup: &Setup,
+    attr: &mut libc::posix_spawnattr_t,
+    actions: &mut libc::posix_spawn_file_actions_t,
+) -> io::Result<()> {
+    let mut flags = libc::POSIX_SPAWN_SETSIGMASK;
+    let mut empty: libc::sigset_t = std::mem::zeroed();
+    libc::sigemptyset(&mut empty);
+    check(libc::posix_spawnattr_setsigmask(attr, &empty))?;
+    if !setup.default_signals.is_empty() {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &s in setup.default_signals {
+            libc::sigaddset(&mut set, s);
+        }
+        check(libc::posix_spawnattr_setsigdefault(attr, &set))?;
+        flags |= libc::POSIX_SPAWN_SETSIGDEF;
+    }
+    if setup.setpgid {
+        check(libc::posix_spawnattr_setpgroup(attr, 0))?;
+        flags |= libc::POSIX_SPAWN_SETPGROUP;
+    }
+    check(libc::posix_spawnattr_setflags(attr, flags as libc::c_short))?;
+    if let Some(fd) = setup.fchdir {
+        check(libc::posix_spawn_file_actions_addfchdir_np(actions, fd))?;
+    }
+    for &(from, to) in setup.dup2 {
+        check(libc::posix_spawn_file_actions_adddup2(actions, from, to))?;
+    }
+    Ok(())
+}
+
+/// This process's environment as an envp array pointing into `environ` itself, with every
+/// `NAME` entry replaced by one `NAME=value` at the end: the environment
+/// [`Env::inherited`] plus [`Env::set`] would give, built once with no copy of the strings.
+/// It stays valid as long as nothing changes this process's environment (setenv, putenv),
+/// which its holder must not do.
+pub struct InheritedEnv {
+    _set: CString,
+    envp: Vec<*mut libc::c_char>,
+}
+
+extern "C" {
+    static environ: *const *mut libc::c_char;
+}
+
+impl InheritedEnv {
+    /// None when `name` or `value` holds a NUL or `name` an `=`.
+    pub fn with(name: &[u8], value: &[u8]) -> Option<InheritedEnv> {
+        if name.contains(&b'=') {
+            return None;
+        }
+        let set = CString::new([name, b"=", value].concat()).ok()?;
+        let mut envp = Vec::new();
+        // SAFETY: environ is the null-terminated array the C runtime set up; nothing
+        // changes it while this reads (the caller does not set variables).
+        unsafe {
+            let mut p = environ;
+            while !p.is_null() && !(*p).is_null() {
+                let entry = CStr::from_ptr(*p).to_bytes();
+                // As std's environment parser: the name is what precedes the first `=`
+                // after the first byte; an entry without one is skipped.
+                match entry.get(1..).and_then(|e| e.iter().position(|&b| b == b'=')) {
+                    Some(i) if &entry[..i + 1] != name => envp.push(*p),
+                    _ => {}
+                }
+                p = p.add(1);
+            }
+        }
+        envp.push(set.as_ptr() as *mut _);
+        envp.push(ptr::null_mut());
+        Some(InheritedEnv { _set: set, envp })
     }
 
-    /// # Safety
-    /// `attr` and `actions` must be initialised.
-    unsafe fn configure(
-        &self,
-        attr: &mut libc::posix_spawnattr_t,
-        actions: &mut libc::posix_spawn_file_actions_t,
-    ) -> io::Result<()> {
-        let mut flags = libc::POSIX_SPAWN_SETSIGMASK;
-        let mut empty: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        check(libc::posix_spawnattr_setsigmask(attr, &empty))?;
-        if !self.default_signals.is_empty() {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            for &s in &self.default_signals {
-                libc::sigaddset(&mut set, s);
-            }
-            check(libc::posix_spawnattr_setsigdefault(attr, &set))?;
-            flags |= libc::POSIX_SPAWN_SETSIGDEF;
-        }
-        if self.setpgid {
-            check(libc::posix_spawnattr_setpgroup(attr, 0))?;
-            flags |= libc::POSIX_SPAWN_SETPGROUP;
-        }
-        check(libc::posix_spawnattr_setflags(attr, flags as libc::c_short))?;
-        if let Some(fd) = self.fchdir {
-            check(libc::posix_spawn_file_actions_addfchdir_np(actions, fd))?;
-        }
-        for &(from, to) in &self.dup2 {
-            check(libc::posix_spawn_file_actions_adddup2(actions, from, to))?;
-        }
-        Ok(())
+    /// The null-terminated array, for [`spawn_prepared`].
+    pub fn envp(&self) -> &[*mut libc::c_char] {
+        &self.envp
     }
 }
 
@@ -229,6 +315,47 @@ mod tests {
         assert_eq!(wait(pid), 0);
         assert_eq!(std::fs::read_to_string(out).unwrap(), "sh\n");
         assert!(Spawn::with_program(std::path::Path::new("sh"), &argv, &Env::empty()).is_err());
+    }
+
+    #[test]
+    fn prepared_inherited_environment_replaces_the_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("env");
+        let env = InheritedEnv::with(b"PPID", b"42").unwrap();
+        let mut expected = Env::inherited();
+        expected.set("PPID", "42");
+        let expected: Vec<Vec<u8>> = expected
+            .to_envp()
+            .into_iter()
+            .map(|c| c.into_bytes())
+            .collect();
+        let got: Vec<Vec<u8>> = env.envp()[..env.envp().len() - 1]
+            .iter()
+            // SAFETY: pointers into environ and the owned entry, all live.
+            .map(|&p| unsafe { CStr::from_ptr(p) }.to_bytes().to_vec())
+            .collect();
+        assert_eq!(got, expected);
+        let file = File::create(&out).unwrap();
+        let argv = [c"/usr/bin/env".as_ptr() as *mut _, ptr::null_mut()];
+        let setup = Setup {
+            dup2: &[(file.as_raw_fd(), 1)],
+            ..Setup::default()
+        };
+        let pid = spawn_prepared(c"/usr/bin/env", &argv, env.envp(), &setup).unwrap();
+        assert_eq!(wait(pid), 0);
+        let text = std::fs::read_to_string(out).unwrap();
+        assert_eq!(text.lines().filter(|l| l.starts_with("PPID=")).count(), 1);
+        assert!(text.lines().any(|l| l == "PPID=42"));
+        assert!(InheritedEnv::with(b"A=B", b"1").is_none());
+        assert!(InheritedEnv::with(b"A", b"1\0").is_none());
+    }
+
+    #[test]
+    fn prepared_arrays_must_be_terminated() {
+        let argv = [c"/bin/true".as_ptr() as *mut _];
+        let env = [ptr::null_mut()];
+        let err = spawn_prepared(c"/bin/true", &argv, &env, &Setup::default()).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EINVAL));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::machine::{Event, How};
 use crate::status::{Status, Want};
 use indicore::envdir::Loader;
 use indicore::exec::Env;
+use indicore::spawn::{spawn_prepared, InheritedEnv, Setup};
 use indicore::{errstr, fd};
 use nix::errno::Errno;
 use nix::sys::wait::{waitpid, WaitStatus};
@@ -28,6 +29,23 @@ pub(super) enum Variables {
     Clear,
 }
 
+/// What every start of `run` without `variables/` passes, made once at start-up so that
+/// a start allocates nothing in supervise (README, "Memory at rest").
+pub(super) struct Prepared {
+    dir: CString,
+    env: InheritedEnv,
+}
+
+impl Prepared {
+    /// None when `dir` holds a NUL (then every start takes the forked path).
+    pub(super) fn new(dir: &str, supervise_pid: u32) -> Option<Prepared> {
+        Some(Prepared {
+            dir: CString::new(dir).ok()?,
+            env: InheritedEnv::with(b"PPID", supervise_pid.to_string().as_bytes())?,
+        })
+    }
+}
+
 /// The write end of a readiness pipe and the descriptor `run` gets it on.
 struct Notify {
     write: OwnedFd,
@@ -44,14 +62,14 @@ impl Supervisor {
         if unsafe { libc::access(path.as_ptr(), libc::X_OK) } != 0 {
             return true;
         }
-        let argv = [self.init_path.clone().into_os_string()];
-        // SAFETY: single-threaded; the child only execs.
+        // SAFETY: single-threaded; the child only prepares and execs.
         match unsafe { fork() } {
             Ok(ForkResult::Child) => {
+                let argv = [self.init_path.clone().into_os_string()];
                 let err = indicore::exec::run(&argv, &child_env(self.machine.settings.pid), None);
                 self.log.fatal(
                     EXIT_TEMP,
-                    format!(
+                    format_args!(
                         "unable to run {}: {}",
                         self.init_path.display(),
                         errstr(&err)
@@ -108,7 +126,7 @@ impl Supervisor {
             match fd::open_write(&upfifo) {
                 Ok(_) => break,
                 Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-                    self.log.warn(format!(
+                    self.log.warn(format_args!(
                         "supervise not running for dir {}",
                         target.display()
                     ));
@@ -149,7 +167,7 @@ impl Supervisor {
                 Ok(_) => {}
                 Err(e) => self.log.fatal(
                     EXIT_TEMP,
-                    format!("unable to stat {}/run: {}", self.cfg.dir, errstr(&e)),
+                    format_args!("unable to stat {}/run: {}", self.cfg.dir, errstr(&e)),
                 ),
             }
         }
@@ -157,21 +175,29 @@ impl Supervisor {
             Some((read, notify)) => (Some(read), Some(notify)),
             None => (None, None),
         };
-        let argv = [
-            OsString::from("./run"),
-            OsString::from(&self.dir),
-            OsString::from(how.as_str()),
-        ];
         let setpgid = self.cfg.setpgid || self.subreaper;
-        // The fast path: environment built here, the child spawned without copying this
-        // process. Any failure (variables, exec) takes the forked path below, whose child
-        // reports it and exits 111 exactly as the reference's child does.
-        let pid = match self.spawn_run(&argv, variables, setpgid, notify.as_ref()) {
+        // The fast path, without variables/: argv and environment made at start-up, the
+        // child spawned without copying this process. Variables (read afresh at each start)
+        // and any failure take the forked path below, whose child builds its environment
+        // (allocating in its own copy of the heap, never in supervise's) and reports a
+        // failure, exiting 111 exactly as the reference's child does.
+        let spawned = match variables {
+            Variables::None => self.spawn_run(how, setpgid, notify.as_ref()),
+            _ => None,
+        };
+        let pid = match spawned {
             Some(pid) => pid,
             // SAFETY: single-threaded; the child only prepares and execs.
             None => match unsafe { fork() } {
                 Err(e) => return Event::ForkFailed { errno: e as i32 },
-                Ok(ForkResult::Child) => self.exec_run(&argv, variables, setpgid, notify.as_ref()),
+                Ok(ForkResult::Child) => {
+                    let argv = [
+                        OsString::from("./run"),
+                        OsString::from(&self.dir),
+                        OsString::from(how.as_str()),
+                    ];
+                    self.exec_run(&argv, variables, setpgid, notify.as_ref())
+                }
                 Ok(ForkResult::Parent { child }) => child,
             },
         };
@@ -190,7 +216,7 @@ impl Supervisor {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
             Err(e) => {
-                self.log.warn(format!(
+                self.log.warn(format_args!(
                     "unable to read {}/notification-fd: {}",
                     self.cfg.dir,
                     errstr(&e)
@@ -199,7 +225,7 @@ impl Supervisor {
             }
         };
         let Some(n) = notification_fd(&bytes) else {
-            self.log.warn(format!(
+            self.log.warn(format_args!(
                 "{}/notification-fd: not a descriptor above 2: ignored",
                 self.cfg.dir
             ));
@@ -223,7 +249,7 @@ impl Supervisor {
         match made {
             Ok(p) => Some(p),
             Err(e) => {
-                self.log.warn(format!(
+                self.log.warn(format_args!(
                     "unable to make the readiness pipe: {}",
                     errstr(&e.into())
                 ));
@@ -232,23 +258,26 @@ impl Supervisor {
         }
     }
 
-    /// `./run dir how` through posix_spawn, or None when that cannot be done cleanly.
-    fn spawn_run(
-        &self,
-        argv: &[OsString],
-        variables: Variables,
-        setpgid: bool,
-        notify: Option<&Notify>,
-    ) -> Option<Pid> {
-        let env = self.run_env(variables).ok()?;
-        let mut spawn = indicore::spawn::Spawn::new(argv, &env)
-            .ok()?
-            .fchdir(self.service.as_raw_fd())
-            .setpgid(setpgid);
-        if let Some(n) = notify {
-            spawn = spawn.dup2(n.write.as_raw_fd(), n.fd);
-        }
-        spawn.spawn().ok().map(Pid::from_raw)
+    /// `./run dir how` through posix_spawn with the prepared argv and environment, or None
+    /// when that cannot be done cleanly.
+    fn spawn_run(&self, how: How, setpgid: bool, notify: Option<&Notify>) -> Option<Pid> {
+        let prepared = self.prepared.as_ref()?;
+        let argv = [
+            c"./run".as_ptr() as *mut libc::c_char,
+            prepared.dir.as_ptr() as *mut _,
+            how.as_c_str().as_ptr() as *mut _,
+            std::ptr::null_mut(),
+        ];
+        let dup2 = notify.map(|n| [(n.write.as_raw_fd(), n.fd)]);
+        let setup = Setup {
+            fchdir: Some(self.service.as_raw_fd()),
+            setpgid,
+            dup2: dup2.as_ref().map_or(&[], |d| d.as_slice()),
+            default_signals: &[],
+        };
+        spawn_prepared(c"./run", &argv, prepared.env.envp(), &setup)
+            .ok()
+            .map(Pid::from_raw)
     }
 
     /// The environment `run` gets: supervise's (with PPID), or an empty one, plus
@@ -288,14 +317,14 @@ impl Supervisor {
                 let e = std::io::Error::last_os_error();
                 self.log.fatal(
                     EXIT_TEMP,
-                    format!("unable to set up notification-fd: {}", errstr(&e)),
+                    format_args!("unable to set up notification-fd: {}", errstr(&e)),
                 );
             }
         }
         let err = indicore::exec::run(argv, &env, None);
         self.log.fatal(
             EXIT_TEMP,
-            format!("unable to start ./run: {}", errstr(&err)),
+            format_args!("unable to start ./run: {}", errstr(&err)),
         )
     }
 
@@ -311,28 +340,37 @@ impl Supervisor {
         r
     }
 
-    /// Fork `script args...` in the service directory, and wait for it if asked.
-    pub(super) fn run_script(&mut self, script: &str, args: &[String], wait: bool) {
-        let mut argv = vec![OsString::from(script)];
-        argv.extend(args.iter().map(OsString::from));
-        // SAFETY: single-threaded; the child only execs.
+    /// Fork `script dir args...` in the service directory, and wait for it if asked. `args`
+    /// runs in the child.
+    pub(super) fn run_script(
+        &mut self,
+        script: &str,
+        wait: bool,
+        args: impl FnOnce() -> Vec<String>,
+    ) {
+        // SAFETY: single-threaded; the child only prepares and execs.
         match unsafe { fork() } {
             Ok(ForkResult::Child) => {
                 let _ = nix::unistd::fchdir(&self.service);
+                let argv: Vec<OsString> = [script.into(), self.dir.clone().into()]
+                    .into_iter()
+                    .chain(args().into_iter().map(OsString::from))
+                    .collect();
                 let env = child_env(self.machine.settings.pid);
                 let err = indicore::exec::run(&argv, &env, None);
                 self.log.fatal(
                     EXIT_TEMP,
-                    format!("unable to run {script}: {}", errstr(&err)),
+                    format_args!("unable to run {script}: {}", errstr(&err)),
                 );
             }
             Ok(ForkResult::Parent { child }) if wait => {
                 while waitpid(child, None) == Err(Errno::EINTR) {}
             }
             Ok(_) => {}
-            Err(e) => self
-                .log
-                .warn(format!("unable to fork {script}: {}", errstr(&e.into()))),
+            Err(e) => self.log.warn(format_args!(
+                "unable to fork {script}: {}",
+                errstr(&e.into())
+            )),
         }
     }
 }

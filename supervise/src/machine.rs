@@ -31,13 +31,18 @@ pub enum How {
 
 impl How {
     pub fn as_str(self) -> &'static str {
+        self.as_c_str().to_str().unwrap_or_default()
+    }
+
+    /// As a C string, for run's argv without building one per start.
+    pub fn as_c_str(self) -> &'static std::ffi::CStr {
         match self {
-            How::Auto => "auto startup",
-            How::Manual => "manual startup",
-            How::Restart => "manual restart",
-            How::Once => "one-time startup",
-            How::Abnormal => "abnormal startup",
-            How::SystemFailure => "system failure",
+            How::Auto => c"auto startup",
+            How::Manual => c"manual startup",
+            How::Restart => c"manual restart",
+            How::Once => c"one-time startup",
+            How::Abnormal => c"abnormal startup",
+            How::SystemFailure => c"system failure",
         }
     }
 }

@@ -218,6 +218,8 @@ pub struct Supervisor {
     /// The service the `wait` file names, while supervise waits for it.
     dependency: Option<PathBuf>,
     variables: Option<launch::Variables>,
+    /// run's argv and environment without `variables/`, made once.
+    prepared: Option<launch::Prepared>,
     subreaper: bool,
     machine: State,
 }
@@ -233,14 +235,14 @@ impl Supervisor {
         let signals = Signals::install().unwrap_or_else(|e| {
             log.fatal(
                 EXIT_TEMP,
-                format!("unable to create self-pipe: {}", errstr(&e)),
+                format_args!("unable to create self-pipe: {}", errstr(&e)),
             )
         });
         let init_path = launch::init_path(&cfg.dir);
         if let Err(e) = std::env::set_current_dir(&cfg.dir) {
             log.fatal(
                 EXIT_TEMP,
-                format!("unable to chdir to {}: {}", cfg.dir, errstr(&e)),
+                format_args!("unable to chdir to {}: {}", cfg.dir, errstr(&e)),
             );
         }
         let want = match std::fs::metadata("down") {
@@ -248,19 +250,19 @@ impl Supervisor {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Want::Up,
             Err(e) => log.fatal(
                 EXIT_TEMP,
-                format!("unable to stat {}/down: {}", cfg.dir, errstr(&e)),
+                format_args!("unable to stat {}/down: {}", cfg.dir, errstr(&e)),
             ),
         };
         let service = File::open(".").unwrap_or_else(|e| {
             log.fatal(
                 EXIT_TEMP,
-                format!("unable to open {}: {}", cfg.dir, errstr(&e)),
+                format_args!("unable to open {}: {}", cfg.dir, errstr(&e)),
             )
         });
         let run = std::fs::metadata("run").unwrap_or_else(|e| {
             log.fatal(
                 EXIT_TEMP,
-                format!("unable to stat {}/run: {}", cfg.dir, errstr(&e)),
+                format_args!("unable to stat {}/run: {}", cfg.dir, errstr(&e)),
             )
         });
         let subreaper = run.mode() & libc::S_ISVTX != 0 && launch::become_subreaper();
@@ -276,6 +278,7 @@ impl Supervisor {
             pid: std::process::id(),
             shutdown_signal: cfg.shutdown_signal,
         };
+        let prepared = launch::Prepared::new(&state_dir.name, settings.pid);
         let mut sv = Supervisor {
             log,
             dir: state_dir.name.clone(),
@@ -295,6 +298,7 @@ impl Supervisor {
             notify: None,
             dependency: None,
             variables: None,
+            prepared,
             subreaper,
             machine: State::new(settings, want, files.when),
             cfg,
@@ -482,7 +486,7 @@ impl Supervisor {
     fn write_info(&self, info: &Info) {
         let Some(file) = &self.info_file else { return };
         if let Err(e) = std::os::unix::fs::FileExt::write_all_at(file, &info.encode(), 0) {
-            self.log.warn(format!(
+            self.log.warn(format_args!(
                 "unable to write {}/supervise/info: {}",
                 self.dir,
                 errstr(&e)
@@ -491,23 +495,19 @@ impl Supervisor {
     }
 
     fn script(&mut self, script: Script) {
+        // The arguments are made in the forked child: nothing allocated here.
         match script {
             Script::Shutdown { pid, wait } => {
                 if self.script_exists("shutdown") {
-                    let args = [self.dir.clone(), pid.to_string()];
-                    self.run_script("./shutdown", &args, wait);
+                    self.run_script("./shutdown", wait, || vec![pid.to_string()]);
                 }
             }
             Script::Alert { pid, end } => {
                 if self.script_exists("alert") {
                     let (code, kind) = end.code_kind();
-                    let args = [
-                        self.dir.clone(),
-                        pid.to_string(),
-                        code.to_string(),
-                        kind.to_string(),
-                    ];
-                    self.run_script("./alert", &args, true);
+                    self.run_script("./alert", true, || {
+                        vec![pid.to_string(), code.to_string(), kind.to_string()]
+                    });
                 }
             }
         }
@@ -519,25 +519,25 @@ impl Supervisor {
             Note::Died {
                 pid,
                 end: End::Exit(code),
-            } => log.warn(format!("pid {pid} exited with status={code}")),
+            } => log.warn(format_args!("pid {pid} exited with status={code}")),
             Note::Died {
                 pid,
                 end: End::Signal(sig),
-            } => log.warn(format!("pid {pid} got signal {sig}")),
+            } => log.warn(format_args!("pid {pid} got signal {sig}")),
             Note::Died { .. } => {}
-            Note::DoubleFork { pid } => log.warn(format!("pid {pid} did double fork")),
+            Note::DoubleFork { pid } => log.warn(format_args!("pid {pid} did double fork")),
             Note::OrphanDied { pid, ppid } => {
-                log.warn(format!("pid {pid} double fork by ppid {ppid} died"))
+                log.warn(format_args!("pid {pid} double fork by ppid {ppid} died"))
             }
-            Note::Stopped { pid, sig } => log.info(format!("pid {pid} stopped by signal {sig}")),
+            Note::Stopped { pid, sig } => log.info(format_args!("pid {pid} stopped by signal {sig}")),
             Note::Continued { pid } => {
-                log.info(format!("pid {pid} continued by signal {}", libc::SIGCONT))
+                log.info(format_args!("pid {pid} continued by signal {}", libc::SIGCONT))
             }
-            Note::InitFailed => log.warn(format!(
+            Note::InitFailed => log.warn(format_args!(
                 "initialization failed for {}, sleeping 60 seconds: ",
                 self.cfg.dir
             )),
-            Note::ForkFailed { errno } => log.warn(format!(
+            Note::ForkFailed { errno } => log.warn(format_args!(
                 "unable to fork, sleeping 60 seconds: {}",
                 indicore::diag::errno_str(errno)
             )),
@@ -545,14 +545,14 @@ impl Supervisor {
                 let child = Pid::from_raw(pid);
                 let pgid = nix::unistd::getpgid(Some(child)).map_or(0, |g| g.as_raw());
                 let mode = if self.subreaper { "" } else { "non-" };
-                log.info(format!(
+                log.info(format_args!(
                     "pid {} started child pid {pid} pgid {pgid} in {mode}subreaper mode",
                     self.machine.settings.pid
                 ));
             }
             Note::DependencyUp { secs } => {
                 let target = self.dependency.as_deref().unwrap_or(Path::new(""));
-                log.info(format!(
+                log.info(format_args!(
                     "service for {} up after ~{secs} seconds",
                     target.display()
                 ))
@@ -611,7 +611,7 @@ impl StateFiles {
         let fatal = |what: &str, name: &str, e: io::Error| -> ! {
             log.fatal(
                 EXIT_TEMP,
-                format!("unable to {what} {dir}/supervise/{name}: {}", errstr(&e)),
+                format_args!("unable to {what} {dir}/supervise/{name}: {}", errstr(&e)),
             )
         };
         let control_path = Path::new("supervise/control");
@@ -620,7 +620,7 @@ impl StateFiles {
         let control_writer =
             fd::open_write(control_path).unwrap_or_else(|e| fatal("write", "control", e));
         let state = File::open(".").unwrap_or_else(|e| {
-            log.fatal(EXIT_TEMP, format!("unable to open {dir}: {}", errstr(&e)))
+            log.fatal(EXIT_TEMP, format_args!("unable to open {dir}: {}", errstr(&e)))
         });
         let when = indicore::tai::Label::now();
         let initial = Status {
@@ -638,7 +638,7 @@ impl StateFiles {
         let info = match fd::open_trunc(Path::new("supervise/info")) {
             Ok(f) => Some(f),
             Err(e) => {
-                log.warn(format!(
+                log.warn(format_args!(
                     "unable to open {dir}/supervise/info: {}",
                     errstr(&e)
                 ));
@@ -667,7 +667,7 @@ impl StateFiles {
 /// instead would cost a data flush on ext4 at every state change, over a millisecond).
 fn write_status(file: &File, status: &Status, dir: &str, log: &Log) {
     if let Err(e) = std::os::unix::fs::FileExt::write_all_at(file, &status.encode(), 0) {
-        log.warn(format!(
+        log.warn(format_args!(
             "unable to write {dir}/supervise/status: {}",
             errstr(&e)
         ));
@@ -679,14 +679,14 @@ fn make_fifo(path: &Path, dir: &str, log: &Log) {
         Ok(m) if std::os::unix::fs::FileTypeExt::is_fifo(&m.file_type()) => {}
         Ok(_) => log.fatal(
             EXIT_TEMP,
-            format!("{dir}/{} is not a named pipe", path.display()),
+            format_args!("{dir}/{} is not a named pipe", path.display()),
         ),
         Err(_) => {
             if let Err(e) = fd::fifo_make(path, 0o600) {
                 if e.kind() != io::ErrorKind::AlreadyExists {
                     log.fatal(
                         EXIT_TEMP,
-                        format!("unable to mkfifo {dir}/{}: {}", path.display(), errstr(&e)),
+                        format_args!("unable to mkfifo {dir}/{}: {}", path.display(), errstr(&e)),
                     );
                 }
             }
