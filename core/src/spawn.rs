@@ -226,16 +226,26 @@ impl InheritedEnv {
             return None;
         }
         let set = CString::new([name, b"=", value].concat()).ok()?;
-        let mut envp = Vec::new();
         // SAFETY: environ is the null-terminated array the C runtime set up; nothing
         // changes it while this reads (the caller does not set variables).
+        let mut envp = unsafe {
+            let mut n = 0;
+            while !environ.is_null() && !(*environ.add(n)).is_null() {
+                n += 1;
+            }
+            Vec::with_capacity(n + 2)
+        };
+        // SAFETY: as above.
         unsafe {
             let mut p = environ;
             while !p.is_null() && !(*p).is_null() {
                 let entry = CStr::from_ptr(*p).to_bytes();
                 // As std's environment parser: the name is what precedes the first `=`
                 // after the first byte; an entry without one is skipped.
-                match entry.get(1..).and_then(|e| e.iter().position(|&b| b == b'=')) {
+                match entry
+                    .get(1..)
+                    .and_then(|e| e.iter().position(|&b| b == b'='))
+                {
                     Some(i) if &entry[..i + 1] != name => envp.push(*p),
                     _ => {}
                 }

@@ -20,11 +20,10 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read};
 use std::ops::ControlFlow::{self, Break, Continue};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 #[path = "launch.rs"]
@@ -132,23 +131,52 @@ impl Log {
     }
 }
 
-/// Signals delivered into the poll loop.
+/// Signals delivered into the poll loop: SIGCHLD and SIGTERM each write a byte to a
+/// self-pipe, SIGTERM also sets a flag. Hand-made rather than signal-hook's registry, whose
+/// tables would be most of what a resting supervise holds on its heap.
 struct Signals {
     pipe: File,
-    term: Arc<AtomicBool>,
+    _write: OwnedFd,
+}
+
+/// The self-pipe's write end and the SIGTERM flag, as the handler sees them.
+static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
+static TERM: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn caught(sig: libc::c_int) {
+    if sig == libc::SIGTERM {
+        TERM.store(true, Ordering::SeqCst);
+    }
+    // SAFETY: write(2) is async-signal-safe; errno is put back for the code interrupted.
+    unsafe {
+        let errno = *libc::__errno_location();
+        let _ = libc::write(SIGNAL_PIPE.load(Ordering::SeqCst), [0u8].as_ptr().cast(), 1);
+        *libc::__errno_location() = errno;
+    }
 }
 
 impl Signals {
     fn install() -> io::Result<Signals> {
         let (r, w) =
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)?;
-        let term = Arc::new(AtomicBool::new(false));
-        signal_hook::flag::register(libc::SIGTERM, Arc::clone(&term))?;
-        signal_hook::low_level::pipe::register(libc::SIGTERM, w.try_clone()?)?;
-        signal_hook::low_level::pipe::register(libc::SIGCHLD, w)?;
+        SIGNAL_PIPE.store(w.as_raw_fd(), Ordering::SeqCst);
+        for sig in [libc::SIGTERM, libc::SIGCHLD] {
+            // SAFETY: a zeroed sigaction with an empty mask and a handler that only does
+            // async-signal-safe things.
+            let rc = unsafe {
+                let mut sa: libc::sigaction = std::mem::zeroed();
+                sa.sa_sigaction = caught as extern "C" fn(libc::c_int) as usize;
+                libc::sigemptyset(&mut sa.sa_mask);
+                sa.sa_flags = libc::SA_RESTART;
+                libc::sigaction(sig, &sa, std::ptr::null_mut())
+            };
+            if rc != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
         Ok(Signals {
             pipe: File::from(r),
-            term,
+            _write: w,
         })
     }
 
@@ -158,7 +186,7 @@ impl Signals {
     }
 
     fn term(&self) -> bool {
-        self.term.load(Ordering::Relaxed)
+        TERM.load(Ordering::Relaxed)
     }
 }
 
@@ -211,6 +239,8 @@ pub struct Supervisor {
     status_file: File,
     /// `supervise/info`, rewritten in place when the pid, readiness or restarts change.
     info_file: Option<File>,
+    /// `supervise/$UPFIFO`, opened at every start (made once: nothing allocated then).
+    up_path: PathBuf,
     up_fifo: Option<File>,
     dn_fifo: Option<File>,
     /// The read end of the running service's readiness pipe.
@@ -293,6 +323,7 @@ impl Supervisor {
             _state_dir: state_dir,
             status_file: files.status,
             info_file: files.info,
+            up_path: Path::new("supervise").join(&cfg.upfifo),
             up_fifo: None,
             dn_fifo: None,
             notify: None,
@@ -366,8 +397,7 @@ impl Supervisor {
             Action::Signal { pid, sig, group } => send(Pid::from_raw(pid), sig, group),
             Action::Script(s) => self.script(s),
             Action::OpenUp => {
-                let up = Path::new("supervise").join(&self.cfg.upfifo);
-                self.up_fifo = fd::open_read(&up).ok();
+                self.up_fifo = fd::open_read(&self.up_path).ok();
             }
             Action::CloseUp => self.up_fifo = None,
             Action::OpenDn => self.open_dn(),
@@ -529,10 +559,13 @@ impl Supervisor {
             Note::OrphanDied { pid, ppid } => {
                 log.warn(format_args!("pid {pid} double fork by ppid {ppid} died"))
             }
-            Note::Stopped { pid, sig } => log.info(format_args!("pid {pid} stopped by signal {sig}")),
-            Note::Continued { pid } => {
-                log.info(format_args!("pid {pid} continued by signal {}", libc::SIGCONT))
+            Note::Stopped { pid, sig } => {
+                log.info(format_args!("pid {pid} stopped by signal {sig}"))
             }
+            Note::Continued { pid } => log.info(format_args!(
+                "pid {pid} continued by signal {}",
+                libc::SIGCONT
+            )),
             Note::InitFailed => log.warn(format_args!(
                 "initialization failed for {}, sleeping 60 seconds: ",
                 self.cfg.dir
@@ -620,7 +653,10 @@ impl StateFiles {
         let control_writer =
             fd::open_write(control_path).unwrap_or_else(|e| fatal("write", "control", e));
         let state = File::open(".").unwrap_or_else(|e| {
-            log.fatal(EXIT_TEMP, format_args!("unable to open {dir}: {}", errstr(&e)))
+            log.fatal(
+                EXIT_TEMP,
+                format_args!("unable to open {dir}: {}", errstr(&e)),
+            )
         });
         let when = indicore::tai::Label::now();
         let initial = Status {
