@@ -6,7 +6,7 @@
 //! A case is a shell script (bash) with an id `program.what` (the program before the first dot
 //! is the one the README counts the case for):
 //!
-//! ```ignore
+//! ```no_run
 //! use blackbox::conformance::{case, check};
 //! check(vec![
 //!     case("envdir.usage", "envdir"),

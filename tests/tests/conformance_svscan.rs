@@ -14,6 +14,9 @@ mksv sv/b 'exec sleep 100'
 touch sv/b/down
 wait_tree() { for d in sv/a sv/a/log sv/b; do await_cmd svok $d; done; await_grep started a.log; }
 st() { svstat "$@" | sed 's/ [0-9.]* seconds/ T seconds/; s/pid [0-9]*/pid P/'; }
+# The processes by name, counted. ps runs alone: in a pipeline, a stage bash has forked but
+# not yet exec'd shows up as one more `bash`.
+procs() { ps -eo comm= > ps.out; grep -v '^ps$' ps.out | sort | uniq -c; }
 "#;
 
 fn scase(id: &str, script: &str) -> Case {
@@ -148,7 +151,7 @@ fn svscanboot() {
 svscanboot $PWD/sv & p=$!
 wait_tree
 st sv/a sv/b
-ps -eo comm= | grep -v '^ps$' | sort | uniq -c
+procs
 "#,
         ),
         scase(
@@ -160,7 +163,7 @@ mksv sv/v "echo \"FROMVARS=\$FROMVARS\" > $PWD/v.out; exec sleep 100"
 svscanboot $PWD/sv & p=$!
 wait_tree; await_file v.out
 cat v.out
-ps -eo comm= | grep -v '^ps$' | sort | uniq -c
+procs
 "#,
         ),
         scase(
