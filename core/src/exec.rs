@@ -164,7 +164,7 @@ pub fn which(prog: &OsStr, path: Option<&OsStr>) -> io::Result<PathBuf> {
 
 /// access(path, X_OK).
 pub fn executable(path: &Path) -> bool {
-    nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_ok()
+    crate::sys::fs::executable(path)
 }
 
 /// Exec `argv` with `env`, searching the PATH of this process's own environment, as
