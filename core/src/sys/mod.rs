@@ -20,6 +20,7 @@ pub mod io;
 pub mod poll;
 pub mod process;
 pub mod signal;
+pub mod time;
 pub mod user;
 
 pub use rustix::io::Errno;
