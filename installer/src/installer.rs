@@ -263,7 +263,9 @@ fn set_perms(m: Opts, e: &Entry, p: &Perms) -> Result<(), Failure> {
                 out(format_args!("  chgrp {gidstr} {}\n", show(t)))?;
             }
         }
-        let (uid, gid) = (p.uid.map(Uid::from_raw), p.gid.map(Gid::from_raw));
+        // -1 (no owner or group given) leaves it unchanged, as chown(2) does.
+        let uid = p.uid.filter(|&u| u != u32::MAX).map(Uid::from_raw);
+        let gid = p.gid.filter(|&g| g != u32::MAX).map(Gid::from_raw);
         change(
             e.kind,
             t,
