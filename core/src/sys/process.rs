@@ -7,9 +7,7 @@ use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 
 pub use rustix::process::{fchdir, getegid, geteuid, getgid, getuid};
-pub use rustix::process::{
-    getpgid, getpid, getppid, setsid, Pid, Resource, Rlimit, WaitOptions, WaitStatus,
-};
+pub use rustix::process::{getpid, setsid, Pid, Resource, Rlimit, WaitOptions, WaitStatus};
 
 use super::signal::Signal;
 
@@ -35,14 +33,39 @@ pub fn exit_now(code: i32) -> ! {
 
 /// A pid from its number (None for 0 and negative numbers).
 pub fn pid(n: i32) -> Option<Pid> {
-    Pid::from_raw(n)
+    if n > 0 {
+        Pid::from_raw(n)
+    } else {
+        None
+    }
 }
 
-/// waitpid(2) for `pid` (None: any child), retrying EINTR; Ok(None) with
-/// `WaitOptions::NOHANG` when no child has changed state.
+/// getpgid(2): the process group of `pid`, as a number. It can be 0: a process whose
+/// group leader lives outside this pid namespace (a container's first processes) has no
+/// group number here, which rustix's own getpgid does not allow for.
+pub fn getpgid(pid: Pid) -> io::Result<i32> {
+    // SAFETY: no memory is involved.
+    match unsafe { libc::getpgid(pid.as_raw_pid()) } {
+        -1 => Err(io::Error::last_os_error()),
+        n => Ok(n),
+    }
+}
+
+/// getppid(2) as a number (0 when the parent is outside this pid namespace).
+pub fn getppid() -> i32 {
+    rustix::process::getppid().map_or(0, Pid::as_raw_pid)
+}
+
+/// waitpid(2) for `pid` (None: any child, whatever its process group), retrying EINTR;
+/// Ok(None) with `WaitOptions::NOHANG` when no child has changed state.
 pub fn wait(pid: Option<Pid>, options: WaitOptions) -> io::Result<Option<(Pid, WaitStatus)>> {
     loop {
-        match rustix::process::waitpid(pid, options) {
+        // rustix's waitpid(None) is waitpid(0): only the children in this process group.
+        let r = match pid {
+            Some(_) => rustix::process::waitpid(pid, options),
+            None => rustix::process::wait(options),
+        };
+        match r {
             Err(rustix::io::Errno::INTR) => continue,
             r => return Ok(r?),
         }
@@ -71,6 +94,19 @@ pub fn kill_group(pgid: Pid, sig: Signal) -> io::Result<()> {
 /// kill(pid, 0): Ok when the process exists and may be signalled.
 pub fn probe(pid: Pid) -> io::Result<()> {
     Ok(rustix::process::test_kill_process(pid)?)
+}
+
+/// Whether any child (or adopted descendant) is still alive, without reaping it
+/// (waitid(P_ALL, WEXITED|WNOHANG|WNOWAIT)).
+pub fn has_children() -> bool {
+    use rustix::process::{waitid, WaitId, WaitIdOptions};
+    let options = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
+    loop {
+        match waitid(WaitId::All, options) {
+            Err(rustix::io::Errno::INTR) => continue,
+            r => return r.is_ok(),
+        }
+    }
 }
 
 /// setpgid(0, 0): a process group of its own.
@@ -160,11 +196,37 @@ mod tests {
             },
             Some(pid) => pid,
         };
+        assert!(has_children());
+        // A child in a process group of its own is still "any child": a forked child (so
+        // that no other test's children are reaped here) waits for its own such child and
+        // passes its exit code on.
+        // SAFETY: the children only make system calls and _exit.
+        let middle = match unsafe { fork() }.unwrap() {
+            None => {
+                match unsafe { fork() } {
+                    Ok(None) => {
+                        let _ = own_group();
+                        exit_now(3)
+                    }
+                    Ok(Some(_)) => {}
+                    Err(_) => exit_now(100),
+                }
+                match wait(None, WaitOptions::empty()) {
+                    Ok(Some((_, st))) => exit_now(st.exit_status().unwrap_or(101)),
+                    _ => exit_now(102),
+                }
+            }
+            Some(pid) => pid,
+        };
+        let (_, st) = wait(Some(middle), WaitOptions::empty()).unwrap().unwrap();
+        assert_eq!(st.exit_status(), Some(3));
         kill(p, Signal::TERM).unwrap();
         let (_, st) = wait(Some(p), WaitOptions::empty()).unwrap().unwrap();
         assert_eq!(st.terminating_signal(), Some(Signal::TERM.as_raw()));
         assert_eq!(status_code(st), 128 + 15);
-        assert!(pid(0).is_none());
+        assert!(pid(0).is_none() && pid(-5).is_none());
+        assert!(getpgid(getpid()).is_ok());
+        assert!(getppid() > 0);
     }
 
     #[test]

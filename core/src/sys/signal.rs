@@ -33,6 +33,12 @@ extern "C" fn caught(sig: libc::c_int) {
     }
 }
 
+extern "C" fn noted(sig: libc::c_int) {
+    if (1..64).contains(&sig) {
+        PENDING.fetch_or(1 << sig, Ordering::SeqCst);
+    }
+}
+
 fn action(sig: Signal, handler: libc::sighandler_t) -> io::Result<()> {
     // SAFETY: a zeroed sigaction with an empty mask; the handler is SIG_IGN, SIG_DFL or
     // `caught`, which only does async-signal-safe things.
@@ -68,6 +74,19 @@ pub fn catch(sigs: &[Signal]) -> io::Result<()> {
         action(
             sig,
             caught as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        )?;
+    }
+    Ok(())
+}
+
+/// Catch `sigs` without waking the self-pipe: each only marks itself pending. Unlike
+/// [`ignore`], an exec'd program gets the default action back, and unlike the default
+/// action, the signal does not end this process (SIGPIPE: a write fails with EPIPE).
+pub fn catch_quietly(sigs: &[Signal]) -> io::Result<()> {
+    for &sig in sigs {
+        action(
+            sig,
+            noted as extern "C" fn(libc::c_int) as libc::sighandler_t,
         )?;
     }
     Ok(())
@@ -143,6 +162,14 @@ mod tests {
         assert!(take(Signal::USR1));
         assert!(!take(Signal::USR1));
         assert!(!take(Signal::USR2));
+        assert!(!crate::sys::poll::readable(pipe, Some(Instant::now())).unwrap());
+        catch_quietly(&[Signal::USR2]).unwrap();
+        rustix::process::kill_process(rustix::process::getpid(), Signal::USR2).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !pending(Signal::USR2) && Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        assert!(take(Signal::USR2));
         assert!(!crate::sys::poll::readable(pipe, Some(Instant::now())).unwrap());
         ignore(Signal::USR2).unwrap();
         rustix::process::kill_process(rustix::process::getpid(), Signal::USR2).unwrap();
