@@ -2,20 +2,30 @@
 
 use std::ffi::CStr;
 use std::io;
+use std::mem::MaybeUninit;
 use std::os::fd::AsFd;
 
 pub use rustix::fs::FileType;
 
 /// Call `each` with every entry's name and type (`FileType::Unknown` where the file system
-/// does not say) of the directory open on `dir`, `.` and `..` left out, in the directory's
-/// order. The directory is read from its start through a descriptor of its own, so `dir`'s
-/// offset does not matter.
+/// does not say) of the directory open on `dir` (or `fs::CWD`), `.` and `..` left out, in
+/// the directory's order. The directory is read from its start through a descriptor of its
+/// own, so `dir`'s offset does not matter, into a buffer on the stack: no allocation per
+/// entry, or at all.
 pub fn entries(
     dir: impl AsFd,
     mut each: impl FnMut(&CStr, FileType) -> io::Result<()>,
 ) -> io::Result<()> {
-    let mut d = rustix::fs::Dir::read_from(dir)?;
-    while let Some(e) = d.read() {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::openat(
+        dir,
+        c".",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let mut buf = [MaybeUninit::<u8>::uninit(); 4096];
+    let mut d = rustix::fs::RawDir::new(&fd, &mut buf);
+    while let Some(e) = d.next() {
         let e = e?;
         let name = e.file_name();
         if name == c"." || name == c".." {

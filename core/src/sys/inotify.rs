@@ -25,6 +25,19 @@ impl Inotify {
         Ok(Inotify(inotify::init(inotify::CreateFlags::CLOEXEC)?))
     }
 
+    /// An instance whose [`Inotify::read`] fails with EAGAIN rather than wait.
+    pub fn nonblocking() -> io::Result<Inotify> {
+        use inotify::CreateFlags;
+        Ok(Inotify(inotify::init(
+            CreateFlags::CLOEXEC | CreateFlags::NONBLOCK,
+        )?))
+    }
+
+    /// Stop the watch `wd`.
+    pub fn unwatch(&self, wd: i32) -> io::Result<()> {
+        Ok(inotify::remove_watch(&self.0, wd)?)
+    }
+
     /// Watch `path` for `mask`; the watch descriptor its events carry.
     pub fn watch(&self, path: impl rustix::path::Arg, mask: WatchFlags) -> io::Result<i32> {
         Ok(inotify::add_watch(&self.0, path, mask)?)

@@ -7,11 +7,22 @@ use rustix::io::{Errno, FdFlags};
 
 /// A descriptor this process inherited by number (0, 1, 2, UCSPI's 6 and 7, a supervisor's
 /// notification descriptor), borrowed for the life of the process. A number that is not
-/// open only makes the calls on it fail with EBADF.
+/// open only makes the calls on it fail with EBADF; a negative number is a bug (panics).
 pub fn inherited(fd: RawFd) -> BorrowedFd<'static> {
+    assert!(fd >= 0, "descriptor number {fd}");
     // SAFETY: the descriptor is never closed through this borrow; calls on a number that is
     // not open fail with EBADF.
     unsafe { BorrowedFd::borrow_raw(fd) }
+}
+
+/// Whether descriptor number `fd` is open (fcntl F_GETFD succeeds).
+pub fn is_open(fd: RawFd) -> bool {
+    fd >= 0 && rustix::io::fcntl_getfd(inherited(fd)).is_ok()
+}
+
+/// The bytes waiting to be read on a pipe or socket (FIONREAD).
+pub fn unread(fd: impl AsFd) -> io::Result<u64> {
+    Ok(rustix::io::ioctl_fionread(fd)?)
 }
 
 /// read(2), retrying EINTR. 0 is the end of the file.
@@ -118,6 +129,8 @@ mod tests {
             .unwrap()
             .contains(FdFlags::CLOEXEC));
         write_all(&w, b"hello").unwrap();
+        assert_eq!(unread(&r).unwrap(), 5);
+        assert!(is_open(r.as_raw_fd()) && !is_open(-1));
         let mut buf = [0u8; 16];
         assert_eq!(read(&r, &mut buf).unwrap(), 5);
         assert_eq!(&buf[..5], b"hello");
