@@ -31,6 +31,22 @@ pub fn exit_now(code: i32) -> ! {
     unsafe { libc::_exit(code) }
 }
 
+/// execve(2): run `program` with `argv` and `envp`, null-terminated arrays of pointers to
+/// C strings (EINVAL when one lacks its terminating null); returns only on failure, with
+/// the error. Allocates nothing, so a forked child may call it.
+pub fn execve(
+    program: &std::ffi::CStr,
+    argv: &[*const std::ffi::c_char],
+    envp: &[*const std::ffi::c_char],
+) -> io::Error {
+    if argv.last() != Some(&std::ptr::null()) || envp.last() != Some(&std::ptr::null()) {
+        return rustix::io::Errno::INVAL.into();
+    }
+    // SAFETY: both arrays are null-terminated (checked); their strings are the caller's.
+    unsafe { libc::execve(program.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    io::Error::last_os_error()
+}
+
 /// A pid from its number (None for 0 and negative numbers).
 pub fn pid(n: i32) -> Option<Pid> {
     if n > 0 {

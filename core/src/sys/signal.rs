@@ -9,7 +9,7 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, IntoRawFd};
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, AtomicUsize, Ordering};
 
 pub use rustix::process::Signal;
 
@@ -17,10 +17,13 @@ static PIPE_READ: AtomicI32 = AtomicI32::new(-1);
 static PIPE_WRITE: AtomicI32 = AtomicI32::new(-1);
 /// Bit `n` set: signal `n` came since the last [`take`] of it.
 static PENDING: AtomicU64 = AtomicU64::new(0);
+/// How many of signal `n` came, ever (wrapping).
+static COUNTS: [AtomicUsize; 64] = [const { AtomicUsize::new(0) }; 64];
 
 extern "C" fn caught(sig: libc::c_int) {
     if (1..64).contains(&sig) {
         PENDING.fetch_or(1 << sig, Ordering::SeqCst);
+        COUNTS[sig as usize].fetch_add(1, Ordering::SeqCst);
     }
     // SAFETY: write(2) is async-signal-safe; errno is put back for the code interrupted.
     unsafe {
@@ -119,6 +122,78 @@ pub fn take(sig: Signal) -> bool {
     PENDING.fetch_and(!bit, Ordering::SeqCst) & bit != 0
 }
 
+/// How many `sig` came since the process started (wrapping): two quick ones count two,
+/// where [`take`] would see one.
+pub fn count(sig: Signal) -> usize {
+    COUNTS
+        .get(sig.as_raw() as usize)
+        .map_or(0, |c| c.load(Ordering::SeqCst))
+}
+
+/// The real-time signal SIGRTMIN+`n` (None past SIGRTMAX).
+pub fn realtime(n: i32) -> Option<Signal> {
+    let sig = libc::SIGRTMIN() + n;
+    // SAFETY: a real-time signal number of this C library, checked to be in its range.
+    (n >= 0 && sig <= libc::SIGRTMAX()).then(|| unsafe { Signal::from_raw_unchecked(sig) })
+}
+
+/// A set of signals, as the signal mask holds them.
+#[derive(Clone, Copy)]
+pub struct Mask(libc::sigset_t);
+
+impl Mask {
+    /// No signal.
+    pub fn empty() -> Mask {
+        // SAFETY: sigemptyset initialises the set we own.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            Mask(set)
+        }
+    }
+
+    /// This thread's mask now.
+    pub fn current() -> Mask {
+        // SAFETY: sigprocmask only reads the mask into a set we own.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigprocmask(libc::SIG_SETMASK, std::ptr::null(), &mut set);
+            Mask(set)
+        }
+    }
+
+    /// This set plus `sig`.
+    pub fn with(mut self, sig: Signal) -> Mask {
+        // SAFETY: sigaddset on a set we own.
+        unsafe { libc::sigaddset(&mut self.0, sig.as_raw()) };
+        self
+    }
+
+    /// Make this set the mask (async-signal-safe: a forked child may call it).
+    pub fn set(&self) {
+        // SAFETY: sigprocmask with a set we own.
+        unsafe { libc::sigprocmask(libc::SIG_SETMASK, &self.0, std::ptr::null_mut()) };
+    }
+
+    /// Block every signal; the mask before, to [`Mask::set`] again.
+    pub fn block_all() -> Mask {
+        // SAFETY: sigfillset and sigprocmask on sets we own.
+        unsafe {
+            let mut all: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut all);
+            libc::sigprocmask(libc::SIG_BLOCK, &all, &mut old);
+            Mask(old)
+        }
+    }
+
+    /// Whether `sig` is in the set.
+    pub fn has(&self, sig: Signal) -> bool {
+        // SAFETY: sigismember reads a set we own.
+        unsafe { libc::sigismember(&self.0, sig.as_raw()) == 1 }
+    }
+}
+
 /// Whether `sig` came, leaving the mark.
 pub fn pending(sig: Signal) -> bool {
     PENDING.load(Ordering::SeqCst) & (1u64 << (sig.as_raw() as u32 & 63)) != 0
@@ -146,6 +221,20 @@ mod tests {
     use std::time::{Duration, Instant};
 
     #[test]
+    fn masks_and_realtime_signals() {
+        let rt = realtime(3).unwrap();
+        assert!(rt.as_raw() > Signal::SYS.as_raw());
+        assert!(realtime(1000).is_none());
+        let m = Mask::empty().with(Signal::HUP);
+        assert!(m.has(Signal::HUP) && !m.has(Signal::TERM));
+        let before = Mask::current();
+        let old = Mask::block_all();
+        assert!(Mask::current().has(Signal::TERM));
+        old.set();
+        assert_eq!(Mask::current().has(Signal::TERM), before.has(Signal::TERM));
+    }
+
+    #[test]
     fn a_caught_signal_wakes_the_poller() {
         catch(&[Signal::USR1, Signal::USR2]).unwrap();
         catch(&[Signal::USR1]).unwrap(); // a second call keeps the same pipe
@@ -161,6 +250,7 @@ mod tests {
         drain();
         assert!(take(Signal::USR1));
         assert!(!take(Signal::USR1));
+        assert!(count(Signal::USR1) >= 1);
         assert!(!take(Signal::USR2));
         assert!(!crate::sys::poll::readable(pipe, Some(Instant::now())).unwrap());
         catch_quietly(&[Signal::USR2]).unwrap();
