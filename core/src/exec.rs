@@ -164,7 +164,7 @@ pub fn which(prog: &OsStr, path: Option<&OsStr>) -> io::Result<PathBuf> {
 
 /// access(path, X_OK).
 pub fn executable(path: &Path) -> bool {
-    nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_ok()
+    crate::sys::fs::executable(path)
 }
 
 /// Exec `argv` with `env`, searching the PATH of this process's own environment, as
@@ -174,11 +174,7 @@ pub fn pathexec(argv: &[OsString], env: &Env) -> io::Error {
     run(argv, env, path.as_deref())
 }
 
-fn execve(file: &CString, argv: &[*const libc::c_char], envp: &[*const libc::c_char]) -> io::Error {
-    // SAFETY: all three are NUL-terminated arrays of pointers to live C strings.
-    unsafe { libc::execve(file.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
-    io::Error::last_os_error()
-}
+use crate::sys::process::execve;
 
 /// Split `NAME=VALUE` bytes at the first `=`.
 pub fn split_assignment(line: &[u8]) -> (&[u8], Option<&[u8]>) {

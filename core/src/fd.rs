@@ -4,12 +4,13 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 fn open(path: &Path, opts: &mut OpenOptions) -> io::Result<File> {
-    opts.custom_flags(libc::O_NONBLOCK).open(path)
+    let nonblock = crate::sys::fs::OFlags::NONBLOCK.bits() as i32;
+    opts.custom_flags(nonblock).open(path)
 }
 
 /// O_RDONLY|O_NDELAY.
@@ -44,62 +45,28 @@ pub fn open_trunc(path: &Path) -> io::Result<File> {
 
 /// mkfifo with `mode` (before umask).
 pub fn fifo_make(path: &Path, mode: u32) -> io::Result<()> {
-    nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(mode))
-        .map_err(io::Error::from)
+    use crate::sys::fs::{mkfifoat, Mode, CWD};
+    Ok(mkfifoat(CWD, path, Mode::from_raw_mode(mode))?)
 }
 
 /// flock(LOCK_EX): wait for an exclusive lock.
-pub fn lock_ex(fd: &impl AsRawFd) -> io::Result<()> {
-    flock(fd.as_raw_fd(), libc::LOCK_EX)
+pub fn lock_ex(fd: &impl AsFd) -> io::Result<()> {
+    crate::sys::fs::lock(fd, crate::sys::fs::Lock::Wait)
 }
 
 /// flock(LOCK_EX|LOCK_NB): take an exclusive lock or fail with EAGAIN.
-pub fn lock_exnb(fd: &impl AsRawFd) -> io::Result<()> {
-    flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB)
-}
-
-fn flock(fd: RawFd, op: libc::c_int) -> io::Result<()> {
-    loop {
-        // SAFETY: flock on a descriptor we borrow; no memory is involved.
-        if unsafe { libc::flock(fd, op) } == 0 {
-            return Ok(());
-        }
-        let err = io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::EINTR) {
-            return Err(err);
-        }
-    }
+pub fn lock_exnb(fd: &impl AsFd) -> io::Result<()> {
+    crate::sys::fs::lock(fd, crate::sys::fs::Lock::Try)
 }
 
 /// Set or clear FD_CLOEXEC.
-pub fn set_cloexec(fd: &impl AsRawFd, on: bool) -> io::Result<()> {
-    let fd = fd.as_raw_fd();
-    // SAFETY: fcntl F_GETFD/F_SETFD only touch the descriptor's flags.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
-    if flags < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let new = if on {
-        flags | libc::FD_CLOEXEC
-    } else {
-        flags & !libc::FD_CLOEXEC
-    };
-    // SAFETY: as above.
-    if unsafe { libc::fcntl(fd, libc::F_SETFD, new) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+pub fn set_cloexec(fd: &impl AsFd, on: bool) -> io::Result<()> {
+    crate::sys::io::set_cloexec(fd, on)
 }
 
 /// Clear O_NONBLOCK (descriptors opened O_NDELAY to probe a FIFO, then written blocking).
-pub fn set_blocking(fd: &impl AsRawFd) -> io::Result<()> {
-    let fd = fd.as_raw_fd();
-    // SAFETY: fcntl F_GETFL/F_SETFL only touch the open file's status flags.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+pub fn set_blocking(fd: &impl AsFd) -> io::Result<()> {
+    crate::sys::io::set_nonblocking(fd, false)
 }
 
 /// Read a whole file, retrying EINTR (std already does) and following symlinks.
@@ -107,43 +74,19 @@ pub fn read_file(path: &Path) -> io::Result<Vec<u8>> {
     std::fs::read(path)
 }
 
-/// read(2) on a raw descriptor, retrying EINTR.
-pub fn read_raw(fd: std::os::fd::RawFd, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        // SAFETY: read into a buffer we own, at most its length.
-        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
+/// read(2) on an inherited descriptor number, retrying EINTR ([`crate::sys::io::read`]).
+pub fn read_raw(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    crate::sys::io::read(crate::sys::io::inherited(fd), buf)
 }
 
-/// write(2) on a raw descriptor, retrying EINTR; may write less than `buf`.
-pub fn write_raw(fd: std::os::fd::RawFd, buf: &[u8]) -> io::Result<usize> {
-    loop {
-        // SAFETY: write from a buffer we own, at most its length.
-        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-        if n >= 0 {
-            return Ok(n as usize);
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
+/// write(2) on an inherited descriptor number, retrying EINTR; may write less than `buf`.
+pub fn write_raw(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    crate::sys::io::write(crate::sys::io::inherited(fd), buf)
 }
 
-/// All of `buf` to a blocking raw descriptor, retrying EINTR and short writes.
-pub fn write_all_raw(fd: std::os::fd::RawFd, mut buf: &[u8]) -> io::Result<()> {
-    while !buf.is_empty() {
-        let n = write_raw(fd, buf)?;
-        buf = &buf[n..];
-    }
-    Ok(())
+/// All of `buf` to a blocking inherited descriptor number, retrying EINTR and short writes.
+pub fn write_all_raw(fd: RawFd, buf: &[u8]) -> io::Result<()> {
+    crate::sys::io::write_all(crate::sys::io::inherited(fd), buf)
 }
 
 #[cfg(test)]
@@ -154,7 +97,8 @@ mod tests {
     #[test]
     fn modes_and_locks() {
         let d = tempfile::tempdir().unwrap();
-        let old = unsafe { libc::umask(0o022) };
+        use crate::sys::fs::{umask, Mode};
+        let old = umask(Mode::from_raw_mode(0o022));
         let a = d.path().join("a");
         let f = open_append(&a).unwrap();
         assert_eq!(
@@ -164,8 +108,8 @@ mod tests {
         lock_exnb(&f).unwrap();
         let g = open_append(&a).unwrap();
         assert_eq!(
-            lock_exnb(&g).unwrap_err().raw_os_error(),
-            Some(libc::EAGAIN)
+            crate::sys::errno(&lock_exnb(&g).unwrap_err()),
+            Some(crate::sys::Errno::AGAIN)
         );
         let t = d.path().join("t");
         open_trunc(&t).unwrap();
@@ -179,6 +123,6 @@ mod tests {
         assert!(m.file_type().is_fifo());
         assert_eq!(m.permissions().mode() & 0o777, 0o600);
         set_cloexec(&f, false).unwrap();
-        unsafe { libc::umask(old) };
+        umask(old);
     }
 }

@@ -18,6 +18,7 @@ pub mod proxyproto;
 pub mod pwgr;
 pub mod scan;
 pub mod spawn;
+pub mod sys;
 pub mod tai;
 pub mod tcpmetrics;
 

@@ -9,18 +9,10 @@
 //! as far as they are digits. A line with fewer fields ends the reading there, as the end
 //! of the file would.
 
-use nix::unistd::{self, Gid, Group};
-use std::ffi::CString;
+use crate::sys::{user, Errno};
 use std::io;
 
-/// What a lookup needs of an account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Account {
-    pub name: String,
-    pub uid: u32,
-    pub gid: u32,
-    pub dir: String,
-}
+pub use crate::sys::user::Account;
 
 /// True when `USE_QPWGR` asks for the files.
 pub fn use_files() -> bool {
@@ -47,16 +39,13 @@ pub fn group_id(item: &[u8]) -> io::Result<Option<u32>> {
     if is_number(item) {
         return Ok(Some(number(item)));
     }
-    match Group::from_name(&String::from_utf8_lossy(item)) {
-        Ok(g) => Ok(g.map(|g| g.gid.as_raw())),
-        Err(e) => Err(e.into()),
-    }
+    user::group_id(&String::from_utf8_lossy(item))
 }
 
 /// The file to read: `$VAR` when set, not empty and the real uid is 0, else `default`.
 fn file(var: &str, default: &str) -> std::path::PathBuf {
     match std::env::var_os(var) {
-        Some(p) if !p.is_empty() && unistd::getuid().is_root() => p.into(),
+        Some(p) if !p.is_empty() && crate::sys::process::getuid().is_root() => p.into(),
         _ => default.into(),
     }
 }
@@ -95,16 +84,7 @@ fn text(b: &[u8]) -> String {
 /// ENOENT unless the file holds no entry at all (libqmail leaves errno 0 then).
 pub fn account(name: &str) -> io::Result<Option<Account>> {
     if !use_files() {
-        return match unistd::User::from_name(name) {
-            Ok(Some(u)) => Ok(Some(Account {
-                name: u.name,
-                uid: u.uid.as_raw(),
-                gid: u.gid.as_raw(),
-                dir: u.dir.to_string_lossy().into_owned(),
-            })),
-            Ok(None) => Ok(None),
-            Err(e) => Err(e.into()),
-        };
+        return user::by_name(name);
     }
     let data = std::fs::read(file("PASSWD_FILE", "/etc/passwd"))?;
     let (all, cut) = records(&data, 7);
@@ -119,7 +99,7 @@ pub fn account(name: &str) -> io::Result<Option<Account>> {
     if all.is_empty() && !cut {
         return Ok(None);
     }
-    Err(io::Error::from_raw_os_error(libc::ENOENT))
+    Err(Errno::NOENT.into())
 }
 
 /// The members of a group line's last field: blanks before a name are skipped and a name
@@ -136,11 +116,7 @@ fn members(field: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// group file that cannot be read adds no group.
 pub fn groups(account: &Account) -> io::Result<Vec<u32>> {
     if !use_files() {
-        let name = CString::new(account.name.as_bytes())
-            .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
-        return unistd::getgrouplist(&name, Gid::from_raw(account.gid))
-            .map(|v| v.into_iter().map(Gid::as_raw).collect())
-            .map_err(io::Error::from);
+        return user::group_list(&account.name, account.gid);
     }
     let mut out = vec![account.gid];
     let data = std::fs::read(file("GROUP_FILE", "/etc/group")).unwrap_or_default();

@@ -1,8 +1,8 @@
 //! `envuidgid account child...`: run child with UID and GID set to the account's ids.
 
 use indicore::exec::Env;
+use indicore::sys::user::{self, Account};
 use indicore::{Failure, Prog};
-use nix::unistd::User;
 use std::ffi::OsString;
 
 pub const PROG: Prog = Prog("envuidgid");
@@ -22,9 +22,9 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
 }
 
 /// getpwnam, failing with the reference's `unknown account` message.
-pub(crate) fn lookup_user(account: &OsString) -> Result<User, Failure> {
+pub(crate) fn lookup_user(account: &OsString) -> Result<Account, Failure> {
     let name = account.to_string_lossy();
-    match User::from_name(&name) {
+    match user::by_name(&name) {
         Ok(Some(user)) => Ok(user),
         _ => Err(Failure::temp(format!("unknown account {name}"))),
     }

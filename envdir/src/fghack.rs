@@ -5,12 +5,10 @@
 //! for the last of them.
 
 use indicore::exec::Env;
+use indicore::sys::process::{self, WaitOptions};
 use indicore::{fd, Failure, Prog};
-use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{fork, ForkResult};
 use std::ffi::OsString;
 use std::io::Read;
-use std::os::fd::AsRawFd;
 
 pub const PROG: Prog = Prog("fghack");
 
@@ -18,20 +16,24 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     let Some(child) = args.get(1..).filter(|c| !c.is_empty()) else {
         return Err(Failure::usage("fghack: usage: fghack child"));
     };
-    let sys = |msg: &'static str| move |e: nix::Error| Failure::temp_sys(msg, &e.into());
-    let (read_end, write_end) = nix::unistd::pipe().map_err(sys("unable to create pipe: "))?;
+    let sys = |msg: &'static str| move |e: std::io::Error| Failure::temp_sys(msg, &e);
+    let (read_end, write_end) =
+        indicore::sys::io::pipe().map_err(sys("unable to create pipe: "))?;
     // SAFETY: this program is single-threaded, so the child may allocate and exec freely.
-    match unsafe { fork() }.map_err(sys("unable to fork: "))? {
-        ForkResult::Child => {
+    match unsafe { process::fork() }.map_err(sys("unable to fork: "))? {
+        None => {
             drop(read_end);
             let _ = fd::set_cloexec(&write_end, false);
             for _ in 0..30 {
-                // SAFETY: dup of a descriptor we own; the copies are meant to leak into the exec.
-                unsafe { libc::dup(write_end.as_raw_fd()) };
+                // The copies are meant to leak into the exec, without close-on-exec.
+                if let Ok(copy) = indicore::sys::io::dup(&write_end) {
+                    let _ = fd::set_cloexec(&copy, false);
+                    std::mem::forget(copy);
+                }
             }
             PROG.die(crate::chain(child, &Env::inherited()))
         }
-        ForkResult::Parent { child: pid } => {
+        Some(pid) => {
             drop(write_end);
             let mut pipe = std::fs::File::from(read_end);
             let mut buf = [0u8; 1024];
@@ -44,11 +46,13 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
                 }
             }
             loop {
-                match waitpid(pid, None) {
-                    Ok(WaitStatus::Exited(_, code)) => return Ok(code),
-                    Ok(WaitStatus::Signaled(..)) => return Err(Failure::temp("child crashed")),
-                    Ok(_) | Err(nix::Error::EINTR) => {}
-                    Err(e) => return Err(Failure::temp_sys("wait failed: ", &e.into())),
+                match process::wait(Some(pid), WaitOptions::empty()) {
+                    Ok(Some((_, st))) if st.exited() => return Ok(st.exit_status().unwrap_or(0)),
+                    Ok(Some((_, st))) if st.signaled() => {
+                        return Err(Failure::temp("child crashed"))
+                    }
+                    Ok(_) => {}
+                    Err(e) => return Err(Failure::temp_sys("wait failed: ", &e)),
                 }
             }
         }

@@ -10,12 +10,12 @@
 
 use indicore::getopt::{progname, Getopt, Opt};
 use indicore::scan::scan_int;
+use indicore::sys::inotify::{Event, Inotify, ReadFlags, WatchFlags};
+use indicore::sys::poll::{self, PollFd, PollFlags};
+use indicore::sys::signal::{self, Signal};
 use indicore::{Failure, Prog};
-use nix::poll::{PollFd, PollFlags, PollTimeout};
-use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, InotifyEvent, WatchDescriptor};
 use std::ffi::OsString;
 use std::io::Write;
-use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 
 pub const PROG: Prog = Prog("inotify");
@@ -52,21 +52,21 @@ impl Waits {
         *self = Waits::new(self.data_timeout);
     }
 
-    fn timeout(&self) -> PollTimeout {
+    fn timeout(&self) -> Option<std::time::Duration> {
         if self.current == 0 {
-            return PollTimeout::NONE;
+            return None;
         }
         let ms = self.current.saturating_mul(1000).min(i64::from(i32::MAX));
-        PollTimeout::try_from(ms as i32).unwrap_or(PollTimeout::MAX)
+        Some(std::time::Duration::from_millis(ms as u64))
     }
 }
 
 /// The line for one event: kind, watched path(s), `/`, name, what happened.
-fn event_line(event: &InotifyEvent, watches: &[(WatchDescriptor, OsString)]) -> Option<Vec<u8>> {
-    let name = event.name.as_ref()?;
+fn event_line(event: &Event<'_>, watches: &[(i32, OsString)]) -> Option<Vec<u8>> {
+    let name = event.name?;
     let m = event.mask;
     let mut line = Vec::new();
-    line.extend_from_slice(if m.contains(AddWatchFlags::IN_ISDIR) {
+    line.extend_from_slice(if m.contains(ReadFlags::ISDIR) {
         b"dir  "
     } else {
         b"file "
@@ -75,21 +75,21 @@ fn event_line(event: &InotifyEvent, watches: &[(WatchDescriptor, OsString)]) -> 
         line.extend_from_slice(path.as_bytes());
     }
     line.push(b'/');
-    line.extend_from_slice(name.as_bytes());
+    line.extend_from_slice(name.to_bytes());
     let cookie = event.cookie;
-    let what = if m.contains(AddWatchFlags::IN_CREATE) {
+    let what = if m.contains(ReadFlags::CREATE) {
         " created\n".to_string()
-    } else if m.contains(AddWatchFlags::IN_DELETE) {
+    } else if m.contains(ReadFlags::DELETE) {
         " deleted\n".to_string()
-    } else if m.contains(AddWatchFlags::IN_OPEN) {
+    } else if m.contains(ReadFlags::OPEN) {
         " opened\n".to_string()
-    } else if m.contains(AddWatchFlags::IN_CLOSE_WRITE) {
+    } else if m.contains(ReadFlags::CLOSE_WRITE) {
         " closed\n".to_string()
-    } else if m.contains(AddWatchFlags::IN_MOVE_SELF) {
+    } else if m.contains(ReadFlags::MOVE_SELF) {
         format!(" renamed [{cookie}]\n")
-    } else if m.contains(AddWatchFlags::IN_MOVED_FROM) {
+    } else if m.contains(ReadFlags::MOVED_FROM) {
         format!(" oldname renamed[{cookie}]\n")
-    } else if m.contains(AddWatchFlags::IN_MOVED_TO) {
+    } else if m.contains(ReadFlags::MOVED_TO) {
         format!(" newname renamed[{cookie}]\n")
     } else {
         "unknown event\n".to_string()
@@ -102,8 +102,8 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     if args.len() < 2 {
         return Err(Failure::usage(USAGE));
     }
-    let condition = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let _ = signal_hook::flag::register_conditional_shutdown(libc::SIGTERM, 1, condition);
+    // SIGTERM ends the program with exit 1, the moment the loop sees it.
+    let _ = signal::catch(&[Signal::TERM]);
     let mut read_stdin = true;
     let mut data_timeout = None;
     let mut opts = Getopt::new(args, "nd:");
@@ -128,24 +128,23 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     if paths.is_empty() {
         return Err(Failure::usage(USAGE));
     }
-    let inotify = Inotify::init(InitFlags::IN_CLOEXEC)
-        .map_err(|e| Failure::temp_sys("inotify_init: ", &e.into()))?;
-    let mask = AddWatchFlags::IN_CREATE
-        | AddWatchFlags::IN_OPEN
-        | AddWatchFlags::IN_CLOSE_WRITE
-        | AddWatchFlags::IN_DELETE
-        | AddWatchFlags::IN_MOVE_SELF
-        | AddWatchFlags::IN_MOVED_FROM
-        | AddWatchFlags::IN_MOVED_TO;
+    let inotify = Inotify::new().map_err(|e| Failure::temp_sys("inotify_init: ", &e))?;
+    let mask = WatchFlags::CREATE
+        | WatchFlags::OPEN
+        | WatchFlags::CLOSE_WRITE
+        | WatchFlags::DELETE
+        | WatchFlags::MOVE_SELF
+        | WatchFlags::MOVED_FROM
+        | WatchFlags::MOVED_TO;
     let mut watches = Vec::new();
     for path in paths {
         let shown = path.to_string_lossy();
-        if let Err(e) = nix::unistd::access(path.as_os_str(), nix::unistd::AccessFlags::F_OK) {
-            return Err(Failure::temp_sys(format_args!("{shown}: "), &e.into()));
+        if let Err(e) = indicore::sys::fs::exists(path.as_os_str()) {
+            return Err(Failure::temp_sys(format_args!("{shown}: "), &e));
         }
-        let wd = inotify.add_watch(path.as_os_str(), mask).map_err(|e| {
-            Failure::temp_sys(format_args!("inotify_add_watch: {shown}: "), &e.into())
-        })?;
+        let wd = inotify
+            .watch(path.as_os_str(), mask)
+            .map_err(|e| Failure::temp_sys(format_args!("inotify_add_watch: {shown}: "), &e))?;
         watches.push((wd, path.clone()));
     }
     let data_timeout = data_timeout.unwrap_or_else(|| {
@@ -155,27 +154,38 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     let stdin = std::io::stdin();
     let mut buf = vec![0u8; 1024 * (16 + 16)];
     loop {
-        let mut fds = vec![PollFd::new(inotify.as_fd(), PollFlags::POLLIN)];
-        if read_stdin {
-            fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
+        if signal::take(Signal::TERM) {
+            return Ok(1);
         }
-        let ready = match nix::poll::poll(&mut fds, waits.timeout()) {
+        let mut fds = vec![PollFd::new(&inotify, PollFlags::IN)];
+        if let Some(pipe) = signal::fd() {
+            fds.push(poll::watch(pipe, PollFlags::IN));
+        }
+        if read_stdin {
+            fds.push(PollFd::new(&stdin, PollFlags::IN));
+        }
+        let ready = match poll::poll_for(&mut fds, waits.timeout()) {
+            Ok(0) if signal::pending(Signal::TERM) => continue,
             Ok(n) => n,
-            Err(nix::errno::Errno::EINTR) => continue,
             Err(_) => 0,
         };
-        let is_ready = |p: &PollFd| p.revents().is_some_and(|r| !r.is_empty());
+        let is_ready = |p: &PollFd| !p.revents().is_empty();
         let events_ready = is_ready(&fds[0]);
-        let input_ready = read_stdin && is_ready(&fds[1]);
+        let input_ready = read_stdin && is_ready(&fds[fds.len() - 1]);
+        let signalled = signal::fd().is_some() && is_ready(&fds[1]);
         drop(fds);
+        if signalled {
+            signal::drain();
+            continue;
+        }
         if ready == 0 {
             waits.timed_out();
         } else {
             waits.woke();
         }
         if input_ready {
-            match nix::unistd::read(stdin.as_fd(), &mut buf) {
-                Err(e) => return Err(Failure::temp_sys("read-network: ", &e.into())),
+            match indicore::sys::io::read(&stdin, &mut buf) {
+                Err(e) => return Err(Failure::temp_sys("read-network: ", &e)),
                 Ok(0) => {
                     write_err(b"shutting down\n")?;
                     return Ok(0);
@@ -186,13 +196,12 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
         if !events_ready {
             continue;
         }
-        let events = match inotify.read_events() {
-            Ok(ev) => ev,
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(Failure::temp_sys("read-event: ", &e.into())),
-        };
+        let mut lines = Vec::new();
+        inotify
+            .read(|e| lines.extend(event_line(&e, &watches)))
+            .map_err(|e| Failure::temp_sys("read-event: ", &e))?;
         let mut out = std::io::stdout().lock();
-        for line in events.iter().filter_map(|e| event_line(e, &watches)) {
+        for line in lines {
             out.write_all(&line)
                 .and_then(|()| out.flush())
                 .map_err(|e| Failure::temp_sys("write: ", &e))?;
@@ -221,6 +230,6 @@ mod tests {
         let mut w = Waits::new(-3);
         w.timed_out();
         assert_eq!(w.current, 3);
-        assert_eq!(Waits::new(0).timeout(), PollTimeout::NONE);
+        assert_eq!(Waits::new(0).timeout(), None);
     }
 }

@@ -11,6 +11,6 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
         return Err(Failure::usage("pgrphack: usage: pgrphack child"));
     };
     // Errors ignored, as the reference does: a process-group leader simply keeps its group.
-    let _ = nix::unistd::setsid();
+    let _ = indicore::sys::process::setsid();
     Err(crate::chain(child, &Env::inherited()))
 }

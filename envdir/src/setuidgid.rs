@@ -2,8 +2,8 @@
 
 use indicore::exec::Env;
 use indicore::getopt::{Getopt, Opt};
+use indicore::sys::process::{setgid, setgroups, setuid};
 use indicore::{Failure, Prog};
-use nix::unistd::{self, Gid};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 
@@ -30,41 +30,36 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
         return Err(Failure::usage(USAGE));
     }
     let user = crate::envuidgid::lookup_user(account)?;
-    let sys = |msg: &'static str| {
-        move |e: nix::Error| Failure::temp_sys(format_args!("{msg}: "), &e.into())
-    };
+    let sys =
+        |msg: &'static str| move |e: std::io::Error| Failure::temp_sys(format_args!("{msg}: "), &e);
 
     indicore::privs::drop_groups(user.uid, user.gid).map_err(sys("unable to set group id"))?;
-    unistd::setgid(user.gid).map_err(sys("unable to set group id"))?;
+    setgid(user.gid).map_err(sys("unable to set group id"))?;
     if supplementary || extra.is_some() {
-        let mut groups: Vec<Gid> = Vec::new();
+        let mut groups: Vec<u32> = Vec::new();
         if supplementary {
             // libqmail's grpscan: the account looked up again, in the files with USE_QPWGR.
             let unable = |e: std::io::Error| Failure::temp_sys("unable to get groups: ", &e);
             let acct = indicore::pwgr::account(&user.name)
                 .map_err(unable)?
                 .ok_or_else(|| unable(std::io::Error::from_raw_os_error(0)))?;
-            groups = indicore::pwgr::groups(&acct)
-                .map_err(unable)?
-                .into_iter()
-                .map(Gid::from_raw)
-                .collect();
+            groups = indicore::pwgr::groups(&acct).map_err(unable)?;
         }
         for g in extra
             .iter()
             .flat_map(|l| l.as_bytes().split(|&b| b == b','))
         {
             match indicore::pwgr::group_id(g) {
-                Ok(Some(gid)) => groups.push(Gid::from_raw(gid)),
+                Ok(Some(gid)) => groups.push(gid),
                 _ => {
                     let g = String::from_utf8_lossy(g);
                     return Err(Failure::temp(format!("unknown group {g}")));
                 }
             }
         }
-        unistd::setgroups(&groups).map_err(sys("unable to add addition group ids"))?;
+        setgroups(&groups).map_err(sys("unable to add addition group ids"))?;
     }
-    unistd::setuid(user.uid).map_err(sys("unable to set user id"))?;
+    setuid(user.uid).map_err(sys("unable to set user id"))?;
 
     let mut env = Env::inherited();
     if set_env {

@@ -2,38 +2,33 @@
 
 use indicore::exec::Env;
 use indicore::getopt::{Getopt, Opt};
+use indicore::sys::process::{self, Resource, Rlimit};
 use indicore::{Failure, Prog};
 use std::ffi::OsString;
 
 pub const PROG: Prog = Prog("softlimit");
 const USAGE: &str = "softlimit: usage: softlimit [-a allbytes] [-c corebytes] [-d databytes] [-f filebytes] [-l lockbytes] [-m membytes] [-o openfiles] [-p processes] [-r residentbytes] [-s stackbytes] [-t cpusecs] child";
 
-// setrlimit's resource type: glibc's own enum type, an int elsewhere (musl).
-#[cfg(target_env = "gnu")]
-type Resource = libc::__rlimit_resource_t;
-#[cfg(not(target_env = "gnu"))]
-type Resource = libc::c_int;
-
 /// The resources an option letter sets.
 fn resources(letter: u8) -> &'static [Resource] {
     match letter {
-        b'a' => &[libc::RLIMIT_AS],
-        b'c' => &[libc::RLIMIT_CORE],
-        b'd' => &[libc::RLIMIT_DATA],
-        b'f' => &[libc::RLIMIT_FSIZE],
-        b'l' => &[libc::RLIMIT_MEMLOCK],
+        b'a' => &[Resource::As],
+        b'c' => &[Resource::Core],
+        b'd' => &[Resource::Data],
+        b'f' => &[Resource::Fsize],
+        b'l' => &[Resource::Memlock],
         b'm' => &[
-            libc::RLIMIT_DATA,
-            libc::RLIMIT_STACK,
-            libc::RLIMIT_MEMLOCK,
-            libc::RLIMIT_AS,
+            Resource::Data,
+            Resource::Stack,
+            Resource::Memlock,
+            Resource::As,
         ],
-        b'o' => &[libc::RLIMIT_NOFILE],
-        b'p' => &[libc::RLIMIT_NPROC],
-        b'q' => &[libc::RLIMIT_MSGQUEUE],
-        b'r' => &[libc::RLIMIT_RSS],
-        b's' => &[libc::RLIMIT_STACK],
-        b't' => &[libc::RLIMIT_CPU],
+        b'o' => &[Resource::Nofile],
+        b'p' => &[Resource::Nproc],
+        b'q' => &[Resource::Msgqueue],
+        b'r' => &[Resource::Rss],
+        b's' => &[Resource::Stack],
+        b't' => &[Resource::Cpu],
         _ => &[],
     }
 }
@@ -61,20 +56,15 @@ impl Limit {
         }
     }
 
-    fn apply(self, r: &mut libc::rlimit) {
+    /// The limits after this option (None: unlimited).
+    fn apply(self, r: &mut Rlimit) {
         match self {
-            Limit::Hard => r.rlim_cur = r.rlim_max,
+            Limit::Hard => r.current = r.maximum,
             Limit::Unlimited => {
-                r.rlim_cur = libc::RLIM_INFINITY;
-                r.rlim_max = libc::RLIM_INFINITY;
+                r.current = None;
+                r.maximum = None;
             }
-            Limit::At(n) => {
-                r.rlim_cur = if r.rlim_max == libc::RLIM_INFINITY {
-                    n
-                } else {
-                    n.min(r.rlim_max)
-                };
-            }
+            Limit::At(n) => r.current = Some(r.maximum.map_or(n, |max| n.min(max))),
         }
     }
 }
@@ -99,26 +89,10 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
 }
 
 fn set(resource: Resource, limit: Limit) -> Result<(), Failure> {
-    let mut r = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit read and write one rlimit struct we own.
-    if unsafe { libc::getrlimit(resource, &mut r) } == -1 {
-        return Err(Failure::temp_sys(
-            "getrlimit failed: ",
-            &std::io::Error::last_os_error(),
-        ));
-    }
+    // getrlimit cannot fail for a resource the kernel knows (all of the above).
+    let mut r = process::limit(resource);
     limit.apply(&mut r);
-    // SAFETY: as above.
-    if unsafe { libc::setrlimit(resource, &r) } == -1 {
-        return Err(Failure::temp_sys(
-            "setrlimit failed: ",
-            &std::io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
+    process::set_limit(resource, r).map_err(|e| Failure::temp_sys("setrlimit failed: ", &e))
 }
 
 #[cfg(test)]
@@ -133,15 +107,20 @@ mod tests {
         for bad in ["", "x", "7x", "-2", " 7", "99999999999999999999999"] {
             assert_eq!(Limit::parse(bad), None, "{bad}");
         }
-        let mut r = libc::rlimit {
-            rlim_cur: 1,
-            rlim_max: 10,
+        let mut r = Rlimit {
+            current: Some(1),
+            maximum: Some(10),
         };
         Limit::At(100).apply(&mut r);
-        assert_eq!(r.rlim_cur, 10);
+        assert_eq!(r.current, Some(10));
         Limit::At(5).apply(&mut r);
-        assert_eq!(r.rlim_cur, 5);
+        assert_eq!(r.current, Some(5));
         Limit::Hard.apply(&mut r);
-        assert_eq!(r.rlim_cur, 10);
+        assert_eq!(r.current, Some(10));
+        r.maximum = None;
+        Limit::At(7).apply(&mut r);
+        assert_eq!(r.current, Some(7));
+        Limit::Unlimited.apply(&mut r);
+        assert_eq!((r.current, r.maximum), (None, None));
     }
 }

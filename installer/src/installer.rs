@@ -17,9 +17,9 @@
 
 use crate::list::{self, octal, scan_octal, scan_ulong, Entry};
 use indicore::getopt::{Getopt, Opt};
+use indicore::sys::fs::{self as sysfs, AtFlags, FileType, Gid, Mode, Uid, CWD};
+use indicore::sys::{user, Errno};
 use indicore::{errstr, Failure, Prog};
-use nix::sys::stat::{Mode, SFlag};
-use nix::unistd::{Gid, Group, Uid, User};
 use std::ffi::{OsStr, OsString};
 use std::fs::Metadata;
 use std::io::{self, BufRead, Read, Write};
@@ -72,7 +72,7 @@ fn out(line: std::fmt::Arguments<'_>) -> Result<(), Failure> {
 /// `who`'s name for a uid or gid, or its number (with the reference's warning) when the
 /// database has none.
 fn user_name(uid: u32, reported: u32) -> String {
-    match User::from_uid(Uid::from_raw(uid)) {
+    match user::by_uid(uid) {
         Ok(Some(u)) => u.name,
         Ok(None) | Err(_) => {
             warn(format_args!(
@@ -84,8 +84,8 @@ fn user_name(uid: u32, reported: u32) -> String {
 }
 
 fn group_name(gid: u32, reported: u32) -> String {
-    match Group::from_gid(Gid::from_raw(gid)) {
-        Ok(Some(g)) => g.name,
+    match user::group_name(gid) {
+        Ok(Some(name)) => name,
         Ok(None) | Err(_) => {
             warn(format_args!(
                 "unable to get gid entry for {reported}: no such group"
@@ -168,7 +168,12 @@ fn lstat(p: &[u8]) -> Result<Metadata, Failure> {
 }
 
 fn exists(p: &[u8]) -> io::Result<()> {
-    nix::unistd::access(path(p), nix::unistd::AccessFlags::F_OK).map_err(io::Error::from)
+    sysfs::exists(path(p))
+}
+
+/// The permission bits of a mode (its file-type bits dropped).
+fn perms(mode: u64) -> Mode {
+    Mode::from_raw_mode((mode & 0o7777) as u32)
 }
 
 /// chown/chmod through an open descriptor, as the reference does for everything but
@@ -258,12 +263,14 @@ fn set_perms(m: Opts, e: &Entry, p: &Perms) -> Result<(), Failure> {
                 out(format_args!("  chgrp {gidstr} {}\n", show(t)))?;
             }
         }
-        let (uid, gid) = (p.uid.map(Uid::from_raw), p.gid.map(Gid::from_raw));
+        // -1 (no owner or group given) leaves it unchanged, as chown(2) does.
+        let uid = p.uid.filter(|&u| u != u32::MAX).map(Uid::from_raw);
+        let gid = p.gid.filter(|&g| g != u32::MAX).map(Gid::from_raw);
         change(
             e.kind,
             t,
-            |f| nix::unistd::fchown(f, uid, gid).map_err(io::Error::from),
-            |q| nix::unistd::chown(q, uid, gid).map_err(io::Error::from),
+            |f| Ok(sysfs::fchown(f, uid, gid)?),
+            |q| Ok(sysfs::chownat(CWD, q, uid, gid, AtFlags::empty())?),
         )
         .map_err(|err| fatal(format_args!("unable to chmod {}: ", show(t)), &err))?;
         // a change of owner clears set-id bits: look again when the mode has them
@@ -280,20 +287,12 @@ fn set_perms(m: Opts, e: &Entry, p: &Perms) -> Result<(), Failure> {
             ));
         }
         out(format_args!("  chmod {modestr} {}\n", show(t)))?;
-        let bits = Mode::from_bits_truncate(mode as libc::mode_t);
+        let bits = perms(mode);
         change(
             e.kind,
             t,
-            |f| nix::sys::stat::fchmod(f, bits).map_err(io::Error::from),
-            |q| {
-                nix::sys::stat::fchmodat(
-                    nix::fcntl::AT_FDCWD,
-                    q,
-                    bits,
-                    nix::sys::stat::FchmodatFlags::FollowSymlink,
-                )
-                .map_err(io::Error::from)
-            },
+            |f| Ok(sysfs::fchmod(f, bits)?),
+            |q| Ok(sysfs::chmodat(CWD, q, bits, AtFlags::empty())?),
         )
         .map_err(|err| fatal(format_args!("unable to chmod {}: ", show(t)), &err))?;
     }
@@ -336,12 +335,10 @@ fn uninstall(e: &Entry) -> Result<(), Failure> {
 fn mkdir_all(t: &[u8], mode: u32) -> io::Result<()> {
     for (i, &b) in t.iter().enumerate().skip(1) {
         if b == b'/' && exists(&t[..i]).is_err() {
-            nix::unistd::mkdir(path(&t[..i]), Mode::from_bits_truncate(0o755))
-                .map_err(io::Error::from)?;
+            sysfs::mkdirat(CWD, path(&t[..i]), perms(0o755))?;
         }
     }
-    nix::unistd::mkdir(path(t), Mode::from_bits_truncate(mode as libc::mode_t))
-        .map_err(io::Error::from)
+    Ok(sysfs::mkdirat(CWD, path(t), perms(u64::from(mode)))?)
 }
 
 /// Install or check one line.
@@ -349,11 +346,9 @@ fn install(m: Opts, e: &Entry) -> Result<(), Failure> {
     let t = &e.target;
     let p = Perms {
         uid: resolve(&e.owner, "user", |n| {
-            User::from_name(n).ok().flatten().map(|u| u.uid.as_raw())
+            user::by_name(n).ok().flatten().map(|u| u.uid)
         }),
-        gid: resolve(&e.group, "group", |n| {
-            Group::from_name(n).ok().flatten().map(|g| g.gid.as_raw())
-        }),
+        gid: resolve(&e.group, "group", |n| user::group_id(n).ok().flatten()),
         mode: parse_mode(&e.mode),
     };
     let (uid, gid) = (p.uid, p.gid);
@@ -369,11 +364,11 @@ fn install(m: Opts, e: &Entry) -> Result<(), Failure> {
             let mut p = p;
             if missing(t) {
                 let (what, flag) = if e.kind == b'c' {
-                    ("mknod char", SFlag::S_IFCHR)
+                    ("mknod char", FileType::CharacterDevice)
                 } else {
-                    ("mknod block", SFlag::S_IFBLK)
+                    ("mknod block", FileType::BlockDevice)
                 };
-                let mode = p.mode.unwrap_or(0o644) | u64::from(flag.bits());
+                let mode = p.mode.unwrap_or(0o644) | u64::from(flag.as_raw_mode());
                 p.mode = Some(mode);
                 step(
                     what,
@@ -383,10 +378,9 @@ fn install(m: Opts, e: &Entry) -> Result<(), Failure> {
                         ..ids(Some(mode))
                     },
                 )?;
-                let dev = nix::sys::stat::makedev(u64::from(e.major), u64::from(e.minor));
-                let perm = Mode::from_bits_truncate(mode as libc::mode_t);
-                match nix::sys::stat::mknod(path(t), flag, perm, dev) {
-                    Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
+                let dev = sysfs::makedev(e.major, e.minor);
+                match sysfs::mknodat(CWD, path(t), flag, perms(mode), dev) {
+                    Ok(()) | Err(Errno::EXIST) => {}
                     Err(err) => {
                         return Err(fatal(format_args!("mknod {}: ", show(t)), &err.into()))
                     }
@@ -535,14 +529,9 @@ fn copy_file(m: Opts, e: &Entry, p: &mut Perms) -> Result<bool, Failure> {
     drop(output);
     if !m.root {
         out(format_args!("\tchmod {} {}\n", show(&e.mode), show(t)))?;
-        let bits = Mode::from_bits_truncate(p.mode.unwrap_or(0o644) as libc::mode_t);
-        change(
-            e.kind,
-            t,
-            |f| nix::sys::stat::fchmod(f, bits).map_err(io::Error::from),
-            |_| Ok(()),
-        )
-        .map_err(|err| fatal(format_args!("unable to chmod {}: ", show(t)), &err))?;
+        let bits = perms(p.mode.unwrap_or(0o644));
+        change(e.kind, t, |f| Ok(sysfs::fchmod(f, bits)?), |_| Ok(()))
+            .map_err(|err| fatal(format_args!("unable to chmod {}: ", show(t)), &err))?;
     }
     Ok(true)
 }
@@ -594,9 +583,9 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
         .first()
         .map(|d| d.as_bytes().to_vec())
         .unwrap_or_default();
-    m.root = nix::unistd::getuid().is_root();
+    m.root = indicore::sys::process::getuid().is_root();
     if !m.root {
-        nix::sys::stat::umask(Mode::from_bits_truncate(0o077));
+        sysfs::umask(Mode::from_raw_mode(0o077));
     }
     if m.fix && !m.root {
         warn("installer not running as uid 0");

@@ -8,10 +8,8 @@ use crate::status::{Status, Want};
 use indicore::envdir::Loader;
 use indicore::exec::Env;
 use indicore::spawn::{spawn_prepared, InheritedEnv, Setup};
+use indicore::sys::process::{self, Pid, WaitOptions};
 use indicore::{errstr, fd};
-use nix::errno::Errno;
-use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{fork, ForkResult, Pid};
 use std::ffi::{CString, OsString};
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -58,13 +56,12 @@ impl Supervisor {
         let Ok(path) = CString::new(self.init_path.as_os_str().as_encoded_bytes()) else {
             return true;
         };
-        // SAFETY: access(2) on a C string we own.
-        if unsafe { libc::access(path.as_ptr(), libc::X_OK) } != 0 {
+        if !indicore::sys::fs::executable(path.as_c_str()) {
             return true;
         }
         // SAFETY: single-threaded; the child only prepares and execs.
-        match unsafe { fork() } {
-            Ok(ForkResult::Child) => {
+        match unsafe { process::fork() } {
+            Ok(None) => {
                 let argv = [self.init_path.clone().into_os_string()];
                 let err = indicore::exec::run(&argv, &child_env(self.machine.settings.pid), None);
                 self.log.fatal(
@@ -76,13 +73,10 @@ impl Supervisor {
                     ),
                 );
             }
-            Ok(ForkResult::Parent { child }) => loop {
-                match waitpid(child, None) {
-                    Ok(WaitStatus::Exited(_, 0)) => return true,
-                    Err(Errno::EINTR) => {}
-                    _ => return false,
-                }
-            },
+            Ok(Some(child)) => matches!(
+                process::wait(Some(child), WaitOptions::empty()),
+                Ok(Some((_, st))) if st.exit_status() == Some(0)
+            ),
             Err(_) => false,
         }
     }
@@ -125,7 +119,7 @@ impl Supervisor {
             }
             match fd::open_write(&upfifo) {
                 Ok(_) => break,
-                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                Err(e) if indicore::sys::errno(&e) == Some(indicore::sys::Errno::NOENT) => {
                     self.log.warn(format_args!(
                         "supervise not running for dir {}",
                         target.display()
@@ -163,7 +157,7 @@ impl Supervisor {
             .get_or_insert_with(|| variables_mode(&self.log));
         if !self.subreaper {
             match self.in_service(|| std::fs::metadata("run")) {
-                Ok(m) if m.mode() & libc::S_ISVTX != 0 => self.subreaper = become_subreaper(),
+                Ok(m) if m.mode() & super::STICKY != 0 => self.subreaper = become_subreaper(),
                 Ok(_) => {}
                 Err(e) => self.log.fatal(
                     EXIT_TEMP,
@@ -188,9 +182,13 @@ impl Supervisor {
         let pid = match spawned {
             Some(pid) => pid,
             // SAFETY: single-threaded; the child only prepares and execs.
-            None => match unsafe { fork() } {
-                Err(e) => return Event::ForkFailed { errno: e as i32 },
-                Ok(ForkResult::Child) => {
+            None => match unsafe { process::fork() } {
+                Err(e) => {
+                    return Event::ForkFailed {
+                        errno: e.raw_os_error().unwrap_or(0),
+                    }
+                }
+                Ok(None) => {
                     let argv = [
                         OsString::from("./run"),
                         OsString::from(&self.dir),
@@ -198,14 +196,14 @@ impl Supervisor {
                     ];
                     self.exec_run(&argv, variables, setpgid, notify.as_ref())
                 }
-                Ok(ForkResult::Parent { child }) => child,
+                Ok(Some(child)) => child,
             },
         };
         // The write end closes here: only the service holds it.
         drop(notify);
         self.notify = pipe;
         Event::Spawned {
-            pid: pid.as_raw(),
+            pid: pid.as_raw_pid(),
             notify: self.notify.is_some(),
         }
     }
@@ -231,16 +229,11 @@ impl Supervisor {
             ));
             return None;
         };
-        let made = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).and_then(|(r, w)| {
-            nix::fcntl::fcntl(
-                &r,
-                nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-            )?;
+        let made = indicore::sys::io::pipe().and_then(|(r, w)| {
+            indicore::sys::io::set_nonblocking(&r, true)?;
             // dup2 onto itself would leave close-on-exec set: move the write end first.
             let w = if w.as_raw_fd() == n {
-                nix::fcntl::fcntl(&w, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(n + 1))
-                    // SAFETY: fcntl just returned this new descriptor; nothing else owns it.
-                    .map(|d| unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(d) })?
+                indicore::sys::io::dup_above(&w, n + 1)?
             } else {
                 w
             };
@@ -251,7 +244,7 @@ impl Supervisor {
             Err(e) => {
                 self.log.warn(format_args!(
                     "unable to make the readiness pipe: {}",
-                    errstr(&e.into())
+                    errstr(&e)
                 ));
                 None
             }
@@ -263,7 +256,7 @@ impl Supervisor {
     fn spawn_run(&self, how: How, setpgid: bool, notify: Option<&Notify>) -> Option<Pid> {
         let prepared = self.prepared.as_ref()?;
         let argv = [
-            c"./run".as_ptr() as *mut libc::c_char,
+            c"./run".as_ptr() as *mut std::ffi::c_char,
             prepared.dir.as_ptr() as *mut _,
             how.as_c_str().as_ptr() as *mut _,
             std::ptr::null_mut(),
@@ -277,7 +270,7 @@ impl Supervisor {
         };
         spawn_prepared(c"./run", &argv, prepared.env.envp(), &setup)
             .ok()
-            .map(Pid::from_raw)
+            .and_then(process::pid)
     }
 
     /// The environment `run` gets: supervise's (with PPID), or an empty one, plus
@@ -305,16 +298,14 @@ impl Supervisor {
         notify: Option<&Notify>,
     ) -> ! {
         if setpgid {
-            let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
+            let _ = process::own_group();
         }
         let env = self
             .run_env(variables)
             .unwrap_or_else(|e| self.log.fatal(EXIT_TEMP, e));
-        let _ = nix::unistd::fchdir(&self.service);
+        let _ = process::fchdir(&self.service);
         if let Some(n) = notify {
-            // SAFETY: dup2 between descriptors this process holds.
-            if unsafe { libc::dup2(n.write.as_raw_fd(), n.fd) } < 0 {
-                let e = std::io::Error::last_os_error();
+            if let Err(e) = indicore::sys::io::dup2(&n.write, n.fd) {
                 self.log.fatal(
                     EXIT_TEMP,
                     format_args!("unable to set up notification-fd: {}", errstr(&e)),
@@ -334,9 +325,9 @@ impl Supervisor {
 
     /// Run `f` with the real service directory as the cwd, then come back.
     fn in_service<T>(&self, f: impl FnOnce() -> T) -> T {
-        let _ = nix::unistd::fchdir(&self.service);
+        let _ = process::fchdir(&self.service);
         let r = f();
-        let _ = nix::unistd::fchdir(&self.state);
+        let _ = process::fchdir(&self.state);
         r
     }
 
@@ -349,9 +340,9 @@ impl Supervisor {
         args: impl FnOnce() -> Vec<String>,
     ) {
         // SAFETY: single-threaded; the child only prepares and execs.
-        match unsafe { fork() } {
-            Ok(ForkResult::Child) => {
-                let _ = nix::unistd::fchdir(&self.service);
+        match unsafe { process::fork() } {
+            Ok(None) => {
+                let _ = process::fchdir(&self.service);
                 let argv: Vec<OsString> = [script.into(), self.dir.clone().into()]
                     .into_iter()
                     .chain(args().into_iter().map(OsString::from))
@@ -363,14 +354,13 @@ impl Supervisor {
                     format_args!("unable to run {script}: {}", errstr(&err)),
                 );
             }
-            Ok(ForkResult::Parent { child }) if wait => {
-                while waitpid(child, None) == Err(Errno::EINTR) {}
+            Ok(Some(child)) if wait => {
+                let _ = process::wait(Some(child), WaitOptions::empty());
             }
             Ok(_) => {}
-            Err(e) => self.log.warn(format_args!(
-                "unable to fork {script}: {}",
-                errstr(&e.into())
-            )),
+            Err(e) => self
+                .log
+                .warn(format_args!("unable to fork {script}: {}", errstr(&e))),
         }
     }
 }
@@ -440,23 +430,7 @@ fn parse_wait(bytes: &[u8]) -> Option<(i16, PathBuf)> {
 }
 
 pub(super) fn become_subreaper() -> bool {
-    // SAFETY: prctl with integer arguments only.
-    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 }
-}
-
-/// Whether any child (or adopted descendant) is still alive, without reaping it.
-pub(super) fn has_children() -> bool {
-    // SAFETY: waitid with WNOWAIT only inspects; siginfo is ours.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    let r = unsafe {
-        libc::waitid(
-            libc::P_ALL,
-            0,
-            &mut info,
-            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-        )
-    };
-    r == 0
+    process::become_subreaper().is_ok()
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@
 
 pub use crate::info::Info;
 use crate::status::{Layout, Status, Want};
+use indicore::sys::signal::Signal;
 use indicore::tai::Label;
-use nix::sys::signal::Signal;
 use std::time::{Duration, Instant};
 
 /// Minimum time between two starts of `run`.
@@ -621,9 +621,9 @@ impl State {
                 }
                 status(self, out);
                 let sig = if byte == b'p' {
-                    Signal::SIGSTOP
+                    Signal::STOP
                 } else {
-                    Signal::SIGCONT
+                    Signal::CONT
                 };
                 self.signal(sig, out);
             }
@@ -660,7 +660,7 @@ impl State {
         if let Some(sig) = self.settings.shutdown_signal {
             self.signal(sig, out);
         }
-        self.signal(Signal::SIGCONT, out);
+        self.signal(Signal::CONT, out);
     }
 
     /// Send `sig` to the service: to its process group after `G` (which it uses up) or
@@ -732,7 +732,7 @@ impl State {
                 }));
                 self.want = Want::Down;
                 self.exit = true;
-                for sig in [self.settings.shutdown_signal, Some(Signal::SIGCONT)]
+                for sig in [self.settings.shutdown_signal, Some(Signal::CONT)]
                     .into_iter()
                     .flatten()
                 {
@@ -755,14 +755,14 @@ impl State {
 /// The signal a control byte sends, for the bytes that only send one.
 fn signal_of(byte: u8) -> Option<Signal> {
     Some(match byte {
-        b'h' => Signal::SIGHUP,
-        b'a' => Signal::SIGALRM,
-        b'i' => Signal::SIGINT,
-        b't' => Signal::SIGTERM,
-        b'q' => Signal::SIGQUIT,
-        b'k' => Signal::SIGKILL,
-        b'1' | b'U' => Signal::SIGUSR1,
-        b'2' => Signal::SIGUSR2,
+        b'h' => Signal::HUP,
+        b'a' => Signal::ALARM,
+        b'i' => Signal::INT,
+        b't' => Signal::TERM,
+        b'q' => Signal::QUIT,
+        b'k' => Signal::KILL,
+        b'1' | b'U' => Signal::USR1,
+        b'2' => Signal::USR2,
         _ => return None,
     })
 }

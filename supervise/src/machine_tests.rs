@@ -152,7 +152,7 @@ fn states(c: &Clock) -> Vec<State> {
                 for group_next in [false, true] {
                     // Never started, started long ago, started within the throttle.
                     for last_start in [None, Some(c.at(10)), Some(c.at(95))] {
-                        for shutdown_signal in [Some(Signal::SIGTERM), None] {
+                        for shutdown_signal in [Some(Signal::TERM), None] {
                             v.push(State {
                                 phase,
                                 want,
@@ -383,7 +383,7 @@ fn stop_signals(old: &State, run: Run) -> Vec<Action> {
         pid: run.pid,
         wait: true,
     })];
-    for sig in [old.settings.shutdown_signal, Some(Signal::SIGCONT)]
+    for sig in [old.settings.shutdown_signal, Some(Signal::CONT)]
         .into_iter()
         .flatten()
     {
@@ -508,11 +508,7 @@ fn control_down_or_restart(c: &Clock, old: &State, b: u8, new: &State, out: &[Ac
 /// `p` and `c`: the paused flag of a running service, published, and STOP or CONT.
 fn control_pause(old: &State, b: u8, new: &State, out: &[Action], ctx: &Ctx) {
     let paused = b == b'p';
-    let sig = if paused {
-        Signal::SIGSTOP
-    } else {
-        Signal::SIGCONT
-    };
+    let sig = if paused { Signal::STOP } else { Signal::CONT };
     assert_eq!(
         out.first(),
         Some(&Action::WriteStatus(new.status())),
@@ -558,15 +554,15 @@ fn control_signal(old: &State, b: u8, new: &State, out: &[Action], ctx: &Ctx) {
 /// The reference's table of the control bytes that only send a signal (svc's letters).
 fn expected_signal(b: u8) -> Option<Signal> {
     let table = [
-        (b'h', Signal::SIGHUP),
-        (b'a', Signal::SIGALRM),
-        (b'i', Signal::SIGINT),
-        (b't', Signal::SIGTERM),
-        (b'q', Signal::SIGQUIT),
-        (b'k', Signal::SIGKILL),
-        (b'1', Signal::SIGUSR1),
-        (b'U', Signal::SIGUSR1),
-        (b'2', Signal::SIGUSR2),
+        (b'h', Signal::HUP),
+        (b'a', Signal::ALARM),
+        (b'i', Signal::INT),
+        (b't', Signal::TERM),
+        (b'q', Signal::QUIT),
+        (b'k', Signal::KILL),
+        (b'1', Signal::USR1),
+        (b'U', Signal::USR1),
+        (b'2', Signal::USR2),
     ];
     table.iter().find(|(c, _)| *c == b).map(|(_, s)| *s)
 }
@@ -701,7 +697,7 @@ fn term(old: &State, new: &State, out: &[Action], ctx: &Ctx) {
                 pid: run.pid,
                 wait: false,
             })];
-            for sig in [old.settings.shutdown_signal, Some(Signal::SIGCONT)]
+            for sig in [old.settings.shutdown_signal, Some(Signal::CONT)]
                 .into_iter()
                 .flatten()
             {
@@ -841,7 +837,7 @@ fn boot(c: &Clock, want: Want) -> State {
     State::new(
         Settings {
             pid: SUPERVISE_PID,
-            shutdown_signal: Some(Signal::SIGTERM),
+            shutdown_signal: Some(Signal::TERM),
         },
         want,
         label(0),
@@ -963,7 +959,7 @@ fn svc_r_restarts_without_alert_and_svc_d_stays_down() {
     let (s, out) = s.step(Event::Control(b'r'), at(&c, 20));
     assert!(acts(&out).contains(&Action::Signal {
         pid: 10,
-        sig: Signal::SIGTERM,
+        sig: Signal::TERM,
         group: false
     }));
     let (s, out) = s.step(
@@ -1020,7 +1016,7 @@ fn group_flag_waits_for_a_service_and_is_used_once() {
         acts(&out),
         [Action::Signal {
             pid: 10,
-            sig: Signal::SIGHUP,
+            sig: Signal::HUP,
             group: true
         }]
     );
@@ -1029,7 +1025,7 @@ fn group_flag_waits_for_a_service_and_is_used_once() {
         acts(&out),
         [Action::Signal {
             pid: 10,
-            sig: Signal::SIGHUP,
+            sig: Signal::HUP,
             group: false
         }]
     );
@@ -1060,7 +1056,7 @@ fn a_double_fork_is_followed_to_the_last_descendant() {
         acts(&out),
         [Action::Signal {
             pid: 10,
-            sig: Signal::SIGTERM,
+            sig: Signal::TERM,
             group: true
         }]
     );

@@ -9,14 +9,13 @@
 //! stopped with `svc -dx`.
 
 use crate::pipeline::{self, End, Pipeline, Started};
+use indicore::sys::poll::{self, PollFd, PollFlags};
+use indicore::sys::process::{self, Pid, WaitOptions};
+use indicore::sys::{errno, signal, Errno};
 use indicore::{Failure, Prog};
-use nix::errno::Errno;
-use nix::poll::{PollFd, PollFlags, PollTimeout};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::Pid;
 use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::time::{Duration, Instant};
@@ -68,7 +67,7 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
         readers: Vec::new(),
     };
     f.scan();
-    f.pump(&signals);
+    f.pump(signals);
     for r in &f.readers {
         if let Some(pid) = r.pid {
             PIPE.stop(&r.name, pid);
@@ -83,7 +82,7 @@ impl Fanout {
     }
 
     /// Move data until the input is over and every consumer has it.
-    fn pump(&mut self, signals: &OwnedFd) {
+    fn pump(&mut self, signals: BorrowedFd<'_>) {
         let stdin = std::io::stdin();
         let mut next_scan = Instant::now() + SCAN_EVERY;
         loop {
@@ -92,32 +91,29 @@ impl Fanout {
             }
             let end = self.end();
             let want_input = !self.eof && self.buf.len() < CAPACITY;
-            let mut fds = vec![PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+            let mut fds = vec![poll::watch(signals, PollFlags::IN)];
             if want_input {
-                fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
+                fds.push(PollFd::new(&stdin, PollFlags::IN));
             }
             let writers: Vec<usize> = (0..self.readers.len())
                 .filter(|&i| !self.readers[i].broken && self.readers[i].pos != end)
                 .collect();
             for &i in &writers {
-                fds.push(PollFd::new(self.readers[i].fd.as_fd(), PollFlags::POLLOUT));
+                fds.push(PollFd::new(&self.readers[i].fd, PollFlags::OUT));
             }
             let left = next_scan.saturating_duration_since(Instant::now());
-            let timeout = PollTimeout::try_from(left.as_millis().min(60_000) as i32 + 1)
-                .unwrap_or(PollTimeout::MAX);
-            let ready = match nix::poll::poll(&mut fds, timeout) {
+            let timeout = Duration::from_millis(left.as_millis().min(60_000) as u64 + 1);
+            let ready = match poll::poll_for(&mut fds, Some(timeout)) {
+                // Interrupted before the scan is due: poll again.
+                Ok(0) if Instant::now() < next_scan => continue,
                 Ok(n) => n,
                 Err(_) => continue,
             };
-            let revents: Vec<bool> = fds
-                .iter()
-                .map(|p| p.revents().is_some_and(|r| !r.is_empty()))
-                .collect();
+            let revents: Vec<bool> = fds.iter().map(|p| !p.revents().is_empty()).collect();
             drop(fds);
             // A signal or the scan timer is handled alone, as the reference does.
             if revents[0] {
-                let mut byte = [0u8; 64];
-                let _ = nix::unistd::read(signals.as_fd(), &mut byte);
+                signal::drain();
                 self.eof = true;
                 continue;
             }
@@ -145,7 +141,7 @@ impl Fanout {
     fn read_input(&mut self) {
         let mut chunk = [0u8; CAPACITY];
         let room = CAPACITY - self.buf.len();
-        match nix::unistd::read(std::io::stdin().as_fd(), &mut chunk[..room]) {
+        match indicore::sys::io::read(std::io::stdin(), &mut chunk[..room]) {
             Ok(0) | Err(_) => self.eof = true,
             Ok(n) => self.buf.extend(&chunk[..n]),
         }
@@ -159,9 +155,9 @@ impl Fanout {
         } else {
             &b[start - a.len()..]
         };
-        match nix::unistd::write(&self.readers[i].fd, pending) {
+        match indicore::sys::io::write(&self.readers[i].fd, pending) {
             Ok(n) => self.readers[i].pos += n as u64,
-            Err(Errno::EAGAIN | Errno::EINTR) => {}
+            Err(e) if errno(&e) == Some(Errno::AGAIN) => {}
             Err(_) => self.readers[i].broken = true,
         }
     }
@@ -216,17 +212,14 @@ impl Fanout {
 
     /// A consumer for `name`, starting at the next byte of input.
     fn add(&mut self, name: &OsStr, inode: u64) {
-        let Ok((r, w)) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) else {
+        let Ok((r, w)) = indicore::sys::io::pipe() else {
             PIPE.err(format_args!(
                 "Could not create pipe to reader {}",
                 name.to_string_lossy()
             ));
             std::process::exit(111);
         };
-        let _ = nix::fcntl::fcntl(
-            &w,
-            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-        );
+        let _ = indicore::sys::io::set_nonblocking(&w, true);
         let pid = match PIPE.start(name, End::Pipe(r), End::Inherit) {
             Started::Running(pid) => Some(pid),
             // the next scan tries again, as the reference's reaped child would
@@ -252,17 +245,14 @@ impl Fanout {
     /// the next scan while their directory exists.
     fn reap(&mut self) {
         loop {
-            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::StillAlive) | Err(_) => return,
-                Ok(status) => {
-                    let Some(pid) = status.pid() else { return };
-                    match self.readers.iter().position(|r| r.pid == Some(pid)) {
-                        Some(i) => {
-                            self.readers.remove(i);
-                        }
-                        None => PIPE.err("Caught exit of unknown process"),
+            match process::wait(None, WaitOptions::NOHANG) {
+                Ok(None) | Err(_) => return,
+                Ok(Some((pid, _))) => match self.readers.iter().position(|r| r.pid == Some(pid)) {
+                    Some(i) => {
+                        self.readers.remove(i);
                     }
-                }
+                    None => PIPE.err("Caught exit of unknown process"),
+                },
             }
         }
     }

@@ -3,10 +3,11 @@
 //! `PROG: Error: ...` diagnostics. Both programs find supervise and svc in PATH, as an
 //! administrator's run script would.
 
-use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::Pid;
+use indicore::sys::process::{self, Pid, WaitOptions, WaitStatus};
+use indicore::sys::signal::{self, Signal};
+use indicore::sys::{errno, Errno};
 use std::ffi::OsStr;
-use std::os::fd::OwnedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::process::{Command, Stdio};
 
 /// A pipeline program: its name prefixes every diagnostic.
@@ -56,8 +57,8 @@ impl Pipeline {
             .stdout(output)
             .spawn()
         {
-            Ok(child) => Started::Running(Pid::from_raw(child.id() as i32)),
-            Err(e) if e.raw_os_error().is_some_and(|n| n != libc::EAGAIN) => {
+            Ok(child) => process::pid(child.id() as i32).map_or(Started::NoFork, Started::Running),
+            Err(e) if e.raw_os_error().is_some() && errno(&e) != Some(Errno::AGAIN) => {
                 self.err("Could not exec supervise");
                 Started::NoExec
             }
@@ -73,7 +74,7 @@ impl Pipeline {
     pub fn stop(&self, dir: &OsStr, pid: Pid) -> bool {
         let status = match Command::new("svc").arg("-dx").arg(dir).status() {
             Ok(s) => s,
-            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {
+            Err(e) if errno(&e) == Some(Errno::AGAIN) => {
                 self.err("fork failed while trying to run svc");
                 return false;
             }
@@ -98,8 +99,8 @@ impl Pipeline {
                 self.err("Could not wait for supervise to exit");
                 false
             }
-            Ok(WaitStatus::Exited(_, 0)) => true,
-            Ok(WaitStatus::Exited(..)) => {
+            Ok(st) if st.exit_status() == Some(0) => true,
+            Ok(st) if st.exited() => {
                 self.err("supervise failed");
                 false
             }
@@ -112,37 +113,23 @@ impl Pipeline {
 }
 
 /// waitpid until `pid` has exited or died, retrying after interruptions.
-fn wait_for(pid: Pid) -> nix::Result<WaitStatus> {
-    loop {
-        match waitpid(pid, None) {
-            Err(nix::errno::Errno::EINTR) => continue,
-            other => return other,
-        }
+fn wait_for(pid: Pid) -> std::io::Result<WaitStatus> {
+    match process::wait(Some(pid), WaitOptions::empty())? {
+        Some((_, st)) => Ok(st),
+        None => Err(Errno::CHILD.into()),
     }
 }
 
-/// A descriptor that becomes readable when SIGINT, SIGQUIT or SIGTERM arrives. SIGPIPE is
-/// caught too (and does nothing), so a write to a stage that went away fails with EPIPE
-/// instead of killing the pipeline; the stages start with default actions.
-pub fn stop_signals() -> std::io::Result<OwnedFd> {
-    use signal_hook::consts::{SIGINT, SIGPIPE, SIGQUIT, SIGTERM};
-    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
-    for sig in [SIGINT, SIGQUIT, SIGTERM] {
-        signal_hook::low_level::pipe::register(sig, w.try_clone()?)?;
-    }
-    let ignored = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    signal_hook::flag::register(SIGPIPE, ignored)?;
-    Ok(r)
+/// A descriptor (the self-pipe) that becomes readable when SIGINT, SIGQUIT or SIGTERM
+/// arrives. SIGPIPE is caught too (and does nothing), so a write to a stage that went away
+/// fails with EPIPE instead of killing the pipeline; the stages start with default actions.
+pub fn stop_signals() -> std::io::Result<BorrowedFd<'static>> {
+    signal::catch(&[Signal::INT, Signal::QUIT, Signal::TERM])?;
+    signal::catch_quietly(&[Signal::PIPE])?;
+    signal::fd().ok_or_else(|| Errno::BADF.into())
 }
 
 /// Block until `fd` (from [`stop_signals`]) is readable.
-pub fn wait_readable(fd: &OwnedFd) {
-    use std::os::fd::AsFd;
-    let mut byte = [0u8; 1];
-    loop {
-        match nix::unistd::read(fd.as_fd(), &mut byte) {
-            Err(nix::errno::Errno::EINTR) => continue,
-            _ => return,
-        }
-    }
+pub fn wait_readable(fd: BorrowedFd<'_>) {
+    while let Ok(false) = indicore::sys::poll::readable(fd, None) {}
 }

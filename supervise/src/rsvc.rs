@@ -133,23 +133,15 @@ fn ask_through_tcpclient(timeout: Duration, request: &[u8]) -> Result<Vec<u8>, F
 }
 
 fn read_answer(fd: RawFd, timeout: Duration) -> io::Result<Vec<u8>> {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     let deadline = std::time::Instant::now() + timeout;
     let mut answer = Vec::new();
     let mut buf = [0u8; 4096];
     while !answer.contains(&b'\n') && answer.len() < MAX_ANSWER {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        if left.is_zero() {
-            return Err(io::Error::from_raw_os_error(libc::ETIMEDOUT));
+        if std::time::Instant::now() >= deadline {
+            return Err(std::io::Error::from(indicore::sys::Errno::TIMEDOUT));
         }
-        let ms = PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32 + 1)
-            .unwrap_or(PollTimeout::MAX);
-        // SAFETY: `fd` stays open for the whole call.
-        let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-        match poll(&mut [PollFd::new(borrowed, PollFlags::POLLIN)], ms) {
-            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
-            Ok(_) => {}
-            Err(e) => return Err(io::Error::from(e)),
+        if !indicore::sys::poll::readable(indicore::sys::io::inherited(fd), Some(deadline))? {
+            continue;
         }
         let n = indicore::fd::read_raw(fd, &mut buf)?;
         if n == 0 {
@@ -171,7 +163,7 @@ fn ask_directly(
         .to_socket_addrs()
         .map_err(|e| Failure::temp(format!("unable to figure out IP address for {host}: {e}")))?
         .collect();
-    let mut last = io::Error::from_raw_os_error(libc::EHOSTUNREACH);
+    let mut last = std::io::Error::from(indicore::sys::Errno::HOSTUNREACH);
     for addr in addrs {
         match TcpStream::connect_timeout(&addr, timeout) {
             Ok(mut s) => {

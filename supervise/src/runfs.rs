@@ -43,7 +43,7 @@ impl Origin {
     }
 
     pub fn back(&self) -> io::Result<()> {
-        nix::unistd::fchdir(&self.0).map_err(io::Error::from)
+        Ok(indicore::sys::process::fchdir(&self.0)?)
     }
 }
 
@@ -85,7 +85,9 @@ pub fn enter_mirror(arg: &OsStr) -> Result<(), NoMirror> {
         let d = d.as_os_str().as_bytes().to_vec();
         // The reference reads it into 255 bytes.
         if d.len() >= 255 {
-            return Err(NoMirror::Cwd(io::Error::from_raw_os_error(libc::ERANGE)));
+            return Err(NoMirror::Cwd(std::io::Error::from(
+                indicore::sys::Errno::RANGE,
+            )));
         }
         Ok(d)
     };
@@ -101,8 +103,8 @@ pub fn enter_mirror(arg: &OsStr) -> Result<(), NoMirror> {
             target.extend_from_slice(name);
             if !Path::new(OsStr::from_bytes(&target)).exists() {
                 let Some(prev) = d[..slash].iter().rposition(|&c| c == b'/') else {
-                    return Err(NoMirror::NoState(io::Error::from_raw_os_error(
-                        libc::ENOENT,
+                    return Err(NoMirror::NoState(std::io::Error::from(
+                        indicore::sys::Errno::NOENT,
                     )));
                 };
                 if root.len() + d.len() - prev > 255 {

@@ -5,10 +5,9 @@
 //! consumer reads what its producer wrote.
 
 use crate::pipeline::{self, End, Pipeline, Started};
+use indicore::sys::process::Pid;
 use indicore::{Failure, Prog};
-use nix::unistd::Pid;
 use std::ffi::OsString;
-use std::os::fd::AsFd;
 
 pub const PROG: Prog = Prog("spipe");
 const PIPE: Pipeline = Pipeline("spipe");
@@ -33,7 +32,7 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     // The stages own our standard input and output now: let their readers see EOF
     // when the stages exit, not when spipe does.
     release_stdio();
-    pipeline::wait_readable(&signals);
+    pipeline::wait_readable(signals);
     stop(dirs, &pids);
     Ok(0)
 }
@@ -45,7 +44,7 @@ fn start(dirs: &[OsString]) -> Option<Vec<Option<Pid>>> {
     let mut output = End::Inherit;
     for i in (0..dirs.len()).rev() {
         let (input, next_output) = if i > 0 {
-            match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
+            match indicore::sys::io::pipe() {
                 Ok((r, w)) => (End::Pipe(r), End::Pipe(w)),
                 Err(_) => {
                     PIPE.err("Could not create pipe");
@@ -84,7 +83,7 @@ fn release_stdio() {
         .write(true)
         .open("/dev/null")
     {
-        let _ = nix::unistd::dup2_stdin(null.as_fd());
-        let _ = nix::unistd::dup2_stdout(null.as_fd());
+        let _ = indicore::sys::io::dup2(&null, 0);
+        let _ = indicore::sys::io::dup2(&null, 1);
     }
 }

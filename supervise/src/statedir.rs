@@ -121,7 +121,10 @@ fn acquire_failed(path: &str, e: &io::Error) -> Fatal {
 fn existing_mirror_lock(lock: &Path) -> Result<Option<File>, Fatal> {
     let file = match OpenOptions::new()
         .append(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .custom_flags(
+            (indicore::sys::fs::OFlags::NONBLOCK | indicore::sys::fs::OFlags::CLOEXEC).bits()
+                as i32,
+        )
         .open(lock)
     {
         Ok(f) => f,

@@ -11,19 +11,18 @@ use crate::info::Info;
 use crate::machine::{Action, End, Event, Note, Now, Script, Settings, State};
 use crate::statedir;
 use crate::status::{Layout, Status, Want};
+use indicore::sys::poll::{self, PollFlags};
+use indicore::sys::process::{self, Pid, WaitOptions};
+use indicore::sys::signal::{self, Signal};
+use indicore::sys::{errno, Errno};
 use indicore::{errstr, fd, EXIT_TEMP};
-use nix::errno::Errno;
-use nix::sys::signal::{kill, killpg, Signal};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::Pid;
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Read};
 use std::ops::ControlFlow::{self, Break, Continue};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 #[path = "launch.rs"]
@@ -99,10 +98,10 @@ impl Config {
 /// 0, or a number that is no signal, sends nothing (the reference's kill(pid, 0)).
 fn shutdown_signal(value: Option<&std::ffi::OsStr>) -> Option<Signal> {
     let Some(v) = value else {
-        return Some(Signal::SIGTERM);
+        return Some(Signal::TERM);
     };
     let n = i32::try_from(indicore::scan::scan_int(v.as_encoded_bytes())).ok()?;
-    Signal::try_from(n).ok()
+    Signal::from_named_raw(n)
 }
 
 /// Diagnostics with the service's prefix.
@@ -131,62 +130,27 @@ impl Log {
     }
 }
 
-/// Signals delivered into the poll loop: SIGCHLD and SIGTERM each write a byte to a
-/// self-pipe, SIGTERM also sets a flag. Hand-made rather than signal-hook's registry, whose
-/// tables would be most of what a resting supervise holds on its heap.
+/// Signals delivered into the poll loop: SIGCHLD and SIGTERM each mark themselves and
+/// write a byte to the static self-pipe of `indicore::sys::signal`, whose handler and pipe
+/// allocate nothing (signal-hook's registry tables would be most of what a resting
+/// supervise holds on its heap). SIGTERM stays marked: supervise is on its way out.
 struct Signals {
-    pipe: File,
-    _write: OwnedFd,
-}
-
-/// The self-pipe's write end and the SIGTERM flag, as the handler sees them.
-static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
-static TERM: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn caught(sig: libc::c_int) {
-    if sig == libc::SIGTERM {
-        TERM.store(true, Ordering::SeqCst);
-    }
-    // SAFETY: write(2) is async-signal-safe; errno is put back for the code interrupted.
-    unsafe {
-        let errno = *libc::__errno_location();
-        let _ = libc::write(SIGNAL_PIPE.load(Ordering::SeqCst), [0u8].as_ptr().cast(), 1);
-        *libc::__errno_location() = errno;
-    }
+    pipe: BorrowedFd<'static>,
 }
 
 impl Signals {
     fn install() -> io::Result<Signals> {
-        let (r, w) =
-            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK)?;
-        SIGNAL_PIPE.store(w.as_raw_fd(), Ordering::SeqCst);
-        for sig in [libc::SIGTERM, libc::SIGCHLD] {
-            // SAFETY: a zeroed sigaction with an empty mask and a handler that only does
-            // async-signal-safe things.
-            let rc = unsafe {
-                let mut sa: libc::sigaction = std::mem::zeroed();
-                sa.sa_sigaction = caught as extern "C" fn(libc::c_int) as usize;
-                libc::sigemptyset(&mut sa.sa_mask);
-                sa.sa_flags = libc::SA_RESTART;
-                libc::sigaction(sig, &sa, std::ptr::null_mut())
-            };
-            if rc != 0 {
-                return Err(io::Error::last_os_error());
-            }
-        }
-        Ok(Signals {
-            pipe: File::from(r),
-            _write: w,
-        })
+        signal::catch(&[Signal::TERM, Signal::CHILD])?;
+        let pipe = signal::fd().ok_or_else(|| io::Error::from(Errno::BADF))?;
+        Ok(Signals { pipe })
     }
 
     fn drain(&mut self) {
-        let mut buf = [0u8; 64];
-        while matches!(self.pipe.read(&mut buf), Ok(n) if n > 0) {}
+        signal::drain();
     }
 
     fn term(&self) -> bool {
-        TERM.load(Ordering::Relaxed)
+        signal::pending(Signal::TERM)
     }
 }
 
@@ -295,7 +259,7 @@ impl Supervisor {
                 format_args!("unable to stat {}/run: {}", cfg.dir, errstr(&e)),
             )
         });
-        let subreaper = run.mode() & libc::S_ISVTX != 0 && launch::become_subreaper();
+        let subreaper = run.mode() & STICKY != 0 && launch::become_subreaper();
 
         // Lock first: nothing of either layout is touched before the locks are held.
         let state_dir = statedir::enter(&statedir::Identity {
@@ -394,7 +358,11 @@ impl Supervisor {
             Action::Start(how) => return Continue(Some(self.start(how))),
             Action::AwaitDependency => return Continue(Some(self.await_dependency())),
             Action::Spawn(how) => return Continue(Some(self.spawn(how))),
-            Action::Signal { pid, sig, group } => send(Pid::from_raw(pid), sig, group),
+            Action::Signal { pid, sig, group } => {
+                if let Some(pid) = process::pid(pid) {
+                    send(pid, sig, group)
+                }
+            }
             Action::Script(s) => self.script(s),
             Action::OpenUp => {
                 self.up_fifo = fd::open_read(&self.up_path).ok();
@@ -413,49 +381,56 @@ impl Supervisor {
     /// phase that is not attentive only SIGTERM (and the deadline) can end the wait.
     fn poll(&self) {
         let attentive = self.machine.phase.attentive();
+        let hour = Duration::from_secs(3600);
         let timeout = match self.machine.phase.deadline() {
-            _ if attentive && !self.pending.is_empty() => 0,
-            Some(at) => {
-                at.saturating_duration_since(Instant::now())
-                    .as_millis()
-                    .min(3_600_000) as i32
-                    + 1
-            }
-            None => 3_600_000,
+            _ if attentive && !self.pending.is_empty() => Duration::ZERO,
+            Some(at) => at.saturating_duration_since(Instant::now()).min(hour) + MS,
+            None => hour,
         };
-        let watch = |fd: i32| libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let mut fds = [watch(self.signals.pipe.as_raw_fd()), watch(-1), watch(-1)];
+        let pipe = || poll::watch(self.signals.pipe, PollFlags::IN);
+        // Unused places hold the pipe again but are not polled: no allocation.
+        let mut fds = [pipe(), pipe(), pipe()];
+        let mut n = 1;
         if attentive {
-            fds[1].fd = self.control.as_raw_fd();
-            fds[2].fd = self.notify.as_ref().map_or(-1, |f| f.as_raw_fd());
+            fds[n] = poll::watch(self.control.as_fd(), PollFlags::IN);
+            n += 1;
+            if let Some(f) = &self.notify {
+                fds[n] = poll::watch(f.as_fd(), PollFlags::IN);
+                n += 1;
+            }
         }
-        // SAFETY: three pollfds we own (poll skips negative descriptors).
-        unsafe { libc::poll(fds.as_mut_ptr(), 3, timeout) };
+        let _ = poll::poll_for(&mut fds[..n], Some(timeout));
     }
 
     /// Reap every child that changed state, as events.
     fn reap(&mut self) -> Flow {
-        let flags = WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED | WaitPidFlag::WCONTINUED;
+        let flags = WaitOptions::NOHANG | WaitOptions::UNTRACED | WaitOptions::CONTINUED;
         while self.machine.phase.attentive() {
             let exited = |pid: Pid, end| Event::Exited {
-                pid: pid.as_raw(),
+                pid: pid.as_raw_pid(),
                 end,
-                descendants: self.subreaper && launch::has_children(),
+                descendants: self.subreaper && process::has_children(),
             };
-            let event = match waitpid(None, Some(flags)) {
-                Ok(WaitStatus::StillAlive) => return Continue(()),
-                Ok(WaitStatus::Stopped(pid, sig)) => Event::Stopped {
-                    pid: pid.as_raw(),
-                    sig: sig as i32,
-                },
-                Ok(WaitStatus::Continued(pid)) => Event::Continued { pid: pid.as_raw() },
-                Ok(WaitStatus::Exited(pid, code)) => exited(pid, End::Exit(code)),
-                Ok(WaitStatus::Signaled(pid, sig, _)) => exited(pid, End::Signal(sig as i32)),
-                Ok(_) | Err(Errno::EINTR) => continue,
+            let event = match process::wait(None, flags) {
+                Ok(None) => return Continue(()),
+                Ok(Some((pid, st))) => {
+                    if let Some(sig) = st.stopping_signal() {
+                        Event::Stopped {
+                            pid: pid.as_raw_pid(),
+                            sig,
+                        }
+                    } else if st.continued() {
+                        Event::Continued {
+                            pid: pid.as_raw_pid(),
+                        }
+                    } else if let Some(code) = st.exit_status() {
+                        exited(pid, End::Exit(code))
+                    } else if let Some(sig) = st.terminating_signal() {
+                        exited(pid, End::Signal(sig))
+                    } else {
+                        continue;
+                    }
+                }
                 // ECHILD: no child at all.
                 Err(_) => return self.feed(Event::NoChildren),
             };
@@ -564,7 +539,7 @@ impl Supervisor {
             }
             Note::Continued { pid } => log.info(format_args!(
                 "pid {pid} continued by signal {}",
-                libc::SIGCONT
+                Signal::CONT.as_raw()
             )),
             Note::InitFailed => log.warn(format_args!(
                 "initialization failed for {}, sleeping 60 seconds: ",
@@ -575,8 +550,9 @@ impl Supervisor {
                 indicore::diag::errno_str(errno)
             )),
             Note::Started { pid } => {
-                let child = Pid::from_raw(pid);
-                let pgid = nix::unistd::getpgid(Some(child)).map_or(0, |g| g.as_raw());
+                let pgid = process::pid(pid)
+                    .and_then(|child| process::getpgid(child).ok())
+                    .unwrap_or(0);
                 let mode = if self.subreaper { "" } else { "non-" };
                 log.info(format_args!(
                     "pid {} started child pid {pid} pgid {pgid} in {mode}subreaper mode",
@@ -601,19 +577,8 @@ impl Supervisor {
             if left.is_zero() {
                 return;
             }
-            let mut fds = [libc::pollfd {
-                fd: self.signals.pipe.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            }];
-            // SAFETY: one pollfd we own.
-            unsafe {
-                libc::poll(
-                    fds.as_mut_ptr(),
-                    1,
-                    left.as_millis().min(i32::MAX as u128) as i32 + 1,
-                )
-            };
+            let mut fds = [poll::watch(self.signals.pipe, PollFlags::IN)];
+            let _ = poll::poll_for(&mut fds, Some(left + MS));
             self.signals.drain();
         }
     }
@@ -622,11 +587,17 @@ impl Supervisor {
 /// Send `sig` to `pid`, or to its process group, falling back to `pid` when there is no
 /// such group.
 fn send(pid: Pid, sig: Signal, group: bool) {
-    if group && killpg(pid, sig) != Err(Errno::ESRCH) {
+    if group && process::kill_group(pid, sig).map_err(|e| errno(&e)) != Err(Some(Errno::SRCH)) {
         return;
     }
-    let _ = kill(pid, sig);
+    let _ = process::kill(pid, sig);
 }
+
+/// The sticky bit of `run`'s mode, which makes supervise a subreaper.
+const STICKY: u32 = 0o1000;
+
+/// A millisecond: added to a wait so that it ends after its deadline, never before.
+const MS: Duration = Duration::from_millis(1);
 
 /// The files of `supervise/`, made and opened in the reference's order.
 struct StateFiles {
@@ -737,9 +708,9 @@ mod tests {
     #[test]
     fn shutdown_signal_scan_int() {
         let sig = |v: &str| shutdown_signal(Some(std::ffi::OsStr::new(v)));
-        assert_eq!(shutdown_signal(None), Some(Signal::SIGTERM));
-        assert_eq!(sig("9x"), Some(Signal::SIGKILL));
-        assert_eq!(sig("1"), Some(Signal::SIGHUP));
+        assert_eq!(shutdown_signal(None), Some(Signal::TERM));
+        assert_eq!(sig("9x"), Some(Signal::KILL));
+        assert_eq!(sig("1"), Some(Signal::HUP));
         assert_eq!(sig("abc"), None);
         assert_eq!(sig(""), None);
         assert_eq!(sig("-9"), None);

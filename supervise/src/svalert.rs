@@ -247,7 +247,7 @@ fn logger_argv(alert: &Alert, server: &str) -> Vec<OsString> {
 
 /// Send to the first address that takes the datagram.
 fn send(targets: &[std::net::SocketAddr], data: &[u8]) -> std::io::Result<()> {
-    let mut last = std::io::Error::from_raw_os_error(libc::EADDRNOTAVAIL);
+    let mut last = std::io::Error::from(indicore::sys::Errno::ADDRNOTAVAIL);
     for t in targets {
         let local = if t.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
         match UdpSocket::bind(local).and_then(|s| s.send_to(data, t)) {

@@ -66,8 +66,7 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
         }
     }
     let dirs = opts.rest();
-    // SAFETY: ignoring SIGPIPE only changes this process's disposition.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    let _ = indicore::sys::signal::ignore(indicore::sys::signal::Signal::PIPE);
     let origin =
         Origin::open().map_err(|e| Failure::temp_sys("unable to open current directory: ", &e))?;
 
@@ -129,12 +128,12 @@ fn visit(
     let control = Path::new("supervise/control");
     let mut fd = match indicore::fd::open_write(control) {
         Ok(f) => Some(f),
-        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+        Err(e) if indicore::sys::errno(&e) == Some(indicore::sys::Errno::NXIO) => {
             not_running();
             fail(NOT_RUNNING);
             return Ok(());
         }
-        Err(e) if e.raw_os_error() != Some(libc::ENOENT) => {
+        Err(e) if indicore::sys::errno(&e) != Some(indicore::sys::Errno::NOENT) => {
             PROG.warn(format!(
                 "unable to open {name}/supervise/control: {}",
                 errstr(&e)
@@ -176,7 +175,12 @@ fn visit(
             Some(f) => f,
             None => match indicore::fd::open_write(control) {
                 Ok(f) => f,
-                Err(e) if matches!(e.raw_os_error(), Some(libc::ENXIO | libc::ENOENT)) => {
+                Err(e)
+                    if matches!(
+                        indicore::sys::errno(&e),
+                        Some(indicore::sys::Errno::NXIO | indicore::sys::Errno::NOENT)
+                    ) =>
+                {
                     not_running();
                     fail(NOT_RUNNING);
                     return Ok(());
@@ -227,8 +231,8 @@ fn wait_for(name: &str, w: WaitFor, timeout: u64) -> Option<i32> {
                 return None;
             }
             // No reader yet: the service is not there yet.
-            Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {}
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+            Err(e) if indicore::sys::errno(&e) == Some(indicore::sys::Errno::NXIO) => {}
+            Err(e) if indicore::sys::errno(&e) == Some(indicore::sys::Errno::NOENT) => {
                 PROG.warn(format!("unable to wait for {name}: {}", errstr(&e)));
                 std::thread::sleep(Duration::from_secs(1));
                 return None;

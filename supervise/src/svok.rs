@@ -26,8 +26,10 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     };
     match indicore::fd::open_write(ok) {
         Ok(_) => return Ok(0),
-        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => return Ok(100),
-        Err(e) if e.raw_os_error() != Some(libc::ENOENT) => return Err(unable(&e)),
+        Err(e) if indicore::sys::errno(&e) == Some(indicore::sys::Errno::NXIO) => return Ok(100),
+        Err(e) if indicore::sys::errno(&e) != Some(indicore::sys::Errno::NOENT) => {
+            return Err(unable(&e))
+        }
         Err(_) => {}
     }
     let warned = |msg: String| {
@@ -53,7 +55,14 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     }
     match indicore::fd::open_write(ok) {
         Ok(_) => Ok(0),
-        Err(e) if matches!(e.raw_os_error(), Some(libc::ENXIO | libc::ENOENT)) => Ok(100),
+        Err(e)
+            if matches!(
+                indicore::sys::errno(&e),
+                Some(indicore::sys::Errno::NXIO | indicore::sys::Errno::NOENT)
+            ) =>
+        {
+            Ok(100)
+        }
         Err(e) => Err(unable(&e)),
     }
 }

@@ -12,6 +12,7 @@
 use crate::report::Report;
 use crate::runfs;
 use crate::svstat;
+use indicore::sys::signal::Signal;
 use indicore::tai::Label;
 use indicore::Failure;
 use std::ffi::OsString;
@@ -97,8 +98,7 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
             return Ok(1);
         }
     };
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    if !indicore::sys::process::geteuid().is_root() {
         indicore::diag::emit(format_args!("You are not root\n"));
         return Ok(1);
     }
@@ -110,7 +110,8 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
         }
     };
     let alive = svpid.is_some_and(|p| {
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(p as i32), None).is_ok()
+        indicore::sys::process::pid(p as i32)
+            .is_some_and(|p| indicore::sys::process::probe(p).is_ok())
     });
     let (Some(svpid), true) = (svpid, alive) else {
         indicore::diag::emit(format_args!("Couldn't find a running svscan process\n"));
@@ -147,16 +148,18 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
         Action::Hup | Action::Term => {
             // Only the svscan of the pid file is signalled.
             let (name, sig) = if opts.action == Action::Hup {
-                ("HUP", libc::SIGHUP)
+                ("HUP", Signal::HUP)
             } else {
-                ("TERM", libc::SIGTERM)
+                ("TERM", Signal::TERM)
             };
             let _ = writeln!(
                 std::io::stdout(),
                 "Sending {name} to svscan with PID {svpid}"
             );
-            // SAFETY: plain kill(2).
-            if unsafe { libc::kill(svpid as libc::pid_t, sig) } != 0 {
+            let sent = indicore::sys::process::pid(svpid as i32)
+                .ok_or(indicore::sys::Errno::SRCH.into())
+                .and_then(|p| indicore::sys::process::kill(p, sig));
+            if sent.is_err() {
                 // The reference says HUP for both.
                 indicore::diag::emit(format_args!("Failed to send HUP signal to pid {svpid}\n"));
             }

@@ -144,9 +144,9 @@ fn visit(dir: &OsStr) -> Result<Service, (String, i32)> {
     let mut code = ERROR;
     let ok = Path::new("supervise/ok");
     if let Err(e) = indicore::fd::open_write(ok) {
-        match e.raw_os_error() {
-            Some(libc::ENXIO) => return Err(one(not_running(&e), NOT_RUNNING)),
-            Some(libc::ENOENT) => code = NOT_RUNNING,
+        match indicore::sys::errno(&e) {
+            Some(indicore::sys::Errno::NXIO) => return Err(one(not_running(&e), NOT_RUNNING)),
+            Some(indicore::sys::Errno::NOENT) => code = NOT_RUNNING,
             _ => {
                 return Err(one(
                     format!("unable to open {name}/supervise/ok: {}", errstr(&e)),
@@ -172,8 +172,10 @@ fn visit(dir: &OsStr) -> Result<Service, (String, i32)> {
             Err(NoMirror::TooLong) => return Err(one(format!("{name}: name too long"), code)),
         }
         if let Err(e) = indicore::fd::open_write(ok) {
-            return Err(match e.raw_os_error() {
-                Some(libc::ENXIO | libc::ENOENT) => one(not_running(&e), NOT_RUNNING),
+            return Err(match indicore::sys::errno(&e) {
+                Some(indicore::sys::Errno::NXIO | indicore::sys::Errno::NOENT) => {
+                    one(not_running(&e), NOT_RUNNING)
+                }
                 _ => one(
                     format!("unable to open {name}/supervise/ok: {}", errstr(&e)),
                     code,
@@ -255,12 +257,11 @@ pub fn format_line(name: &str, service: &Service, now: Label) -> (String, i32) {
     }
     if s.pid != 0 && s.up {
         // A pid that cannot be signalled for lack of permission is alive all the same.
-        let alive = nix::sys::signal::kill(nix::unistd::Pid::from_raw(s.pid as i32), None);
-        let mark = if alive == Err(nix::errno::Errno::ESRCH) {
-            " ?pid"
-        } else {
-            "  pid"
-        };
+        let gone = indicore::sys::process::pid(s.pid as i32).is_some_and(|p| {
+            indicore::sys::process::probe(p)
+                .is_err_and(|e| indicore::sys::errno(&e) == Some(indicore::sys::Errno::SRCH))
+        });
+        let mark = if gone { " ?pid" } else { "  pid" };
         line.push_str(&format!("{mark} {} ", s.pid));
         if service.ready() && s.wait == 0 && mark == "  pid" {
             line.push_str(", ready");

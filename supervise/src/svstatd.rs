@@ -17,7 +17,6 @@ use indicore::tai::Label;
 use indicore::{errstr, Failure, Prog};
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
-use std::os::fd::BorrowedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -165,22 +164,12 @@ fn read_request(timeout: Option<Duration>) -> io::Result<Option<Vec<u8>>> {
 
 /// Wait until stdin can be read or `end` has passed (ETIMEDOUT).
 pub fn wait_readable(end: Instant) -> io::Result<()> {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     loop {
-        let left = end.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::Error::from_raw_os_error(libc::ETIMEDOUT));
+        if Instant::now() >= end {
+            return Err(std::io::Error::from(indicore::sys::Errno::TIMEDOUT));
         }
-        let ms = PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32 + 1)
-            .unwrap_or(PollTimeout::MAX);
-        // SAFETY: fd 0 stays open for the whole call.
-        let stdin = unsafe { BorrowedFd::borrow_raw(0) };
-        let mut fds = [PollFd::new(stdin, PollFlags::POLLIN)];
-        match poll(&mut fds, ms) {
-            Ok(0) => continue,
-            Ok(_) => return Ok(()),
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(io::Error::from(e)),
+        if indicore::sys::poll::readable(indicore::sys::io::inherited(0), Some(end))? {
+            return Ok(());
         }
     }
 }
@@ -285,7 +274,7 @@ fn write_answer(bytes: &[u8]) -> Result<(), Failure> {
 /// svstat for a service of this host, in this process.
 fn answer_local(config: &Config, path: &Path) -> Result<i32, Failure> {
     let shown = path.display().to_string();
-    if let Err(e) = nix::unistd::access(path, nix::unistd::AccessFlags::X_OK) {
+    if let Err(e) = indicore::sys::fs::access(path, indicore::sys::fs::Access::EXEC_OK) {
         let e = io::Error::from(e);
         return refuse(
             config,

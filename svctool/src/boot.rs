@@ -486,8 +486,7 @@ pub fn rm_boot(ctx: &Ctx) -> Result<(), Stop> {
                     fsx::write(&p, kept.as_bytes(), 0o644)?;
                 }
                 if h.live() {
-                    // SAFETY: kill(2) on init asks it to re-read inittab.
-                    unsafe { libc::kill(1, libc::SIGHUP) };
+                    crate::hup_init();
                 }
             }
         }
@@ -544,8 +543,7 @@ fn inittab_line(ctx: &Ctx, report: bool) -> Result<(), Stop> {
         println!("svscan startup enabled in /etc/inittab");
     }
     if ctx.host.live() {
-        // SAFETY: kill(2) on init asks it to re-read inittab.
-        unsafe { libc::kill(1, libc::SIGHUP) };
+        crate::hup_init();
     }
     Ok(())
 }

@@ -629,9 +629,9 @@ fn nssd(ctx: &Ctx) -> Result<(), Stop> {
 fn db_has(ctx: &Ctx, file: &str, name: &str) -> bool {
     if ctx.host.root == Path::new("/") {
         return if file == "passwd" {
-            nix::unistd::User::from_name(name).ok().flatten().is_some()
+            indicore::sys::user::by_name(name).ok().flatten().is_some()
         } else {
-            nix::unistd::Group::from_name(name).ok().flatten().is_some()
+            indicore::sys::user::group_id(name).ok().flatten().is_some()
         };
     }
     std::fs::read_to_string(ctx.host.disk(&format!("/etc/{file}")))

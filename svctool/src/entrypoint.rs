@@ -411,7 +411,7 @@ fn exec_svscan(setup: &Setup, program: &str) -> Failure {
 /// 127 for a program that is not there, 126 for one that cannot run (a shell's codes, as
 /// the reference's `exec` gives them).
 fn exec_failure(prog: &OsStr, e: &io::Error) -> Failure {
-    let code = if e.raw_os_error() == Some(libc::ENOENT) {
+    let code = if indicore::sys::errno(e) == Some(indicore::sys::Errno::NOENT) {
         127
     } else {
         126

@@ -37,7 +37,7 @@
 //! ...), as the reference's `default.configure` does.
 
 use std::collections::HashMap;
-use std::ffi::{CStr, CString, OsString};
+use std::ffi::{CStr, OsString};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -79,18 +79,9 @@ fn env(name: &str) -> Option<String> {
 }
 
 fn uname() -> (String, String, String) {
-    // SAFETY: all-zero is a valid utsname; uname fills it.
-    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
-    if unsafe { libc::uname(&mut u) } != 0 {
-        return ("Linux".into(), "localhost".into(), "x86_64".into());
-    }
-    let s = |f: &[libc::c_char]| {
-        // SAFETY: uname NUL-terminates every field.
-        unsafe { CStr::from_ptr(f.as_ptr()) }
-            .to_string_lossy()
-            .into_owned()
-    };
-    (s(&u.sysname), s(&u.nodename), s(&u.machine))
+    let u = indicore::sys::process::uname();
+    let s = |f: &CStr| f.to_string_lossy().into_owned();
+    (s(u.sysname()), s(u.nodename()), s(u.machine()))
 }
 
 impl Host {
@@ -166,8 +157,7 @@ impl Host {
                 .unwrap_or(nodename),
             date: env("SVCTOOL_DATE"),
             ids,
-            // SAFETY: geteuid cannot fail.
-            euid: unsafe { libc::geteuid() },
+            euid: indicore::sys::process::geteuid().as_raw(),
             bindir,
             id_prog: env("SVCTOOL_IDPROG").unwrap_or_else(|| "/usr/bin/id".into()),
             log_user: env("SVCTOOL_LOGUSER").unwrap_or_else(|| "qmaill".into()),
@@ -202,21 +192,7 @@ impl Host {
         if let Some(d) = &self.date {
             return d.clone();
         }
-        // SAFETY: time/localtime_r/strftime with a correctly sized buffer.
-        unsafe {
-            let t = libc::time(std::ptr::null_mut());
-            let mut tm: libc::tm = std::mem::zeroed();
-            libc::localtime_r(&t, &mut tm);
-            let mut buf = [0u8; 64];
-            let fmt = c"%a %b %e %H:%M:%S %Z %Y";
-            let n = libc::strftime(
-                buf.as_mut_ptr() as *mut libc::c_char,
-                buf.len(),
-                fmt.as_ptr(),
-                &tm,
-            );
-            String::from_utf8_lossy(&buf[..n]).into_owned()
-        }
+        indicore::sys::time::local_now(c"%a %b %e %H:%M:%S %Z %Y")
     }
 
     /// Does logical path `p` exist on disk (following symlinks)?
@@ -363,10 +339,10 @@ impl Host {
         if let Ok(n) = name.parse() {
             return Some(n);
         }
-        nix::unistd::User::from_name(name)
+        indicore::sys::user::by_name(name)
             .ok()
             .flatten()
-            .map(|u| u.uid.as_raw())
+            .map(|u| u.uid)
     }
 
     /// A group's gid: `SVCTOOL_IDS` first, then the group database.
@@ -377,10 +353,7 @@ impl Host {
         if let Ok(n) = name.parse() {
             return Some(n);
         }
-        nix::unistd::Group::from_name(name)
-            .ok()
-            .flatten()
-            .map(|g| g.gid.as_raw())
+        indicore::sys::user::group_id(name).ok().flatten()
     }
 
     /// `chown user:group path` (group may be empty). Only root can give files away: for
@@ -414,17 +387,11 @@ impl Host {
                 }
             }
         };
-        let c = match CString::new(disk_path.as_os_str().as_encoded_bytes()) {
-            Ok(c) => c,
-            Err(_) => return,
-        };
-        // SAFETY: lchown with a valid C string; -1 keeps the group.
-        let rc = unsafe { libc::lchown(c.as_ptr(), uid, gid.map_or(u32::MAX, |g| g)) };
-        if rc != 0 {
+        if let Err(e) = std::os::unix::fs::lchown(disk_path, Some(uid), gid) {
             crate::warn(&format!(
                 "unable to chown {}: {}",
                 disk_path.display(),
-                indicore::errstr(&std::io::Error::last_os_error())
+                indicore::errstr(&e)
             ));
         }
     }

@@ -155,8 +155,8 @@ pub mod fsx {
         };
         write(path, data, (m.permissions().mode() & 0o7777) | add)?;
         let now = std::fs::metadata(path).map_err(|e| Stop::io("examine", path, &e))?;
-        // SAFETY: geteuid cannot fail. (Only root can give a file back to its owner.)
-        if (now.uid(), now.gid()) != (m.uid(), m.gid()) && unsafe { libc::geteuid() } == 0 {
+        // Only root can give a file back to its owner.
+        if (now.uid(), now.gid()) != (m.uid(), m.gid()) && crate::euid() == 0 {
             std::os::unix::fs::chown(path, Some(m.uid()), Some(m.gid()))
                 .map_err(|e| Stop::io("chown", path, &e))?;
         }
@@ -211,8 +211,7 @@ pub mod fsx {
                 path: path.to_path_buf(),
                 mode: None,
             };
-            // SAFETY: geteuid cannot fail.
-            if unsafe { libc::geteuid() } != 0 {
+            if crate::euid() != 0 {
                 let m = std::fs::metadata(path)
                     .map_err(|e| Stop::io("examine", path, &e))?
                     .permissions()
@@ -233,6 +232,18 @@ pub mod fsx {
                 let _ = std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(m));
             }
         }
+    }
+}
+
+/// This process's effective uid.
+fn euid() -> u32 {
+    indicore::sys::process::geteuid().as_raw()
+}
+
+/// kill(1, SIGHUP): init re-reads inittab.
+fn hup_init() {
+    if let Some(init) = indicore::sys::process::pid(1) {
+        let _ = indicore::sys::process::kill(init, indicore::sys::signal::Signal::HUP);
     }
 }
 

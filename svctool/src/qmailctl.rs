@@ -2,6 +2,7 @@
 //! svstat, and rebuild stale tcp rules databases (`cdb`, docs/svctool.md#qmailctl).
 
 use crate::host::Host;
+use indicore::sys::{process, signal::Signal};
 use indicore::{Failure, Prog};
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
@@ -116,13 +117,12 @@ fn pids_named(names: &[&str]) -> Vec<(i32, String)> {
     out
 }
 
-fn signal_all(names: &[&str], sig: i32) -> bool {
+fn signal_all(names: &[&str], sig: Signal) -> bool {
     let pids = pids_named(names);
     !pids.is_empty()
-        && pids.iter().all(|(p, _)| {
-            // SAFETY: kill(2) with a pid read from /proc.
-            unsafe { libc::kill(*p, sig) == 0 }
-        })
+        && pids
+            .iter()
+            .all(|(p, _)| process::pid(*p).is_some_and(|p| process::kill(p, sig).is_ok()))
 }
 
 fn mtime(p: &Path) -> i64 {
@@ -325,11 +325,11 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
             }
         }
         "shut" => {
-            let ok = signal_all(&["svscan"], libc::SIGTERM);
+            let ok = signal_all(&["svscan"], Signal::TERM);
             c.report("shutdown svscan: ", ok);
         }
         "kill" => {
-            let ok = signal_all(&["tcpserver", "supervise", "qmail-send"], libc::SIGTERM);
+            let ok = signal_all(&["tcpserver", "supervise", "qmail-send"], Signal::TERM);
             c.report("killing tcpserver,supervise,qmail-send: ", ok);
         }
         "rotate" => {

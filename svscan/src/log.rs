@@ -38,15 +38,10 @@ impl Log {
         let text = format!("svscan: {kind}: {msg}\n");
         let mut rest = text.as_bytes();
         while !rest.is_empty() {
-            // SAFETY: write(2) from a live buffer to a descriptor we hold or fd 2.
-            let n = unsafe { libc::write(self.fd(), rest.as_ptr().cast(), rest.len()) };
-            if n > 0 {
-                rest = &rest[n as usize..];
-            } else if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                continue;
-            } else {
+            match indicore::sys::io::write(indicore::sys::io::inherited(self.fd()), rest) {
+                Ok(n) if n > 0 => rest = &rest[n..],
                 // EAGAIN on a full log pipe, or a closed descriptor: the line is dropped.
-                return;
+                _ => return,
             }
         }
     }

@@ -9,6 +9,7 @@
 //! `svscan\n`; then it is removed and the creation retried. Otherwise svscan refuses to run.
 
 use crate::log::Log;
+use indicore::sys::Errno;
 use indicore::{errstr, EXIT_TEMP};
 use std::fs::OpenOptions;
 use std::io::{self, Read, Write};
@@ -133,12 +134,12 @@ fn holder(path: &Path, own: i32, log: &Log) -> Holder {
     if pid <= 0 {
         return Holder::Stale;
     }
-    // SAFETY: kill with signal 0 only checks for existence.
-    if unsafe { libc::kill(pid, 0) } == -1 {
-        let e = io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::ESRCH) => return Holder::Stale,
-            Some(libc::EPERM) => {}
+    let probed = indicore::sys::process::pid(pid)
+        .map_or(Err(Errno::SRCH.into()), indicore::sys::process::probe);
+    if let Err(e) = probed {
+        match indicore::sys::errno(&e) {
+            Some(Errno::SRCH) => return Holder::Stale,
+            Some(Errno::PERM) => {}
             _ => log.fatal(
                 EXIT_TEMP,
                 format_args!("unable to get status of pid {pid}: {}", errstr(&e)),
@@ -149,7 +150,7 @@ fn holder(path: &Path, own: i32, log: &Log) -> Holder {
         if m.is_dir() {
             Ok(())
         } else {
-            Err(io::Error::from_raw_os_error(libc::ENOTDIR))
+            Err(io::Error::from(Errno::NOTDIR))
         }
     }) {
         log.fatal(EXIT_TEMP, format_args!("chdir: /proc: {}", errstr(&e)));

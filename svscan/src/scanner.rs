@@ -23,8 +23,10 @@ use crate::log::Log;
 use crate::signals::{Sig, Signals};
 use crate::spawn::{executable, show, Spawner};
 use crate::watch::Watch;
+use crate::watch::WatchDescriptor;
 use indicore::errstr;
-use nix::sys::inotify::WatchDescriptor;
+use indicore::sys::fs::Stat;
+use indicore::sys::process::{self, WaitOptions, WaitStatus};
 use std::ffi::{CStr, OsStr, OsString};
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -162,7 +164,7 @@ impl Scanner {
             Err(e) => {
                 log.info(format_args!(
                     "inotify unavailable ({}): scanning every {} seconds",
-                    errstr(&e.into()),
+                    errstr(&e),
                     settings.interval().as_secs()
                 ));
                 None
@@ -246,19 +248,8 @@ impl Scanner {
 
     /// Reap every dead child; a dead supervise makes a restart due.
     pub fn reap(&mut self) {
-        loop {
-            let mut status = 0;
-            // SAFETY: waitpid with a status we own.
-            let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-            if pid == 0 {
-                return;
-            }
-            if pid < 0 {
-                if io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                    continue;
-                }
-                return;
-            }
+        while let Ok(Some((pid, status))) = process::wait(None, WaitOptions::NOHANG) {
+            let pid = pid.as_raw_pid();
             let ours = self.forget(pid);
             if self.pid == 1 {
                 self.report(pid, status, ours);
@@ -291,16 +282,14 @@ impl Scanner {
     }
 
     /// As pid 1, say what became of every child (verbose only).
-    fn report(&self, pid: i32, status: i32, ours: bool) {
-        if libc::WIFSIGNALED(status) {
-            self.log.info(format_args!(
-                "pid: {pid}, killed by signal {}",
-                libc::WTERMSIG(status)
-            ));
+    fn report(&self, pid: i32, status: WaitStatus, ours: bool) {
+        if let Some(sig) = status.terminating_signal() {
+            self.log
+                .info(format_args!("pid: {pid}, killed by signal {sig}"));
         } else {
             self.log.info(format_args!(
                 "pid: {pid}, exited with status={}",
-                libc::WEXITSTATUS(status)
+                status.exit_status().unwrap_or(0)
             ));
         }
         if !ours {
@@ -336,25 +325,15 @@ impl Scanner {
     }
 
     fn read_scandir(&mut self) {
-        let mut dir = match DirReader::open() {
-            Ok(d) => d,
-            Err(e) => {
-                self.unseen = true;
-                self.log
-                    .warn(format_args!("unable to read directory: {}", errstr(&e)));
-                return;
-            }
-        };
-        while let Some(entry) = dir.next() {
-            match entry {
-                Ok(name) => self.entry(name),
-                Err(e) => {
-                    self.unseen = true;
-                    self.log
-                        .warn(format_args!("unable to read directory: {}", errstr(&e)));
-                    return;
-                }
-            }
+        let read = indicore::sys::dir::entries(indicore::sys::fs::CWD, |name, _| {
+            self.entry(name);
+            Ok(())
+        });
+        if let Err(e) = read {
+            self.unseen = true;
+            self.log
+                .warn(format_args!("unable to read directory: {}", errstr(&e)));
+            return;
         }
         // Services whose directory is gone and whose supervisors have exited.
         let keep = |s: &Slot| s.active || s.pinned || s.running();
@@ -399,7 +378,7 @@ impl Scanner {
         let Some(st) = self.stat_entry(cname, event) else {
             return;
         };
-        if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+        if !is_dir(&st) {
             return;
         }
         let key = (st.st_dev, st.st_ino);
@@ -422,23 +401,21 @@ impl Scanner {
         };
         self.slots[idx].active = true;
         self.watch_slot(idx, cname);
-        let ctime = st.st_ctime.saturating_mul(1_000_000_000) + st.st_ctime_nsec;
+        let ctime = st.st_ctime.saturating_mul(1_000_000_000) + st.st_ctime_nsec as i64;
         self.keep_main(idx, name, ctime);
         self.keep_log(idx, name);
     }
 
     /// stat(2) of an entry; a failure is a warning, and leaves the entry to the periodic
     /// scan, unless an event named an entry that no longer exists at all.
-    pub(crate) fn stat_entry(&mut self, cname: &CStr, event: bool) -> Option<libc::stat> {
-        // SAFETY: stat(2) of a C string into a struct we own.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        if unsafe { libc::stat(cname.as_ptr(), &mut st) } == 0 {
-            return Some(st);
-        }
-        let e = io::Error::last_os_error();
-        // SAFETY: lstat(2) of a C string into a struct we own.
+    pub(crate) fn stat_entry(&mut self, cname: &CStr, event: bool) -> Option<Stat> {
+        use indicore::sys::fs::{statat, AtFlags, CWD};
+        let e = match statat(CWD, cname, AtFlags::empty()) {
+            Ok(st) => return Some(st),
+            Err(e) => io::Error::from(e),
+        };
         let vanished = e.kind() == io::ErrorKind::NotFound
-            && unsafe { libc::lstat(cname.as_ptr(), &mut st) } == -1;
+            && statat(CWD, cname, AtFlags::SYMLINK_NOFOLLOW).is_err();
         if !(event && vanished) {
             self.unseen = true;
             self.log.warn(format_args!(
@@ -473,7 +450,7 @@ impl Scanner {
             return None;
         }
         let log = match std::fs::metadata(Path::new(name).join("log")) {
-            Ok(_) => match nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC) {
+            Ok(_) => match indicore::sys::io::pipe() {
                 Ok((read, write)) => Some(LogPair {
                     read,
                     write: Some(write),
@@ -484,7 +461,7 @@ impl Scanner {
                     self.log.warn(format_args!(
                         "unable to create pipe for {}: {}",
                         show(name),
-                        errstr(&e.into())
+                        errstr(&e)
                     ));
                     return None;
                 }
@@ -613,7 +590,7 @@ impl Scanner {
         let mut fifo = match indicore::fd::open_write(&path) {
             Ok(f) => f,
             Err(e) => {
-                if e.raw_os_error() == Some(libc::ENXIO) {
+                if indicore::sys::errno(&e) == Some(indicore::sys::Errno::NXIO) {
                     self.log.warn(format_args!(
                         "unable to control {}: supervise not running",
                         show(name)
@@ -681,11 +658,8 @@ impl Scanner {
         let (Some(_), Some(w)) = (pair.proc.pid(), &pair.write) else {
             return;
         };
-        let w = w.as_raw_fd();
         for fd in [1, 2] {
-            // SAFETY: dup2 onto svscan's own stdout/stderr.
-            if unsafe { libc::dup2(w, fd) } == -1 {
-                let e = io::Error::last_os_error();
+            if let Err(e) = indicore::sys::io::dup2(w, fd) {
                 self.log.fatal(
                     indicore::EXIT_TEMP,
                     format_args!("unable to dup descriptors for {SVSCAN_DIR}: {}", errstr(&e)),
@@ -696,8 +670,8 @@ impl Scanner {
         // svscan's own lines go through a non-blocking open of the same pipe.
         let own = std::fs::OpenOptions::new()
             .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(format!("/proc/self/fd/{w}"))
+            .custom_flags(indicore::sys::fs::OFlags::NONBLOCK.bits() as i32)
+            .open(format!("/proc/self/fd/{}", w.as_raw_fd()))
             .ok()
             .map(OwnedFd::from);
         self.log.redirect(own);
@@ -734,11 +708,8 @@ impl Scanner {
             return;
         }
         loop {
-            let mut status = 0;
-            // SAFETY: waitpid on our own child with a status we own.
-            let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-            if r == pid || (r < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EINTR))
-            {
+            let Some(p) = process::pid(pid) else { return };
+            if !matches!(process::wait(Some(p), WaitOptions::NOHANG), Ok(None)) {
                 return;
             }
             if self.signals.pending(Sig::Term) {
@@ -792,47 +763,9 @@ pub fn down_file(name: &OsStr) -> Down {
     }
 }
 
-/// The entries of the current directory, read with readdir(3), without an allocation per
-/// entry; `.` and `..` are left out.
-struct DirReader(*mut libc::DIR);
-
-impl DirReader {
-    fn open() -> io::Result<DirReader> {
-        // SAFETY: opendir of a constant C string.
-        let d = unsafe { libc::opendir(c".".as_ptr()) };
-        if d.is_null() {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(DirReader(d))
-    }
-
-    /// The next name; `None` at the end.
-    fn next(&mut self) -> Option<io::Result<&CStr>> {
-        loop {
-            // SAFETY: readdir on our open DIR; errno is cleared first to tell the end of
-            // the directory from an error. The name lives until the next readdir, which
-            // the borrow of `self` prevents.
-            unsafe {
-                *libc::__errno_location() = 0;
-                let e = libc::readdir64(self.0);
-                if e.is_null() {
-                    let err = io::Error::last_os_error();
-                    return (err.raw_os_error() != Some(0)).then_some(Err(err));
-                }
-                let name = CStr::from_ptr((*e).d_name.as_ptr());
-                if name.to_bytes() != b"." && name.to_bytes() != b".." {
-                    return Some(Ok(name));
-                }
-            }
-        }
-    }
-}
-
-impl Drop for DirReader {
-    fn drop(&mut self) {
-        // SAFETY: closing the DIR we opened, once.
-        unsafe { libc::closedir(self.0) };
-    }
+/// Whether a stat is a directory's.
+pub(crate) fn is_dir(st: &Stat) -> bool {
+    indicore::sys::fs::FileType::from_raw_mode(st.st_mode) == indicore::sys::fs::FileType::Directory
 }
 
 /// The ctime to remember after looking at `down`: none when the answer could change

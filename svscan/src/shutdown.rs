@@ -22,9 +22,11 @@
 use crate::scanner::Scanner;
 use crate::spawn::executable;
 use indicore::errstr;
+use indicore::sys::process::{self, WaitOptions};
+use indicore::sys::signal::Signal;
 use std::ffi::OsStr;
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 /// pid 1's exit status when processes were left at the end of the shutdown (the
@@ -173,9 +175,10 @@ impl Scanner {
     }
 
     fn term(&self, pid: i32) {
-        // SAFETY: kill(2) to a child we started and have not reaped.
-        if unsafe { libc::kill(pid, libc::SIGTERM) } == -1 {
-            let e = io::Error::last_os_error();
+        let sent = process::pid(pid)
+            .ok_or_else(|| io::Error::from(indicore::sys::Errno::SRCH))
+            .and_then(|p| process::kill(p, Signal::TERM));
+        if let Err(e) = sent {
             self.log.warn(format_args!(
                 "pid {} kill -SIGTERM {pid}: {}",
                 self.pid,
@@ -219,11 +222,9 @@ impl Scanner {
             return true;
         };
         if self.slots[idx].pinned {
-            // SAFETY: dup2 of svscan's own descriptors.
-            unsafe {
-                libc::dup2(0, 1);
-                libc::dup2(0, 2);
-            }
+            let stdin = indicore::sys::io::inherited(0);
+            let _ = indicore::sys::io::dup2(stdin, 1);
+            let _ = indicore::sys::io::dup2(stdin, 2);
             self.log.redirect(None);
             if let Some(pair) = &mut self.slots[idx].log {
                 pair.write = None;
@@ -239,11 +240,10 @@ impl Scanner {
         }
         let deadline = Instant::now() + OWN_LOG_WAIT;
         loop {
-            let mut status = 0;
-            // SAFETY: waitpid on our own child with a status we own.
-            let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-            if r == pid || (r < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EINTR))
-            {
+            let Some(p) = process::pid(pid) else {
+                return true;
+            };
+            if !matches!(process::wait(Some(p), WaitOptions::NOHANG), Ok(None)) {
                 return true;
             }
             if Instant::now() >= deadline {
@@ -255,24 +255,14 @@ impl Scanner {
 }
 
 fn wait_for(pid: i32) {
-    loop {
-        let mut status = 0;
-        // SAFETY: waitpid on our own child with a status we own.
-        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if r == pid || (r < 0 && io::Error::last_os_error().raw_os_error() != Some(libc::EINTR)) {
-            return;
-        }
+    if let Some(p) = process::pid(pid) {
+        let _ = process::wait(Some(p), WaitOptions::empty());
     }
 }
 
 /// Bytes waiting in a pipe.
-fn unread(fd: &impl AsRawFd) -> libc::c_int {
-    let mut n: libc::c_int = 0;
-    // SAFETY: FIONREAD writes one int we own.
-    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut n) } < 0 {
-        return 0;
-    }
-    n
+fn unread(fd: &impl AsFd) -> u64 {
+    indicore::sys::io::unread(fd).unwrap_or(0)
 }
 
 /// The children of this (single-threaded) process, from /proc.

@@ -20,6 +20,9 @@ use indicore::envdir::Loader;
 use indicore::errstr;
 use indicore::exec::Env;
 pub use indicore::exec::{executable, which};
+use indicore::sys::io::inherited;
+use indicore::sys::process;
+use indicore::sys::signal::{self, Mask, Signal};
 use std::ffi::{CString, OsStr, OsString};
 use std::fs::File;
 use std::io;
@@ -32,7 +35,7 @@ pub struct Spawner {
     /// svscan's environment with its exports (PPID, SCANDIR, PWD, VERBOSE, SILENT).
     pub env: Env,
     /// The signals svscan catches, reset to their defaults in children.
-    pub caught: Vec<libc::c_int>,
+    pub caught: Vec<Signal>,
 }
 
 impl Spawner {
@@ -80,9 +83,9 @@ impl Spawner {
         // inside NAME as `envdir log/.svars` run there would.
         if executable(&Path::new(name).join("log/.svars")) {
             let back = File::open(".").map_err(|e| fail(&errstr(&e)))?;
-            nix::unistd::fchdir(&dir).map_err(|e| fail(&errstr(&e.into())))?;
+            process::fchdir(&dir).map_err(|e| fail(&errstr(&e.into())))?;
             let loaded = load_svars(Path::new("log/.svars"), &mut env);
-            if let Err(e) = nix::unistd::fchdir(&back) {
+            if let Err(e) = process::fchdir(&back) {
                 return Err(format!("unable to switch back: {}", errstr(&e.into())));
             }
             loaded.map_err(|e| fail(&e))?;
@@ -106,7 +109,7 @@ impl Spawner {
     fn prepare(&self, argv: &[OsString], env: &Env) -> io::Result<Start> {
         let program = which(&argv[0], self.env.get("PATH"))?;
         let c = |s: &OsStr| {
-            CString::new(s.as_bytes()).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+            CString::new(s.as_bytes()).map_err(|_| io::Error::from(indicore::sys::Errno::INVAL))
         };
         Ok(Start {
             program: c(program.as_os_str())?,
@@ -119,7 +122,7 @@ impl Spawner {
 
     /// `/bin/sh -c path`, with SIGTERM blocked in the child when `block_term`.
     pub fn shell(&self, signals: &Signals, path: &OsStr, block_term: bool) -> io::Result<i32> {
-        let block = block_term.then_some(libc::SIGTERM);
+        let block = block_term.then_some(Signal::TERM);
         let argv = [
             OsString::from("/bin/sh"),
             OsString::from("-c"),
@@ -143,19 +146,13 @@ impl Spawner {
 fn fork(signals: &Signals, child: impl FnOnce()) -> io::Result<i32> {
     let old = signals.block_all();
     // SAFETY: svscan is single-threaded; the child only runs `child`, then exits.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
+    let forked = unsafe { process::fork() };
+    if let Ok(None) = forked {
         child();
-        // SAFETY: _exit(2) in the child.
-        unsafe { libc::_exit(indicore::EXIT_TEMP) }
+        process::exit_now(indicore::EXIT_TEMP)
     }
-    let err = io::Error::last_os_error();
     signals.restore(&old);
-    if pid < 0 {
-        Err(err)
-    } else {
-        Ok(pid)
-    }
+    forked.map(|pid| pid.map_or(0, process::Pid::as_raw_pid))
 }
 
 /// A supervisor's start, prepared in full before the fork.
@@ -172,65 +169,41 @@ struct Start {
 impl Start {
     /// Fork and exec; in the child, an exec failure prints `svscan: warning: unable to
     /// start WHAT: reason` (unless `failure` is `None`) and exits 111.
-    fn fork(
-        &self,
-        signals: &Signals,
-        caught: &[libc::c_int],
-        failure: Option<&str>,
-    ) -> io::Result<i32> {
-        let null = std::ptr::null::<libc::c_char>();
+    fn fork(&self, signals: &Signals, caught: &[Signal], failure: Option<&str>) -> io::Result<i32> {
+        let null = std::ptr::null::<std::ffi::c_char>();
         let argp: Vec<_> = self.argv.iter().map(|a| a.as_ptr()).chain([null]).collect();
         let envpp: Vec<_> = self.envp.iter().map(|e| e.as_ptr()).chain([null]).collect();
         // The child makes only system calls on memory prepared above until execve, and
         // formats its message only when that failed.
         fork(signals, || {
-            // SAFETY: signal(2), sigprocmask(2), fchdir(2), dup2(2), fcntl(2) and execve(2)
-            // in the child, on descriptors and C strings that live until execve.
-            let err = unsafe {
-                for &sig in caught {
-                    libc::signal(sig, libc::SIG_DFL);
-                }
-                let mut empty: libc::sigset_t = std::mem::zeroed();
-                libc::sigemptyset(&mut empty);
-                libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
-                self.enter()
-                    .map(|()| {
-                        libc::execve(self.program.as_ptr(), argp.as_ptr(), envpp.as_ptr());
-                        io::Error::last_os_error()
-                    })
-                    .unwrap_or_else(|e| e)
-            };
+            // sigaction, sigprocmask, fchdir, dup2, fcntl and execve only, on descriptors
+            // and C strings that live until execve.
+            for &sig in caught {
+                let _ = signal::default(sig);
+            }
+            Mask::empty().set();
+            let err = self
+                .enter()
+                .map(|()| process::execve(&self.program, &argp, &envpp))
+                .unwrap_or_else(|e| e);
             match failure {
                 Some(what) => die(format!(
                     "svscan: warning: unable to start {what}: {}",
                     errstr(&err)
                 )),
-                // SAFETY: _exit(2) in the child.
-                None => unsafe { libc::_exit(indicore::EXIT_TEMP) },
+                None => process::exit_now(indicore::EXIT_TEMP),
             }
         })
     }
 
-    /// The directory and descriptors, in the child.
-    ///
-    /// # Safety
-    /// Only in the forked child.
-    unsafe fn enter(&self) -> io::Result<()> {
+    /// The directory and descriptors, in the (forked) child.
+    fn enter(&self) -> io::Result<()> {
         if let Some(dir) = self.dir {
-            if libc::fchdir(dir) == -1 {
-                return Err(io::Error::last_os_error());
-            }
+            process::fchdir(inherited(dir))?;
         }
         for &(from, to) in &self.moves {
-            let r = if from == to {
-                // dup2 onto itself would keep close-on-exec.
-                libc::fcntl(to, libc::F_SETFD, 0)
-            } else {
-                libc::dup2(from, to)
-            };
-            if r == -1 {
-                return Err(io::Error::last_os_error());
-            }
+            // dup2 onto itself clears close-on-exec instead.
+            indicore::sys::io::dup2(inherited(from), to)?;
         }
         Ok(())
     }
@@ -251,11 +224,9 @@ fn load_svars(dir: &Path, env: &mut Env) -> Result<(), indicore::envdir::EnvdirE
 /// In the child: print one line on stderr and _exit(111).
 fn die(line: String) -> ! {
     let text = format!("{line}\n");
-    // SAFETY: write(2) then _exit(2); no destructors or atexit handlers run in the child.
-    unsafe {
-        libc::write(2, text.as_ptr().cast(), text.len());
-        libc::_exit(indicore::EXIT_TEMP)
-    }
+    // One write, then _exit: no destructors or atexit handlers run in the child.
+    let _ = indicore::sys::io::write(inherited(2), text.as_bytes());
+    process::exit_now(indicore::EXIT_TEMP)
 }
 
 pub fn show(name: &OsStr) -> std::borrow::Cow<'_, str> {

@@ -67,9 +67,12 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     if opts.silent {
         env.set("SILENT", "1");
     }
-    // SAFETY: setsid(2) has no memory effects.
-    if settings.setsid && unsafe { libc::setsid() } == -1 {
-        let e = io::Error::last_os_error();
+    if let Err(e) = settings
+        .setsid
+        .then(indicore::sys::process::setsid)
+        .transpose()
+    {
+        let e = io::Error::from(e);
         let _ = std::fs::remove_file(&pidfile);
         log.fatal(
             EXIT_TEMP,
@@ -119,16 +122,20 @@ fn make_run_dir(log: &Log) -> Option<PathBuf> {
 
 /// Point a closed fd 0, 1 or 2 at /dev/null, so no pipe svscan makes can land there.
 fn open_standard_fds() {
+    use indicore::sys::fs::{openat, Mode, OFlags, CWD};
+    use std::os::fd::IntoRawFd;
     for fd in 0..3 {
-        // SAFETY: fcntl F_GETFD only asks whether the descriptor is open.
-        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
-            let flags = if fd == 0 {
-                libc::O_RDONLY
-            } else {
-                libc::O_WRONLY
-            };
-            // SAFETY: open(2) of a constant path; the lowest free descriptor is `fd`.
-            unsafe { libc::open(c"/dev/null".as_ptr(), flags) };
+        if indicore::sys::io::is_open(fd) {
+            continue;
+        }
+        let flags = if fd == 0 {
+            OFlags::RDONLY
+        } else {
+            OFlags::WRONLY
+        };
+        // The lowest free descriptor is `fd`, which stays open (not close-on-exec).
+        if let Ok(null) = openat(CWD, c"/dev/null", flags, Mode::empty()) {
+            let _ = null.into_raw_fd();
         }
     }
 }

@@ -15,30 +15,39 @@
 //! `SCANINTERVAL` is set; and without inotify at all, as before.
 
 use crate::scanner::{Scanner, SVSCAN_DIR};
-use nix::errno::Errno;
-use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, InotifyEvent, WatchDescriptor};
+use indicore::sys::inotify::{Inotify, ReadFlags, WatchFlags as AddWatchFlags};
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsFd, AsRawFd, RawFd};
-use std::os::unix::ffi::OsStringExt;
 use std::time::{Duration, Instant};
 
 /// How long a directory made in place must stay unchanged before it is started.
+/// An inotify watch's number.
+pub type WatchDescriptor = i32;
+
+/// One event read, owned.
+#[derive(Debug)]
+pub struct Event {
+    pub wd: WatchDescriptor,
+    pub mask: ReadFlags,
+    pub name: Option<CString>,
+}
+
 pub const SETTLE: Duration = Duration::from_secs(1);
 
 /// Entries appearing in, or leaving, a directory.
-const ENTRIES: AddWatchFlags = AddWatchFlags::IN_CREATE
-    .union(AddWatchFlags::IN_DELETE)
-    .union(AddWatchFlags::IN_MOVED_FROM)
-    .union(AddWatchFlags::IN_MOVED_TO);
+const ENTRIES: AddWatchFlags = AddWatchFlags::CREATE
+    .union(AddWatchFlags::DELETE)
+    .union(AddWatchFlags::MOVED_FROM)
+    .union(AddWatchFlags::MOVED_TO);
 
 /// A service directory: only its entries matter (`down`).
-const SERVICE: AddWatchFlags = ENTRIES.union(AddWatchFlags::IN_ONLYDIR);
+const SERVICE: AddWatchFlags = ENTRIES.union(AddWatchFlags::ONLYDIR);
 
 /// A directory being made in place: any change in it, contents included, is activity.
 const BUILDING: AddWatchFlags = SERVICE
-    .union(AddWatchFlags::IN_ATTRIB)
-    .union(AddWatchFlags::IN_MODIFY)
-    .union(AddWatchFlags::IN_CLOSE_WRITE);
+    .union(AddWatchFlags::ATTRIB)
+    .union(AddWatchFlags::MODIFY)
+    .union(AddWatchFlags::CLOSE_WRITE);
 
 /// A directory made in place, not started yet.
 #[derive(Debug)]
@@ -79,10 +88,11 @@ pub struct Watch {
 
 impl Watch {
     /// Watch the current directory (the scan directory).
-    pub fn open() -> nix::Result<Watch> {
-        let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC)?;
-        let scandir = inotify.add_watch(c".", ENTRIES | AddWatchFlags::IN_ONLYDIR)?;
-        let st = nix::sys::stat::stat(c".")?;
+    pub fn open() -> std::io::Result<Watch> {
+        use indicore::sys::fs::{statat, AtFlags, CWD};
+        let inotify = Inotify::nonblocking()?;
+        let scandir = inotify.watch(c".", ENTRIES | AddWatchFlags::ONLYDIR)?;
+        let st = statat(CWD, c".", AtFlags::empty())?;
         Ok(Watch {
             inotify,
             scandir,
@@ -110,49 +120,50 @@ impl Watch {
         if key == self.scandir_key {
             return None;
         }
-        self.inotify.add_watch(name, mask).ok()
+        self.inotify.watch(name, mask).ok()
     }
 
     pub fn forget(&self, wd: WatchDescriptor) {
         // EINVAL: the kernel dropped it already (the directory is gone).
-        let _ = self.inotify.rm_watch(wd);
+        let _ = self.inotify.unwatch(wd);
     }
 
     /// The events queued now; empty when there are none (or on an error, which the
     /// caller cannot act on: the next events or scans will tell).
-    pub fn read(&self) -> Vec<InotifyEvent> {
-        loop {
-            match self.inotify.read_events() {
-                Ok(v) => return v,
-                Err(Errno::EINTR) => continue,
-                Err(_) => return Vec::new(),
-            }
-        }
+    pub fn read(&self) -> Vec<Event> {
+        let mut events = Vec::new();
+        let _ = self.inotify.read(|e| {
+            events.push(Event {
+                wd: e.wd,
+                mask: e.mask,
+                name: e.name.map(CStr::to_owned),
+            })
+        });
+        events
     }
 
     /// What `ev` means.
-    pub fn classify(&self, ev: InotifyEvent) -> Change {
+    pub fn classify(&self, ev: Event) -> Change {
         let m = ev.mask;
-        // A name never holds a NUL byte.
-        let name = ev.name.and_then(|n| CString::new(n.into_vec()).ok());
-        if m.contains(AddWatchFlags::IN_Q_OVERFLOW) {
+        let name = ev.name;
+        if m.contains(ReadFlags::QUEUE_OVERFLOW) {
             return Change::Rescan;
         }
         if ev.wd == self.scandir {
-            if m.contains(AddWatchFlags::IN_IGNORED) {
+            if m.contains(ReadFlags::IGNORED) {
                 return Change::Lost;
             }
             let Some(name) = name else {
                 return Change::Nothing;
             };
-            if m.contains(AddWatchFlags::IN_CREATE | AddWatchFlags::IN_ISDIR) {
+            if m.contains(ReadFlags::CREATE | ReadFlags::ISDIR) {
                 Change::Made(name)
-            } else if m.intersects(AddWatchFlags::IN_CREATE | AddWatchFlags::IN_MOVED_TO) {
+            } else if m.intersects(ReadFlags::CREATE | ReadFlags::MOVED_TO) {
                 Change::Entry(name)
             } else {
                 Change::Nothing
             }
-        } else if m.contains(AddWatchFlags::IN_IGNORED) {
+        } else if m.contains(ReadFlags::IGNORED) {
             Change::Gone(ev.wd)
         } else {
             Change::Inside {
@@ -214,7 +225,7 @@ impl Scanner {
         let Some(st) = self.stat_entry(cname, true) else {
             return;
         };
-        if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+        if !crate::scanner::is_dir(&st) {
             return;
         }
         let key = (st.st_dev, st.st_ino);

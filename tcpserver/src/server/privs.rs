@@ -13,8 +13,9 @@
 //! (COMPATIBILITY T2). An unprivileged process that already runs as the target account may
 //! skip the setgroups it is not allowed to make (COMPATIBILITY P1).
 
+use indicore::sys::process::{getgid, getuid, setgid, setgroups, setuid};
+use indicore::sys::{errno, Errno};
 use indicore::{pwgr, Failure};
-use nix::unistd::{self, Gid, Uid};
 use std::ffi::OsStr;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
@@ -29,11 +30,11 @@ fn not_found() -> io::Error {
 }
 
 /// A comma list of groups (names through the group database, or numbers).
-fn group_list(list: &OsStr) -> io::Result<Vec<Gid>> {
+fn group_list(list: &OsStr) -> io::Result<Vec<u32>> {
     list.as_bytes()
         .split(|&b| b == b',')
         .map(|g| match pwgr::group_id(g)? {
-            Some(gid) => Ok(Gid::from_raw(gid)),
+            Some(gid) => Ok(gid),
             None => Err(not_found()),
         })
         .collect()
@@ -42,17 +43,14 @@ fn group_list(list: &OsStr) -> io::Result<Vec<Gid>> {
 /// `-u name` with the `-g` list.
 fn set_user(name: &OsStr, groups: Option<&OsStr>) -> io::Result<()> {
     let acct = pwgr::account(&name.to_string_lossy())?.ok_or_else(not_found)?;
-    let (uid, gid) = (Uid::from_raw(acct.uid), Gid::from_raw(acct.gid));
-    let mut all: Vec<Gid> = pwgr::groups(&acct)?
-        .into_iter()
-        .map(Gid::from_raw)
-        .collect();
+    let (uid, gid) = (acct.uid, acct.gid);
+    let mut all: Vec<u32> = pwgr::groups(&acct)?;
     if let Some(list) = groups {
         all.extend(group_list(list)?);
     }
     indicore::privs::set_groups(&all, uid, gid)?;
-    unistd::setgid(gid)?;
-    unistd::setuid(uid)?;
+    setgid(gid)?;
+    setuid(uid)?;
     Ok(())
 }
 
@@ -62,30 +60,31 @@ pub fn drop_privileges(uid: Option<&OsStr>, gid: Option<&OsStr>) -> Result<(), F
     if let Some(name) = uid.filter(|u| !pwgr::is_number(u.as_bytes())) {
         return set_user(name, gid).map_err(|e| fail("unable to set user", e));
     }
-    let uid = uid.map(|u| Uid::from_raw(pwgr::number(u.as_bytes())));
-    let target_uid = uid.unwrap_or_else(unistd::getuid);
+    let uid = uid.map(|u| pwgr::number(u.as_bytes()));
+    let target_uid = uid.unwrap_or_else(|| getuid().as_raw());
     match gid {
         Some(g) if pwgr::is_number(g.as_bytes()) => {
-            let g = Gid::from_raw(pwgr::number(g.as_bytes()));
+            let g = pwgr::number(g.as_bytes());
             indicore::privs::drop_groups(target_uid, g)
-                .and_then(|()| unistd::setgid(g))
-                .map_err(|e| fail("unable to set gid", e.into()))?;
+                .and_then(|()| setgid(g))
+                .map_err(|e| fail("unable to set gid", e))?;
         }
         Some(list) => {
             let gids = group_list(list).map_err(|e| fail("unable to add additional groups", e))?;
-            unistd::setgid(gids[0])
+            setgid(gids[0])
                 .and_then(|()| indicore::privs::set_groups(&gids, target_uid, gids[0]))
-                .map_err(|e| fail("unable to add additional groups", e.into()))?;
+                .map_err(|e| fail("unable to add additional groups", e))?;
         }
-        None if uid.is_some() => match unistd::setgroups(&[unistd::getgid()]) {
+        None if uid.is_some() => match setgroups(&[getgid().as_raw()]) {
             // Without CAP_SETGID there is no privileged group to drop; setuid decides.
-            Ok(()) | Err(nix::Error::EPERM) => {}
-            Err(e) => return Err(fail("unable to set uid", e.into())),
+            Ok(()) => {}
+            Err(e) if errno(&e) == Some(Errno::PERM) => {}
+            Err(e) => return Err(fail("unable to set uid", e)),
         },
         None => {}
     }
     if let Some(u) = uid {
-        unistd::setuid(u).map_err(|e| fail("unable to set uid", e.into()))?;
+        setuid(u).map_err(|e| fail("unable to set uid", e))?;
     }
     Ok(())
 }

@@ -1,0 +1,65 @@
+//! The one poller: poll(2) until a deadline.
+//!
+//! A program waits on its descriptors and its signal self-pipe together; an interrupted
+//! poll returns 0 ready descriptors, so the loop looks at its signals and polls again.
+
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::time::{Duration, Instant};
+
+pub use rustix::event::{PollFd, PollFlags};
+
+/// poll(2) until `deadline` (None: no deadline); the number of ready descriptors, 0 when
+/// the deadline passed or a caught signal interrupted the wait.
+pub fn poll(fds: &mut [PollFd<'_>], deadline: Option<Instant>) -> io::Result<usize> {
+    poll_for(
+        fds,
+        deadline.map(|d| d.saturating_duration_since(Instant::now())),
+    )
+}
+
+/// poll(2) for at most `timeout` (None: no limit), as [`poll`].
+pub fn poll_for(fds: &mut [PollFd<'_>], timeout: Option<Duration>) -> io::Result<usize> {
+    let ts = timeout.map(|t| rustix::time::Timespec {
+        tv_sec: t.as_secs().try_into().unwrap_or(i64::MAX),
+        tv_nsec: t.subsec_nanos().into(),
+    });
+    match rustix::event::poll(fds, ts.as_ref()) {
+        Err(rustix::io::Errno::INTR) => Ok(0),
+        r => Ok(r?),
+    }
+}
+
+/// Wait until `fd` is readable (or hung up) or `deadline` passes; whether it is.
+pub fn readable(fd: impl AsFd, deadline: Option<Instant>) -> io::Result<bool> {
+    let mut fds = [PollFd::from_borrowed_fd(fd.as_fd(), PollFlags::IN)];
+    Ok(poll(&mut fds, deadline)? > 0 && !fds[0].revents().is_empty())
+}
+
+/// A descriptor to poll: `fd` waiting for `events`.
+pub fn watch(fd: BorrowedFd<'_>, events: PollFlags) -> PollFd<'_> {
+    PollFd::from_borrowed_fd(fd, events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_and_readiness() {
+        let (r, w) = crate::sys::io::pipe().unwrap();
+        let soon = Instant::now() + Duration::from_millis(1);
+        assert!(!readable(&r, Some(soon)).unwrap());
+        let past = Instant::now() - Duration::from_secs(1);
+        assert!(!readable(&r, Some(past)).unwrap());
+        crate::sys::io::write_all(&w, b"x").unwrap();
+        assert!(readable(&r, None).unwrap());
+        let mut fds = [
+            watch(r.as_fd(), PollFlags::IN),
+            watch(w.as_fd(), PollFlags::OUT),
+        ];
+        assert_eq!(poll_for(&mut fds, Some(Duration::ZERO)).unwrap(), 2);
+        assert!(fds[0].revents().contains(PollFlags::IN));
+        assert!(fds[1].revents().contains(PollFlags::OUT));
+    }
+}
