@@ -355,6 +355,7 @@ fn svps() {
         gcase("svps.not-running", "svps -n; echo $?"),
         gcase("svps.not-running-run", "mkdir /run/svscan; svps -n; echo $?"),
         gcase("svps.stale-pidfile", "mkdir /run/svscan; printf 'abcd\n99999\n' > /run/svscan/.svscan.pid; svps -n; echo $?"),
+        gcase("svps.pidfile-zero", "mkdir /run/svscan; printf 'abcd\n0\n' > /run/svscan/.svscan.pid; svps -n; echo $?"),
         gcase("svps.servicedir-missing", "mkdir sv; svps -n --servicedir=$PWD/sv; echo $?"),
         gcase("svps.not-root", "mkdir /run/svscan; sleep 100 & printf 'abcd\n%s\n' $! > /run/svscan/.svscan.pid; setpriv --reuid=nobody --regid=nogroup --clear-groups svps -n; echo $?"),
         gcase("svps.hup", r#"
