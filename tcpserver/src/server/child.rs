@@ -369,9 +369,14 @@ fn serve_unix(srv: &Server, conn: Conn) -> ! {
             ip: &ip,
         };
         let log = srv.log;
-        crate::tls::connection::serve(&tls.borrow().contexts, &srv.opts, env, &log, slot, |env| {
-            srv.program.run(env, &log)
-        });
+        crate::tls::connection::serve(
+            &tls.borrow().contexts,
+            &srv.opts,
+            env,
+            &log,
+            slot,
+            &srv.program,
+        );
     }
     log_session(srv, pid, conn.children, conn.limit, shown);
     srv.program.run(&env, &srv.log)
@@ -555,9 +560,14 @@ fn serve_tcp(srv: &Server, conn: Conn, peer: SocketAddr) -> ! {
             limit: conn.limit,
             ip: &remote_ip,
         };
-        crate::tls::connection::serve(&tls.borrow().contexts, &srv.opts, env, &log, slot, |env| {
-            srv.program.run(env, &log)
-        });
+        crate::tls::connection::serve(
+            &tls.borrow().contexts,
+            &srv.opts,
+            env,
+            &log,
+            slot,
+            &srv.program,
+        );
     }
     log_session(srv, pid, conn.children, conn.limit, remote_ip.as_bytes());
     srv.program.run(&env, &log)
