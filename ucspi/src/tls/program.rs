@@ -143,7 +143,9 @@ impl Prepared {
             paths,
             argv,
             envp,
-            stack: vec![0; EXEC_STACK],
+            // Never read from Rust: only the pages the child's stack reaches get touched
+            // (a zeroed Vec would clear all of them first).
+            stack: Vec::with_capacity(EXEC_STACK),
         })
     }
 }
@@ -238,7 +240,7 @@ pub fn start_exec(
         envp: prepared.envp.as_ptr(),
         err: 0,
     };
-    let top = (prepared.stack.as_mut_ptr() as usize + EXEC_STACK) & !15;
+    let top = (prepared.stack.as_mut_ptr() as usize + prepared.stack.capacity()) & !15;
     // SAFETY: the child runs exec_child on its own stack over memory that stays valid
     // and untouched while this thread is suspended (CLONE_VFORK); its descriptors and
     // signal dispositions are its own (no CLONE_FILES, no CLONE_SIGHAND).
