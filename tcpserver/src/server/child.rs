@@ -54,6 +54,57 @@ pub fn ip_text(ip: IpAddr, force_v6: bool) -> String {
     }
 }
 
+/// [`ip_text`] kept on the stack when it fits (IPv4 and v4-mapped peers), so that the
+/// fast path's parent allocates nothing per connection: a free after fork writes to
+/// heap pages the child still shares (a page copy each).
+pub struct IpText {
+    buf: [u8; 24],
+    len: usize,
+    long: Option<String>,
+}
+
+impl IpText {
+    pub fn new(ip: IpAddr, force_v6: bool) -> IpText {
+        use std::fmt::Write;
+        let mut t = IpText {
+            buf: [0; 24],
+            len: 0,
+            long: None,
+        };
+        let v4 = match ip {
+            IpAddr::V4(a) => Some(a),
+            IpAddr::V6(a) => mapped_v4(&a),
+        };
+        let fits = match v4 {
+            Some(a) if force_v6 => write!(t, "::ffff:{a}").is_ok(),
+            Some(a) => write!(t, "{a}").is_ok(),
+            None => false,
+        };
+        if !fits {
+            t.long = Some(ip_text(ip, force_v6));
+        }
+        t
+    }
+
+    pub fn as_str(&self) -> &str {
+        match &self.long {
+            Some(s) => s,
+            // Only whole UTF-8 strings are written into buf.
+            None => std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default(),
+        }
+    }
+}
+
+impl std::fmt::Write for IpText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let room = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        room.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
 /// The TCP6* form: always IPv6 text (`::ffff:a.b.c.d` for IPv4).
 pub fn ip6_text(ip: IpAddr) -> String {
     match ip {
@@ -588,6 +639,12 @@ mod tests {
         assert_eq!(ip_text(mapped, true), "::ffff:127.0.0.1");
         assert_eq!(ip_text(v6, false), "2001:db8::1");
         assert_eq!(ip6_text(v4), "::ffff:127.0.0.1");
+        let wide: IpAddr = "255.255.255.255".parse().unwrap();
+        for ip in [v4, mapped, v6, wide] {
+            for force in [false, true] {
+                assert_eq!(IpText::new(ip, force).as_str(), ip_text(ip, force));
+            }
+        }
         assert!(is_v4(mapped) && !is_v4(v6));
     }
 }

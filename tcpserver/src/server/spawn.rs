@@ -442,13 +442,15 @@ impl Spawner {
         let Ok(local) = net::local_addr(fd) else {
             return Fast::Fork { banner_sent };
         };
-        let remote_ip = child::ip_text(peer.ip(), o.force_v6);
-        let local_ip = child::ip_text(local.ip(), o.force_v6);
+        let remote_ip = child::IpText::new(peer.ip(), o.force_v6);
+        let remote_ip = remote_ip.as_str();
+        let local_ip = child::IpText::new(local.ip(), o.force_v6);
+        let local_ip = local_ip.as_str();
         let facts = Facts {
             peer,
             local,
-            remote_ip: &remote_ip,
-            local_ip: &local_ip,
+            remote_ip,
+            local_ip,
             local_host: o.local_name.as_deref().map(OsStr::as_bytes),
             remote_host: None,
             paranoid: None,
