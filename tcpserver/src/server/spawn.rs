@@ -1,7 +1,9 @@
 //! The fast path: the parent starts the program itself, with clone(CLONE_VM), for
 //! connections that need nothing that can wait on the network (`-H` and `-R`, a
-//! fixed local name `-l`; or a UNIX socket), no TLS, an exec program
-//! and no plugin exports. `TCPSERVER_NO_FASTPATH` (any non-empty value) turns it off.
+//! fixed local name `-l`; or a UNIX socket), no TLS and no plugin exports. A plugin
+//! the server preloaded is called in a plain fork instead ([`Spawner::serve`]'s
+//! `fork_plugin`), on the same prepared environment. `TCPSERVER_NO_FASTPATH` (any
+//! non-empty value) turns it off.
 //!
 //! The parent does the child's steps itself (socket options, a banner the socket takes
 //! at once, getsockname, the environment, a rules lookup in a local cdb) and logs the

@@ -143,9 +143,7 @@ impl std::ops::DerefMut for Zeroed {
     fn deref_mut(&mut self) -> &mut [u8] {
         match self {
             // SAFETY: as in deref; &mut self makes the borrow unique.
-            Zeroed::Mapped(p, len) => unsafe {
-                std::slice::from_raw_parts_mut(p.as_ptr(), *len)
-            },
+            Zeroed::Mapped(p, len) => unsafe { std::slice::from_raw_parts_mut(p.as_ptr(), *len) },
             Zeroed::Heap(v) => v,
         }
     }
