@@ -396,6 +396,24 @@ pub fn log_no_slots(srv: &Server, ip: &[u8], maxperip: u64) {
     ));
 }
 
+/// Step 12 behind TLS: the handshake, then the program on pipes (never returns).
+/// `slots` is the live children including this one, and the limit.
+fn serve_tls(
+    srv: &Server,
+    tls: &std::cell::RefCell<crate::tls::Reloader>,
+    env: Env,
+    slots: (u64, u64),
+    ip: &str,
+) -> ! {
+    let slot = crate::tls::connection::Slot {
+        children: slots.0,
+        limit: slots.1,
+        ip,
+    };
+    let contexts = &tls.borrow().contexts;
+    crate::tls::connection::serve(contexts, &srv.opts, env, &srv.log, slot, &srv.program)
+}
+
 fn serve_unix(srv: &Server, conn: Conn) -> ! {
     let pid = std::process::id();
     let path = srv.unix_path.as_deref().unwrap_or(Path::new(""));
@@ -414,20 +432,7 @@ fn serve_unix(srv: &Server, conn: Conn) -> ! {
     }
     if let Some(tls) = &srv.tls {
         let ip = String::from_utf8_lossy(shown);
-        let slot = crate::tls::connection::Slot {
-            children: conn.children,
-            limit: conn.limit,
-            ip: &ip,
-        };
-        let log = srv.log;
-        crate::tls::connection::serve(
-            &tls.borrow().contexts,
-            &srv.opts,
-            env,
-            &log,
-            slot,
-            &srv.program,
-        );
+        serve_tls(srv, tls, env, (conn.children, conn.limit), &ip);
     }
     log_session(srv, pid, conn.children, conn.limit, shown);
     srv.program.run(&env, &srv.log)
@@ -606,19 +611,7 @@ fn serve_tcp(srv: &Server, conn: Conn, peer: SocketAddr) -> ! {
 
     // Step 12: the program, behind TLS with -n/-s.
     if let Some(tls) = &srv.tls {
-        let slot = crate::tls::connection::Slot {
-            children: conn.children,
-            limit: conn.limit,
-            ip: &remote_ip,
-        };
-        crate::tls::connection::serve(
-            &tls.borrow().contexts,
-            &srv.opts,
-            env,
-            &log,
-            slot,
-            &srv.program,
-        );
+        serve_tls(srv, tls, env, (conn.children, conn.limit), &remote_ip);
     }
     log_session(srv, pid, conn.children, conn.limit, remote_ip.as_bytes());
     srv.program.run(&env, &log)

@@ -138,19 +138,7 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
         dfl.sa_sigaction = libc::SIG_DFL;
         libc::sigaction(libc::SIGPIPE, &dfl, std::ptr::null_mut());
         libc::sigprocmask(libc::SIG_SETMASK, a.mask, std::ptr::null_mut());
-        let mut saved = 0;
-        for i in 0..a.npaths {
-            libc::execve(*a.paths.add(i), a.argv, a.envp);
-            match *libc::__errno_location() {
-                libc::ENOENT => {}
-                e @ (libc::EACCES | libc::EPERM | libc::EISDIR) => saved = e,
-                e => {
-                    a.err = e;
-                    libc::_exit(111);
-                }
-            }
-        }
-        a.err = if saved != 0 { saved } else { libc::ENOENT };
+        a.err = indicore::exec::execve_each(a.paths, a.npaths, a.argv, a.envp);
         libc::_exit(111)
     }
 }
@@ -656,41 +644,15 @@ impl Spawner {
     }
 }
 
-/// Where execve looks for `file`: itself when it holds a `/`, else each PATH entry.
+/// Where execve looks for `file`, as pathexec does with the server's PATH.
 fn exec_paths(file: &[u8]) -> Option<Vec<CString>> {
-    if file.contains(&b'/') {
-        return Some(vec![CString::new(file).ok()?]);
-    }
     let path = std::env::var_os("PATH");
-    let path = path
-        .as_deref()
-        .map_or(indicore::exec::DEFAULT_PATH, OsStr::as_bytes);
-    Some(
-        path.split(|&b| b == b':')
-            .filter_map(|dir| {
-                let mut c = if dir.is_empty() {
-                    b".".to_vec()
-                } else {
-                    dir.to_vec()
-                };
-                c.push(b'/');
-                c.extend_from_slice(file);
-                CString::new(c).ok()
-            })
-            .collect(),
-    )
+    indicore::exec::candidates(file, path.as_deref().map(OsStr::as_bytes))
 }
 
 /// The server's environment as `NAME=value` strings.
 fn inherited_env() -> Vec<CString> {
-    std::env::vars_os()
-        .filter_map(|(n, v)| {
-            let mut s = n.as_bytes().to_vec();
-            s.push(b'=');
-            s.extend_from_slice(v.as_bytes());
-            CString::new(s).ok()
-        })
-        .collect()
+    indicore::exec::Env::inherited().to_envp()
 }
 
 /// The environment variable that turns the fast path off.

@@ -131,18 +131,11 @@ pub fn run_launched(
     started: impl FnOnce(libc::pid_t),
     unable_to_fork: impl FnOnce(&std::io::Error),
 ) -> Option<libc::c_int> {
-    let Ends {
-        net_in,
-        net_out,
-        input_fd,
-        output_fd,
-        close,
-        idle,
-    } = ends;
+    let (input_fd, output_fd) = (ends.input_fd, ends.output_fd);
     // The program must not own the network: move it above the program's descriptors
     // when it sits where the pipes go (fds 0 and 1 under tcpserver, 6 and 7 for -C).
-    let (net_in, net_out) = lift(net_in, net_out, &[input_fd, output_fd]);
-    let mut closing = close.to_vec();
+    let (net_in, net_out) = lift(ends.net_in, ends.net_out, &[input_fd, output_fd]);
+    let mut closing = ends.close.to_vec();
     closing.extend([net_in, net_out]);
     let (started_ok, unable_to_run) = match launch {
         Launch::Fork(run) => (
@@ -172,7 +165,7 @@ pub fn run_launched(
         owned: true,
     };
     a.net.fd = net_in;
-    let end = proxy::relay(&mut a.conn, &mut a.net, net_out, local, idle);
+    let end = proxy::relay(&mut a.conn, &mut a.net, net_out, local, ends.idle);
     let grace = match &end {
         End::Done => None,
         End::Tls(e) => {

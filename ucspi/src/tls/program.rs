@@ -28,6 +28,29 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
+/// The program's input pipe (its end, ours) and output pipe (ours, its end), with
+/// room for the program to run ahead of the network (best effort; 64 KiB otherwise).
+fn pipes() -> io::Result<[OwnedFd; 4]> {
+    let (prog_in, to_program) = pipe()?;
+    let (from_program, prog_out) = pipe()?;
+    for p in [&to_program, &from_program] {
+        // SAFETY: fcntl on a pipe we own.
+        unsafe { libc::fcntl(p.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_SIZE) };
+    }
+    Ok([prog_in, to_program, from_program, prog_out])
+}
+
+/// The proxy's ends of [`pipes`], once the program has its own: the program's ends
+/// are closed here.
+fn ours([prog_in, to_program, from_program, prog_out]: [OwnedFd; 4]) -> Pipes {
+    drop(prog_in);
+    drop(prog_out);
+    Pipes {
+        to_program,
+        from_program,
+    }
+}
+
 /// Fork the program with its input on `input_fd` and its output on `output_fd` (0 and 1,
 /// or 6 and 7 for djb tcpclient programs); `close` lists descriptors the program must not
 /// keep (the network socket). `run` execs or otherwise runs it and never returns (it ends the
@@ -38,13 +61,7 @@ pub fn start(
     close: &[RawFd],
     run: impl FnOnce() -> std::convert::Infallible,
 ) -> io::Result<(libc::pid_t, Pipes)> {
-    let (prog_in, to_program) = pipe()?;
-    let (from_program, prog_out) = pipe()?;
-    // Room for a program to run ahead of the network (best effort; 64 KiB otherwise).
-    for p in [&to_program, &from_program] {
-        // SAFETY: fcntl on a pipe we own.
-        unsafe { libc::fcntl(p.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_SIZE) };
-    }
+    let [prog_in, to_program, from_program, prog_out] = pipes()?;
     // SAFETY: the caller is single-threaded; the child only moves descriptors and runs.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
@@ -74,15 +91,7 @@ pub fn start(
         #[allow(unreachable_code)]
         match run() {}
     }
-    drop(prog_in);
-    drop(prog_out);
-    Ok((
-        pid,
-        Pipes {
-            to_program,
-            from_program,
-        },
-    ))
+    Ok((pid, ours([prog_in, to_program, from_program, prog_out])))
 }
 
 /// A command line made ready for execve before the program starts (argv, environment,
@@ -112,23 +121,7 @@ impl Prepared {
         let nargs = strings.len();
         strings.extend(env.to_envp());
         let nenv = strings.len() - nargs;
-        if file.contains(&b'/') {
-            strings.push(CString::new(file).ok()?);
-        } else {
-            let path = path.map_or(indicore::exec::DEFAULT_PATH, OsStr::as_bytes);
-            for dir in path.split(|&b| b == b':') {
-                let mut c = if dir.is_empty() {
-                    b".".to_vec()
-                } else {
-                    dir.to_vec()
-                };
-                c.push(b'/');
-                c.extend_from_slice(file);
-                if let Ok(c) = CString::new(c) {
-                    strings.push(c);
-                }
-            }
-        }
+        strings.extend(indicore::exec::candidates(file, path.map(OsStr::as_bytes))?);
         let ptrs = |from: usize, n: usize| -> Vec<*const libc::c_char> {
             let mut v: Vec<*const libc::c_char> =
                 strings[from..from + n].iter().map(|c| c.as_ptr()).collect();
@@ -192,19 +185,7 @@ extern "C" fn exec_child(arg: *mut libc::c_void) -> libc::c_int {
         let mut dfl: libc::sigaction = std::mem::zeroed();
         dfl.sa_sigaction = libc::SIG_DFL;
         libc::sigaction(libc::SIGPIPE, &dfl, std::ptr::null_mut());
-        let mut saved = 0;
-        for k in 0..a.npaths {
-            libc::execve(*a.paths.add(k), a.argv, a.envp);
-            match *libc::__errno_location() {
-                libc::ENOENT => {}
-                e @ (libc::EACCES | libc::EPERM | libc::EISDIR) => saved = e,
-                e => {
-                    saved = e;
-                    break;
-                }
-            }
-        }
-        a.err = if saved != 0 { saved } else { libc::ENOENT };
+        a.err = indicore::exec::execve_each(a.paths, a.npaths, a.argv, a.envp);
         libc::_exit(111)
     }
 }
@@ -219,12 +200,7 @@ pub fn start_exec(
     close: &[RawFd],
     prepared: &mut Prepared,
 ) -> io::Result<(libc::pid_t, Pipes, Option<io::Error>)> {
-    let (prog_in, to_program) = pipe()?;
-    let (from_program, prog_out) = pipe()?;
-    for p in [&to_program, &from_program] {
-        // SAFETY: fcntl on a pipe we own.
-        unsafe { libc::fcntl(p.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_SIZE) };
-    }
+    let [prog_in, to_program, from_program, prog_out] = pipes()?;
     let mut args = ExecArgs {
         prog_in: prog_in.as_raw_fd(),
         prog_out: prog_out.as_raw_fd(),
@@ -258,14 +234,9 @@ pub fn start_exec(
     // SAFETY: the child has exec'd or exited; volatile, as it wrote behind the
     // compiler's back.
     let err = unsafe { std::ptr::read_volatile(&args.err) };
-    drop(prog_in);
-    drop(prog_out);
     Ok((
         pid,
-        Pipes {
-            to_program,
-            from_program,
-        },
+        ours([prog_in, to_program, from_program, prog_out]),
         (err != 0).then(|| io::Error::from_raw_os_error(err)),
     ))
 }
