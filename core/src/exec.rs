@@ -105,27 +105,12 @@ pub fn run_file(file: &OsStr, argv: &[OsString], env: &Env, path: Option<&OsStr>
     let mut envp: Vec<*const libc::c_char> = cenv.iter().map(|c| c.as_ptr()).collect();
     envp.push(std::ptr::null());
 
-    let file = file.as_bytes();
-    if file.contains(&b'/') {
-        let Ok(cfile) = CString::new(file) else {
-            return io::Error::from_raw_os_error(libc::EINVAL);
-        };
-        return execve(&cfile, &argp, &envp);
-    }
-    let path = path.map(OsStr::as_bytes).unwrap_or(DEFAULT_PATH);
+    let Some(files) = candidates(file.as_bytes(), path.map(OsStr::as_bytes)) else {
+        return io::Error::from_raw_os_error(libc::EINVAL);
+    };
     let mut saved: Option<io::Error> = None;
-    for dir in path.split(|&b| b == b':') {
-        let mut candidate = if dir.is_empty() {
-            b".".to_vec()
-        } else {
-            dir.to_vec()
-        };
-        candidate.push(b'/');
-        candidate.extend_from_slice(file);
-        let Ok(c) = CString::new(candidate) else {
-            continue;
-        };
-        let err = execve(&c, &argp, &envp);
+    for c in &files {
+        let err = execve(c, &argp, &envp);
         match err.raw_os_error() {
             Some(libc::ENOENT) => {}
             Some(libc::EACCES | libc::EPERM | libc::EISDIR) => saved = Some(err),
@@ -133,6 +118,59 @@ pub fn run_file(file: &OsStr, argv: &[OsString], env: &Env, path: Option<&OsStr>
         }
     }
     saved.unwrap_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))
+}
+
+/// The files [`run`] tries execve on, in order: `file` itself when it holds a `/`, else
+/// `DIR/file` for each element of `path` (default [`DEFAULT_PATH`]; an empty element is
+/// `.`), leaving out those holding a NUL. None when `file` holds both a `/` and a NUL.
+pub fn candidates(file: &[u8], path: Option<&[u8]>) -> Option<Vec<CString>> {
+    if file.contains(&b'/') {
+        return CString::new(file).ok().map(|c| vec![c]);
+    }
+    let path = path.unwrap_or(DEFAULT_PATH);
+    Some(
+        path.split(|&b| b == b':')
+            .filter_map(|dir| {
+                let mut c = if dir.is_empty() {
+                    b".".to_vec()
+                } else {
+                    dir.to_vec()
+                };
+                c.push(b'/');
+                c.extend_from_slice(file);
+                CString::new(c).ok()
+            })
+            .collect(),
+    )
+}
+
+/// execve on each of `n` prepared `paths` in turn, as [`run`] does; returns the errno
+/// to report when none succeeded. Only execve and errno: callable in a child that
+/// shares its parent's memory while the parent waits (CLONE_VM|CLONE_VFORK).
+///
+/// # Safety
+/// `paths` points to `n` NUL-terminated strings; `argv` and `envp` are NULL-terminated
+/// arrays of NUL-terminated strings.
+pub unsafe fn execve_each(
+    paths: *const *const libc::c_char,
+    n: usize,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+) -> libc::c_int {
+    let mut saved = 0;
+    for k in 0..n {
+        libc::execve(*paths.add(k), argv, envp);
+        match *libc::__errno_location() {
+            libc::ENOENT => {}
+            e @ (libc::EACCES | libc::EPERM | libc::EISDIR) => saved = e,
+            e => return e,
+        }
+    }
+    if saved != 0 {
+        saved
+    } else {
+        libc::ENOENT
+    }
 }
 
 /// Find `prog` as pathexec would run it: a name with a `/` as it is, else the first

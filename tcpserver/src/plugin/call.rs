@@ -94,7 +94,7 @@ impl CArray {
 
 /// Signals as a program would have them after exec: SIGHUP and SIGUSR1 (the server's)
 /// back to their defaults.
-fn default_signals() {
+pub fn default_signals() {
     // SAFETY: sigaction with a zeroed struct and SIG_DFL.
     unsafe {
         let mut dfl: libc::sigaction = std::mem::zeroed();
@@ -125,6 +125,11 @@ impl Plugin {
             Some((p.handle, as_entry(entry)))
         })();
         Plugin { argv, ready }
+    }
+
+    /// The entry the server found once, when it preloaded the object.
+    pub fn entry(&self) -> Option<Entry> {
+        self.ready.map(|(_, entry)| entry)
     }
 
     /// Run it in this (connection) process with `env`; never returns.

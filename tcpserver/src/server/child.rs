@@ -54,6 +54,57 @@ pub fn ip_text(ip: IpAddr, force_v6: bool) -> String {
     }
 }
 
+/// [`ip_text`] kept on the stack when it fits (IPv4 and v4-mapped peers), so that the
+/// fast path's parent allocates nothing per connection: a free after fork writes to
+/// heap pages the child still shares (a page copy each).
+pub struct IpText {
+    buf: [u8; 24],
+    len: usize,
+    long: Option<String>,
+}
+
+impl IpText {
+    pub fn new(ip: IpAddr, force_v6: bool) -> IpText {
+        use std::fmt::Write;
+        let mut t = IpText {
+            buf: [0; 24],
+            len: 0,
+            long: None,
+        };
+        let v4 = match ip {
+            IpAddr::V4(a) => Some(a),
+            IpAddr::V6(a) => mapped_v4(&a),
+        };
+        let fits = match v4 {
+            Some(a) if force_v6 => write!(t, "::ffff:{a}").is_ok(),
+            Some(a) => write!(t, "{a}").is_ok(),
+            None => false,
+        };
+        if !fits {
+            t.long = Some(ip_text(ip, force_v6));
+        }
+        t
+    }
+
+    pub fn as_str(&self) -> &str {
+        match &self.long {
+            Some(s) => s,
+            // Only whole UTF-8 strings are written into buf.
+            None => std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default(),
+        }
+    }
+}
+
+impl std::fmt::Write for IpText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let room = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        room.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
 /// The TCP6* form: always IPv6 text (`::ffff:a.b.c.d` for IPv4).
 pub fn ip6_text(ip: IpAddr) -> String {
     match ip {
@@ -345,6 +396,24 @@ pub fn log_no_slots(srv: &Server, ip: &[u8], maxperip: u64) {
     ));
 }
 
+/// Step 12 behind TLS: the handshake, then the program on pipes (never returns).
+/// `slots` is the live children including this one, and the limit.
+fn serve_tls(
+    srv: &Server,
+    tls: &std::cell::RefCell<crate::tls::Reloader>,
+    env: Env,
+    slots: (u64, u64),
+    ip: &str,
+) -> ! {
+    let slot = crate::tls::connection::Slot {
+        children: slots.0,
+        limit: slots.1,
+        ip,
+    };
+    let contexts = &tls.borrow().contexts;
+    crate::tls::connection::serve(contexts, &srv.opts, env, &srv.log, slot, &srv.program)
+}
+
 fn serve_unix(srv: &Server, conn: Conn) -> ! {
     let pid = std::process::id();
     let path = srv.unix_path.as_deref().unwrap_or(Path::new(""));
@@ -363,15 +432,7 @@ fn serve_unix(srv: &Server, conn: Conn) -> ! {
     }
     if let Some(tls) = &srv.tls {
         let ip = String::from_utf8_lossy(shown);
-        let slot = crate::tls::connection::Slot {
-            children: conn.children,
-            limit: conn.limit,
-            ip: &ip,
-        };
-        let log = srv.log;
-        crate::tls::connection::serve(&tls.borrow().contexts, &srv.opts, env, &log, slot, |env| {
-            srv.program.run(env, &log)
-        });
+        serve_tls(srv, tls, env, (conn.children, conn.limit), &ip);
     }
     log_session(srv, pid, conn.children, conn.limit, shown);
     srv.program.run(&env, &srv.log)
@@ -550,14 +611,7 @@ fn serve_tcp(srv: &Server, conn: Conn, peer: SocketAddr) -> ! {
 
     // Step 12: the program, behind TLS with -n/-s.
     if let Some(tls) = &srv.tls {
-        let slot = crate::tls::connection::Slot {
-            children: conn.children,
-            limit: conn.limit,
-            ip: &remote_ip,
-        };
-        crate::tls::connection::serve(&tls.borrow().contexts, &srv.opts, env, &log, slot, |env| {
-            srv.program.run(env, &log)
-        });
+        serve_tls(srv, tls, env, (conn.children, conn.limit), &remote_ip);
     }
     log_session(srv, pid, conn.children, conn.limit, remote_ip.as_bytes());
     srv.program.run(&env, &log)
@@ -578,6 +632,12 @@ mod tests {
         assert_eq!(ip_text(mapped, true), "::ffff:127.0.0.1");
         assert_eq!(ip_text(v6, false), "2001:db8::1");
         assert_eq!(ip6_text(v4), "::ffff:127.0.0.1");
+        let wide: IpAddr = "255.255.255.255".parse().unwrap();
+        for ip in [v4, mapped, v6, wide] {
+            for force in [false, true] {
+                assert_eq!(IpText::new(ip, force).as_str(), ip_text(ip, force));
+            }
+        }
         assert!(is_v4(mapped) && !is_v4(v6));
     }
 }

@@ -582,6 +582,9 @@ impl Parent<'_> {
 
     fn reload(&mut self) {
         crate::plugin::reload(&self.srv.log);
+        if let Some(fast) = self.fast.as_mut() {
+            fast.refresh_env();
+        }
         if let Some(tls) = &self.srv.tls {
             let r = tls.borrow_mut().reload();
             crate::tls::connection::log_reload(&self.srv.log, r);

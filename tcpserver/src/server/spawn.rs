@@ -1,7 +1,9 @@
 //! The fast path: the parent starts the program itself, with clone(CLONE_VM), for
 //! connections that need nothing that can wait on the network (`-H` and `-R`, a
-//! fixed local name `-l`; or a UNIX socket), no TLS, an exec program
-//! and no plugin exports. `TCPSERVER_NO_FASTPATH` (any non-empty value) turns it off.
+//! fixed local name `-l`; or a UNIX socket), no TLS and no plugin exports. A plugin
+//! the server preloaded is called in a plain fork instead ([`Spawner::serve`]'s
+//! `fork_plugin`), on the same prepared environment. `TCPSERVER_NO_FASTPATH` (any
+//! non-empty value) turns it off.
 //!
 //! The parent does the child's steps itself (socket options, a banner the socket takes
 //! at once, getsockname, the environment, a rules lookup in a local cdb) and logs the
@@ -37,6 +39,7 @@
 use super::child::{self, EnvSink, Facts};
 use super::program::Program;
 use super::{net, Server};
+use crate::plugin::call::Entry;
 use std::ffi::{CString, OsStr};
 use std::net::SocketAddr;
 use std::os::fd::RawFd;
@@ -135,19 +138,7 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
         dfl.sa_sigaction = libc::SIG_DFL;
         libc::sigaction(libc::SIGPIPE, &dfl, std::ptr::null_mut());
         libc::sigprocmask(libc::SIG_SETMASK, a.mask, std::ptr::null_mut());
-        let mut saved = 0;
-        for i in 0..a.npaths {
-            libc::execve(*a.paths.add(i), a.argv, a.envp);
-            match *libc::__errno_location() {
-                libc::ENOENT => {}
-                e @ (libc::EACCES | libc::EPERM | libc::EISDIR) => saved = e,
-                e => {
-                    a.err = e;
-                    libc::_exit(111);
-                }
-            }
-        }
-        a.err = if saved != 0 { saved } else { libc::ENOENT };
+        a.err = indicore::exec::execve_each(a.paths, a.npaths, a.argv, a.envp);
         libc::_exit(111)
     }
 }
@@ -311,6 +302,9 @@ impl Slot {
 pub struct Spawner {
     /// The inherited environment.
     base: Vec<CString>,
+    /// A preloaded plugin's entry: the program is called in a forked child instead of
+    /// exec'd (`paths` is empty then).
+    plugin: Option<Entry>,
     /// Where execve looks for the program, in PATH order.
     paths: Vec<CString>,
     path_ptrs: Vec<*const libc::c_char>,
@@ -335,59 +329,52 @@ impl Spawner {
         if (srv.unix_path.is_none() && !tcp_ok) || o.tls.certfile.is_some() {
             return None;
         }
-        // A plugin runs in a forked child; programs of a server with plugin namespaces
-        // get LMIDn variables the prepared environment would lack.
-        let Program::Exec(argv) = &srv.program else {
-            return None;
-        };
+        // Programs of a server with plugin namespaces get LMIDn variables the prepared
+        // environment would lack.
         if crate::plugin::host().is_some_and(|h| h.exports().next().is_some()) {
             return None;
         }
-        let argv: Vec<CString> = argv
-            .iter()
-            .map(|a| CString::new(a.as_bytes()).ok())
-            .collect::<Option<_>>()?;
-        let file = argv.first()?.as_bytes();
-        let paths: Vec<CString> = if file.contains(&b'/') {
-            vec![CString::new(file).ok()?]
-        } else {
-            let path = std::env::var_os("PATH");
-            let path = path
-                .as_deref()
-                .map_or(indicore::exec::DEFAULT_PATH, OsStr::as_bytes);
-            path.split(|&b| b == b':')
-                .filter_map(|dir| {
-                    let mut c = if dir.is_empty() {
-                        b".".to_vec()
-                    } else {
-                        dir.to_vec()
-                    };
-                    c.push(b'/');
-                    c.extend_from_slice(file);
-                    CString::new(c).ok()
-                })
-                .collect()
+        let (argv, paths, plugin) = match &srv.program {
+            Program::Exec(argv) => {
+                let argv: Vec<CString> = argv
+                    .iter()
+                    .map(|a| CString::new(a.as_bytes()).ok())
+                    .collect::<Option<_>>()?;
+                let paths = exec_paths(argv.first()?.as_bytes())?;
+                (argv, paths, None)
+            }
+            // A plugin the server preloaded is called in a forked child; one loaded per
+            // connection goes the ordinary way. Arguments holding a NUL are left out,
+            // as the plugin step does.
+            Program::Plugin(p) => {
+                let entry = p.entry()?;
+                let argv = p
+                    .argv
+                    .iter()
+                    .filter_map(|a| CString::new(a.as_bytes()).ok())
+                    .collect();
+                (argv, Vec::new(), Some(entry))
+            }
         };
-        let base: Vec<CString> = std::env::vars_os()
-            .filter_map(|(n, v)| {
-                let mut s = n.as_bytes().to_vec();
-                s.push(b'=');
-                s.extend_from_slice(v.as_bytes());
-                CString::new(s).ok()
-            })
-            .collect();
+        let base = inherited_env();
         let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|c| c.as_ptr()).collect();
         argv_ptrs.push(std::ptr::null());
         let path_ptrs = paths.iter().map(|c| c.as_ptr()).collect();
         Some(Spawner {
             base,
+            plugin,
             paths,
             path_ptrs,
             _argv: argv,
             argv_ptrs,
             block: Block::default(),
             envp: Vec::new(),
-            stack: vec![0u8; STACK],
+            // A plugin's child is forked: no clone stack.
+            stack: if plugin.is_some() {
+                Vec::new()
+            } else {
+                vec![0u8; STACK]
+            },
             slots: Vec::new(),
         })
     }
@@ -422,9 +409,18 @@ impl Spawner {
                 return Fast::Fork { banner_sent };
             }
             child::unix_env(srv, &mut self.block);
-            let outcome = self.spawn(fd, &srv.sigmask, banner_sent);
             let path = srv.unix_path.as_deref().unwrap_or(std::path::Path::new(""));
             let shown = path.as_os_str().as_bytes();
+            if let Some(entry) = self.plugin {
+                return self.fork_plugin(srv, entry, banner_sent, |pid| {
+                    child::log_pid(srv, pid, shown);
+                    child::log_unix_ok(srv, pid, shown);
+                    child::fd_to_stdio(fd);
+                    child::restore_signals(srv);
+                    child::log_session(srv, pid, children, limit, shown);
+                });
+            }
+            let outcome = self.spawn(fd, &srv.sigmask, banner_sent);
             if let Fast::Spawned(pid) | Fast::ExecFailed(pid, _) = &outcome {
                 let pid = *pid as u32;
                 child::log_pid(srv, pid, shown);
@@ -436,13 +432,15 @@ impl Spawner {
         let Ok(local) = net::local_addr(fd) else {
             return Fast::Fork { banner_sent };
         };
-        let remote_ip = child::ip_text(peer.ip(), o.force_v6);
-        let local_ip = child::ip_text(local.ip(), o.force_v6);
+        let remote_ip = child::IpText::new(peer.ip(), o.force_v6);
+        let remote_ip = remote_ip.as_str();
+        let local_ip = child::IpText::new(local.ip(), o.force_v6);
+        let local_ip = local_ip.as_str();
         let facts = Facts {
             peer,
             local,
-            remote_ip: &remote_ip,
-            local_ip: &local_ip,
+            remote_ip,
+            local_ip,
             local_host: o.local_name.as_deref().map(OsStr::as_bytes),
             remote_host: None,
             paranoid: None,
@@ -453,6 +451,15 @@ impl Spawner {
             Ok(v) if !v.deny && !v.proxy && u64::from(same_ip) < v.maxperip => v,
             _ => return Fast::Fork { banner_sent },
         };
+        if let Some(entry) = self.plugin {
+            return self.fork_plugin(srv, entry, banner_sent, |pid| {
+                child::log_pid(srv, pid, remote_ip.as_bytes());
+                child::log_verdict(srv, pid, &facts, &verdict);
+                child::fd_to_stdio(fd);
+                child::restore_signals(srv);
+                child::log_session(srv, pid, children, limit, remote_ip.as_bytes());
+            });
+        }
         let outcome = self.spawn(fd, &srv.sigmask, banner_sent);
         if let Fast::Spawned(pid) | Fast::ExecFailed(pid, _) = &outcome {
             let pid = *pid as u32;
@@ -461,6 +468,55 @@ impl Spawner {
             child::log_session(srv, pid, children, limit, remote_ip.as_bytes());
         }
         outcome
+    }
+
+    /// Fork the connection's process and call the preloaded plugin's entry there, with
+    /// the prepared arguments and environment. The child first closes the server's own
+    /// descriptors and runs `steps` with its pid (the forked child's log lines, stdio and
+    /// signals, in that child's order), then resets SIGHUP and SIGUSR1 as the plugin
+    /// step does, and `_exit`s 0 when the entry returns. A failed fork goes to the
+    /// ordinary path, which reports it.
+    fn fork_plugin(
+        &mut self,
+        srv: &Server,
+        entry: Entry,
+        banner_sent: usize,
+        steps: impl FnOnce(u32),
+    ) -> Fast {
+        Self::build_envp(&self.base, &self.block, &mut self.envp);
+        // SAFETY: the parent is single-threaded; the child runs the steps and the entry
+        // on memory of its own and leaves with _exit.
+        match unsafe { libc::fork() } {
+            0 => {
+                // SAFETY: the server's descriptors, which the child does not use; then
+                // the entry, with NULL-terminated arrays of NUL-terminated strings that
+                // live (in this process's copy) until it ends.
+                unsafe {
+                    libc::close(srv.listen_fd);
+                    libc::close(srv.signal_fd);
+                    if srv.control_parent >= 0 {
+                        libc::close(srv.control_parent);
+                    }
+                    steps(std::process::id());
+                    crate::plugin::call::default_signals();
+                    let argc = (self.argv_ptrs.len() - 1) as libc::c_int;
+                    entry(
+                        argc,
+                        self.argv_ptrs.as_mut_ptr().cast(),
+                        self.envp.as_mut_ptr().cast(),
+                    );
+                    libc::_exit(0)
+                }
+            }
+            -1 => Fast::Fork { banner_sent },
+            pid => Fast::Spawned(pid),
+        }
+    }
+
+    /// The server's environment changed (a plugin's init on SIGHUP may set variables):
+    /// take it again for the programs that follow.
+    pub fn refresh_env(&mut self) {
+        self.base = inherited_env();
     }
 
     /// The exit of `pid` was collected: free its slot; the error when its exec failed.
@@ -586,6 +642,17 @@ impl Spawner {
         }
         Fast::Spawned(pid)
     }
+}
+
+/// Where execve looks for `file`, as pathexec does with the server's PATH.
+fn exec_paths(file: &[u8]) -> Option<Vec<CString>> {
+    let path = std::env::var_os("PATH");
+    indicore::exec::candidates(file, path.as_deref().map(OsStr::as_bytes))
+}
+
+/// The server's environment as `NAME=value` strings.
+fn inherited_env() -> Vec<CString> {
+    indicore::exec::Env::inherited().to_envp()
 }
 
 /// The environment variable that turns the fast path off.

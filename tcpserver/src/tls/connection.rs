@@ -8,8 +8,8 @@ use super::reload::Reloaded;
 use super::session;
 use crate::server::log::{Log, Safe};
 use crate::server::options::Options;
+use crate::server::program::Program;
 use indicore::exec::Env;
-use std::convert::Infallible;
 use std::time::Duration;
 
 /// `-n`/`-s` and the rest, as the TLS context wants them.
@@ -64,7 +64,7 @@ pub fn serve(
     mut env: Env,
     log: &Log,
     slot: Slot<'_>,
-    program: impl FnOnce(&Env) -> Infallible,
+    program: &Program,
 ) -> ! {
     let drop = |why: std::fmt::Arguments<'_>| -> ! {
         log.drop_connection(why);
@@ -96,16 +96,43 @@ pub fn serve(
     session::export(&mut env, &a, "tcpserver", opts.tls.provider_details, true);
     let details = a.negotiated.details(true);
     let idle = (opts.idle_timeout > 0).then(|| Duration::from_secs(opts.idle_timeout));
+    // An exec'd program is started without a copy of this process (its command line
+    // made ready here); a plugin runs in a forked one.
+    let mut prepared = match program {
+        Program::Exec(argv) => {
+            let path = std::env::var_os("PATH");
+            ucspi::tls::program::Prepared::new(
+                argv,
+                &crate::plugin::with_exports(&env),
+                path.as_deref(),
+            )
+        }
+        Program::Plugin(_) => None,
+    };
     let env = &env;
-    let status = session::run_behind(
-        a,
-        0,
-        1,
-        0,
-        1,
-        &[],
+    let unable_to_run = |e: &std::io::Error| {
+        log.drop_connection(format_args!(
+            "unable to run {}: {}",
+            program.name(),
+            indicore::errstr(e)
+        ))
+    };
+    let launch = match prepared.as_mut() {
+        Some(p) => session::Launch::Exec(p, &unable_to_run),
+        None => session::Launch::Fork(|| program.run(env, log)),
+    };
+    let ends = session::Ends {
+        net_in: 0,
+        net_out: 1,
+        input_fd: 0,
+        output_fd: 1,
+        close: &[],
         idle,
-        || program(env),
+    };
+    let status = session::run_launched(
+        a,
+        ends,
+        launch,
         |pid| {
             log.at(
                 2,

@@ -79,7 +79,7 @@ pub fn export(env: &mut Env, a: &Accepted, name: &str, details: bool, bits: bool
 /// program must not inherit. A failed fork is reported to `unable_to_fork`, then exit 111.
 #[allow(clippy::too_many_arguments)]
 pub fn run_behind(
-    mut a: Accepted,
+    a: Accepted,
     net_in: RawFd,
     net_out: RawFd,
     input_fd: RawFd,
@@ -90,12 +90,64 @@ pub fn run_behind(
     started: impl FnOnce(libc::pid_t),
     unable_to_fork: impl FnOnce(&std::io::Error),
 ) -> Option<libc::c_int> {
+    let ends = Ends {
+        net_in,
+        net_out,
+        input_fd,
+        output_fd,
+        close,
+        idle,
+    };
+    run_launched(a, ends, Launch::Fork(run), started, unable_to_fork)
+}
+
+/// Where [`run_launched`] puts the network and the program, and the idle limit.
+pub struct Ends<'a> {
+    pub net_in: RawFd,
+    pub net_out: RawFd,
+    pub input_fd: RawFd,
+    pub output_fd: RawFd,
+    /// Descriptors the program must not inherit.
+    pub close: &'a [RawFd],
+    pub idle: Option<Duration>,
+}
+
+/// How the program behind the proxy is started.
+pub enum Launch<'a, R> {
+    /// Fork; the child runs the closure (which execs or otherwise runs the program and
+    /// never returns).
+    Fork(R),
+    /// Exec a prepared command line without copying this process
+    /// ([`program::start_exec`]); a program that could not be executed is reported to
+    /// the closure, after `started`.
+    Exec(&'a mut program::Prepared, &'a dyn Fn(&std::io::Error)),
+}
+
+/// [`run_behind`], with the program started as `launch` says.
+pub fn run_launched(
+    mut a: Accepted,
+    ends: Ends<'_>,
+    launch: Launch<'_, impl FnOnce() -> Infallible>,
+    started: impl FnOnce(libc::pid_t),
+    unable_to_fork: impl FnOnce(&std::io::Error),
+) -> Option<libc::c_int> {
+    let (input_fd, output_fd) = (ends.input_fd, ends.output_fd);
     // The program must not own the network: move it above the program's descriptors
     // when it sits where the pipes go (fds 0 and 1 under tcpserver, 6 and 7 for -C).
-    let (net_in, net_out) = lift(net_in, net_out, &[input_fd, output_fd]);
-    let mut closing = close.to_vec();
+    let (net_in, net_out) = lift(ends.net_in, ends.net_out, &[input_fd, output_fd]);
+    let mut closing = ends.close.to_vec();
     closing.extend([net_in, net_out]);
-    let (pid, pipes) = match program::start(input_fd, output_fd, &closing, run) {
+    let (started_ok, unable_to_run) = match launch {
+        Launch::Fork(run) => (
+            program::start(input_fd, output_fd, &closing, run).map(|(p, pipes)| (p, pipes, None)),
+            None,
+        ),
+        Launch::Exec(prepared, report) => (
+            program::start_exec(input_fd, output_fd, &closing, prepared),
+            Some(report),
+        ),
+    };
+    let (pid, pipes, exec_error) = match started_ok {
         Ok(x) => x,
         Err(e) => {
             unable_to_fork(&e);
@@ -104,13 +156,16 @@ pub fn run_behind(
         }
     };
     started(pid);
+    if let (Some(e), Some(report)) = (exec_error, unable_to_run) {
+        report(&e);
+    }
     let local = proxy::Local {
         to: pipes.to_program.into_raw_fd(),
         from: pipes.from_program.into_raw_fd(),
         owned: true,
     };
     a.net.fd = net_in;
-    let end = proxy::relay(&mut a.conn, &mut a.net, net_out, local, idle);
+    let end = proxy::relay(&mut a.conn, &mut a.net, net_out, local, ends.idle);
     let grace = match &end {
         End::Done => None,
         End::Tls(e) => {

@@ -98,12 +98,72 @@ fn ignore_sigpipe() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
 }
 
+/// A zeroed buffer on an anonymous mapping, whose pages cost nothing until touched. A
+/// `vec![0; 64 * 1024]` is cleared by calloc at once: 16 page faults in a process that
+/// then reads a few hundred bytes of handshake into it. A failed mapping falls back to
+/// the heap.
+pub enum Zeroed {
+    Mapped(std::ptr::NonNull<u8>, usize),
+    Heap(Vec<u8>),
+}
+
+impl Zeroed {
+    pub fn new(len: usize) -> Zeroed {
+        // SAFETY: a fresh private anonymous mapping, owned by the value (unmapped on drop).
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        match std::ptr::NonNull::new(p.cast::<u8>()) {
+            Some(p) if p.as_ptr().cast() != libc::MAP_FAILED && len > 0 => Zeroed::Mapped(p, len),
+            _ => Zeroed::Heap(vec![0; len]),
+        }
+    }
+}
+
+impl std::ops::Deref for Zeroed {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            // SAFETY: the mapping holds len bytes, zero-filled by the kernel, for the
+            // value's life.
+            Zeroed::Mapped(p, len) => unsafe { std::slice::from_raw_parts(p.as_ptr(), *len) },
+            Zeroed::Heap(v) => v,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Zeroed {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        match self {
+            // SAFETY: as in deref; &mut self makes the borrow unique.
+            Zeroed::Mapped(p, len) => unsafe { std::slice::from_raw_parts_mut(p.as_ptr(), *len) },
+            Zeroed::Heap(v) => v,
+        }
+    }
+}
+
+impl Drop for Zeroed {
+    fn drop(&mut self) {
+        if let Zeroed::Mapped(p, len) = self {
+            // SAFETY: the mapping made in new, no longer borrowed.
+            unsafe { libc::munmap(p.as_ptr().cast(), *len) };
+        }
+    }
+}
+
 /// The network's input side, read 64 KiB at a time: rustls asks for 4 KiB per
 /// `read_tls`, which would otherwise be a system call each. Bytes read ahead (a client's
 /// first data behind its handshake, say) stay here for the relay.
 pub struct NetIn {
     pub fd: RawFd,
-    buf: Vec<u8>,
+    buf: Zeroed,
     pos: usize,
     len: usize,
 }
@@ -112,7 +172,7 @@ impl NetIn {
     pub fn new(fd: RawFd) -> NetIn {
         NetIn {
             fd,
-            buf: vec![0; 64 * 1024],
+            buf: Zeroed::new(64 * 1024),
             pos: 0,
             len: 0,
         }
@@ -366,7 +426,7 @@ impl Relay<'_> {
             set_nonblocking(self.local.to);
             set_nonblocking(self.local.from);
         }
-        let mut buf = vec![0u8; CHUNK];
+        let mut buf = Zeroed::new(CHUNK);
         loop {
             if let Some(end) = self.settle() {
                 return end;
