@@ -144,35 +144,6 @@ pub fn candidates(file: &[u8], path: Option<&[u8]>) -> Option<Vec<CString>> {
     )
 }
 
-/// execve on each of `n` prepared `paths` in turn, as [`run`] does; returns the errno
-/// to report when none succeeded. Only execve and errno: callable in a child that
-/// shares its parent's memory while the parent waits (CLONE_VM|CLONE_VFORK).
-///
-/// # Safety
-/// `paths` points to `n` NUL-terminated strings; `argv` and `envp` are NULL-terminated
-/// arrays of NUL-terminated strings.
-pub unsafe fn execve_each(
-    paths: *const *const libc::c_char,
-    n: usize,
-    argv: *const *const libc::c_char,
-    envp: *const *const libc::c_char,
-) -> libc::c_int {
-    let mut saved = 0;
-    for k in 0..n {
-        libc::execve(*paths.add(k), argv, envp);
-        match *libc::__errno_location() {
-            libc::ENOENT => {}
-            e @ (libc::EACCES | libc::EPERM | libc::EISDIR) => saved = e,
-            e => return e,
-        }
-    }
-    if saved != 0 {
-        saved
-    } else {
-        libc::ENOENT
-    }
-}
-
 /// Find `prog` as pathexec would run it: a name with a `/` as it is, else the first
 /// executable file in PATH (default `/bin:/usr/bin`; an empty element is `.`). Missing
 /// candidates are skipped; EACCES (and directories) are remembered and reported if
@@ -213,6 +184,7 @@ pub fn pathexec(argv: &[OsString], env: &Env) -> io::Error {
 }
 
 use crate::sys::process::execve;
+pub use crate::sys::process::execve_each;
 
 /// Split `NAME=VALUE` bytes at the first `=`.
 pub fn split_assignment(line: &[u8]) -> (&[u8], Option<&[u8]>) {

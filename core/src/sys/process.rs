@@ -47,6 +47,35 @@ pub fn execve(
     io::Error::last_os_error()
 }
 
+/// execve on each of `n` prepared `paths` in turn, as [`crate::exec::run`] does; returns the errno
+/// to report when none succeeded. Only execve and errno: callable in a child that
+/// shares its parent's memory while the parent waits (CLONE_VM|CLONE_VFORK).
+///
+/// # Safety
+/// `paths` points to `n` NUL-terminated strings; `argv` and `envp` are NULL-terminated
+/// arrays of NUL-terminated strings.
+pub unsafe fn execve_each(
+    paths: *const *const libc::c_char,
+    n: usize,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+) -> libc::c_int {
+    let mut saved = 0;
+    for k in 0..n {
+        libc::execve(*paths.add(k), argv, envp);
+        match *libc::__errno_location() {
+            libc::ENOENT => {}
+            e @ (libc::EACCES | libc::EPERM | libc::EISDIR) => saved = e,
+            e => return e,
+        }
+    }
+    if saved != 0 {
+        saved
+    } else {
+        libc::ENOENT
+    }
+}
+
 /// A pid from its number (None for 0 and negative numbers).
 pub fn pid(n: i32) -> Option<Pid> {
     if n > 0 {
