@@ -538,11 +538,18 @@ fn client_certificates_mandatory_refuse_bad_ones() {
         );
         assert!(!t.path().join("started").exists(), "{name:?}");
     }
-    let log = srv.log_text();
-    assert!(
-        log.matches("unable to accept SSL connection").count() >= 4,
-        "{log}"
-    );
+    // Each refusal is logged by its connection's process, which may still be writing when
+    // the client has seen the alert: wait for the fourth line.
+    let deadline = Instant::now() + PATIENCE;
+    while srv
+        .log_text()
+        .matches("unable to accept SSL connection")
+        .count()
+        < 4
+    {
+        assert!(Instant::now() < deadline, "{}", srv.log_text());
+        std::thread::sleep(Duration::from_millis(10));
+    }
     // Mandatory for some clients only, through a rule.
     Cmd::bin("tcprules")
         .cwd(t.path())
