@@ -43,13 +43,22 @@ fn ucase(id: &str, script: &str) -> Case {
 /// `talk PORT [INPUT]`: connect to 127.0.0.1:PORT from port 40000 with the reference's
 /// tcpclient (the same client for both sides), send INPUT, print what the server sent.
 /// `serve ARGS...`: start the side's tcpserver with ARGS in the background, its stderr
-/// in `server.log`, and wait until it listens on `$PORT`; `stop` ends it.
+/// in `server.log`, and wait until it listens on `$PORT`; `stop` ends it once every
+/// connection that ended has its `sigchild` line (under `-v`), so that a busy machine cannot
+/// move the end of a connection after the shutdown in the log.
 /// `peer HOST PORT PROGRAM...`: the reference's tcpserver (the same server for both sides)
 /// on HOST:PORT running PROGRAM, its stderr in `peer.log`, for the client cases.
 const CLIENT: &str = r#"
 talk() { printf '%b' "${2:-}" | "$REF/bin/tcpclient" -RHl0 -p 40000 127.0.0.1 "$1" sh -c 'exec 3<&0; cat <&3 >&7 & cat <&6'; }
 serve() { tcpserver "$@" 2>server.log & SERVER=$!; await_listen "$PORT"; }
-stop() { kill "$SERVER"; wait "$SERVER" 2>/dev/null; }
+stop() { await_cmd reaped "$SERVER"; kill "$SERVER"; wait "$SERVER" 2>/dev/null; }
+reaped() {
+  _live=0
+  for _c in $(cat "/proc/$1/task/$1/children"); do
+    [ "$(cut -d' ' -f3 "/proc/$_c/stat" 2>/dev/null)" = Z ] || _live=$((_live+1))
+  done
+  [ "$(grep -c sigchild server.log)" -ge $(( $(grep -c ': pid [0-9]* from ' server.log) - _live )) ]
+}
 peer() { _h=$1 _p=$2; shift 2; "$REF/bin/tcpserver" -HRl0 "$_h" "$_p" "$@" 2>peer.log & await_listen "$_p"; }
 "#;
 

@@ -763,7 +763,9 @@ fn removed_service_is_left_alone_then_forgotten() {
     let keep = sv.wait_child("supervise keep");
     let gone = sv.wait_child("supervise gone");
     let gone_log = sv.wait_child("supervise log gone");
-    wait_until("gone up", || t.is_up("gone"));
+    // Both supervisors past their start-up (one whose directory vanishes while it makes its
+    // `supervise/` exits 111, rightly): only then is the service removed.
+    wait_until("gone up", || t.is_up("gone") && t.is_up("gone/log"));
     fs::remove_dir_all(t.path("gone")).unwrap();
     thread::sleep(Duration::from_millis(1500));
     assert!(
