@@ -47,6 +47,17 @@ pub fn write(fd: impl AsFd, buf: &[u8]) -> io::Result<usize> {
     }
 }
 
+/// pwrite(2) at `offset`, retrying EINTR; may write less than `buf`.
+pub fn pwrite(fd: impl AsFd, buf: &[u8], offset: u64) -> io::Result<usize> {
+    let fd = fd.as_fd();
+    loop {
+        match rustix::io::pwrite(fd, buf, offset) {
+            Err(Errno::INTR) => continue,
+            r => return r.map_err(Into::into),
+        }
+    }
+}
+
 /// All of `buf` to a blocking descriptor, retrying EINTR and short writes.
 pub fn write_all(fd: impl AsFd, mut buf: &[u8]) -> io::Result<()> {
     let fd = fd.as_fd();
