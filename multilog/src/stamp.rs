@@ -138,13 +138,22 @@ fn local_text(out: &mut Vec<u8>, secs: i64) -> bool {
     let Some(tm) = local_tm(secs) else {
         return false;
     };
-    put_signed(out, tm.year, 0);
+    let indicore::sys::time::LocalTime {
+        year,
+        month,
+        mday,
+        hour,
+        min,
+        sec,
+        ..
+    } = tm;
+    put_signed(out, year, 0);
     for (sep, v) in [
-        (b'-', tm.month),
-        (b'-', tm.mday),
-        (b' ', tm.hour),
-        (b':', tm.min),
-        (b':', tm.sec),
+        (b'-', month),
+        (b'-', mday),
+        (b' ', hour),
+        (b':', min),
+        (b':', sec),
     ] {
         out.push(sep);
         put_decimal(out, u64::try_from(v).unwrap_or(0), 2);
