@@ -25,6 +25,15 @@ pub fn unread(fd: impl AsFd) -> io::Result<u64> {
     Ok(rustix::io::ioctl_fionread(fd)?)
 }
 
+/// Close descriptor number `fd`, one this process inherited (0-2, UCSPI's 6 and 7) and
+/// holds through no `OwnedFd`; a number that is not open is left alone.
+pub fn close_inherited(fd: RawFd) {
+    if is_open(fd) {
+        // SAFETY: nothing in this process owns `fd` (the caller's promise); it is open.
+        unsafe { rustix::io::close(fd) };
+    }
+}
+
 /// read(2), retrying EINTR. 0 is the end of the file.
 pub fn read(fd: impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
     let fd = fd.as_fd();

@@ -17,6 +17,7 @@ pub mod dir;
 pub mod fs;
 pub mod inotify;
 pub mod io;
+pub mod net;
 pub mod poll;
 pub mod process;
 pub mod signal;
