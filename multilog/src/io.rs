@@ -2,7 +2,7 @@
 //! one read(2) per buffer, output collected and written before the next read, so that
 //! nothing waits in a buffer while the program waits for input.
 
-use crate::sys;
+use indicore::sys::{self, io::inherited};
 use std::io;
 use std::os::fd::RawFd;
 
@@ -44,7 +44,7 @@ impl Output {
         if self.buf.len() + bytes.len() > self.limit {
             self.flush()?;
             if bytes.len() > self.limit {
-                return sys::write_all(self.fd, bytes);
+                return sys::io::write_all(inherited(self.fd), bytes);
             }
         }
         self.buf.extend_from_slice(bytes);
@@ -52,7 +52,7 @@ impl Output {
     }
 
     pub fn flush(&mut self) -> io::Result<()> {
-        let r = sys::write_all(self.fd, &self.buf);
+        let r = sys::io::write_all(inherited(self.fd), &self.buf);
         self.buf.clear();
         r
     }
@@ -75,35 +75,27 @@ impl Input {
     /// The next piece of input; empty at end of file. A non-blocking stdin is waited for.
     pub fn read(&mut self) -> io::Result<&[u8]> {
         loop {
-            match sys::read(self.fd, &mut self.buf) {
+            match sys::io::read(inherited(self.fd), &mut self.buf) {
                 Ok(n) => return Ok(&self.buf[..n]),
-                Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => sys::wait_readable(self.fd)?,
+                Err(e) if sys::errno(&e) == Some(sys::Errno::AGAIN) => {
+                    sys::poll::readable(inherited(self.fd), None)?;
+                }
                 Err(e) => return Err(e),
             }
         }
     }
 }
 
-/// Position of the first `byte` in `hay` (glibc's vectorised memchr).
+/// Position of the first `byte` in `hay` (the memchr crate's vectorised search).
 #[inline]
 pub fn find(byte: u8, hay: &[u8]) -> Option<usize> {
-    if hay.is_empty() {
-        return None;
-    }
-    // SAFETY: hay is valid for hay.len() bytes; the result points inside it or is NULL.
-    let p = unsafe { libc::memchr(hay.as_ptr().cast(), libc::c_int::from(byte), hay.len()) };
-    (!p.is_null()).then(|| p as usize - hay.as_ptr() as usize)
+    memchr::memchr(byte, hay)
 }
 
 /// Position of the last `byte` in `hay`.
 #[inline]
 pub fn find_last(byte: u8, hay: &[u8]) -> Option<usize> {
-    if hay.is_empty() {
-        return None;
-    }
-    // SAFETY: as for `find`; memrchr is a GNU extension present in glibc and musl.
-    let p = unsafe { libc::memrchr(hay.as_ptr().cast(), libc::c_int::from(byte), hay.len()) };
-    (!p.is_null()).then(|| p as usize - hay.as_ptr() as usize)
+    memchr::memrchr(byte, hay)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 //! * [`logdir`]: one automatically rotated log directory and its crash-safe protocol;
 //! * [`stamp`]: TAI64N text labels and their conversions; [`relabel`]: the filters that
 //!   rewrite a line's leading label (tai64nlocal, tai64nunix, tai64n2tai);
-//! * [`io`], [`signals`], [`sys`]: buffered descriptors, signal flags and the system calls.
+//! * [`io`], [`signals`]: buffered descriptors and signal flags, on `indicore::sys`.
 
 pub mod io;
 pub mod lines;
@@ -24,7 +24,6 @@ pub mod relabel;
 pub mod script;
 pub mod signals;
 pub mod stamp;
-pub mod sys;
 pub mod tai2tai64n;
 pub mod tai64n;
 pub mod tai64n2tai;

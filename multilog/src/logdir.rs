@@ -23,14 +23,16 @@ use crate::multilog::PROG;
 use crate::script::DirSpec;
 use crate::signals::Catcher;
 use crate::stamp::label_text;
-use crate::sys;
 use indicore::fd::lock_exnb;
+use indicore::sys::fs::{self, AtFlags, Mode, OFlags, Stat, CWD};
+use indicore::sys::{self, process, Errno};
 use indicore::tai::Label;
 use indicore::{errstr, Failure};
 use std::ffi::{CStr, CString};
 use std::fmt::Display;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
+use std::time::Duration;
 
 /// Output collected for a directory before it is written (and before each read).
 pub const OUT_LIMIT: usize = 128 * 1024;
@@ -64,7 +66,12 @@ fn fatal(what: impl Display, e: &io::Error) -> Failure {
 /// `multilog: warning: <what>, pausing: <error>`, then the 5-second pause before a retry.
 pub(crate) fn pause(what: impl Display, e: &io::Error) {
     PROG.warn(format_args!("{what}, pausing: {}", errstr(e)));
-    sys::deep_sleep(PAUSE);
+    deep_sleep(PAUSE);
+}
+
+/// Sleep the whole time, even across interrupted sleeps (djb's `deepsleep`).
+fn deep_sleep(secs: u64) {
+    std::thread::sleep(Duration::from_secs(secs));
 }
 
 /// Retry `op` until it works, warning and pausing after each failure.
@@ -77,16 +84,37 @@ fn persist<T>(what: impl Fn() -> String, mut op: impl FnMut() -> io::Result<T>) 
     }
 }
 
-fn open_append(dir: RawFd, name: &CStr) -> io::Result<OwnedFd> {
-    sys::openat(
-        dir,
-        name,
-        libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT,
-        0o600,
-    )
+fn open_append(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<OwnedFd> {
+    let flags = OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::CLOEXEC;
+    Ok(fs::openat(dir, name, flags, Mode::from_raw_mode(0o600))?)
 }
 
-fn is_clean(st: &libc::stat) -> bool {
+/// fstatat(2) without following a final symlink; `None` when the name does not exist.
+fn stat_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Option<Stat>> {
+    match fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) => Ok(Some(st)),
+        Err(Errno::NOENT) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn rename_at(dir: BorrowedFd<'_>, from: &CStr, to: &CStr) -> io::Result<()> {
+    Ok(fs::renameat(dir, from, dir, to)?)
+}
+
+fn unlink_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
+    Ok(fs::unlinkat(dir, name, AtFlags::empty())?)
+}
+
+fn fchmod(fd: BorrowedFd<'_>, mode: u32) -> io::Result<()> {
+    Ok(fs::fchmod(fd, Mode::from_raw_mode(mode))?)
+}
+
+fn fsync(fd: BorrowedFd<'_>) -> io::Result<()> {
+    Ok(fs::fsync(fd)?)
+}
+
+fn is_clean(st: &Stat) -> bool {
     st.st_mode & 0o100 != 0
 }
 
@@ -117,22 +145,27 @@ pub struct LogDir {
 impl LogDir {
     /// Create, lock and recover the directory (the reference's `restart`). `umask` is the
     /// umask multilog was started with, under which a new directory is made.
-    pub fn open(spec: &DirSpec, umask: libc::mode_t, fsync: bool) -> Result<LogDir, Failure> {
+    pub fn open(spec: &DirSpec, umask: Mode, fsync: bool) -> Result<LogDir, Failure> {
         let name = String::from_utf8_lossy(&spec.path).into_owned();
-        let invalid = io::Error::from_raw_os_error(libc::EINVAL);
+        let invalid = sys::error(Errno::INVAL);
         let path = CString::new(spec.path.clone())
             .map_err(|_| fatal(format_args!("unable to create directory {name}"), &invalid))?;
-        sys::umask(umask);
-        let made = sys::mkdir(&path, 0o755);
-        sys::umask(0o022);
-        if let Err(e) = made {
-            if e.raw_os_error() != Some(libc::EEXIST) {
-                return Err(fatal(format_args!("unable to create directory {name}"), &e));
+        fs::umask(umask);
+        let made = fs::mkdirat(CWD, &path, Mode::from_raw_mode(0o755));
+        fs::umask(Mode::from_raw_mode(0o022));
+        match made {
+            Ok(()) | Err(Errno::EXIST) => {}
+            Err(e) => {
+                return Err(fatal(
+                    format_args!("unable to create directory {name}"),
+                    &e.into(),
+                ))
             }
         }
-        let fd = sys::openat(libc::AT_FDCWD, &path, libc::O_RDONLY | libc::O_DIRECTORY, 0)
-            .map_err(|e| fatal(format_args!("unable to open directory {name}"), &e))?;
-        let lock = open_append(fd.as_raw_fd(), LOCK)
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let fd = fs::openat(CWD, &path, flags, Mode::empty())
+            .map_err(|e| fatal(format_args!("unable to open directory {name}"), &e.into()))?;
+        let lock = open_append(fd.as_fd(), LOCK)
             .and_then(|l| lock_exnb(&l).map(|()| l))
             .map_err(|e| fatal(format_args!("unable to lock directory {name}"), &e))?;
         let processor = match &spec.processor {
@@ -231,11 +264,11 @@ impl LogDir {
                 }
             }
         }
-        let fd = self.current.as_raw_fd();
+        let fd = self.current.as_fd();
         let w = loop {
-            let e = match sys::write(fd, &buf[..len]) {
+            let e = match sys::io::write(fd, &buf[..len]) {
                 Ok(w) if w > 0 => break w,
-                Ok(_) => io::Error::from_raw_os_error(libc::EIO),
+                Ok(_) => sys::error(Errno::IO),
                 Err(e) => e,
             };
             pause(
@@ -245,7 +278,7 @@ impl LogDir {
         };
         self.bytes += w as u64;
         if self.dir.fsync && self.bytes - self.started >= WRITEBACK_STEP {
-            sys::start_writeback(fd, self.started, self.bytes - self.started);
+            fs::start_writeback(fd, self.started, self.bytes - self.started);
             self.started = self.bytes;
         }
         if limited && self.bytes >= self.size - LINE_END_WINDOW && buf[w - 1] == b'\n' {
@@ -256,32 +289,35 @@ impl LogDir {
 
     /// `current` is big enough (or SIGALRM): archive it, through the processor if any.
     pub fn rotate(&mut self, catcher: &Catcher) {
-        let d = self.dir.fd.as_raw_fd();
+        let d = self.dir.fd.as_fd();
         let name = self.dir.name.clone();
         if self.dir.fsync {
-            let fd = self.current.as_raw_fd();
+            let fd = self.current.as_fd();
             persist(
                 || format!("unable to write {name}/current to disk"),
-                || sys::fsync(fd),
+                || fsync(fd),
             );
         }
         persist(
             || format!("unable to rename current to previous in directory {name}"),
-            || sys::rename_at(d, CURRENT, PREVIOUS),
+            || rename_at(d, CURRENT, PREVIOUS),
         );
         self.current = persist(
             || format!("unable to create {name}/current"),
             || open_append(d, CURRENT),
         );
         self.bytes = 0;
-        let fd = self.current.as_raw_fd();
+        let fd = self.current.as_fd();
         persist(
             || format!("unable to set mode of {name}/current"),
-            || sys::fchmod(fd, 0o644),
+            || fchmod(fd, 0o644),
         );
         persist(
             || format!("unable to set mode of {name}/previous"),
-            || sys::chmod_at(d, PREVIOUS, 0o744),
+            || {
+                let mode = Mode::from_raw_mode(0o744);
+                Ok(fs::chmodat(d, PREVIOUS, mode, AtFlags::empty())?)
+            },
         );
         let Some(processor) = &self.processor else {
             self.dir.finish(PREVIOUS, b's');
@@ -299,26 +335,26 @@ impl LogDir {
         if self.dir.fsync {
             persist(
                 || format!("unable to write {name}/processed to disk"),
-                || sys::fsync(processed.as_raw_fd()),
+                || fsync(processed.as_fd()),
             );
             persist(
                 || format!("unable to write {name}/newstate to disk"),
-                || sys::fsync(newstate.as_raw_fd()),
+                || fsync(newstate.as_fd()),
             );
         }
         // The commit point: from here a restart keeps `processed` and `newstate`.
         persist(
             || format!("unable to set mode of {name}/processed"),
-            || sys::fchmod(processed.as_raw_fd(), 0o744),
+            || fchmod(processed.as_fd(), 0o744),
         );
         drop((processed, newstate));
         persist(
             || format!("unable to remove {name}/previous"),
-            || ignore_noent(sys::unlink_at(d, PREVIOUS)),
+            || ignore_noent(unlink_at(d, PREVIOUS)),
         );
         persist(
             || format!("unable to rename newstate to state in directory {name}"),
-            || sys::rename_at(d, NEWSTATE, STATE),
+            || rename_at(d, NEWSTATE, STATE),
         );
         self.dir.finish(PROCESSED, b's');
     }
@@ -326,57 +362,56 @@ impl LogDir {
     /// End of input: write, sync and mark `current` clean (0744).
     pub fn close_clean(&mut self, catcher: &Catcher) {
         self.flush(catcher);
-        let fd = self.current.as_raw_fd();
+        let fd = self.current.as_fd();
         let name = &self.dir.name;
         if self.dir.fsync {
             persist(
                 || format!("unable to write {name}/current to disk"),
-                || sys::fsync(fd),
+                || fsync(fd),
             );
         }
         persist(
             || format!("unable to set mode of {name}/current"),
-            || sys::fchmod(fd, 0o744),
+            || fchmod(fd, 0o744),
         );
     }
 }
 
 fn ignore_noent(r: io::Result<()>) -> io::Result<()> {
     match r {
-        Err(e) if sys::is_noent(&e) => Ok(()),
+        Err(e) if sys::errno(&e) == Some(Errno::NOENT) => Ok(()),
         r => r,
     }
 }
 
 impl Dir {
-    fn raw(&self) -> RawFd {
-        self.fd.as_raw_fd()
+    fn raw(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 
     fn sync(&self) {
         if self.fsync {
             // A directory that cannot be synced (some filesystems refuse) is not worth a pause.
-            let _ = sys::fsync(self.raw());
+            let _ = fsync(self.raw());
         }
     }
 
     /// Open `current` for appending: as it is after a clean stop, else after recovery.
     fn start_current(&mut self) -> Result<(OwnedFd, u64), Failure> {
-        let d = self.raw();
         let name = self.name.clone();
-        let st = sys::stat_at(d, CURRENT)
+        let st = stat_at(self.raw(), CURRENT)
             .map_err(|e| fatal(format_args!("unable to stat {name}/current"), &e))?;
         if let Some(st) = st.filter(is_clean) {
-            let f = open_append(d, CURRENT)
+            let f = open_append(self.raw(), CURRENT)
                 .map_err(|e| fatal(format_args!("unable to append to {name}/current"), &e))?;
-            sys::fchmod(f.as_raw_fd(), 0o644)
+            fchmod(f.as_fd(), 0o644)
                 .map_err(|e| fatal(format_args!("unable to set mode of {name}/current"), &e))?;
             return Ok((f, st.st_size as u64));
         }
         self.recover()?;
-        let f = open_append(d, CURRENT)
+        let f = open_append(self.raw(), CURRENT)
             .map_err(|e| fatal(format_args!("unable to write to {name}/current"), &e))?;
-        sys::fchmod(f.as_raw_fd(), 0o644)
+        fchmod(f.as_fd(), 0o644)
             .map_err(|e| fatal(format_args!("unable to set mode of {name}/current"), &e))?;
         self.sync();
         Ok((f, 0))
@@ -384,47 +419,41 @@ impl Dir {
 
     /// After a crash: finish the interrupted rotation and archive `current` as `.u`.
     fn recover(&mut self) -> Result<(), Failure> {
-        let d = self.raw();
         let name = self.name.clone();
-        let processed = sys::stat_at(d, PROCESSED)
+        let processed = stat_at(self.raw(), PROCESSED)
             .map_err(|e| fatal(format_args!("unable to stat {name}/processed"), &e))?;
         if processed.as_ref().is_some_and(is_clean) {
             // The processor had succeeded: its output and its newstate are the result.
-            ignore_noent(sys::rename_at(d, NEWSTATE, STATE)).map_err(|e| {
+            ignore_noent(rename_at(self.raw(), NEWSTATE, STATE)).map_err(|e| {
                 fatal(
                     format_args!("unable to rename newstate to state in directory {name}"),
                     &e,
                 )
             })?;
-            let _ = sys::unlink_at(d, PREVIOUS);
+            let _ = unlink_at(self.raw(), PREVIOUS);
             self.finish(PROCESSED, b's');
         } else {
             // Unprocessed: keep the input, drop the partial output; `state` is still valid.
-            let _ = sys::unlink_at(d, PROCESSED);
-            let _ = sys::unlink_at(d, NEWSTATE);
+            let _ = unlink_at(self.raw(), PROCESSED);
+            let _ = unlink_at(self.raw(), NEWSTATE);
             self.finish(PREVIOUS, b'u');
         }
         self.finish(CURRENT, b'u');
-        let state = sys::stat_at(d, STATE)
+        let state = stat_at(self.raw(), STATE)
             .map_err(|e| fatal(format_args!("unable to write to {name}/state"), &e))?;
         if state.is_none() {
-            sys::openat(
-                d,
-                STATE,
-                libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC,
-                0o644,
-            )
-            .map_err(|e| fatal(format_args!("unable to write to {name}/state"), &e))?;
+            let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::CLOEXEC;
+            fs::openat(self.raw(), STATE, flags, Mode::from_raw_mode(0o644))
+                .map_err(|e| fatal(format_args!("unable to write to {name}/state"), &e.into()))?;
         }
         Ok(())
     }
 
     /// Archive `file` as `@<now>.<code>` and prune old archives (the reference's `finish`).
     fn finish(&mut self, file: &CStr, code: u8) {
-        let d = self.raw();
         let shown = file.to_string_lossy();
         let st = loop {
-            match sys::stat_at(d, file) {
+            match stat_at(self.raw(), file) {
                 Ok(Some(st)) => break st,
                 Ok(None) => return,
                 Err(e) => pause(format_args!("unable to stat {}/{shown}", self.name), &e),
@@ -434,23 +463,23 @@ impl Dir {
         if st.st_nlink == 1 {
             loop {
                 let archive = self.archive_name(code);
-                match sys::link_at(d, file, &archive) {
+                match fs::linkat(self.raw(), file, self.raw(), &archive, AtFlags::empty()) {
                     Ok(()) => break,
-                    Err(e) if e.raw_os_error() == Some(libc::EEXIST) => continue,
+                    Err(Errno::EXIST) => continue,
                     Err(e) => pause(
                         format_args!(
                             "unable to link to {}/{}",
                             self.name,
                             archive.to_string_lossy()
                         ),
-                        &e,
+                        &e.into(),
                     ),
                 }
             }
         }
         persist(
             || format!("unable to remove {}/{shown}", self.name),
-            || ignore_noent(sys::unlink_at(d, file)),
+            || ignore_noent(unlink_at(self.raw(), file)),
         );
         self.prune();
         self.sync();
@@ -479,11 +508,12 @@ impl Dir {
         let d = self.raw();
         let mut names = loop {
             let mut names: Vec<CString> = Vec::new();
-            let listed = sys::read_dir_names(d, |n| {
+            let listed = sys::dir::entries(d, |n, _| {
                 let b = n.to_bytes();
                 if b.first() == Some(&b'@') && b.len() >= STAMP_LEN {
                     names.push(n.to_owned());
                 }
+                Ok(())
             });
             match listed {
                 Ok(()) => break names,
@@ -499,7 +529,7 @@ impl Dir {
             if count < self.num {
                 break;
             }
-            match ignore_noent(sys::unlink_at(d, &n)) {
+            match ignore_noent(unlink_at(d, &n)) {
                 Ok(()) => count -= 1,
                 // Skipped, not retried: an entry that cannot go must not stop the log.
                 Err(e) => PROG.warn(format_args!(
@@ -516,7 +546,7 @@ impl Dir {
 impl Processor {
     /// Run `sh -c processor` over `previous` until it exits 0, pausing after each failure.
     fn run(&self, dir: &Dir, catcher: &Catcher) {
-        let argv: [*const libc::c_char; 4] = [
+        let argv: [*const std::ffi::c_char; 4] = [
             c"sh".as_ptr(),
             c"-c".as_ptr(),
             self.command.as_ptr(),
@@ -524,87 +554,77 @@ impl Processor {
         ];
         loop {
             // SAFETY: multilog is single-threaded; the child only sets up descriptors and execs.
-            let pid = unsafe { libc::fork() };
-            if pid == 0 {
-                catcher.reset_in_child();
-                let e = start_processor(dir.raw(), &argv);
-                indicore::diag::emit(format_args!(
-                    "multilog: fatal: unable to run {}: {}\n",
-                    self.shown,
-                    errstr(&e)
-                ));
-                // SAFETY: leave the forked child without running the parent's exit handlers.
-                unsafe { libc::_exit(111) };
-            }
-            if pid < 0 {
-                pause(
-                    format_args!("unable to fork for processor in {}", dir.name),
-                    &io::Error::last_os_error(),
-                );
-                continue;
-            }
-            let mut status = 0;
-            let r = loop {
-                // SAFETY: waitpid on our own child with a valid status pointer.
-                let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-                if r >= 0 || io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-                    break r;
+            let pid = match unsafe { process::fork() } {
+                Ok(Some(pid)) => pid,
+                Ok(None) => {
+                    catcher.reset_in_child();
+                    let e = start_processor(dir.raw(), &argv);
+                    indicore::diag::emit(format_args!(
+                        "multilog: fatal: unable to run {}: {}\n",
+                        self.shown,
+                        errstr(&e)
+                    ));
+                    process::exit_now(111);
+                }
+                Err(e) => {
+                    pause(
+                        format_args!("unable to fork for processor in {}", dir.name),
+                        &e,
+                    );
+                    continue;
                 }
             };
-            if r < 0 {
-                pause(
-                    format_args!("wait failed for processor in {}", dir.name),
-                    &io::Error::last_os_error(),
-                );
-                continue;
-            }
-            if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
+            let waited = process::wait(Some(pid), process::WaitOptions::empty())
+                .and_then(|r| r.ok_or_else(|| sys::error(Errno::CHILD)));
+            let status = match waited {
+                Ok((_, status)) => status,
+                Err(e) => {
+                    pause(
+                        format_args!("wait failed for processor in {}", dir.name),
+                        &e,
+                    );
+                    continue;
+                }
+            };
+            if status.exit_status() == Some(0) {
                 return;
             }
-            let how = if libc::WIFSIGNALED(status) {
+            let how = if status.terminating_signal().is_some() {
                 "crashed"
             } else {
                 "failed"
             };
             PROG.warn(format_args!("processor {how} in {}, pausing", dir.name));
-            sys::deep_sleep(PAUSE);
+            deep_sleep(PAUSE);
         }
     }
-}
-
-extern "C" {
-    static environ: *const *const libc::c_char;
 }
 
 /// In the forked child: cwd = the log directory, fds 0, 1, 4, 5 = previous, processed,
 /// state, newstate; then exec `/bin/sh -c processor`. Returns the error if anything fails.
-fn start_processor(dir: RawFd, argv: &[*const libc::c_char; 4]) -> io::Error {
-    let err = io::Error::last_os_error;
-    // SAFETY: plain system calls on descriptors and NUL-terminated names; the opened
-    // descriptors are moved to their numbers and must stay open across exec.
-    unsafe {
-        if libc::fchdir(dir) < 0 {
-            return err();
-        }
-        let files: [(&CStr, libc::c_int, libc::c_int); 4] = [
-            (PREVIOUS, libc::O_RDONLY, 0),
-            (PROCESSED, libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC, 1),
-            (STATE, libc::O_RDONLY, 4),
-            (NEWSTATE, libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC, 5),
-        ];
-        for (name, flags, to) in files {
-            let fd = libc::open(name.as_ptr(), flags, 0o644 as libc::c_uint);
-            if fd < 0 {
-                return err();
-            }
-            if fd != to {
-                if libc::dup2(fd, to) < 0 {
-                    return err();
-                }
-                libc::close(fd);
-            }
-        }
-        libc::execve(c"/bin/sh".as_ptr(), argv.as_ptr(), environ);
+/// System calls only, on names and descriptors prepared before the fork.
+fn start_processor(dir: BorrowedFd<'_>, argv: &[*const std::ffi::c_char; 4]) -> io::Error {
+    if let Err(e) = process::fchdir(dir) {
+        return e.into();
     }
-    err()
+    let write = OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC;
+    let files: [(&CStr, OFlags, i32); 4] = [
+        (PREVIOUS, OFlags::RDONLY, 0),
+        (PROCESSED, write, 1),
+        (STATE, OFlags::RDONLY, 4),
+        (NEWSTATE, write, 5),
+    ];
+    for (name, flags, to) in files {
+        // Not close-on-exec: the descriptor stays where it lands if that is `to`.
+        let fd = match fs::openat(CWD, name, flags, Mode::from_raw_mode(0o644)) {
+            Ok(fd) => fd,
+            Err(e) => return e.into(),
+        };
+        if fd.as_raw_fd() == to {
+            let _ = fd.into_raw_fd();
+        } else if let Err(e) = sys::io::dup2(&fd, to) {
+            return e;
+        }
+    }
+    process::execve_inherit(c"/bin/sh", argv)
 }

@@ -11,11 +11,12 @@ use crate::logdir::{pause, LogDir};
 use crate::script::{Action, Script};
 use crate::signals::{Catcher, Signal};
 use crate::stamp::now_prefix;
-use crate::sys;
+use indicore::sys::fs::{self, Mode, OFlags, CWD};
+use indicore::sys::io::inherited;
+use indicore::sys::{self, Errno};
 use indicore::{errstr, Failure, Prog};
 use std::ffi::{CString, OsString};
-use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 
 pub const PROG: Prog = Prog("multilog");
 
@@ -37,16 +38,12 @@ impl StatusFile {
         let name = String::from_utf8_lossy(path).into_owned();
         let cpath = CString::new(path)
             .map_err(|_| Failure::temp(format!("unable to create {name}: invalid argument")))?;
-        let flags = libc::O_WRONLY | libc::O_NONBLOCK;
-        sys::openat(
-            libc::AT_FDCWD,
-            &cpath,
-            flags | libc::O_APPEND | libc::O_CREAT,
-            0o600,
-        )
-        .map_err(|e| Failure::temp_sys(format_args!("unable to create {name}: "), &e))?;
-        let fd = sys::openat(libc::AT_FDCWD, &cpath, flags, 0)
-            .map_err(|e| Failure::temp_sys(format_args!("unable to write {name}: "), &e))?;
+        let flags = OFlags::WRONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let create = flags | OFlags::APPEND | OFlags::CREATE;
+        fs::openat(CWD, &cpath, create, Mode::from_raw_mode(0o600))
+            .map_err(|e| Failure::temp_sys(format_args!("unable to create {name}: "), &e.into()))?;
+        let fd = fs::openat(CWD, &cpath, flags, Mode::empty())
+            .map_err(|e| Failure::temp_sys(format_args!("unable to write {name}: "), &e.into()))?;
         Ok(StatusFile {
             name,
             fd,
@@ -60,7 +57,7 @@ impl StatusFile {
             return;
         }
         loop {
-            match sys::pwrite(self.fd.as_raw_fd(), &self.record[..], 0) {
+            match sys::io::pwrite(&self.fd, &self.record[..], 0) {
                 Ok(STATUS_LEN) => break,
                 // A short write is retried at once; a full disk then reports an error.
                 Ok(_) => continue,
@@ -106,7 +103,7 @@ impl Sinks for Outputs {
 impl Outputs {
     fn flush_alerts(&mut self) {
         // Like the reference, a failing stderr is not a reason to stop logging.
-        let _ = sys::write_all(2, &self.alerts);
+        let _ = sys::io::write_all(inherited(2), &self.alerts);
         self.alerts.clear();
     }
 
@@ -158,29 +155,12 @@ fn set_timer(secs: u64) -> Result<(), Failure> {
         .unwrap_or_default()
         .as_secs();
     let first = secs - now % secs;
-    let timer = libc::itimerval {
-        it_interval: libc::timeval {
-            tv_sec: secs as _,
-            tv_usec: 0,
-        },
-        it_value: libc::timeval {
-            tv_sec: first as _,
-            tv_usec: 0,
-        },
-    };
-    // SAFETY: setitimer with a valid itimerval; the old value is not wanted.
-    if unsafe { libc::setitimer(libc::ITIMER_REAL, &timer, std::ptr::null_mut()) } < 0 {
-        return Err(Failure::temp_sys(
-            "setitimer: ",
-            &io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
+    sys::time::alarm_every(first, secs).map_err(|e| Failure::temp_sys("setitimer: ", &e))
 }
 
 pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     let fsync = std::env::var_os("NOFSYNC").is_none();
-    let umask = sys::umask(0o022);
+    let umask = fs::umask(Mode::from_raw_mode(0o022));
     let script = Script::parse(args.get(1..).unwrap_or_default());
     let catcher = Catcher::install(&[
         Signal::Term,
@@ -241,10 +221,10 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
             }
         }
         let want = if exiting { 1 } else { out.read_size() };
-        let n = match sys::read(0, &mut input[..want]) {
+        let n = match sys::io::read(inherited(0), &mut input[..want]) {
             Ok(0) => break,
             Ok(n) => n,
-            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => continue,
+            Err(e) if sys::errno(&e) == Some(Errno::AGAIN) => continue,
             Err(e) => {
                 PROG.warn(format_args!("unable to read input: {}", errstr(&e)));
                 break;

@@ -6,11 +6,13 @@
 
 use crate::io::READ_SIZE;
 use crate::signals::{Catcher, Signal};
-use crate::sys;
+use indicore::sys::fs::{self, Mode, OFlags, CWD};
+use indicore::sys::io::inherited;
+use indicore::sys::{self, Errno};
 use indicore::{Failure, Prog};
-use std::ffi::{CStr, CString, OsString};
+use std::ffi::{CString, OsString};
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
 
@@ -20,11 +22,7 @@ const PAUSE: Duration = Duration::from_secs(60);
 
 /// The C library's wording, which the reference prints.
 fn strerror(e: &io::Error) -> String {
-    let n = e.raw_os_error().unwrap_or(libc::EIO);
-    // SAFETY: strerror returns a valid NUL-terminated string for any errno.
-    unsafe { CStr::from_ptr(libc::strerror(n)) }
-        .to_string_lossy()
-        .into_owned()
+    sys::strerror(e.raw_os_error().unwrap_or(Errno::IO.raw_os_error()))
 }
 
 fn warn_sys(what: &str, e: &io::Error) {
@@ -60,18 +58,14 @@ impl Log {
 
     fn open(&mut self) -> Result<(), Event> {
         loop {
-            match sys::openat(
-                libc::AT_FDCWD,
-                &self.path,
-                libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND,
-                0o666,
-            ) {
+            let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::APPEND | OFlags::CLOEXEC;
+            match fs::openat(CWD, &self.path, flags, Mode::from_raw_mode(0o666)) {
                 Ok(f) => {
                     self.file = Some(f);
                     return Ok(());
                 }
                 Err(e) => {
-                    warn_sys("Error opening the output file, pausing", &e);
+                    warn_sys("Error opening the output file, pausing", &e.into());
                     if let Some(Event::Stop) = self.pause() {
                         return Err(Event::Stop);
                     }
@@ -82,12 +76,12 @@ impl Log {
 
     fn close(&mut self) {
         if let Some(f) = self.file.take() {
-            while let Err(e) = sys::fsync(f.as_raw_fd()) {
+            while let Err(e) = fs::fsync(&f) {
                 // Files that cannot be synced (pipes, terminals) are not worth waiting for.
-                if e.raw_os_error() == Some(libc::EINVAL) {
+                if e == Errno::INVAL {
                     break;
                 }
-                warn_sys("Error syncing the file, pausing", &e);
+                warn_sys("Error syncing the file, pausing", &e.into());
                 if let Some(Event::Stop) = self.pause() {
                     break;
                 }
@@ -104,18 +98,16 @@ impl Log {
     fn write(&mut self, mut data: &[u8]) -> Result<(), Event> {
         while !data.is_empty() {
             let fd = match &self.file {
-                Some(f) => f.as_raw_fd(),
+                Some(f) => f,
                 None => {
                     self.open()?;
                     continue;
                 }
             };
-            match sys::write(fd, data) {
+            match sys::io::write(fd, data) {
                 Ok(n) if n > 0 => data = &data[n..],
                 r => {
-                    let e = r
-                        .err()
-                        .unwrap_or_else(|| io::Error::from_raw_os_error(libc::EIO));
+                    let e = r.err().unwrap_or_else(|| sys::error(Errno::IO));
                     warn_sys("Can't write, pausing", &e);
                     match self.pause() {
                         Some(Event::Stop) => {
@@ -167,10 +159,10 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
                 Some(Event::Reopen) if log.reopen().is_err() => break,
                 _ => {}
             }
-            let n = match sys::read(0, &mut buf) {
+            let n = match sys::io::read(inherited(0), &mut buf) {
                 Ok(0) => break,
                 Ok(n) => n,
-                Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => continue,
+                Err(e) if sys::errno(&e) == Some(Errno::AGAIN) => continue,
                 Err(e) => {
                     warn_sys("Error reading input", &e);
                     break;

@@ -137,7 +137,7 @@ fn leap(year: i64) -> bool {
 /// Seconds east of UTC at `t`, and the local hour/minute/second.
 fn local(t: i64) -> (i64, [i32; 3]) {
     match local_tm(t) {
-        Some(tm) => (tm.tm_gmtoff, [tm.tm_hour, tm.tm_min, tm.tm_sec]),
+        Some(tm) => (tm.gmtoff, [tm.hour, tm.min, tm.sec]),
         None => (0, [0, 0, 0]),
     }
 }
@@ -206,7 +206,7 @@ fn now() -> i64 {
 }
 
 fn local_year(t: i64) -> i64 {
-    local_tm(t).map_or(1970, |tm| 1900 + i64::from(tm.tm_year))
+    local_tm(t).map_or(1970, |tm| tm.year)
 }
 
 /// The input: standard input, or the files named after the options, one after another
@@ -242,7 +242,9 @@ impl Input {
             match std::fs::File::open(&name) {
                 Ok(f) => self.current = Some(Box::new(BufReader::new(f)) as Box<dyn BufRead>),
                 Err(e) => {
-                    let why = nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(0)).desc();
+                    let why = e
+                        .raw_os_error()
+                        .map_or_else(|| "Unknown errno".into(), indicore::sys::strerror);
                     let name = name.to_string_lossy();
                     indicore::diag::emit(format_args!("Can't open {name}: {why}.\n"));
                 }

@@ -132,28 +132,28 @@ impl LocalClock {
 }
 
 /// The broken-down local time of `secs` (None outside what localtime can represent).
-pub fn local_tm(secs: i64) -> Option<libc::tm> {
-    let t = secs as _;
-    // SAFETY: all-zero is a valid `tm`; localtime_r fills it or returns NULL.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    // SAFETY: valid pointers to a time_t and a tm we own.
-    if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
-        return None;
-    }
-    Some(tm)
-}
+pub use indicore::sys::time::local as local_tm;
 
 fn local_text(out: &mut Vec<u8>, secs: i64) -> bool {
     let Some(tm) = local_tm(secs) else {
         return false;
     };
-    put_signed(out, 1900 + i64::from(tm.tm_year), 0);
+    let indicore::sys::time::LocalTime {
+        year,
+        month,
+        mday,
+        hour,
+        min,
+        sec,
+        ..
+    } = tm;
+    put_signed(out, year, 0);
     for (sep, v) in [
-        (b'-', tm.tm_mon + 1),
-        (b'-', tm.tm_mday),
-        (b' ', tm.tm_hour),
-        (b':', tm.tm_min),
-        (b':', tm.tm_sec),
+        (b'-', month),
+        (b'-', mday),
+        (b' ', hour),
+        (b':', min),
+        (b':', sec),
     ] {
         out.push(sep);
         put_decimal(out, u64::try_from(v).unwrap_or(0), 2);

@@ -2,6 +2,7 @@
 //! program (found in PATH), whose own standard output goes to our standard error. The
 //! exit code is the program's; a failed write to either side stops the copy (111).
 
+use indicore::sys::signal;
 use indicore::{Failure, Prog};
 use std::ffi::OsString;
 use std::io::{Read, Write};
@@ -18,8 +19,7 @@ pub fn run(args: &[OsString]) -> Result<i32, Failure> {
         return Err(Failure::Silent(100));
     };
     // A reader that went away is a write error, not a silent death.
-    let ignored = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let _ = signal_hook::flag::register(libc::SIGPIPE, ignored);
+    let _ = signal::catch_quietly(&[signal::Signal::PIPE]);
     let to_stderr = std::io::stderr()
         .as_fd()
         .try_clone_to_owned()

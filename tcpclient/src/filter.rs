@@ -2,10 +2,13 @@
 //! copier that fixcrio and recordio put between their caller and the program they run.
 
 use indicore::exec::Env;
+use indicore::sys::io::inherited;
+use indicore::sys::poll::{self, PollFlags};
+use indicore::sys::{self, signal};
 use indicore::Failure;
 use std::ffi::OsString;
 use std::io;
-use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd, RawFd};
 
 pub use indicore::fd::{read_raw as read, write_all_raw as write_all};
 
@@ -48,26 +51,26 @@ const CHUNK: usize = 256;
 /// program and the program's output to our stdout through `tap`. The program is exec'd in
 /// this process, so the exit code is the program's.
 pub fn run_tapped(prog: &[OsString], tap: &mut dyn Tap) -> Failure {
-    let sys = |msg: &'static str| move |e: nix::Error| Failure::temp_sys(msg, &e.into());
-    let pipes = nix::unistd::pipe().and_then(|a| nix::unistd::pipe().map(|b| (a, b)));
+    let sys = |msg: &'static str| move |e: io::Error| Failure::temp_sys(msg, &e);
+    let pipes = sys::io::pipe().and_then(|a| sys::io::pipe().map(|b| (a, b)));
     let ((to_prog_r, to_prog_w), (from_prog_r, from_prog_w)) =
         match pipes.map_err(sys("unable to create pipe: ")) {
             Ok(p) => p,
             Err(f) => return f,
         };
     // SAFETY: single-threaded; the child only copies bytes and exits.
-    match unsafe { nix::unistd::fork() } {
+    match unsafe { sys::process::fork() } {
         Err(e) => sys("unable to fork: ")(e),
-        Ok(nix::unistd::ForkResult::Child) => {
+        Ok(None) => {
             drop(to_prog_r);
             drop(from_prog_w);
-            // SAFETY: ignoring SIGPIPE turns writes to a gone reader into EPIPE.
-            unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
-            copy(to_prog_w.into_raw_fd(), from_prog_r.as_raw_fd(), tap);
-            // SAFETY: leave without running anything else of the parent's state.
-            unsafe { libc::_exit(0) }
+            // Ignoring SIGPIPE turns writes to a gone reader into EPIPE.
+            let _ = signal::ignore(signal::Signal::PIPE);
+            copy(to_prog_w, &from_prog_r, tap);
+            // Leave without running anything else of the parent's state.
+            sys::process::exit_now(0)
         }
-        Ok(nix::unistd::ForkResult::Parent { .. }) => {
+        Ok(Some(_)) => {
             drop(to_prog_w);
             drop(from_prog_r);
             for (fd, target) in [(to_prog_r, 0), (from_prog_w, 1)] {
@@ -82,106 +85,105 @@ pub fn run_tapped(prog: &[OsString], tap: &mut dyn Tap) -> Failure {
 }
 
 /// Put `fd` on descriptor `target` (closing the original unless it already is `target`).
-fn move_fd(fd: std::os::fd::OwnedFd, target: RawFd) -> io::Result<()> {
-    let raw = fd.into_raw_fd();
-    if raw == target {
+fn move_fd(fd: OwnedFd, target: RawFd) -> io::Result<()> {
+    if fd.as_raw_fd() == target {
+        // The pipe's end stays where it is (close-on-exec cleared, as dup2 leaves a copy).
+        sys::io::set_cloexec(&fd, false)?;
+        let _ = fd.into_raw_fd();
         return Ok(());
     }
-    // SAFETY: dup2 onto a standard descriptor, then closing the descriptor we own.
-    unsafe {
-        if libc::dup2(raw, target) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        libc::close(raw);
-    }
-    Ok(())
+    sys::io::dup2(&fd, target)
+}
+
+/// What a polled descriptor is, in the copier.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// Our stdin, read for the program.
+    Input,
+    /// The program's stdin, written.
+    ToProg,
+    /// The program's stdout, read for our stdout.
+    FromProg,
+    /// Our stdout, written.
+    Output,
 }
 
 /// The copier's loop: our stdin -> `to_prog`, `from_prog` -> our stdout, until both
 /// directions have ended. A program that stops reading ends only the input direction; its
 /// output is still copied.
-fn copy(to_prog: RawFd, from_prog: RawFd, tap: &mut dyn Tap) {
+fn copy(to_prog: OwnedFd, from_prog: &OwnedFd, tap: &mut dyn Tap) {
     let mut left: Option<Vec<u8>> = None;
     let mut right: Option<Vec<u8>> = None;
     let (mut left_open, mut right_open) = (true, true);
     let mut to_prog = Some(to_prog);
     let mut buf = [0u8; CHUNK];
     while left_open || right_open || left.is_some() || right.is_some() {
+        let mut sides = Vec::with_capacity(4);
         let mut fds = Vec::with_capacity(4);
         if left_open && left.is_none() {
-            fds.push(libc::pollfd {
-                fd: 0,
-                events: libc::POLLIN,
-                revents: 0,
-            });
+            sides.push(Side::Input);
+            fds.push(poll::watch(inherited(0), PollFlags::IN));
         }
-        if let (Some(_), Some(fd)) = (&left, to_prog) {
-            fds.push(libc::pollfd {
-                fd,
-                events: libc::POLLOUT,
-                revents: 0,
-            });
+        if let (Some(_), Some(fd)) = (&left, &to_prog) {
+            sides.push(Side::ToProg);
+            fds.push(poll::watch(fd.as_fd(), PollFlags::OUT));
         }
         if right_open && right.is_none() {
-            fds.push(libc::pollfd {
-                fd: from_prog,
-                events: libc::POLLIN,
-                revents: 0,
-            });
+            sides.push(Side::FromProg);
+            fds.push(poll::watch(from_prog.as_fd(), PollFlags::IN));
         }
         if right.is_some() {
-            fds.push(libc::pollfd {
-                fd: 1,
-                events: libc::POLLOUT,
-                revents: 0,
-            });
+            sides.push(Side::Output);
+            fds.push(poll::watch(inherited(1), PollFlags::OUT));
         }
         if fds.is_empty() {
             return;
         }
-        // SAFETY: a valid pollfd array of the given length.
-        if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) } < 0 {
+        if poll::poll(&mut fds, None).is_err() {
             continue;
         }
-        for p in fds.iter().filter(|p| p.revents != 0) {
-            match (p.fd, p.events) {
-                (0, libc::POLLIN) => match read(0, &mut buf) {
+        let mut ready = [None; 4];
+        for (slot, (&side, p)) in ready.iter_mut().zip(sides.iter().zip(&fds)) {
+            *slot = (!p.revents().is_empty()).then_some(side);
+        }
+        drop(fds);
+        for side in ready.into_iter().flatten() {
+            match side {
+                Side::Input => match read(0, &mut buf) {
                     Ok(n) if n > 0 => left = Some(tap.input(&buf[..n])),
                     _ => {
                         left_open = false;
-                        if let Some(fd) = to_prog.take() {
-                            // SAFETY: closing our own pipe end so the program sees EOF.
-                            unsafe { libc::close(fd) };
-                        }
+                        // Closing our pipe end, so the program sees EOF.
+                        to_prog = None;
                         tap.input_eof();
                     }
                 },
-                (fd, libc::POLLOUT) if Some(fd) == to_prog => {
-                    if write_all(fd, left.as_deref().unwrap_or_default()).is_err() {
+                Side::ToProg => {
+                    let written = to_prog
+                        .as_ref()
+                        .map(|fd| write_all(fd.as_raw_fd(), left.as_deref().unwrap_or_default()));
+                    if let Some(Err(_)) = written {
                         // The program stopped reading: drop the input side only.
                         left_open = false;
-                        // SAFETY: closing our own pipe end.
-                        unsafe { libc::close(fd) };
                         to_prog = None;
                     }
                     left = None;
                 }
-                (fd, libc::POLLIN) if fd == from_prog => match read(from_prog, &mut buf) {
+                Side::FromProg => match read(from_prog.as_raw_fd(), &mut buf) {
                     Ok(n) if n > 0 => right = Some(tap.output(&buf[..n])),
                     _ => {
                         right_open = false;
                         tap.output_eof();
-                        // SAFETY: closing our stdout copy, so readers see EOF.
-                        unsafe { libc::close(1) };
+                        // Closing our stdout copy, so readers see EOF.
+                        sys::io::close_inherited(1);
                     }
                 },
-                (1, libc::POLLOUT) => {
+                Side::Output => {
                     if write_all(1, right.as_deref().unwrap_or_default()).is_err() {
                         return;
                     }
                     right = None;
                 }
-                _ => {}
             }
         }
         if left.is_some() && to_prog.is_none() {

@@ -3,34 +3,29 @@
 //! go to stdout. When the server closes, it exits 0.
 
 use crate::filter;
+use indicore::sys::io::inherited;
+use indicore::sys::poll::{self, PollFlags};
+use indicore::sys::signal;
 use indicore::{Failure, Prog};
 use std::ffi::OsString;
 
 pub const PROG: Prog = Prog("mconnect-io");
 
 pub fn run(_args: &[OsString]) -> Result<i32, Failure> {
-    // SAFETY: ignoring SIGPIPE turns writes to a closed peer into EPIPE.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    // Ignoring SIGPIPE turns writes to a closed peer into EPIPE.
+    let _ = signal::ignore(signal::Signal::PIPE);
     let mut stdin_open = true;
     let mut buf = [0u8; 4096];
     loop {
-        let mut fds = vec![libc::pollfd {
-            fd: 6,
-            events: libc::POLLIN,
-            revents: 0,
-        }];
-        if stdin_open {
-            fds.push(libc::pollfd {
-                fd: 0,
-                events: libc::POLLIN,
-                revents: 0,
-            });
-        }
-        // SAFETY: a valid pollfd array of the given length.
-        if unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) } < 0 {
+        let mut all = [
+            poll::watch(inherited(6), PollFlags::IN),
+            poll::watch(inherited(0), PollFlags::IN),
+        ];
+        let fds = &mut all[..if stdin_open { 2 } else { 1 }];
+        if poll::poll(fds, None).is_err() {
             continue;
         }
-        if fds[0].revents != 0 {
+        if !fds[0].revents().is_empty() {
             let n = filter::read(6, &mut buf)
                 .map_err(|e| Failure::temp_sys("unable to read from network: ", &e))?;
             if n == 0 {
@@ -39,7 +34,7 @@ pub fn run(_args: &[OsString]) -> Result<i32, Failure> {
             filter::write_all(1, &buf[..n])
                 .map_err(|e| Failure::temp_sys("unable to write output: ", &e))?;
         }
-        if fds.get(1).is_some_and(|p| p.revents != 0) {
+        if fds.get(1).is_some_and(|p| !p.revents().is_empty()) {
             match filter::read(0, &mut buf) {
                 Ok(n) if n > 0 => {
                     let mut out = Vec::with_capacity(n * 2);

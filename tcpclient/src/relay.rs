@@ -7,9 +7,12 @@
 //! mode (they are shared with the invoking shell) and are written at most 4096 bytes a time
 //! after poll says they can take data.
 
+use indicore::sys::io::inherited;
+use indicore::sys::poll::{self, PollFlags};
+use indicore::sys::{self, Errno};
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
-use std::time::Duration;
+use std::os::fd::{AsFd, RawFd};
+use std::time::{Duration, Instant};
 
 const CHUNK: usize = 4096;
 
@@ -18,6 +21,14 @@ fn would_block(e: &io::Error) -> bool {
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
     )
+}
+
+/// What a polled descriptor is.
+#[derive(Clone, Copy)]
+enum Side {
+    Input,
+    Net,
+    Output,
 }
 
 /// A pending chunk and how much of it is written.
@@ -44,113 +55,100 @@ pub fn relay(
     output: RawFd,
     idle: Duration,
 ) -> io::Result<()> {
-    let net = sock.as_raw_fd();
+    let net = sock.as_fd();
     let mut to_net = Pending::default();
     let mut to_out = Pending::default();
     let (mut input_open, mut net_open) = (true, true);
     let mut buf = vec![0u8; 8192];
-    let timeout = i32::try_from(idle.as_millis()).unwrap_or(i32::MAX);
+    let idle = Duration::from_millis(u64::try_from(idle.as_millis()).unwrap_or(u64::MAX));
     loop {
         if !net_open && to_out.is_empty() {
             return Ok(());
         }
-        let mut fds: Vec<libc::pollfd> = Vec::with_capacity(3);
-        let mut net_events = 0;
+        let mut fds = Vec::with_capacity(3);
+        let mut sides = [Side::Input; 3];
+        let mut net_events = PollFlags::empty();
         if input_open && to_net.is_empty() {
-            fds.push(libc::pollfd {
-                fd: input,
-                events: libc::POLLIN,
-                revents: 0,
-            });
+            sides[fds.len()] = Side::Input;
+            fds.push(poll::watch(inherited(input), PollFlags::IN));
         }
         if !to_net.is_empty() {
-            net_events |= libc::POLLOUT;
+            net_events |= PollFlags::OUT;
         }
         if net_open && to_out.is_empty() {
-            net_events |= libc::POLLIN;
+            net_events |= PollFlags::IN;
         }
-        if net_events != 0 {
-            fds.push(libc::pollfd {
-                fd: net,
-                events: net_events,
-                revents: 0,
-            });
+        if !net_events.is_empty() {
+            sides[fds.len()] = Side::Net;
+            fds.push(poll::watch(net, net_events));
         }
         if !to_out.is_empty() {
-            fds.push(libc::pollfd {
-                fd: output,
-                events: libc::POLLOUT,
-                revents: 0,
-            });
+            sides[fds.len()] = Side::Output;
+            fds.push(poll::watch(inherited(output), PollFlags::OUT));
         }
-        // SAFETY: fds is a valid array of pollfd of the given length.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
+        let started = Instant::now();
+        if poll::poll_for(&mut fds, Some(idle))? == 0 {
+            // A signal that interrupted the wait starts it again, as before.
+            if started.elapsed() < idle {
                 continue;
             }
-            return Err(e);
+            return Err(sys::error(Errno::TIMEDOUT));
         }
-        if n == 0 {
-            return Err(io::Error::from_raw_os_error(libc::ETIMEDOUT));
-        }
-        for p in fds {
-            if p.revents == 0 {
+        let ready: [PollFlags; 3] =
+            std::array::from_fn(|k| fds.get(k).map_or(PollFlags::empty(), |p| p.revents()));
+        drop(fds);
+        for (&side, revents) in sides.iter().zip(ready) {
+            if revents.is_empty() {
                 continue;
             }
-            if p.fd == input {
-                match indicore::fd::read_raw(input, &mut buf) {
-                    Ok(0) | Err(_) if p.revents & libc::POLLNVAL != 0 => input_open = false,
-                    Ok(0) => input_open = false,
-                    Ok(k) => {
-                        to_net = Pending {
-                            buf: buf[..k].to_vec(),
-                            done: 0,
+            match side {
+                Side::Input => {
+                    match indicore::fd::read_raw(input, &mut buf) {
+                        Ok(0) | Err(_) if revents.contains(PollFlags::NVAL) => input_open = false,
+                        Ok(0) => input_open = false,
+                        Ok(k) => {
+                            to_net = Pending {
+                                buf: buf[..k].to_vec(),
+                                done: 0,
+                            }
                         }
-                    }
-                    Err(e) => return Err(e),
-                }
-                if !input_open {
-                    let _ = sock.shutdown(std::net::Shutdown::Write);
-                }
-            } else if p.fd == net {
-                if !to_net.is_empty()
-                    && p.revents & (libc::POLLOUT | libc::POLLERR | libc::POLLHUP) != 0
-                {
-                    match sock
-                        .send_with_flags(to_net.rest(), libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
-                    {
-                        Ok(k) => to_net.done += k,
-                        Err(e) if would_block(&e) => {}
                         Err(e) => return Err(e),
                     }
+                    if !input_open {
+                        let _ = sock.shutdown(std::net::Shutdown::Write);
+                    }
                 }
-                if net_open
-                    && to_out.is_empty()
-                    && p.revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0
-                {
-                    // SAFETY: recv into a buffer we own, at most its length.
-                    let k = unsafe {
-                        libc::recv(net, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT)
-                    };
-                    if k > 0 {
-                        to_out = Pending {
-                            buf: buf[..k as usize].to_vec(),
-                            done: 0,
-                        };
-                    } else if k == 0 {
-                        net_open = false;
-                    } else {
-                        let e = io::Error::last_os_error();
-                        if !would_block(&e) {
-                            return Err(e);
+                Side::Net => {
+                    if !to_net.is_empty()
+                        && revents.intersects(PollFlags::OUT | PollFlags::ERR | PollFlags::HUP)
+                    {
+                        match sys::net::send_nowait(net, to_net.rest()) {
+                            Ok(k) => to_net.done += k,
+                            Err(e) if would_block(&e) => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    if net_open
+                        && to_out.is_empty()
+                        && revents.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR)
+                    {
+                        match sys::net::recv_nowait(net, &mut buf) {
+                            Ok(0) => net_open = false,
+                            Ok(k) => {
+                                to_out = Pending {
+                                    buf: buf[..k].to_vec(),
+                                    done: 0,
+                                }
+                            }
+                            Err(e) if would_block(&e) => {}
+                            Err(e) => return Err(e),
                         }
                     }
                 }
-            } else if p.fd == output {
-                let end = (to_out.done + CHUNK).min(to_out.buf.len());
-                to_out.done += indicore::fd::write_raw(output, &to_out.buf[to_out.done..end])?;
+                Side::Output => {
+                    let end = (to_out.done + CHUNK).min(to_out.buf.len());
+                    to_out.done += indicore::fd::write_raw(output, &to_out.buf[to_out.done..end])?;
+                }
             }
         }
     }

@@ -6,6 +6,7 @@ use crate::{proxyhdr, relay, tls_session};
 use indicore::diag::emit;
 use indicore::exec::Env;
 use indicore::getopt::{Getopt, Opt};
+use indicore::sys::{self, signal, Errno};
 use indicore::{errstr, Failure, Prog, EXIT_TEMP, EXIT_USAGE};
 use socket2::{Domain, SockAddr, Socket, Type};
 use std::ffi::{CString, OsStr, OsString};
@@ -171,12 +172,9 @@ impl Log {
 
 pub fn run(args: &[OsString]) -> Result<i32, Failure> {
     // A stray descriptor 6 or 7 must not reach prog; network writes must not kill us.
-    // SAFETY: closing descriptors nobody in this process uses yet; ignoring a signal.
-    unsafe {
-        libc::close(6);
-        libc::close(7);
-        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-    }
+    sys::io::close_inherited(6);
+    sys::io::close_inherited(7);
+    let _ = signal::ignore(signal::Signal::PIPE);
     let (config, rest) = parse(args)?;
     let quiet = config.verbosity == 0;
     connect_and_run(&config, rest).map_err(|f| match f {
@@ -202,14 +200,11 @@ fn port_number(arg: &OsStr) -> Result<u16, Failure> {
         if let Ok(p) = u16::try_from(n) {
             return Ok(p);
         }
-    } else if let Ok(name) = CString::new(s) {
-        // SAFETY: getservbyname reads two NUL-terminated strings; this program is
-        // single-threaded, so its static result is not shared.
-        let se = unsafe { libc::getservbyname(name.as_ptr(), c"tcp".as_ptr()) };
-        if !se.is_null() {
-            // SAFETY: non-null result points to a valid servent.
-            return Ok(u16::from_be(unsafe { (*se).s_port } as u16));
-        }
+    } else if let Some(port) = CString::new(s)
+        .ok()
+        .and_then(|name| sys::net::tcp_service_port(&name))
+    {
+        return Ok(port);
     }
     Err(Failure::temp(format!(
         "unable to figure out port number for {}",
@@ -347,46 +342,14 @@ fn addresses(
 /// The addresses getaddrinfo(3) gives, in its order. `Err(None)`: the name has none.
 fn getaddrinfo(host: &OsStr) -> Result<Vec<Ip>, Option<io::Error>> {
     let c = CString::new(host.as_bytes()).map_err(|_| None)?;
-    // SAFETY: all-zero addrinfo is a valid hints value.
-    let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
-    hints.ai_socktype = libc::SOCK_STREAM;
-    let mut res: *mut libc::addrinfo = std::ptr::null_mut();
-    // SAFETY: valid C string, hints and result pointer; freed below.
-    let rc = unsafe { libc::getaddrinfo(c.as_ptr(), std::ptr::null(), &hints, &mut res) };
-    match rc {
-        0 => {}
-        libc::EAI_NONAME | libc::EAI_NODATA | libc::EAI_FAMILY => return Err(None),
-        libc::EAI_SYSTEM => return Err(Some(io::Error::last_os_error())),
-        libc::EAI_MEMORY => return Err(Some(io::Error::from_raw_os_error(libc::ENOMEM))),
-        _ => return Err(Some(io::Error::from_raw_os_error(libc::EAGAIN))),
-    }
     let mut out = Vec::new();
-    let mut p = res;
-    while !p.is_null() {
-        // SAFETY: p walks the list getaddrinfo returned; each ai_addr has ai_addrlen bytes.
-        let ai = unsafe { &*p };
-        let addr = unsafe {
-            SockAddr::try_init(|storage, len| {
-                std::ptr::copy_nonoverlapping(
-                    ai.ai_addr.cast::<u8>(),
-                    storage.cast::<u8>(),
-                    ai.ai_addrlen as usize,
-                );
-                *len = ai.ai_addrlen;
-                Ok(())
-            })
-        };
-        if let Ok(((), a)) = addr {
-            if let Ok((a, _, _)) = net::to_ip(&a) {
-                if !out.contains(&a) {
-                    out.push(a);
-                }
+    for sa in sys::net::getaddrinfo(&c)? {
+        if let Ok((a, _, _)) = net::to_ip(&SockAddr::from(sa)) {
+            if !out.contains(&a) {
+                out.push(a);
             }
         }
-        p = ai.ai_next;
     }
-    // SAFETY: res came from a successful getaddrinfo.
-    unsafe { libc::freeaddrinfo(res) };
     Ok(out)
 }
 
@@ -401,7 +364,7 @@ fn attempt(addr: &Ip, port: u16, timeout: u64, config: &Config) -> Result<Attemp
     if config.noipv6 && !ip::is_mapped(addr) {
         // An IPv4-only client reaches ::1 as 127.0.0.1 and no other IPv6 address.
         if *addr != ip::LOOPBACK6 {
-            return Ok(Attempt::Failed(io::Error::from_raw_os_error(libc::EPROTO)));
+            return Ok(Attempt::Failed(sys::error(Errno::PROTO)));
         }
         target = ip::mapped([127, 0, 0, 1]);
     }
@@ -452,7 +415,7 @@ fn connect_tcp(
                 Attempt::Connected(sock) => return Ok(sock),
                 Attempt::Failed(e) => e,
             };
-            if round == 0 && timeouts[1] != 0 && err.raw_os_error() == Some(libc::ETIMEDOUT) {
+            if round == 0 && timeouts[1] != 0 && sys::errno(&err) == Some(Errno::TIMEDOUT) {
                 again.push(*addr);
                 continue;
             }
@@ -540,22 +503,17 @@ fn ptr(resolver: &Resolver, addr: &Ip) -> Option<OsString> {
 /// Put the socket on descriptors 6 and 7 and exec prog.
 fn exec_with_socket(sock: Socket, prog: &[OsString], env: &Env) -> Result<i32, Failure> {
     let fd = sock.as_raw_fd();
-    let setup = |target: i32, from: i32| -> io::Result<()> {
-        // SAFETY: dup2 onto a descriptor number this process reserved (closed at start).
-        if unsafe { libc::dup2(from, target) } < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
-    };
-    setup(6, fd).map_err(|e| Failure::temp_sys("unable to set up descriptor 6: ", &e))?;
-    setup(7, 6).map_err(|e| Failure::temp_sys("unable to set up descriptor 7: ", &e))?;
+    sys::io::dup2(&sock, 6)
+        .map_err(|e| Failure::temp_sys("unable to set up descriptor 6: ", &e))?;
+    sys::io::dup2(sys::io::inherited(6), 7)
+        .map_err(|e| Failure::temp_sys("unable to set up descriptor 7: ", &e))?;
     if fd != 6 && fd != 7 {
         drop(sock);
     } else {
         std::mem::forget(sock);
     }
-    // SAFETY: restoring the default disposition the reference gives prog.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    // The default disposition the reference gives prog.
+    let _ = signal::default(signal::Signal::PIPE);
     let err = indicore::exec::pathexec(prog, env);
     Err(Failure::exec(prog[0].to_string_lossy(), &err))
 }

@@ -3,6 +3,7 @@
 //! relayed, through the shared engine in `ucspi::tls`.
 
 use indicore::exec::Env;
+use indicore::sys::signal;
 use indicore::Failure;
 use std::ffi::OsString;
 use std::os::fd::{AsRawFd, IntoRawFd};
@@ -56,16 +57,15 @@ pub fn session(
     env.set("TLS_PROVIDER", provider);
     let env = &*env;
     let (pid, pipes) = program::start(6, 7, &[fd], || -> std::convert::Infallible {
-        // SAFETY: restoring the default disposition the reference gives prog.
-        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+        // The default disposition the reference gives prog.
+        let _ = signal::default(signal::Signal::PIPE);
         let err = indicore::exec::pathexec(prog, env);
         indicore::diag::emit(format_args!(
             "tcpclient: fatal: unable to run {}: {}\n",
             prog[0].to_string_lossy(),
             indicore::errstr(&err)
         ));
-        // SAFETY: leave the forked child at once.
-        unsafe { libc::_exit(111) }
+        indicore::sys::process::exit_now(111)
     })
     .map_err(|e| Failure::temp_sys("unable to fork: ", &e))?;
     // The relay owns the pipe ends from here and closes them.

@@ -7,9 +7,9 @@ use std::io;
 use std::os::fd::AsFd;
 
 pub use rustix::fs::{
-    access, accessat, chmodat, chownat, fchmod, fchown, fstat, mkdirat, mkfifoat, mknodat, openat,
-    readlinkat, renameat, statat, symlinkat, unlinkat, Access, AtFlags, FileType, Mode, OFlags,
-    Stat, CWD,
+    access, accessat, chmodat, chownat, fchmod, fchown, fstat, fsync, linkat, mkdirat, mkfifoat,
+    mknodat, openat, readlinkat, renameat, statat, symlinkat, unlinkat, Access, AtFlags, FileType,
+    Mode, OFlags, Stat, CWD,
 };
 pub use rustix::fs::{Gid, Uid};
 pub use rustix::process::umask;
@@ -17,6 +17,25 @@ pub use rustix::process::umask;
 /// makedev(major, minor), for [`mknodat`].
 pub fn makedev(major: u32, minor: u32) -> u64 {
     rustix::fs::makedev(major, minor)
+}
+
+/// Start writing `len` bytes at `offset` of `fd` to disk without waiting for them
+/// (sync_file_range SYNC_FILE_RANGE_WRITE), so that a later fsync has little left to do.
+/// Best effort: errors are ignored (Linux; a no-op elsewhere).
+pub fn start_writeback(fd: impl AsFd, offset: u64, len: u64) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: sync_file_range only schedules I/O for a descriptor the caller holds.
+    unsafe {
+        use std::os::fd::AsRawFd;
+        libc::sync_file_range(
+            fd.as_fd().as_raw_fd(),
+            offset as libc::off64_t,
+            len as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        );
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (fd, offset, len);
 }
 
 /// How to take a [`lock`].

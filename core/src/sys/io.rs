@@ -25,6 +25,15 @@ pub fn unread(fd: impl AsFd) -> io::Result<u64> {
     Ok(rustix::io::ioctl_fionread(fd)?)
 }
 
+/// Close descriptor number `fd`, one this process inherited (0-2, UCSPI's 6 and 7) and
+/// holds through no `OwnedFd`; a number that is not open is left alone.
+pub fn close_inherited(fd: RawFd) {
+    if is_open(fd) {
+        // SAFETY: nothing in this process owns `fd` (the caller's promise); it is open.
+        unsafe { rustix::io::close(fd) };
+    }
+}
+
 /// read(2), retrying EINTR. 0 is the end of the file.
 pub fn read(fd: impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
     let fd = fd.as_fd();
@@ -41,6 +50,17 @@ pub fn write(fd: impl AsFd, buf: &[u8]) -> io::Result<usize> {
     let fd = fd.as_fd();
     loop {
         match rustix::io::write(fd, buf) {
+            Err(Errno::INTR) => continue,
+            r => return r.map_err(Into::into),
+        }
+    }
+}
+
+/// pwrite(2) at `offset`, retrying EINTR; may write less than `buf`.
+pub fn pwrite(fd: impl AsFd, buf: &[u8], offset: u64) -> io::Result<usize> {
+    let fd = fd.as_fd();
+    loop {
+        match rustix::io::pwrite(fd, buf, offset) {
             Err(Errno::INTR) => continue,
             r => return r.map_err(Into::into),
         }

@@ -17,6 +17,7 @@ pub mod dir;
 pub mod fs;
 pub mod inotify;
 pub mod io;
+pub mod net;
 pub mod poll;
 pub mod process;
 pub mod signal;
@@ -35,6 +36,15 @@ pub fn error(errno: Errno) -> std::io::Error {
     errno.into()
 }
 
+/// The C library's text for errno `n` (strerror(3)): "No such file or directory".
+pub fn strerror(n: i32) -> String {
+    // SAFETY: strerror returns a NUL-terminated string, valid until the next call on this
+    // thread; it is copied at once.
+    unsafe { std::ffi::CStr::from_ptr(libc::strerror(n)) }
+        .to_string_lossy()
+        .into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,5 +57,6 @@ mod tests {
         assert!(matches!(errno(&e), Some(Errno::NOENT)));
         assert_eq!(errno(&std::io::Error::other("x")), None);
         assert_eq!(crate::errstr(&e), "file does not exist");
+        assert_eq!(strerror(2), "No such file or directory");
     }
 }

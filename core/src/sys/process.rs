@@ -47,6 +47,21 @@ pub fn execve(
     io::Error::last_os_error()
 }
 
+extern "C" {
+    static environ: *const *const libc::c_char;
+}
+
+/// execve(2) of `program` with `argv` (null-terminated, as for [`execve`]) and this
+/// process's own environment; returns only on failure. Allocates nothing.
+pub fn execve_inherit(program: &std::ffi::CStr, argv: &[*const std::ffi::c_char]) -> io::Error {
+    if argv.last() != Some(&std::ptr::null()) {
+        return rustix::io::Errno::INVAL.into();
+    }
+    // SAFETY: argv is null-terminated (checked); environ is the C runtime's own array.
+    unsafe { libc::execve(program.as_ptr(), argv.as_ptr(), environ) };
+    io::Error::last_os_error()
+}
+
 /// execve on each of `n` prepared `paths` in turn, as [`crate::exec::run`] does; returns the errno
 /// to report when none succeeded. Only execve and errno: callable in a child that
 /// shares its parent's memory while the parent waits (CLONE_VM|CLONE_VFORK).

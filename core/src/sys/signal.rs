@@ -84,7 +84,9 @@ pub fn catch(sigs: &[Signal]) -> io::Result<()> {
 
 /// Catch `sigs` without waking the self-pipe: each only marks itself pending. Unlike
 /// [`ignore`], an exec'd program gets the default action back, and unlike the default
-/// action, the signal does not end this process (SIGPIPE: a write fails with EPIPE).
+/// action, the signal does not end this process (SIGPIPE: a write fails with EPIPE). A
+/// program that keeps its signals blocked and waits in [`super::poll::ppoll`] with them
+/// unblocked needs no self-pipe either: the signal ends the wait, then [`take`] says which.
 pub fn catch_quietly(sigs: &[Signal]) -> io::Result<()> {
     for &sig in sigs {
         action(
@@ -139,7 +141,7 @@ pub fn realtime(n: i32) -> Option<Signal> {
 
 /// A set of signals, as the signal mask holds them.
 #[derive(Clone, Copy)]
-pub struct Mask(libc::sigset_t);
+pub struct Mask(pub(super) libc::sigset_t);
 
 impl Mask {
     /// No signal.
@@ -167,6 +169,29 @@ impl Mask {
         // SAFETY: sigaddset on a set we own.
         unsafe { libc::sigaddset(&mut self.0, sig.as_raw()) };
         self
+    }
+
+    /// This set without `sig`.
+    pub fn without(mut self, sig: Signal) -> Mask {
+        // SAFETY: sigdelset on a set we own.
+        unsafe { libc::sigdelset(&mut self.0, sig.as_raw()) };
+        self
+    }
+
+    /// Add this set to the mask (SIG_BLOCK); the mask before.
+    pub fn block(&self) -> Mask {
+        // SAFETY: sigprocmask with sets we own.
+        unsafe {
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigprocmask(libc::SIG_BLOCK, &self.0, &mut old);
+            Mask(old)
+        }
+    }
+
+    /// Take this set out of the mask (SIG_UNBLOCK; async-signal-safe).
+    pub fn unblock(&self) {
+        // SAFETY: sigprocmask with a set we own.
+        unsafe { libc::sigprocmask(libc::SIG_UNBLOCK, &self.0, std::ptr::null_mut()) };
     }
 
     /// Make this set the mask (async-signal-safe: a forked child may call it).
@@ -227,6 +252,13 @@ mod tests {
         assert!(realtime(1000).is_none());
         let m = Mask::empty().with(Signal::HUP);
         assert!(m.has(Signal::HUP) && !m.has(Signal::TERM));
+        assert!(!m.without(Signal::HUP).has(Signal::HUP));
+        let blocked = Mask::empty().with(Signal::WINCH);
+        let was = blocked.block();
+        assert!(Mask::current().has(Signal::WINCH));
+        blocked.unblock();
+        assert!(!Mask::current().has(Signal::WINCH));
+        was.set();
         let before = Mask::current();
         let old = Mask::block_all();
         assert!(Mask::current().has(Signal::TERM));
