@@ -903,7 +903,7 @@ fn check53_with_tcpserver_on_a_unix_socket() {
         .arg(&sock)
         .args(sh("echo PROTO=$PROTO UNIXLOCALPATH=$UNIXLOCALPATH"))
         .spawn();
-    wait_for(|| sock.exists());
+    wait_for(|| std::os::unix::net::UnixStream::connect(&sock).is_ok());
     let out = client().arg(&sock).args(sh("echo $PROTO; cat <&6")).run();
     out.assert(
         0,

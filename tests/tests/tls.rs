@@ -683,8 +683,10 @@ fn tls_on_a_unix_socket() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    // The socket's file appears at bind, before listen: wait until it takes connections
+    // (the probe's own connection just fails its handshake).
     let end = Instant::now() + PATIENCE;
-    while !sock.exists() && Instant::now() < end {
+    while std::os::unix::net::UnixStream::connect(&sock).is_err() && Instant::now() < end {
         std::thread::sleep(Duration::from_millis(20));
     }
     let out = Cmd::bin("tcpclient")
