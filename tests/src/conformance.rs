@@ -274,7 +274,7 @@ fn ensure_reference() {
         if !p.join("bin/tcpserver").is_file() {
             panic!(
                 "the reference is not installed in {} (set INDI_REF, or run `make conformance`, \
-                 which builds it with ../shared/reference/build.sh)",
+                 which builds it through scripts/reference)",
                 p.display()
             );
         }
